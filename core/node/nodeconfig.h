@@ -1,0 +1,120 @@
+#pragma once
+
+#include "core/control/actionplanner.h"
+#include "core/control/controlstate.h"
+#include "core/control/tokenauth.h"
+
+#include <QHostAddress>
+#include <QList>
+#include <QString>
+#include <QStringList>
+#include <QUrl>
+
+#include <optional>
+#include <variant>
+
+namespace Meridian {
+
+// A listening address ("127.0.0.1:8080").
+struct ListenAddress
+{
+    QHostAddress host;
+    quint16 port = 0;
+    bool isSet() const { return !host.isNull(); }
+    QString toString() const;
+};
+
+// One region of the cluster as every node's configuration describes it.
+struct RegionSpec
+{
+    QString id;
+    QString name;
+    double lat = 0.0;
+    double lon = 0.0;
+    QUrl dataUrl;
+    QUrl controlUrl;
+    QString syncAddress; // host:port of its replication listener
+    int weight = 100;
+    int priority = 1;
+};
+
+// An edge node of the cluster: it shares the control state, so it is a replication peer too.
+struct EdgeSpec
+{
+    QString id;
+    QUrl controlUrl;
+    QString syncAddress;
+};
+
+struct CacheControlRule
+{
+    QString pattern; // glob on the URL path, e.g. "/assets/*" or "*.html"
+    QString value;   // the Cache-Control header value
+};
+
+// The whole configuration of one meridiand, read from a JSON file (docs/configuration.md lists
+// every option and its default). Validation names the file, the field and what is wrong.
+struct NodeConfig
+{
+    QString file;
+    QString nodeId;
+    bool roleRegion = true;
+    bool roleEdge = false;
+    QString region;
+    QString dataDir;
+
+    ListenAddress listenData;
+    ListenAddress listenControl;
+    ListenAddress listenSync;
+    ListenAddress listenEdge;
+
+    QString staticRoot;
+    QString staticIndex = QStringLiteral("index.html");
+    QList<CacheControlRule> cacheControl;
+
+    QList<RegionSpec> regions;
+    QList<EdgeSpec> edges;
+
+    QList<TokenEntry> tokens;
+    QByteArray clusterToken;
+    SafetyPolicy safety;
+    int probeIntervalMs = 1000;
+    int forwardTimeoutMs = 3000;
+    StrategyChoice initialStrategy{QStringLiteral("weighted_round_robin"), {}};
+    QString initialPrimary;
+
+    QString syncDurability = QStringLiteral("full");
+
+    int maxHeaderBytes = 16384;
+    qint64 maxBodyBytes = 1024 * 1024 + 4096;
+    int requestTimeoutMs = 30000;
+    int idleTimeoutMs = 60000;
+    int shutdownTimeoutMs = 10000;
+
+    bool simulateWan = false;
+    double wanMsPer1000Km = 10.0;
+
+    const RegionSpec *regionSpec(const QString &id) const;
+    // The initial control state: configured weights, priorities, strategy and primary.
+    ControlState initialControlState() const;
+    QString roleName() const;
+};
+
+struct ConfigError
+{
+    QString file;
+    QString field;
+    QString message;
+    QString toString() const;
+};
+
+class NodeConfigLoader
+{
+public:
+    // Reads and validates `path`. Relative paths inside it are resolved against its folder.
+    static std::variant<NodeConfig, ConfigError> load(const QString &path);
+    static std::variant<NodeConfig, ConfigError> parse(const QByteArray &json,
+                                                       const QString &file);
+};
+
+} // namespace Meridian

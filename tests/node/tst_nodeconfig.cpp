@@ -1,0 +1,181 @@
+// Node configuration: defaults, and every invalid input names the file, the field and the problem.
+#include "core/node/nodeconfig.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace Meridian;
+
+namespace {
+
+const QString kAdminHash = TokenAuth::hashHex("admin-secret");
+
+QJsonObject minimalConfig()
+{
+    return QJsonObject{
+            {u"region"_s, u"us-east"_s},
+            {u"data_dir"_s, u"data"_s},
+            {u"regions"_s,
+             QJsonArray{QJsonObject{{u"id"_s, u"us-east"_s},
+                                    {u"lat"_s, 39.04},
+                                    {u"lon"_s, -77.49},
+                                    {u"data_url"_s, u"http://127.0.0.1:41001"_s},
+                                    {u"control_url"_s, u"http://127.0.0.1:42001"_s},
+                                    {u"sync_address"_s, u"127.0.0.1:43001"_s}},
+                        QJsonObject{{u"id"_s, u"eu-west"_s},
+                                    {u"name"_s, u"Dublin"_s},
+                                    {u"lat"_s, 53.35},
+                                    {u"lon"_s, -6.26},
+                                    {u"data_url"_s, u"http://127.0.0.1:41002"_s},
+                                    {u"control_url"_s, u"http://127.0.0.1:42002"_s},
+                                    {u"sync_address"_s, u"127.0.0.1:43002"_s}}}},
+            {u"control"_s,
+             QJsonObject{{u"tokens"_s,
+                          QJsonArray{QJsonObject{{u"name"_s, u"ops"_s},
+                                                 {u"role"_s, u"admin"_s},
+                                                 {u"sha256"_s, kAdminHash}}}},
+                         {u"cluster_token"_s, u"admin-secret"_s}}}};
+}
+
+// Sets a value at a dotted path ("control.min_active_regions", "regions[1].lat").
+void setPath(QJsonObject &root, const QString &path, const QJsonValue &value)
+{
+    const qsizetype dot = path.indexOf(u'.');
+    const QString head = dot < 0 ? path : path.left(dot);
+    const QString rest = dot < 0 ? QString() : path.mid(dot + 1);
+    const qsizetype bracket = head.indexOf(u'[');
+    if (bracket >= 0) {
+        const QString key = head.left(bracket);
+        const int index = head.mid(bracket + 1, head.size() - bracket - 2).toInt();
+        QJsonArray array = root.value(key).toArray();
+        QJsonObject element = array.at(index).toObject();
+        setPath(element, rest, value);
+        array[index] = element;
+        root.insert(key, array);
+        return;
+    }
+    if (rest.isEmpty()) {
+        if (value.isUndefined())
+            root.remove(head);
+        else
+            root.insert(head, value);
+        return;
+    }
+    QJsonObject child = root.value(head).toObject();
+    setPath(child, rest, value);
+    root.insert(head, child);
+}
+
+} // namespace
+
+class tst_NodeConfig final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void defaults();
+    void invalid_data();
+    void invalid();
+    void unreadableFile();
+    void malformedJson();
+};
+
+void tst_NodeConfig::defaults()
+{
+    const auto result = NodeConfigLoader::parse(QJsonDocument(minimalConfig()).toJson(),
+                                                u"/etc/meridian/us-east.json"_s);
+    if (const auto *error = std::get_if<ConfigError>(&result))
+        QFAIL(qPrintable(error->toString()));
+    const NodeConfig config = std::get<NodeConfig>(result);
+    QCOMPARE(config.nodeId, u"us-east"_s);
+    QVERIFY(config.roleRegion);
+    QVERIFY(!config.roleEdge);
+    QCOMPARE(config.dataDir, u"/etc/meridian/data"_s);
+    QCOMPARE(config.listenControl.toString(), u"127.0.0.1:9090"_s);
+    QCOMPARE(config.listenData.toString(), u"127.0.0.1:8080"_s);
+    QCOMPARE(config.safety.minActiveRegions, 1);
+    QCOMPARE(config.safety.maxPromoteLagS, 5.0);
+    QCOMPARE(config.regions.size(), 2);
+    QCOMPARE(config.regions.at(0).name, u"us-east"_s);
+    QCOMPARE(config.regions.at(1).priority, 2);
+    QCOMPARE(config.initialPrimary, u"us-east"_s);
+    const ControlState state = config.initialControlState();
+    QCOMPARE(state.activeCount(), 2);
+    QCOMPARE(state.strategy.name, u"weighted_round_robin"_s);
+    QCOMPARE(config.tokens.size(), 1);
+    QCOMPARE(config.clusterToken, QByteArray("admin-secret"));
+}
+
+void tst_NodeConfig::invalid_data()
+{
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<QJsonValue>("value");
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QString>("problem");
+    const QJsonValue none(QJsonValue::Undefined);
+    QTest::addRow("unknown role") << u"role"_s << QJsonValue(u"router"_s) << u"role"_s << u"must be"_s;
+    QTest::addRow("missing region") << u"region"_s << none << u"region"_s << u"required"_s;
+    QTest::addRow("region not listed") << u"region"_s << QJsonValue(u"mars"_s) << u"region"_s << u"not one of"_s;
+    QTest::addRow("missing data_dir") << u"data_dir"_s << none << u"data_dir"_s << u"required"_s;
+    QTest::addRow("bad listen") << u"listen.control"_s << QJsonValue(u"localhost"_s) << u"listen.control"_s << u"HOST:PORT"_s;
+    QTest::addRow("port too big") << u"listen.data"_s << QJsonValue(u"127.0.0.1:70000"_s) << u"listen.data"_s << u"HOST:PORT"_s;
+    QTest::addRow("latitude") << u"regions[1].lat"_s << QJsonValue(91) << u"regions[1].lat"_s << u"from -90 to 90"_s;
+    QTest::addRow("duplicate id") << u"regions[1].id"_s << QJsonValue(u"us-east"_s) << u"regions[1].id"_s << u"twice"_s;
+    QTest::addRow("bad id") << u"regions[1].id"_s << QJsonValue(u"EU West"_s) << u"regions[1].id"_s << u"a-z"_s;
+    QTest::addRow("bad url") << u"regions[0].data_url"_s << QJsonValue(u"ftp://x"_s) << u"regions[0].data_url"_s << u"http://"_s;
+    QTest::addRow("misspelt option") << u"control.min_active_region"_s << QJsonValue(2) << u"control.min_active_region"_s << u"unknown option"_s;
+    QTest::addRow("min_active negative") << u"control.min_active_regions"_s << QJsonValue(-1) << u"control.min_active_regions"_s << u"from 0"_s;
+    QTest::addRow("min_active fraction") << u"control.min_active_regions"_s << QJsonValue(1.5) << u"control.min_active_regions"_s << u"whole number"_s;
+    QTest::addRow("lag type") << u"control.max_promote_lag_s"_s << QJsonValue(u"5s"_s) << u"control.max_promote_lag_s"_s << u"number"_s;
+    QTest::addRow("token role") << u"control.tokens[0].role"_s << QJsonValue(u"root"_s) << u"control.tokens[0].role"_s << u"admin"_s;
+    QTest::addRow("token hash") << u"control.tokens[0].sha256"_s << QJsonValue(u"abc"_s) << u"control.tokens[0].sha256"_s << u"64 hex"_s;
+    QTest::addRow("cluster token") << u"control.cluster_token"_s << QJsonValue(u"wrong"_s) << u"control.cluster_token"_s << u"role admin"_s;
+    QTest::addRow("strategy") << u"initial.strategy.name"_s << QJsonValue(u"fastest"_s) << u"initial.strategy.name"_s << u"unknown strategy"_s;
+    QTest::addRow("primary") << u"initial.primary"_s << QJsonValue(u"mars"_s) << u"initial.primary"_s << u"not one of"_s;
+    QTest::addRow("durability") << u"sync.durability"_s << QJsonValue(u"none"_s) << u"sync.durability"_s << u"full"_s;
+    QTest::addRow("approval kind") << u"control.approval_required"_s << QJsonValue(QJsonArray{u"nuke"_s}) << u"control.approval_required"_s << u"action kinds"_s;
+    QTest::addRow("static root") << u"static.root"_s << QJsonValue(u"/nonexistent/www"_s) << u"static.root"_s << u"not a directory"_s;
+    QTest::addRow("edge listen on region") << u"listen.edge"_s << QJsonValue(u"127.0.0.1:1"_s) << u"listen.edge"_s << u"edge role"_s;
+    QTest::addRow("empty regions") << u"regions"_s << QJsonValue(QJsonArray{}) << u"regions"_s << u"at least one"_s;
+}
+
+void tst_NodeConfig::invalid()
+{
+    QFETCH(QString, path);
+    QFETCH(QJsonValue, value);
+    QFETCH(QString, field);
+    QFETCH(QString, problem);
+    QJsonObject config = minimalConfig();
+    setPath(config, path, value);
+    const QString file = u"/etc/meridian/bad.json"_s;
+    const auto result = NodeConfigLoader::parse(QJsonDocument(config).toJson(), file);
+    QVERIFY(std::holds_alternative<ConfigError>(result));
+    const ConfigError error = std::get<ConfigError>(result);
+    QCOMPARE(error.file, file);
+    QCOMPARE(error.field, field);
+    QVERIFY2(error.message.contains(problem), qPrintable(error.toString()));
+    QVERIFY(error.toString().startsWith(file + u": "_s + field + u": "_s));
+}
+
+void tst_NodeConfig::unreadableFile()
+{
+    const auto result = NodeConfigLoader::load(u"/nonexistent/meridian.json"_s);
+    QVERIFY(std::holds_alternative<ConfigError>(result));
+    QVERIFY(std::get<ConfigError>(result).toString().startsWith(u"/nonexistent/meridian.json: "_s));
+}
+
+void tst_NodeConfig::malformedJson()
+{
+    const auto result = NodeConfigLoader::parse("{\n  \"region\": \"us-east\",\n  oops\n}",
+                                                u"x.json"_s);
+    QVERIFY(std::holds_alternative<ConfigError>(result));
+    QVERIFY2(std::get<ConfigError>(result).message.contains(u"line 3"_s),
+             qPrintable(std::get<ConfigError>(result).toString()));
+}
+
+QTEST_GUILESS_MAIN(tst_NodeConfig)
+#include "tst_nodeconfig.moc"
