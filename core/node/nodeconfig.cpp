@@ -241,6 +241,7 @@ void readRegions(ObjectReader &root, NodeConfig &config)
         if (ids.contains(spec.id))
             reader.fail(u"id"_s, u"'%1' is already a region or edge id"_s.arg(spec.id));
         ids.insert(spec.id);
+        spec.url = reader.url(u"url"_s, false);
         spec.controlUrl = reader.url(u"control_url"_s, true);
         spec.syncAddress = reader.address(u"sync_address"_s, {}).toString();
         if (spec.syncAddress.isEmpty())
@@ -455,10 +456,6 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
             config.listenData = listen.address(u"data"_s, u"127.0.0.1:8080"_s);
         else if (listen.has(u"data"_s))
             listen.fail(u"data"_s, u"is only for nodes with the region role"_s);
-        if (config.roleEdge)
-            config.listenEdge = listen.address(u"edge"_s, u"127.0.0.1:8000"_s);
-        else if (listen.has(u"edge"_s))
-            listen.fail(u"edge"_s, u"is only for nodes with the edge role"_s);
         listen.finish();
 
         ObjectReader staticReader(root.object(u"static"_s), u"static"_s);
@@ -480,6 +477,10 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
 
         readControl(root, config);
         readInitial(root, config);
+
+        config.edgeSection = root.object(u"edge"_s);
+        if (!config.roleEdge && !config.edgeSection.isEmpty())
+            root.fail(u"edge"_s, u"is only for nodes with the edge role"_s);
 
         ObjectReader sync(root.object(u"sync"_s), u"sync"_s);
         config.syncDurability = sync.string(u"durability"_s, config.syncDurability);

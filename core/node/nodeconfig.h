@@ -5,6 +5,7 @@
 #include "core/control/tokenauth.h"
 
 #include <QHostAddress>
+#include <QJsonObject>
 #include <QList>
 #include <QString>
 #include <QStringList>
@@ -42,6 +43,7 @@ struct RegionSpec
 struct EdgeSpec
 {
     QString id;
+    QUrl url; // where clients reach the gateway (informational: cluster view, meridianctl)
     QUrl controlUrl;
     QString syncAddress;
 };
@@ -66,7 +68,6 @@ struct NodeConfig
     ListenAddress listenData;
     ListenAddress listenControl;
     ListenAddress listenSync;
-    ListenAddress listenEdge;
 
     QString staticRoot;
     QString staticIndex = QStringLiteral("index.html");
@@ -82,6 +83,9 @@ struct NodeConfig
     int forwardTimeoutMs = 3000;
     StrategyChoice initialStrategy{QStringLiteral("weighted_round_robin"), {}};
     QString initialPrimary;
+
+    // The `edge` section, read by the edge gateway (core/edge's EdgeConfig::fromJson).
+    QJsonObject edgeSection;
 
     QString syncDurability = QStringLiteral("full");
 

@@ -139,7 +139,7 @@ void tst_NodeConfig::invalid_data()
     QTest::addRow("durability") << u"sync.durability"_s << QJsonValue(u"none"_s) << u"sync.durability"_s << u"full"_s;
     QTest::addRow("approval kind") << u"control.approval_required"_s << QJsonValue(QJsonArray{u"nuke"_s}) << u"control.approval_required"_s << u"action kinds"_s;
     QTest::addRow("static root") << u"static.root"_s << QJsonValue(u"/nonexistent/www"_s) << u"static.root"_s << u"not a directory"_s;
-    QTest::addRow("edge listen on region") << u"listen.edge"_s << QJsonValue(u"127.0.0.1:1"_s) << u"listen.edge"_s << u"edge role"_s;
+    QTest::addRow("edge section on region") << u"edge"_s << QJsonValue(QJsonObject{{u"workers"_s, 1}}) << u"edge"_s << u"edge role"_s;
     QTest::addRow("empty regions") << u"regions"_s << QJsonValue(QJsonArray{}) << u"regions"_s << u"at least one"_s;
 }
 
