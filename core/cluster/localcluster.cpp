@@ -163,13 +163,12 @@ QString LocalCluster::findMeridiand(const QString &explicitPath)
         return QFileInfo(explicitPath).isExecutable() ? QFileInfo(explicitPath).absoluteFilePath()
                                                       : QString();
     if (QCoreApplication::instance()) {
-        const QString beside = QDir(QCoreApplication::applicationDirPath())
-                                       .filePath(u"meridiand"_s);
+        const QString beside = QDir(QCoreApplication::applicationDirPath()).filePath(u"meridiand"_s);
         if (QFileInfo(beside).isExecutable())
             return beside;
         // Test executables live in build/tests, the daemon in build/bin.
-        const QString sibling = QDir(QCoreApplication::applicationDirPath())
-                                        .filePath(u"../bin/meridiand"_s);
+        const QString sibling
+                = QDir(QCoreApplication::applicationDirPath()).filePath(u"../bin/meridiand"_s);
         if (QFileInfo(sibling).isExecutable())
             return QDir::cleanPath(sibling);
     }
@@ -297,7 +296,7 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
     if (m_meridiand.isEmpty()) {
         *error = options.meridiandPath.isEmpty()
                          ? u"cannot find meridiand beside %1 or in PATH"_s.arg(
-                                   QCoreApplication::applicationDirPath())
+                                 QCoreApplication::applicationDirPath())
                          : u"%1 is not an executable meridiand"_s.arg(options.meridiandPath);
         return false;
     }
@@ -372,18 +371,17 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
                                      {u"sync_address"_s, node.syncAddress}});
         }
     }
-    QJsonObject control{
-            {u"tokens"_s,
-             QJsonArray{QJsonObject{{u"name"_s, u"admin"_s},
-                                    {u"role"_s, u"admin"_s},
-                                    {u"sha256"_s, TokenAuth::hashHex(m_adminToken)}},
-                        QJsonObject{{u"name"_s, u"viewer"_s},
-                                    {u"role"_s, u"viewer"_s},
-                                    {u"sha256"_s, TokenAuth::hashHex(m_viewerToken)}},
-                        QJsonObject{{u"name"_s, u"cluster"_s},
-                                    {u"role"_s, u"admin"_s},
-                                    {u"sha256"_s, TokenAuth::hashHex(m_clusterToken)}}}},
-            {u"cluster_token"_s, QString::fromLatin1(m_clusterToken)}};
+    QJsonObject control{{u"tokens"_s,
+                         QJsonArray{QJsonObject{{u"name"_s, u"admin"_s},
+                                                {u"role"_s, u"admin"_s},
+                                                {u"sha256"_s, TokenAuth::hashHex(m_adminToken)}},
+                                    QJsonObject{{u"name"_s, u"viewer"_s},
+                                                {u"role"_s, u"viewer"_s},
+                                                {u"sha256"_s, TokenAuth::hashHex(m_viewerToken)}},
+                                    QJsonObject{{u"name"_s, u"cluster"_s},
+                                                {u"role"_s, u"admin"_s},
+                                                {u"sha256"_s, TokenAuth::hashHex(m_clusterToken)}}}},
+                        {u"cluster_token"_s, QString::fromLatin1(m_clusterToken)}};
     merge(control, options.controlOverrides);
 
     for (const LocalNode &node : std::as_const(m_nodes)) {
@@ -480,8 +478,8 @@ bool LocalCluster::waitReady(const LocalNode &node, int timeoutMs, QString *erro
     while (!deadline.hasExpired()) {
         if (!processAlive(node.pid)) {
             *error = u"%1 exited during start-up; the end of %2:\n%3"_s.arg(node.id,
-                                                                        node.logPath,
-                                                                        tail(node.logPath, 10));
+                                                                            node.logPath,
+                                                                            tail(node.logPath, 10));
             return false;
         }
         QNetworkRequest request(url);
@@ -500,8 +498,7 @@ bool LocalCluster::waitReady(const LocalNode &node, int timeoutMs, QString *erro
         QTimer::singleShot(50, &pause, &QEventLoop::quit);
         pause.exec();
     }
-    *error = u"%1 did not answer %2 within %3 ms; the end of %4:\n%5"_s.arg(node.id,
-                                                                      url.toString())
+    *error = u"%1 did not answer %2 within %3 ms; the end of %4:\n%5"_s.arg(node.id, url.toString())
                      .arg(timeoutMs)
                      .arg(node.logPath, tail(node.logPath, 10));
     return false;
@@ -531,8 +528,8 @@ bool LocalCluster::down(int graceMs, QString *error)
         if (node.pid == 0)
             continue;
         if (!waitExit(node.pid, int(std::max<qint64>(0, deadline.remainingTime())))) {
-            qCWarning(lcLocalCluster) << node.id << "did not stop within" << graceMs
-                                      << "ms; sending SIGKILL";
+            qCWarning(lcLocalCluster)
+                    << node.id << "did not stop within" << graceMs << "ms; sending SIGKILL";
             ::kill(static_cast<pid_t>(node.pid), SIGKILL);
             waitExit(node.pid, 5000);
         }

@@ -19,7 +19,7 @@ struct Action
     QJsonObject args;
     QDateTime time;
     QString actor;
-    QString node;                       // the node whose leader role applied it
+    QString node;                               // the node whose leader role applied it
     QString status = QStringLiteral("applied"); // applied | pending_approval | reverted
     QJsonObject previous;
     QString revertedBy; // id of the revert action, once reverted

@@ -43,11 +43,8 @@ std::optional<ControlError> readForce(const QJsonObject &body, bool *force)
 }
 
 // An integer field within [min, max]; JSON numbers with a fraction are refused.
-std::optional<ControlError> readInt(const QJsonObject &body,
-                                    const QString &field,
-                                    int min,
-                                    int max,
-                                    int *out)
+std::optional<ControlError> readInt(
+        const QJsonObject &body, const QString &field, int min, int max, int *out)
 {
     const QJsonValue value = body.value(field);
     if (value.isUndefined())
@@ -172,9 +169,9 @@ ControlResult<ActionRequest> ActionRequest::parse(const QString &kind,
         if (!ControlState::strategyNames().contains(name.toString())) {
             return ControlError{400,
                                 u"unknown_strategy"_s,
-                                u"unknown strategy '%1'; known strategies: %2"_s.arg(
-                                        name.toString(),
-                                        ControlState::strategyNames().join(u", "_s))};
+                                u"unknown strategy '%1'; known strategies: %2"_s
+                                        .arg(name.toString(),
+                                             ControlState::strategyNames().join(u", "_s))};
         }
         const QJsonValue params = object.value(u"params"_s);
         if (!params.isUndefined() && !params.isNull() && !params.isObject())
@@ -255,12 +252,12 @@ ControlResult<ActionPlan> ActionPlanner::plan(const ControlState &current,
         RegionControl &region = next.regions[id];
         if (region.state == u"draining"_s || region.state == u"drained"_s) {
             return ControlError::conflict(u"conflict"_s,
-                                          u"%1 is already %2; activate it first"_s.arg(id,
-                                                                                      region.state));
+                                          u"%1 is already %2; activate it first"_s
+                                                  .arg(id, region.state));
         }
         region.state = u"draining"_s;
-        const double deadline = request.args.value(u"deadline_s"_s).toDouble(
-                m_policy.defaultDrainDeadlineS);
+        const double deadline
+                = request.args.value(u"deadline_s"_s).toDouble(m_policy.defaultDrainDeadlineS);
         region.drainDeadline = now.addMSecs(qRound64(deadline * 1000.0));
         if (!request.force) {
             if (auto error = checkMinActive(current, next, u"draining %1"_s.arg(id)))
@@ -311,9 +308,9 @@ ControlResult<ActionPlan> ActionPlanner::planRevert(const ControlState &current,
                                                     bool force) const
 {
     if (action.status == u"reverted"_s) {
-        return ControlError::conflict(
-                u"conflict"_s,
-                u"%1 was already reverted by %2"_s.arg(action.id, action.revertedBy));
+        return ControlError::conflict(u"conflict"_s,
+                                      u"%1 was already reverted by %2"_s.arg(action.id,
+                                                                             action.revertedBy));
     }
     if (action.status != u"applied"_s) {
         return ControlError::conflict(u"conflict"_s,

@@ -34,9 +34,9 @@ struct InboundLink
 struct ActionRequest
 {
     QString kind;
-    QString region;     // empty for strategy and revert
-    QString target;     // the action id, for revert and approve
-    QJsonObject args;   // normalised arguments (defaults filled in)
+    QString region;   // empty for strategy and revert
+    QString target;   // the action id, for revert and approve
+    QJsonObject args; // normalised arguments (defaults filled in)
     bool force = false;
 
     // Parses a request body for `kind` (drain, activate, promote, dial, weight, strategy,

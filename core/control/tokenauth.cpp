@@ -34,8 +34,7 @@ std::optional<QByteArray> TokenAuth::bearerToken(const QByteArray &authorization
 
 QString TokenAuth::hashHex(const QByteArray &token)
 {
-    return QString::fromLatin1(
-            QCryptographicHash::hash(token, QCryptographicHash::Sha256).toHex());
+    return QString::fromLatin1(QCryptographicHash::hash(token, QCryptographicHash::Sha256).toHex());
 }
 
 QByteArray TokenAuth::generateToken()

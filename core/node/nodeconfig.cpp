@@ -142,8 +142,9 @@ public:
             host = host.mid(1, host.size() - 2);
         address.host = QHostAddress(host);
         if (!ok || port < 0 || port > 65535 || address.host.isNull())
-            fail(key, u"must be HOST:PORT with a numeric IP address and a port 0-65535 (got \"%1\")"_s
-                              .arg(text));
+            fail(key,
+                 u"must be HOST:PORT with a numeric IP address and a port 0-65535 (got \"%1\")"_s
+                         .arg(text));
         address.port = static_cast<quint16>(port);
         return address;
     }
@@ -303,10 +304,8 @@ void readControl(ObjectReader &root, NodeConfig &config)
     }
     config.safety.minActiveRegions = reader.integer(u"min_active_regions"_s, 1, 0, 1000);
     config.safety.maxPromoteLagS = reader.number(u"max_promote_lag_s"_s, 5.0, 0.0, 86400.0);
-    config.safety.defaultDrainDeadlineS = reader.number(u"default_drain_deadline_s"_s,
-                                                        30.0,
-                                                        0.001,
-                                                        86400.0);
+    config.safety.defaultDrainDeadlineS
+            = reader.number(u"default_drain_deadline_s"_s, 30.0, 0.001, 86400.0);
     const QJsonArray approval = reader.array(u"approval_required"_s);
     const QStringList kinds = {u"drain"_s,
                                u"activate"_s,
@@ -428,8 +427,8 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
         } else if (role == u"region+edge"_s) {
             config.roleRegion = config.roleEdge = true;
         } else {
-            root.fail(u"role"_s, u"must be \"region\", \"edge\" or \"region+edge\" (got \"%1\")"_s
-                                         .arg(role));
+            root.fail(u"role"_s,
+                      u"must be \"region\", \"edge\" or \"region+edge\" (got \"%1\")"_s.arg(role));
         }
         readRegions(root, config);
         config.region = root.string(u"region"_s, {}, config.roleRegion);
@@ -489,23 +488,22 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
         sync.finish();
 
         ObjectReader http(root.object(u"http"_s), u"http"_s);
-        config.maxHeaderBytes = http.integer(u"max_header_bytes"_s, config.maxHeaderBytes, 1024,
-                                             1 << 20);
-        config.maxBodyBytes = http.integer(u"max_body_bytes"_s, int(config.maxBodyBytes),
-                                           1024, 1 << 30);
-        config.requestTimeoutMs = http.integer(u"request_timeout_ms"_s, config.requestTimeoutMs,
-                                               100, 3600000);
-        config.idleTimeoutMs = http.integer(u"idle_timeout_ms"_s, config.idleTimeoutMs, 100,
-                                            3600000);
+        config.maxHeaderBytes
+                = http.integer(u"max_header_bytes"_s, config.maxHeaderBytes, 1024, 1 << 20);
+        config.maxBodyBytes
+                = http.integer(u"max_body_bytes"_s, int(config.maxBodyBytes), 1024, 1 << 30);
+        config.requestTimeoutMs
+                = http.integer(u"request_timeout_ms"_s, config.requestTimeoutMs, 100, 3600000);
+        config.idleTimeoutMs
+                = http.integer(u"idle_timeout_ms"_s, config.idleTimeoutMs, 100, 3600000);
         http.finish();
 
-        config.shutdownTimeoutMs = root.integer(u"shutdown_timeout_ms"_s, config.shutdownTimeoutMs,
-                                                0, 3600000);
+        config.shutdownTimeoutMs
+                = root.integer(u"shutdown_timeout_ms"_s, config.shutdownTimeoutMs, 0, 3600000);
 
         ObjectReader wan(root.object(u"wan"_s), u"wan"_s);
         config.simulateWan = wan.boolean(u"simulate"_s, false);
-        config.wanMsPer1000Km = wan.number(u"ms_per_1000km"_s, config.wanMsPer1000Km, 0.0,
-                                           1000.0);
+        config.wanMsPer1000Km = wan.number(u"ms_per_1000km"_s, config.wanMsPer1000Km, 0.0, 1000.0);
         wan.finish();
 
         root.finish();

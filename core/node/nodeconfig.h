@@ -117,8 +117,7 @@ class NodeConfigLoader
 public:
     // Reads and validates `path`. Relative paths inside it are resolved against its folder.
     static std::variant<NodeConfig, ConfigError> load(const QString &path);
-    static std::variant<NodeConfig, ConfigError> parse(const QByteArray &json,
-                                                       const QString &file);
+    static std::variant<NodeConfig, ConfigError> parse(const QByteArray &json, const QString &file);
 };
 
 } // namespace Meridian

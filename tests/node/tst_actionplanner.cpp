@@ -62,18 +62,29 @@ void tst_ActionPlanner::parseRejectsBadInput_data()
     QTest::addColumn<QString>("kind");
     QTest::addColumn<QByteArray>("body");
     QTest::addColumn<QString>("code");
-    QTest::addRow("malformed json") << u"drain"_s << QByteArray("{\"deadline_s\":") << u"invalid_json"_s;
+    QTest::addRow("malformed json")
+            << u"drain"_s << QByteArray("{\"deadline_s\":") << u"invalid_json"_s;
     QTest::addRow("array body") << u"drain"_s << QByteArray("[1]") << u"invalid_json"_s;
-    QTest::addRow("negative deadline") << u"drain"_s << QByteArray("{\"deadline_s\":-1}") << u"invalid_parameter"_s;
-    QTest::addRow("string force") << u"drain"_s << QByteArray("{\"force\":\"yes\"}") << u"invalid_parameter"_s;
-    QTest::addRow("unknown field") << u"drain"_s << QByteArray("{\"deadline\":3}") << u"invalid_parameter"_s;
+    QTest::addRow("negative deadline")
+            << u"drain"_s << QByteArray("{\"deadline_s\":-1}") << u"invalid_parameter"_s;
+    QTest::addRow("string force") << u"drain"_s << QByteArray("{\"force\":\"yes\"}")
+                                  << u"invalid_parameter"_s;
+    QTest::addRow("unknown field")
+            << u"drain"_s << QByteArray("{\"deadline\":3}") << u"invalid_parameter"_s;
     QTest::addRow("dial missing") << u"dial"_s << QByteArray("{}") << u"invalid_parameter"_s;
-    QTest::addRow("dial 101") << u"dial"_s << QByteArray("{\"percent\":101}") << u"invalid_parameter"_s;
-    QTest::addRow("dial fraction") << u"dial"_s << QByteArray("{\"percent\":3.5}") << u"invalid_parameter"_s;
-    QTest::addRow("dial string") << u"dial"_s << QByteArray("{\"percent\":\"30\"}") << u"invalid_parameter"_s;
-    QTest::addRow("weight negative") << u"weight"_s << QByteArray("{\"weight\":-5}") << u"invalid_parameter"_s;
-    QTest::addRow("unknown strategy") << u"strategy"_s << QByteArray("{\"name\":\"fastest\"}") << u"unknown_strategy"_s;
-    QTest::addRow("strategy params not object") << u"strategy"_s << QByteArray("{\"name\":\"random\",\"params\":3}") << u"invalid_parameter"_s;
+    QTest::addRow("dial 101") << u"dial"_s << QByteArray("{\"percent\":101}")
+                              << u"invalid_parameter"_s;
+    QTest::addRow("dial fraction")
+            << u"dial"_s << QByteArray("{\"percent\":3.5}") << u"invalid_parameter"_s;
+    QTest::addRow("dial string") << u"dial"_s << QByteArray("{\"percent\":\"30\"}")
+                                 << u"invalid_parameter"_s;
+    QTest::addRow("weight negative")
+            << u"weight"_s << QByteArray("{\"weight\":-5}") << u"invalid_parameter"_s;
+    QTest::addRow("unknown strategy")
+            << u"strategy"_s << QByteArray("{\"name\":\"fastest\"}") << u"unknown_strategy"_s;
+    QTest::addRow("strategy params not object")
+            << u"strategy"_s << QByteArray("{\"name\":\"random\",\"params\":3}")
+            << u"invalid_parameter"_s;
     QTest::addRow("unknown kind") << u"explode"_s << QByteArray("{}") << u"bad_request"_s;
 }
 
@@ -169,7 +180,7 @@ void tst_ActionPlanner::promoteChecksLag()
     QFETCH(bool, force);
     QFETCH(bool, accepted);
     const auto p = planner(QList<InboundLink>{{u"us-east"_s, u"caught_up"_s, 0.0},
-                                             {u"ap-southeast"_s, state, behind}});
+                                              {u"ap-southeast"_s, state, behind}});
     const auto request = ActionRequest::parse(u"promote"_s,
                                               u"eu-west"_s,
                                               force ? "{\"force\":true}" : "{}",
@@ -206,14 +217,18 @@ void tst_ActionPlanner::promoteReordersPriorities()
 
 void tst_ActionPlanner::strategyValidation()
 {
-    auto request = ActionRequest::parse(u"strategy"_s, {},
-                                        "{\"name\":\"latency_ewma\",\"params\":{\"bogus\":1}}", {});
+    auto request = ActionRequest::parse(u"strategy"_s,
+                                        {},
+                                        "{\"name\":\"latency_ewma\",\"params\":{\"bogus\":1}}",
+                                        {});
     QVERIFY(request.ok());
     auto plan = planner().plan(threeRegions(), request.value(), kNow);
     QVERIFY(!plan.ok());
     QCOMPARE(plan.error().code, u"invalid_parameter"_s);
-    request = ActionRequest::parse(u"strategy"_s, {},
-                                   "{\"name\":\"latency_ewma\",\"params\":{\"decay_s\":10}}", {});
+    request = ActionRequest::parse(u"strategy"_s,
+                                   {},
+                                   "{\"name\":\"latency_ewma\",\"params\":{\"decay_s\":10}}",
+                                   {});
     plan = planner().plan(threeRegions(), request.value(), kNow);
     QVERIFY(plan.ok());
     QCOMPARE(plan.value().next.strategy.name, u"latency_ewma"_s);

@@ -16,29 +16,28 @@ const QString kAdminHash = TokenAuth::hashHex("admin-secret");
 
 QJsonObject minimalConfig()
 {
-    return QJsonObject{
-            {u"region"_s, u"us-east"_s},
-            {u"data_dir"_s, u"data"_s},
-            {u"regions"_s,
-             QJsonArray{QJsonObject{{u"id"_s, u"us-east"_s},
-                                    {u"lat"_s, 39.04},
-                                    {u"lon"_s, -77.49},
-                                    {u"data_url"_s, u"http://127.0.0.1:41001"_s},
-                                    {u"control_url"_s, u"http://127.0.0.1:42001"_s},
-                                    {u"sync_address"_s, u"127.0.0.1:43001"_s}},
-                        QJsonObject{{u"id"_s, u"eu-west"_s},
-                                    {u"name"_s, u"Dublin"_s},
-                                    {u"lat"_s, 53.35},
-                                    {u"lon"_s, -6.26},
-                                    {u"data_url"_s, u"http://127.0.0.1:41002"_s},
-                                    {u"control_url"_s, u"http://127.0.0.1:42002"_s},
-                                    {u"sync_address"_s, u"127.0.0.1:43002"_s}}}},
-            {u"control"_s,
-             QJsonObject{{u"tokens"_s,
-                          QJsonArray{QJsonObject{{u"name"_s, u"ops"_s},
-                                                 {u"role"_s, u"admin"_s},
-                                                 {u"sha256"_s, kAdminHash}}}},
-                         {u"cluster_token"_s, u"admin-secret"_s}}}};
+    return QJsonObject{{u"region"_s, u"us-east"_s},
+                       {u"data_dir"_s, u"data"_s},
+                       {u"regions"_s,
+                        QJsonArray{QJsonObject{{u"id"_s, u"us-east"_s},
+                                               {u"lat"_s, 39.04},
+                                               {u"lon"_s, -77.49},
+                                               {u"data_url"_s, u"http://127.0.0.1:41001"_s},
+                                               {u"control_url"_s, u"http://127.0.0.1:42001"_s},
+                                               {u"sync_address"_s, u"127.0.0.1:43001"_s}},
+                                   QJsonObject{{u"id"_s, u"eu-west"_s},
+                                               {u"name"_s, u"Dublin"_s},
+                                               {u"lat"_s, 53.35},
+                                               {u"lon"_s, -6.26},
+                                               {u"data_url"_s, u"http://127.0.0.1:41002"_s},
+                                               {u"control_url"_s, u"http://127.0.0.1:42002"_s},
+                                               {u"sync_address"_s, u"127.0.0.1:43002"_s}}}},
+                       {u"control"_s,
+                        QJsonObject{{u"tokens"_s,
+                                     QJsonArray{QJsonObject{{u"name"_s, u"ops"_s},
+                                                            {u"role"_s, u"admin"_s},
+                                                            {u"sha256"_s, kAdminHash}}}},
+                                    {u"cluster_token"_s, u"admin-secret"_s}}}};
 }
 
 // Sets a value at a dotted path ("control.min_active_regions", "regions[1].lat").
@@ -117,30 +116,54 @@ void tst_NodeConfig::invalid_data()
     QTest::addColumn<QString>("field");
     QTest::addColumn<QString>("problem");
     const QJsonValue none(QJsonValue::Undefined);
-    QTest::addRow("unknown role") << u"role"_s << QJsonValue(u"router"_s) << u"role"_s << u"must be"_s;
+    QTest::addRow("unknown role") << u"role"_s << QJsonValue(u"router"_s) << u"role"_s
+                                  << u"must be"_s;
     QTest::addRow("missing region") << u"region"_s << none << u"region"_s << u"required"_s;
-    QTest::addRow("region not listed") << u"region"_s << QJsonValue(u"mars"_s) << u"region"_s << u"not one of"_s;
+    QTest::addRow("region not listed")
+            << u"region"_s << QJsonValue(u"mars"_s) << u"region"_s << u"not one of"_s;
     QTest::addRow("missing data_dir") << u"data_dir"_s << none << u"data_dir"_s << u"required"_s;
-    QTest::addRow("bad listen") << u"listen.control"_s << QJsonValue(u"localhost"_s) << u"listen.control"_s << u"HOST:PORT"_s;
-    QTest::addRow("port too big") << u"listen.data"_s << QJsonValue(u"127.0.0.1:70000"_s) << u"listen.data"_s << u"HOST:PORT"_s;
-    QTest::addRow("latitude") << u"regions[1].lat"_s << QJsonValue(91) << u"regions[1].lat"_s << u"from -90 to 90"_s;
-    QTest::addRow("duplicate id") << u"regions[1].id"_s << QJsonValue(u"us-east"_s) << u"regions[1].id"_s << u"twice"_s;
-    QTest::addRow("bad id") << u"regions[1].id"_s << QJsonValue(u"EU West"_s) << u"regions[1].id"_s << u"a-z"_s;
-    QTest::addRow("bad url") << u"regions[0].data_url"_s << QJsonValue(u"ftp://x"_s) << u"regions[0].data_url"_s << u"http://"_s;
-    QTest::addRow("misspelt option") << u"control.min_active_region"_s << QJsonValue(2) << u"control.min_active_region"_s << u"unknown option"_s;
-    QTest::addRow("min_active negative") << u"control.min_active_regions"_s << QJsonValue(-1) << u"control.min_active_regions"_s << u"from 0"_s;
-    QTest::addRow("min_active fraction") << u"control.min_active_regions"_s << QJsonValue(1.5) << u"control.min_active_regions"_s << u"whole number"_s;
-    QTest::addRow("lag type") << u"control.max_promote_lag_s"_s << QJsonValue(u"5s"_s) << u"control.max_promote_lag_s"_s << u"number"_s;
-    QTest::addRow("token role") << u"control.tokens[0].role"_s << QJsonValue(u"root"_s) << u"control.tokens[0].role"_s << u"admin"_s;
-    QTest::addRow("token hash") << u"control.tokens[0].sha256"_s << QJsonValue(u"abc"_s) << u"control.tokens[0].sha256"_s << u"64 hex"_s;
-    QTest::addRow("cluster token") << u"control.cluster_token"_s << QJsonValue(u"wrong"_s) << u"control.cluster_token"_s << u"role admin"_s;
-    QTest::addRow("strategy") << u"initial.strategy.name"_s << QJsonValue(u"fastest"_s) << u"initial.strategy.name"_s << u"unknown strategy"_s;
-    QTest::addRow("primary") << u"initial.primary"_s << QJsonValue(u"mars"_s) << u"initial.primary"_s << u"not one of"_s;
-    QTest::addRow("durability") << u"sync.durability"_s << QJsonValue(u"none"_s) << u"sync.durability"_s << u"full"_s;
-    QTest::addRow("approval kind") << u"control.approval_required"_s << QJsonValue(QJsonArray{u"nuke"_s}) << u"control.approval_required"_s << u"action kinds"_s;
-    QTest::addRow("static root") << u"static.root"_s << QJsonValue(u"/nonexistent/www"_s) << u"static.root"_s << u"not a directory"_s;
-    QTest::addRow("edge section on region") << u"edge"_s << QJsonValue(QJsonObject{{u"workers"_s, 1}}) << u"edge"_s << u"edge role"_s;
-    QTest::addRow("empty regions") << u"regions"_s << QJsonValue(QJsonArray{}) << u"regions"_s << u"at least one"_s;
+    QTest::addRow("bad listen") << u"listen.control"_s << QJsonValue(u"localhost"_s)
+                                << u"listen.control"_s << u"HOST:PORT"_s;
+    QTest::addRow("port too big") << u"listen.data"_s << QJsonValue(u"127.0.0.1:70000"_s)
+                                  << u"listen.data"_s << u"HOST:PORT"_s;
+    QTest::addRow("latitude") << u"regions[1].lat"_s << QJsonValue(91) << u"regions[1].lat"_s
+                              << u"from -90 to 90"_s;
+    QTest::addRow("duplicate id") << u"regions[1].id"_s << QJsonValue(u"us-east"_s)
+                                  << u"regions[1].id"_s << u"twice"_s;
+    QTest::addRow("bad id") << u"regions[1].id"_s << QJsonValue(u"EU West"_s) << u"regions[1].id"_s
+                            << u"a-z"_s;
+    QTest::addRow("bad url") << u"regions[0].data_url"_s << QJsonValue(u"ftp://x"_s)
+                             << u"regions[0].data_url"_s << u"http://"_s;
+    QTest::addRow("misspelt option") << u"control.min_active_region"_s << QJsonValue(2)
+                                     << u"control.min_active_region"_s << u"unknown option"_s;
+    QTest::addRow("min_active negative") << u"control.min_active_regions"_s << QJsonValue(-1)
+                                         << u"control.min_active_regions"_s << u"from 0"_s;
+    QTest::addRow("min_active fraction") << u"control.min_active_regions"_s << QJsonValue(1.5)
+                                         << u"control.min_active_regions"_s << u"whole number"_s;
+    QTest::addRow("lag type") << u"control.max_promote_lag_s"_s << QJsonValue(u"5s"_s)
+                              << u"control.max_promote_lag_s"_s << u"number"_s;
+    QTest::addRow("token role") << u"control.tokens[0].role"_s << QJsonValue(u"root"_s)
+                                << u"control.tokens[0].role"_s << u"admin"_s;
+    QTest::addRow("token hash") << u"control.tokens[0].sha256"_s << QJsonValue(u"abc"_s)
+                                << u"control.tokens[0].sha256"_s << u"64 hex"_s;
+    QTest::addRow("cluster token") << u"control.cluster_token"_s << QJsonValue(u"wrong"_s)
+                                   << u"control.cluster_token"_s << u"role admin"_s;
+    QTest::addRow("strategy") << u"initial.strategy.name"_s << QJsonValue(u"fastest"_s)
+                              << u"initial.strategy.name"_s << u"unknown strategy"_s;
+    QTest::addRow("primary") << u"initial.primary"_s << QJsonValue(u"mars"_s)
+                             << u"initial.primary"_s << u"not one of"_s;
+    QTest::addRow("durability") << u"sync.durability"_s << QJsonValue(u"none"_s)
+                                << u"sync.durability"_s << u"full"_s;
+    QTest::addRow("approval kind")
+            << u"control.approval_required"_s << QJsonValue(QJsonArray{u"nuke"_s})
+            << u"control.approval_required"_s << u"action kinds"_s;
+    QTest::addRow("static root") << u"static.root"_s << QJsonValue(u"/nonexistent/www"_s)
+                                 << u"static.root"_s << u"not a directory"_s;
+    QTest::addRow("edge section on region")
+            << u"edge"_s << QJsonValue(QJsonObject{{u"workers"_s, 1}}) << u"edge"_s
+            << u"edge role"_s;
+    QTest::addRow("empty regions")
+            << u"regions"_s << QJsonValue(QJsonArray{}) << u"regions"_s << u"at least one"_s;
 }
 
 void tst_NodeConfig::invalid()

@@ -29,9 +29,11 @@ void tst_TokenAuth::hashIsSha256Hex()
 void tst_TokenAuth::verifyFindsTheRightEntry()
 {
     TokenAuth auth;
-    auth.setTokens({{u"alice"_s, TokenRole::Admin,
+    auth.setTokens({{u"alice"_s,
+                     TokenRole::Admin,
                      QByteArray::fromHex(TokenAuth::hashHex("secret-a").toLatin1())},
-                    {u"bob"_s, TokenRole::Viewer,
+                    {u"bob"_s,
+                     TokenRole::Viewer,
                      QByteArray::fromHex(TokenAuth::hashHex("secret-b").toLatin1())}});
     const auto alice = auth.verify("secret-a");
     QVERIFY(alice);

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QNetworkAccessManager>
+#include <QObject>
+#include <QUrl>
+
+#include <functional>
+
+namespace Meridian {
+
+// One answer from another node's control API.
+struct PeerReply
+{
+    int status = 0; // 0: no HTTP answer (connection refused, timeout, ...)
+    QByteArray body;
+    QList<std::pair<QByteArray, QByteArray>> headers;
+    QString error;
+    double elapsedMs = 0.0;
+
+    bool ok() const { return status >= 200 && status < 300; }
+    QByteArray header(const QByteArray &name) const;
+};
+
+// Asynchronous HTTP calls from this node to the control APIs of the others: probes, forwarded
+// control calls, gathering digests. Each call has a deadline; the callback runs on this object's
+// thread exactly once.
+class PeerClient final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(PeerClient)
+
+public:
+    explicit PeerClient(QByteArray clusterToken, QObject *parent = nullptr);
+
+    using Callback = std::function<void(const PeerReply &)>;
+
+    // Calls `base` + `pathAndQuery`. With an empty `authorization`, the cluster token is sent.
+    void call(const QUrl &base,
+              const QByteArray &method,
+              const QString &pathAndQuery,
+              const QByteArray &body,
+              int timeoutMs,
+              Callback done,
+              const QByteArray &authorization = {},
+              const QList<std::pair<QByteArray, QByteArray>> &extraHeaders = {});
+
+private:
+    QNetworkAccessManager m_manager;
+    QByteArray m_clusterToken;
+};
+
+} // namespace Meridian
