@@ -1,0 +1,537 @@
+#include "core/sync/replica.h"
+
+#include "core/sync/replicastore.h"
+#include "core/sync/syncclock.h"
+#include "core/sync/tcptransport.h"
+
+#include <QLoggingCategory>
+
+#include <algorithm>
+
+using namespace Qt::StringLiterals;
+
+namespace Meridian {
+
+Q_LOGGING_CATEGORY(lcSync, "meridian.sync")
+
+namespace {
+constexpr qint64 kRateWindowMs = 10000;
+constexpr int kPruneEveryTicks = 10;
+} // namespace
+
+Replica::Replica(SyncConfig config, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+    , m_clock(m_config.clock ? m_config.clock : SystemSyncClock::instance())
+    , m_hlc(m_clock)
+{
+    m_maintenanceTimer.setInterval(std::max(10, m_config.maintenanceIntervalMs));
+    connect(&m_maintenanceTimer, &QTimer::timeout, this, &Replica::maintenance);
+}
+
+Replica::~Replica()
+{
+    close();
+}
+
+SyncResult<void> Replica::open()
+{
+    if (auto r = m_config.validate(); !r)
+        return r;
+    if (isOpen())
+        return {};
+    auto store = std::make_unique<Internal::ReplicaStore>(m_config.regionId, &m_hlc, m_clock);
+    if (auto r = store->open(m_config.databasePath,
+                             m_config.durability,
+                             m_config.schemaVersion,
+                             m_config.overwrittenJournalLimit);
+        !r)
+        return r;
+    auto acks = store->loadPeerAcks();
+    if (!acks)
+        return acks.error();
+    m_peerAcks = *acks;
+    m_store = std::move(store);
+    for (const QString &name : std::as_const(m_tableNames)) {
+        if (auto r = m_store->registerTable(name, m_tableDdl.value(name)); !r) {
+            m_store.reset();
+            return r;
+        }
+    }
+    qCInfo(lcSync) << "opened" << m_config.databasePath << "as region" << m_config.regionId
+                   << "durability" << SyncConfig::durabilityName(m_config.durability);
+    return {};
+}
+
+void Replica::close()
+{
+    stop();
+    if (m_store && m_peerAcksDirty)
+        (void) m_store->savePeerAcks(m_peerAcks);
+    if (m_store)
+        (void) m_store->persistHlc();
+    m_store.reset();
+}
+
+bool Replica::isOpen() const
+{
+    return m_store && m_store->isOpen();
+}
+
+SyncResult<void> Replica::registerTable(const QString &name, const QString &createStatement)
+{
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"open() the replica before registerTable()"_s);
+    if (auto r = m_store->registerTable(name, createStatement); !r)
+        return r;
+    if (!m_tableNames.contains(name)) {
+        m_tableNames.append(name);
+        m_tableDdl.insert(name, createStatement);
+    }
+    return {};
+}
+
+QStringList Replica::registeredTables() const
+{
+    return m_tableNames;
+}
+
+void Replica::setTransport(std::function<Transport *(TransportHost *, QObject *)> factory)
+{
+    m_transportFactory = std::move(factory);
+}
+
+SyncResult<void> Replica::start()
+{
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"open() the replica before start()"_s);
+    if (m_running)
+        return {};
+    if (m_transportFactory)
+        m_transport = m_transportFactory(this, this);
+    else
+        m_transport = new TcpTransport(this, m_config, this);
+    if (auto r = m_transport->start(); !r) {
+        delete m_transport;
+        m_transport = nullptr;
+        return r;
+    }
+    m_running = true;
+    for (const PeerConfig &p : std::as_const(m_config.peers))
+        m_tracks[p.regionId];
+    m_maintenanceTimer.start();
+    evaluateLinks();
+    return {};
+}
+
+void Replica::stop()
+{
+    m_maintenanceTimer.stop();
+    if (m_transport) {
+        m_transport->stop();
+        delete m_transport;
+        m_transport = nullptr;
+    }
+    m_running = false;
+    for (Track &t : m_tracks)
+        t.connected = false;
+}
+
+void Replica::setPeers(const QList<PeerConfig> &peers)
+{
+    m_config.peers = peers;
+    for (const PeerConfig &p : peers)
+        m_tracks[p.regionId];
+    if (m_transport)
+        m_transport->setPeers(peers);
+}
+
+quint16 Replica::replicationPort() const
+{
+    return m_transport ? m_transport->listenPort() : 0;
+}
+
+SyncResult<WriteReceipt> Replica::write(const std::function<SyncResult<void>(Transaction &)> &body)
+{
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
+    auto r = m_store->write(body);
+    if (r && r->seq > 0) {
+        emit written(*r);
+        if (m_transport)
+            m_transport->entriesAvailable();
+    }
+    return r;
+}
+
+SyncResult<WriteReceipt> Replica::execute(const QString &sql, const QVariantList &params)
+{
+    return write([&](Transaction &tx) -> SyncResult<void> {
+        auto r = tx.exec(sql, params);
+        if (!r)
+            return r.error();
+        return {};
+    });
+}
+
+SyncResult<QueryResult> Replica::query(const QString &sql, const QVariantList &params) const
+{
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
+    return m_store->query(sql, params);
+}
+
+QString Replica::digest() const
+{
+    return isOpen() ? m_store->digest() : QString();
+}
+
+SyncResult<QString> Replica::recomputeDigest()
+{
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
+    return m_store->computeDigest();
+}
+
+SyncResult<QList<OverwrittenCounter>> Replica::overwrittenCounters()
+{
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
+    return m_store->overwrittenCounters();
+}
+
+SyncResult<QList<OverwrittenWrite>> Replica::overwrittenJournal(int limit)
+{
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
+    return m_store->overwrittenJournal(limit);
+}
+
+CursorVector Replica::cursors() const
+{
+    return isOpen() ? m_store->cursors() : CursorVector{};
+}
+
+CursorVector Replica::logHeads() const
+{
+    return cursors();
+}
+
+CursorVector Replica::logLowWater() const
+{
+    return isOpen() ? m_store->lowWater() : CursorVector{};
+}
+
+quint64 Replica::hlcWatermark() const
+{
+    return isOpen() ? m_store->persistedHlc() : 0;
+}
+
+qint64 Replica::wallClockMs() const
+{
+    return m_clock->nowMs();
+}
+
+std::optional<quint64> Replica::entryHlc(const QString &origin, quint64 seq)
+{
+    if (!isOpen())
+        return std::nullopt;
+    auto r = m_store->readLog(origin, seq - 1, 1, 1 << 30);
+    if (!r || r->isEmpty())
+        return std::nullopt;
+    return r->first().hlc;
+}
+
+SyncResult<QList<LogEntry>> Replica::readLog(const QString &origin,
+                                             quint64 afterSeq,
+                                             int maxEntries,
+                                             qint64 maxBytes)
+{
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
+    return m_store->readLog(origin, afterSeq, maxEntries, maxBytes);
+}
+
+SyncResult<CursorVector> Replica::applyEntries(const QString &fromPeer,
+                                               const QList<LogEntry> &entries)
+{
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
+    auto outcome = m_store->apply(entries);
+    if (!outcome)
+        return outcome.error();
+    const qint64 now = m_clock->nowMs();
+    if (!outcome->schemaMismatchOrigin.isEmpty()) {
+        Track &t = m_tracks[outcome->schemaMismatchOrigin];
+        if (!t.schemaMismatch)
+            qCWarning(lcSync) << "not applying entries of" << outcome->schemaMismatchOrigin
+                              << "from" << fromPeer << ":" << outcome->schemaMismatchDetail;
+        t.schemaMismatch = true;
+        t.schemaDetail = outcome->schemaMismatchDetail;
+    }
+    QHash<QString, Internal::ApplyOutcome::Applied> last;
+    QHash<QString, int> counts;
+    for (const auto &a : outcome->entries) {
+        last.insert(a.origin, a);
+        ++counts[a.origin];
+        const qint64 ahead = HybridLogicalClock::physicalMs(a.hlc) - now;
+        if (ahead > m_config.clockSkewAlarmMs)
+            checkSkew(a.origin, ahead);
+    }
+    const CursorVector &cursors = m_store->cursors();
+    for (auto it = last.cbegin(); it != last.cend(); ++it) {
+        Track &t = m_tracks[it.key()];
+        t.lastAppliedHlc = it->hlc;
+        t.lastProgressMs = now;
+        t.head = std::max(t.head, it->seq);
+        t.applyEvents.emplace_back(now, counts.value(it.key()));
+        if (t.watermarkCandidateHead > 0 && cursors.value(it.key()) >= t.watermarkCandidateHead) {
+            t.safeHlc = std::max(t.safeHlc, t.watermarkCandidate);
+            t.watermarkCandidateHead = 0;
+        }
+        emit applied(it.key(), it->seq, it->hlc);
+    }
+    if (outcome->applied > 0 && m_transport)
+        m_transport->entriesAvailable(); // relay to peers that cannot reach the origin
+    if (outcome->applied > 0)
+        evaluateLinks();
+    return m_store->cursors();
+}
+
+void Replica::checkSkew(const QString &origin, qint64 skewMs)
+{
+    Track &t = m_tracks[origin];
+    t.clockSkewMs = skewMs;
+    const bool alarmed = skewMs > m_config.clockSkewAlarmMs;
+    if (alarmed && !t.skewAlarmed) {
+        qCWarning(lcSync) << "clock skew alarm:" << origin << "is" << skewMs
+                          << "ms ahead of this region's clock";
+        emit clockSkewAlarm(origin, skewMs);
+    }
+    t.skewAlarmed = alarmed;
+}
+
+void Replica::peerAnnounced(const PeerAnnouncement &a)
+{
+    const qint64 now = m_clock->nowMs();
+    const CursorVector mine = cursors();
+    Track &t = m_tracks[a.regionId];
+    t.lastContactMs = now;
+    checkSkew(a.regionId, a.wallClockMs - now);
+    if (a.schemaVersion != m_config.schemaVersion) {
+        t.schemaMismatch = true;
+        t.schemaDetail = u"%1 runs schema version %2, this region %3"_s.arg(a.regionId)
+                                 .arg(a.schemaVersion)
+                                 .arg(m_config.schemaVersion);
+    } else if (t.schemaMismatch && t.schemaDetail.contains(u"runs schema version"_s)) {
+        t.schemaMismatch = false;
+        t.schemaDetail.clear();
+    }
+    for (auto it = a.heads.cbegin(); it != a.heads.cend(); ++it) {
+        if (it.key() == m_config.regionId)
+            continue;
+        Track &o = m_tracks[it.key()];
+        const quint64 applied = mine.value(it.key());
+        if (it.value() > o.head && o.head <= applied && it.value() > applied)
+            o.lastProgressMs = now; // a backlog starts now: the stall clock starts here
+        o.head = std::max(o.head, it.value());
+    }
+    for (auto it = a.pendingSeq.cbegin(); it != a.pendingSeq.cend(); ++it) {
+        Track &o = m_tracks[it.key()];
+        o.pendingSeq = it.value();
+        o.pendingHlc = a.pendingHlc.value(it.key());
+    }
+    // The origin's own log decides whether this replica can still catch up from it.
+    const quint64 low = a.lowWater.value(a.regionId);
+    const quint64 have = mine.value(a.regionId);
+    if (low > have + 1 && a.heads.value(a.regionId) > have) {
+        if (!t.needsResync)
+            qCWarning(lcSync) << a.regionId << "no longer retains entries after" << have
+                              << "; this region needs a resync";
+        t.needsResync = true;
+        t.resyncDetail = u"%1 retains its log from seq %2; this region has applied up to %3: "
+                         "resync from a peer"_s.arg(a.regionId)
+                                 .arg(low)
+                                 .arg(have);
+    } else {
+        t.needsResync = false;
+        t.resyncDetail.clear();
+    }
+    // Tombstone collection: everything the origin will ever write is above its watermark.
+    if (mine.value(a.regionId) >= a.heads.value(a.regionId)) {
+        t.safeHlc = std::max(t.safeHlc, a.hlcWatermark);
+    } else {
+        t.watermarkCandidateHead = a.heads.value(a.regionId);
+        t.watermarkCandidate = a.hlcWatermark;
+    }
+    evaluateLinks();
+}
+
+void Replica::peerAcknowledged(const QString &peer, const CursorVector &applied)
+{
+    CursorVector &acks = m_peerAcks[peer];
+    for (auto it = applied.cbegin(); it != applied.cend(); ++it) {
+        if (it.value() > acks.value(it.key())) {
+            acks[it.key()] = it.value();
+            m_peerAcksDirty = true;
+        }
+    }
+}
+
+void Replica::peerConnectionChanged(const QString &peer, bool connected, const QString &reason)
+{
+    Track &t = m_tracks[peer];
+    t.connected = connected;
+    t.disconnectReason = connected ? QString() : reason;
+    if (connected)
+        t.lastContactMs = m_clock->nowMs();
+    evaluateLinks();
+}
+
+LinkStatus Replica::linkFor(const QString &origin, const Track &t, qint64 now) const
+{
+    LinkStatus s;
+    s.origin = origin;
+    s.replica = m_config.regionId;
+    s.appliedSeq = cursors().value(origin);
+    s.headSeq = std::max(t.head, s.appliedSeq);
+    s.entriesBehind = s.headSeq - s.appliedSeq;
+    s.lastContactMs = t.lastContactMs;
+    s.clockSkewMs = t.clockSkewMs;
+    if (s.entriesBehind > 0) {
+        quint64 oldest = 0;
+        if (t.pendingSeq == s.appliedSeq + 1 && t.pendingHlc > 0)
+            oldest = t.pendingHlc;
+        else if (t.lastAppliedHlc > 0)
+            oldest = t.lastAppliedHlc;
+        if (oldest > 0)
+            s.secondsBehind = std::max<qint64>(0, now - HybridLogicalClock::physicalMs(oldest))
+                              / 1000.0;
+    }
+    qint64 entries = 0;
+    qint64 since = now;
+    for (const auto &[at, n] : t.applyEvents) {
+        if (at >= now - kRateWindowMs) {
+            entries += n;
+            since = std::min(since, at);
+        }
+    }
+    s.applyRate = entries / (kRateWindowMs / 1000.0);
+    if (t.schemaMismatch) {
+        s.state = LinkState::SchemaMismatch;
+        s.detail = t.schemaDetail;
+    } else if (t.needsResync) {
+        s.state = LinkState::NeedsResync;
+        s.detail = t.resyncDetail;
+    } else if (!t.connected) {
+        s.state = LinkState::Disconnected;
+        s.detail = t.disconnectReason.isEmpty() ? u"no connection to %1"_s.arg(origin)
+                                                : t.disconnectReason;
+    } else if (s.entriesBehind == 0) {
+        s.state = LinkState::CaughtUp;
+    } else if (now - t.lastProgressMs > m_config.stallTimeoutMs) {
+        s.state = LinkState::Stalled;
+        s.detail = u"%1 entries behind and no progress for %2 s"_s.arg(s.entriesBehind)
+                           .arg((now - t.lastProgressMs) / 1000);
+    } else {
+        s.state = LinkState::Lagging;
+    }
+    return s;
+}
+
+QList<LinkStatus> Replica::links() const
+{
+    const qint64 now = m_clock->nowMs();
+    QList<LinkStatus> out;
+    QStringList origins = m_tracks.keys();
+    origins.sort();
+    for (const QString &origin : std::as_const(origins)) {
+        if (origin == m_config.regionId)
+            continue;
+        out.append(linkFor(origin, m_tracks.value(origin), now));
+    }
+    return out;
+}
+
+void Replica::evaluateLinks()
+{
+    const qint64 now = m_clock->nowMs();
+    for (auto it = m_tracks.begin(); it != m_tracks.end(); ++it) {
+        if (it.key() == m_config.regionId)
+            continue;
+        auto &events = it->applyEvents;
+        while (!events.empty() && events.front().first < now - kRateWindowMs)
+            events.pop_front();
+        const LinkStatus s = linkFor(it.key(), *it, now);
+        const auto prev = m_reported.constFind(it.key());
+        if (prev == m_reported.cend() || prev->state != s.state || prev->detail != s.detail) {
+            m_reported.insert(it.key(), s);
+            emit linkChanged(s);
+        }
+    }
+}
+
+void Replica::maintenance()
+{
+    if (!isOpen())
+        return;
+    ++m_tick;
+    if (auto r = m_store->persistHlc(); !r)
+        qCWarning(lcSync) << "cannot persist the HLC:" << r.error().message;
+    if (m_peerAcksDirty) {
+        if (auto r = m_store->savePeerAcks(m_peerAcks); r)
+            m_peerAcksDirty = false;
+    }
+    if (m_tick % kPruneEveryTicks == 0) {
+        if (auto r = pruneLog(); !r)
+            qCWarning(lcSync) << "log pruning failed:" << r.error().message;
+        if (auto r = collectTombstones(); !r)
+            qCWarning(lcSync) << "tombstone collection failed:" << r.error().message;
+    }
+    evaluateLinks();
+}
+
+SyncResult<int> Replica::pruneLog()
+{
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
+    QStringList peers;
+    for (const PeerConfig &p : std::as_const(m_config.peers))
+        peers.append(p.regionId);
+    return m_store->prune(m_peerAcks, peers, m_config.minLogRetentionMs, m_config.maxLogRetentionMs);
+}
+
+SyncResult<int> Replica::collectTombstones()
+{
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
+    if (m_config.peers.isEmpty())
+        return 0;
+    quint64 below = m_hlc.current();
+    for (const PeerConfig &p : std::as_const(m_config.peers))
+        below = std::min(below, m_tracks.value(p.regionId).safeHlc);
+    if (below == 0)
+        return 0;
+    return m_store->collectTombstones(below);
+}
+
+SyncResult<void> Replica::startResync(const QString &peer)
+{
+    Q_UNUSED(peer);
+    return syncError(SyncError::Code::Unavailable, u"resync is not available yet"_s);
+}
+
+void Replica::cancelResync() {}
+
+void Replica::setResyncStatus(const ResyncProgress &p)
+{
+    m_resyncStatus = p;
+    emit resyncProgress(p);
+}
+
+SyncResult<void> Replica::reopenAfterSwap()
+{
+    return {};
+}
+
+} // namespace Meridian

@@ -1,0 +1,63 @@
+#pragma once
+
+#include "core/sync/syncresult.h"
+
+#include <QJsonObject>
+#include <QList>
+#include <QString>
+
+#include <optional>
+
+namespace Meridian {
+
+class SyncClock;
+
+// A peer region this replica exchanges log entries with.
+struct PeerConfig
+{
+    QString regionId;
+    QString host; // IP address or host name of the peer's replication listener
+    quint16 port = 0;
+
+    friend bool operator==(const PeerConfig &, const PeerConfig &) = default;
+};
+
+// How hard a commit works to survive failures (see docs/sync.md).
+enum class Durability {
+    Full,   // synchronous=FULL: every acknowledged write survives kill -9 and power loss
+    Normal, // synchronous=NORMAL: survives kill -9; the last commits may be lost on power loss
+};
+
+// Everything a Replica needs to know. Durations are milliseconds.
+struct SyncConfig
+{
+    QString regionId;     // [A-Za-z0-9_.-]{1,64}, unique in the cluster, never reused
+    QString databasePath; // the region's SQLite file (WAL mode; -wal/-shm beside it)
+    QString listenHost = QStringLiteral("127.0.0.1");
+    quint16 listenPort = 0; // 0: the OS picks one (see Replica::replicationPort())
+    bool listen = true;     // accept inbound replication connections
+    QList<PeerConfig> peers;
+    Durability durability = Durability::Full;
+    int schemaVersion = 1; // peers with another version are not applied to
+    qint64 clockSkewAlarmMs = 5000;
+    qint64 minLogRetentionMs = 10 * 60 * 1000;         // keep entries at least this long
+    qint64 maxLogRetentionMs = 7LL * 24 * 3600 * 1000; // prune even unacknowledged after; 0 = never
+    int batchMaxEntries = 512;
+    qint64 batchMaxBytes = 1024 * 1024;
+    int maxInFlightBatches = 4; // unacknowledged batches per peer (backpressure)
+    int heartbeatIntervalMs = 1000;
+    int connectionTimeoutMs = 5000; // no frame for this long: the connection is dropped
+    int stallTimeoutMs = 10000;     // backlog without progress for this long: `stalled`
+    int reconnectMinMs = 200;
+    int reconnectMaxMs = 10000;
+    int overwrittenJournalLimit = 10000;
+    int maintenanceIntervalMs = 1000; // HLC persistence, pruning, tombstone collection
+    const SyncClock *clock = nullptr; // nullptr: the system clock
+
+    SyncResult<void> validate() const;
+    static bool isValidRegionId(const QString &id);
+    static QString durabilityName(Durability d);
+    static std::optional<Durability> parseDurability(const QString &name);
+};
+
+} // namespace Meridian

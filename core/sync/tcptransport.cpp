@@ -1,0 +1,200 @@
+#include "core/sync/tcptransport.h"
+
+#include "core/sync/peerconnection.h"
+#include "core/sync/peerlink.h"
+#include "core/sync/wireprotocol.h"
+
+#include <QHostAddress>
+#include <QLoggingCategory>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
+
+using namespace Qt::StringLiterals;
+
+namespace Meridian {
+
+using namespace Internal;
+
+Q_LOGGING_CATEGORY(lcTcp, "meridian.sync.tcp")
+
+TcpTransport::TcpTransport(TransportHost *host, const SyncConfig &config, QObject *parent)
+    : Transport(host, parent)
+    , m_config(config)
+{
+    m_peers = config.peers;
+}
+
+TcpTransport::~TcpTransport()
+{
+    stop();
+}
+
+SyncResult<void> TcpTransport::start()
+{
+    if (m_running)
+        return {};
+    if (m_config.listen) {
+        m_server = new QTcpServer(this);
+        QHostAddress address;
+        if (!address.setAddress(m_config.listenHost)) {
+            if (m_config.listenHost == "localhost"_L1)
+                address = QHostAddress::LocalHost;
+            else
+                return syncError(SyncError::Code::InvalidArgument,
+                                 u"listen host \"%1\" is not an IP address"_s.arg(
+                                         m_config.listenHost));
+        }
+        if (!m_server->listen(address, m_config.listenPort)) {
+            const QString err = m_server->errorString();
+            delete m_server;
+            m_server = nullptr;
+            return syncError(SyncError::Code::Unavailable,
+                             u"cannot listen for replication on %1:%2: %3"_s
+                                     .arg(m_config.listenHost)
+                                     .arg(m_config.listenPort)
+                                     .arg(err));
+        }
+        connect(m_server, &QTcpServer::newConnection, this, &TcpTransport::onNewConnection);
+    }
+    m_running = true;
+    setPeers(m_peers);
+    for (PeerLink *l : std::as_const(m_links))
+        l->start();
+    return {};
+}
+
+void TcpTransport::stop()
+{
+    m_running = false;
+    for (PeerLink *l : std::as_const(m_links))
+        l->stop();
+    qDeleteAll(m_links);
+    m_links.clear();
+    if (m_server) {
+        m_server->close();
+        delete m_server;
+        m_server = nullptr;
+    }
+}
+
+quint16 TcpTransport::listenPort() const
+{
+    return m_server ? m_server->serverPort() : 0;
+}
+
+PeerLink *TcpTransport::ensureLink(const QString &peerId)
+{
+    if (PeerLink *l = m_links.value(peerId))
+        return l;
+    auto *l = new PeerLink(
+            peerId, host(), m_config, [this] { return announcement(); }, this);
+    connect(l, &PeerLink::establishedChanged, this, [this] {
+        // The set of direct origins changed: tell every peer at once so relaying adapts.
+        for (PeerLink *other : std::as_const(m_links))
+            other->pump();
+    });
+    m_links.insert(peerId, l);
+    if (m_running)
+        l->start();
+    return l;
+}
+
+void TcpTransport::setPeers(const QList<PeerConfig> &peers)
+{
+    m_peers = peers;
+    if (!m_running)
+        return;
+    QSet<QString> wanted;
+    for (const PeerConfig &p : peers) {
+        wanted.insert(p.regionId);
+        ensureLink(p.regionId)->setAddress(p.host, p.port);
+    }
+    for (PeerLink *l : std::as_const(m_links)) {
+        if (!wanted.contains(l->peerId()))
+            l->clearAddress(); // no longer dialed; an inbound connection from it still works
+    }
+}
+
+void TcpTransport::entriesAvailable()
+{
+    for (PeerLink *l : std::as_const(m_links))
+        l->pump();
+}
+
+QStringList TcpTransport::connectedPeers() const
+{
+    QStringList out;
+    for (PeerLink *l : std::as_const(m_links)) {
+        if (l->isEstablished())
+            out.append(l->peerId());
+    }
+    out.sort();
+    return out;
+}
+
+PeerAnnouncement TcpTransport::announcement() const
+{
+    PeerAnnouncement a;
+    TransportHost *h = host();
+    a.regionId = h->regionId();
+    a.schemaVersion = h->schemaVersion();
+    a.hlcWatermark = h->hlcWatermark();
+    a.heads = h->logHeads();
+    a.lowWater = h->logLowWater();
+    a.direct = connectedPeers();
+    a.wallClockMs = h->wallClockMs();
+    return a;
+}
+
+void TcpTransport::onNewConnection()
+{
+    while (QTcpSocket *socket = m_server->nextPendingConnection()) {
+        auto *c = new PeerConnection(socket, false, this);
+        c->send(quint8(Wire::Type::Hello), Wire::hello(announcement()));
+        connect(c,
+                &PeerConnection::frameReceived,
+                this,
+                [this, c](quint8 type, const QByteArray &body) { onPendingFrame(c, type, body); });
+        // A connection that never says hello is dropped.
+        QTimer::singleShot(m_config.connectionTimeoutMs, c, [c] {
+            if (c->peerId().isEmpty())
+                c->close(u"no hello"_s);
+        });
+    }
+}
+
+void TcpTransport::onPendingFrame(PeerConnection *c, quint8 type, const QByteArray &body)
+{
+    if (!c->peerId().isEmpty())
+        return; // already handed to a link
+    if (Wire::Type(type) == Wire::Type::SnapshotRequest) {
+        c->setPeerId(u"snapshot"_s);
+        c->disconnect(this);
+        if (m_snapshotHandler)
+            m_snapshotHandler(c, body);
+        else
+            c->close(u"this node does not serve snapshots"_s);
+        return;
+    }
+    if (Wire::Type(type) != Wire::Type::Hello) {
+        c->close(u"expected hello"_s);
+        return;
+    }
+    QString error;
+    const auto hello = Wire::parseHello(body, &error);
+    if (!hello || !SyncConfig::isValidRegionId(hello->regionId)
+        || hello->regionId == host()->regionId()) {
+        const QString why = hello ? u"invalid or own region id \"%1\""_s.arg(hello->regionId)
+                                  : error;
+        qCWarning(lcTcp) << "refusing replication connection from" << c->address() << ":" << why;
+        c->send(quint8(Wire::Type::Error), Wire::error(why));
+        c->close(why);
+        return;
+    }
+    c->setPeerId(hello->regionId);
+    c->disconnect(this);
+    ensureLink(hello->regionId)->offer(c, *hello);
+}
+
+} // namespace Meridian

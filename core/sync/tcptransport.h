@@ -1,0 +1,58 @@
+#pragma once
+
+#include "core/sync/syncconfig.h"
+#include "core/sync/transport.h"
+#include "core/sync/transporthost.h"
+
+#include <QHash>
+#include <QList>
+
+#include <functional>
+
+class QTcpServer;
+
+namespace Meridian {
+
+namespace Internal {
+class PeerConnection;
+class PeerLink;
+} // namespace Internal
+
+// The built-in transport: a QTcpServer listener plus one persistent TCP connection per peer
+// region (see PeerLink), all in the owning thread's event loop. Inbound connections that ask for
+// a snapshot instead of a hello are handed to the snapshot handler (resync).
+class TcpTransport final : public Transport
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(TcpTransport)
+
+public:
+    // Called with a fresh inbound connection whose first frame was a snapshot request.
+    using SnapshotHandler = std::function<void(Internal::PeerConnection *, const QByteArray &)>;
+
+    TcpTransport(TransportHost *host, const SyncConfig &config, QObject *parent);
+    ~TcpTransport() override;
+
+    SyncResult<void> start() override;
+    void stop() override;
+    void setPeers(const QList<PeerConfig> &peers) override;
+    void entriesAvailable() override;
+    QStringList connectedPeers() const override;
+    quint16 listenPort() const override;
+    void setSnapshotHandler(SnapshotHandler handler) { m_snapshotHandler = std::move(handler); }
+
+private:
+    Internal::PeerLink *ensureLink(const QString &peerId);
+    PeerAnnouncement announcement() const;
+    void onNewConnection();
+    void onPendingFrame(Internal::PeerConnection *c, quint8 type, const QByteArray &body);
+
+    SyncConfig m_config;
+    QTcpServer *m_server = nullptr;
+    QHash<QString, Internal::PeerLink *> m_links;
+    QList<PeerConfig> m_peers;
+    bool m_running = false;
+    SnapshotHandler m_snapshotHandler;
+};
+
+} // namespace Meridian

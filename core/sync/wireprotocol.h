@@ -1,0 +1,66 @@
+#pragma once
+
+#include "core/sync/logentry.h"
+#include "core/sync/transporthost.h"
+
+#include <QByteArray>
+#include <QList>
+
+#include <optional>
+
+namespace Meridian::Internal {
+
+// Frames of the replication protocol (docs/architecture.md, "Wire protocol"): a 4-byte
+// big-endian length, one type byte, then the body in ByteWriter encoding.
+namespace Wire {
+
+constexpr quint32 kMagic = 0x4d524453; // "MRDS"
+constexpr quint32 kProtocolVersion = 1;
+constexpr quint32 kMaxFrame = 64 * 1024 * 1024;
+
+enum class Type : quint8 {
+    Hello = 1,
+    Batch = 2,
+    Ack = 3,
+    Heartbeat = 4,
+    Error = 5,
+    SnapshotRequest = 6,
+    SnapshotMeta = 7,
+    SnapshotChunk = 8,
+};
+
+QByteArray frame(Type type, const QByteArray &body);
+
+QByteArray hello(const PeerAnnouncement &a);
+std::optional<PeerAnnouncement> parseHello(const QByteArray &body, QString *error);
+QByteArray heartbeat(const PeerAnnouncement &a);
+std::optional<PeerAnnouncement> parseHeartbeat(const QByteArray &body);
+
+QByteArray batch(quint64 id, const QList<LogEntry> &entries);
+bool parseBatch(const QByteArray &body, quint64 *id, QList<LogEntry> *entries);
+QByteArray ack(quint64 id, const CursorVector &applied);
+bool parseAck(const QByteArray &body, quint64 *id, CursorVector *applied);
+QByteArray error(const QString &message);
+QString parseError(const QByteArray &body);
+
+struct SnapshotRequest
+{
+    QString regionId;   // who asks
+    QString snapshotId; // empty: make a new snapshot; else resume this one
+    quint64 offset = 0;
+};
+QByteArray snapshotRequest(const SnapshotRequest &r);
+std::optional<SnapshotRequest> parseSnapshotRequest(const QByteArray &body);
+
+struct SnapshotMeta
+{
+    QString snapshotId;
+    quint64 size = 0;
+    QByteArray sha256;
+    quint64 offset = 0; // where the chunks that follow start
+};
+QByteArray snapshotMeta(const SnapshotMeta &m);
+std::optional<SnapshotMeta> parseSnapshotMeta(const QByteArray &body);
+
+} // namespace Wire
+} // namespace Meridian::Internal

@@ -1,0 +1,321 @@
+#include "core/sync/replica.h"
+#include "core/sync/syncclock.h"
+
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <memory>
+
+using namespace Meridian;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+const QString kKvDdl = u"CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB, updated_at INTEGER)"_s;
+
+class ManualClock final : public SyncClock
+{
+public:
+    qint64 nowMs() const override { return m_now; }
+    qint64 m_now = 1'700'000'000'000;
+};
+
+} // namespace
+
+class tst_Replica final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void init();
+    void cleanup();
+    void writeQueryAndDigest();
+    void rejectsBadInput();
+    void bodyErrorRollsBack();
+    void reopenKeepsState();
+    void threeRegionsConverge();
+    void lastWriterWinsAndJournal();
+    void lateUpdateDoesNotResurrect();
+    void schemaMismatchIsReported();
+
+private:
+    SyncConfig config(const QString &region);
+    std::unique_ptr<Replica> openReplica(const QString &region, const SyncConfig *cfg = nullptr);
+    void connectAll(const QList<Replica *> &replicas);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+void tst_Replica::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+void tst_Replica::cleanup()
+{
+    m_dir.reset();
+}
+
+SyncConfig tst_Replica::config(const QString &region)
+{
+    SyncConfig c;
+    c.regionId = region;
+    c.databasePath = m_dir->filePath(region + u".db"_s);
+    c.durability = Durability::Normal;
+    c.heartbeatIntervalMs = 100;
+    c.connectionTimeoutMs = 2000;
+    c.reconnectMinMs = 20;
+    c.reconnectMaxMs = 200;
+    c.maintenanceIntervalMs = 100;
+    return c;
+}
+
+std::unique_ptr<Replica> tst_Replica::openReplica(const QString &region, const SyncConfig *cfg)
+{
+    auto r = std::make_unique<Replica>(cfg ? *cfg : config(region));
+    auto opened = r->open();
+    if (!opened) {
+        qWarning() << opened.error().message;
+        return nullptr;
+    }
+    if (auto reg = r->registerTable(u"kv"_s, kKvDdl); !reg) {
+        qWarning() << reg.error().message;
+        return nullptr;
+    }
+    return r;
+}
+
+void tst_Replica::connectAll(const QList<Replica *> &replicas)
+{
+    for (Replica *r : replicas)
+        QVERIFY(r->start().ok());
+    for (Replica *r : replicas) {
+        QList<PeerConfig> peers;
+        for (Replica *o : replicas) {
+            if (o != r)
+                peers.append({o->regionId(), u"127.0.0.1"_s, o->replicationPort()});
+        }
+        r->setPeers(peers);
+    }
+}
+
+void tst_Replica::writeQueryAndDigest()
+{
+    auto a = openReplica(u"a"_s);
+    QVERIFY(a);
+    const QString empty = a->digest();
+    auto w = a->execute(u"INSERT INTO kv VALUES(?, ?, ?)"_s, {u"k1"_s, QByteArray("v1"), 1});
+    QVERIFY2(w.ok(), qPrintable(w.ok() ? QString() : w.error().message));
+    QCOMPARE(w->seq, 1u);
+    QCOMPARE(w->rowsChanged, 1);
+    auto q = a->query(u"SELECT value FROM kv WHERE key = ?"_s, {u"k1"_s});
+    QVERIFY(q.ok());
+    QCOMPARE(q->rows.size(), 1);
+    QCOMPARE(q->rows.first().first().toByteArray(), QByteArray("v1"));
+    QVERIFY(a->digest() != empty);
+    QCOMPARE(*a->recomputeDigest(), a->digest());
+
+    // The same content reached in another order has the same digest.
+    auto b = openReplica(u"b"_s);
+    QVERIFY(b);
+    QVERIFY(b->execute(u"INSERT INTO kv VALUES('x', 'y', 2)"_s).ok());
+    QVERIFY(b->execute(u"INSERT INTO kv VALUES(?, ?, ?)"_s, {u"k1"_s, QByteArray("v1"), 1}).ok());
+    QVERIFY(b->execute(u"DELETE FROM kv WHERE key = 'x'"_s).ok());
+    QCOMPARE(b->digest(), a->digest());
+    QCOMPARE(*b->recomputeDigest(), b->digest());
+
+    // A statement that changes nothing is not logged.
+    auto none = a->execute(u"DELETE FROM kv WHERE key = 'missing'"_s);
+    QVERIFY(none.ok());
+    QCOMPARE(none->seq, 0u);
+    QCOMPARE(a->cursors().value(u"a"_s), 1u);
+}
+
+void tst_Replica::rejectsBadInput()
+{
+    SyncConfig bad = config(u"bad region"_s);
+    Replica r(bad);
+    auto opened = r.open();
+    QVERIFY(!opened.ok());
+    QVERIFY(opened.error().message.contains(u"region id"_s));
+
+    auto a = openReplica(u"a"_s);
+    QVERIFY(a);
+    auto noPk = a->registerTable(u"nopk"_s, u"CREATE TABLE nopk(a, b)"_s);
+    QVERIFY(!noPk.ok());
+    QVERIFY(noPk.error().message.contains(u"PRIMARY KEY"_s));
+    QVERIFY(!a->registerTable(u"_meridian_log"_s).ok());
+    QVERIFY(!a->registerTable(u"missing"_s).ok());
+
+    const QString before = a->digest();
+    QVERIFY(!a->execute(u"DROP TABLE kv"_s).ok());
+    QVERIFY(!a->execute(u"DELETE FROM _meridian_log"_s).ok());
+    QVERIFY(!a->execute(u"COMMIT"_s).ok());
+    QVERIFY(!a->execute(u"INSERT INTO kv VALUES(1)"_s).ok());
+    QVERIFY(!a->execute(u"INSERT INTO kv VALUES(?, ?, ?)"_s, {1}).ok());
+    QCOMPARE(a->digest(), before);
+    QCOMPARE(a->query(u"SELECT count(*) FROM kv"_s)->rows.first().first().toInt(), 0);
+
+    // A database file belongs to one region.
+    QVERIFY(a->execute(u"INSERT INTO kv VALUES('k', 'v', 0)"_s).ok());
+    a.reset();
+    SyncConfig other = config(u"b"_s);
+    other.databasePath = config(u"a"_s).databasePath;
+    Replica wrong(other);
+    auto wrongOpen = wrong.open();
+    QVERIFY(!wrongOpen.ok());
+    QVERIFY(wrongOpen.error().message.contains(u"belongs to region"_s));
+}
+
+void tst_Replica::bodyErrorRollsBack()
+{
+    auto a = openReplica(u"a"_s);
+    QVERIFY(a);
+    auto w = a->write([](Transaction &tx) -> SyncResult<void> {
+        if (auto r = tx.exec(u"INSERT INTO kv VALUES('a', 'b', 1)"_s); !r)
+            return r.error();
+        return syncError(SyncError::Code::InvalidArgument, u"changed my mind"_s);
+    });
+    QVERIFY(!w.ok());
+    QCOMPARE(w.error().message, u"changed my mind"_s);
+    QCOMPARE(a->query(u"SELECT count(*) FROM kv"_s)->rows.first().first().toInt(), 0);
+    QCOMPARE(a->cursors().value(u"a"_s), 0u);
+    QCOMPARE(a->query(u"SELECT count(*) FROM _meridian_log"_s)->rows.first().first().toInt(), 0);
+}
+
+void tst_Replica::reopenKeepsState()
+{
+    quint64 hlc = 0;
+    QString digest;
+    {
+        auto a = openReplica(u"a"_s);
+        QVERIFY(a);
+        for (int i = 0; i < 5; ++i)
+            QVERIFY(a->execute(u"INSERT INTO kv VALUES(?, 'v', 0)"_s, {i}).ok());
+        hlc = a->currentHlc();
+        digest = a->digest();
+    }
+    auto a = openReplica(u"a"_s);
+    QVERIFY(a);
+    QCOMPARE(a->digest(), digest);
+    QCOMPARE(a->cursors().value(u"a"_s), 5u);
+    QVERIFY(a->currentHlc() >= hlc);
+    auto w = a->execute(u"INSERT INTO kv VALUES('n', 'v', 0)"_s);
+    QCOMPARE(w->seq, 6u);
+    QVERIFY(w->hlc > hlc);
+}
+
+void tst_Replica::threeRegionsConverge()
+{
+    auto a = openReplica(u"a"_s);
+    auto b = openReplica(u"b"_s);
+    auto c = openReplica(u"c"_s);
+    QVERIFY(a && b && c);
+    connectAll({a.get(), b.get(), c.get()});
+    for (int i = 0; i < 20; ++i) {
+        Replica *r = (i % 3 == 0) ? a.get() : (i % 3 == 1) ? b.get() : c.get();
+        QVERIFY(r->execute(u"INSERT OR REPLACE INTO kv VALUES(?, ?, ?)"_s,
+                           {u"k%1"_s.arg(i % 7), QByteArray::number(i), i})
+                        .ok());
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(a->digest() == b->digest() && b->digest() == c->digest(), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                for (Replica *r : {a.get(), b.get(), c.get()}) {
+                    for (const LinkStatus &l : r->links()) {
+                        if (l.state != LinkState::CaughtUp)
+                            return false;
+                    }
+                    if (r->links().size() != 2)
+                        return false;
+                }
+                return true;
+            }(),
+            10000);
+    QCOMPARE(*a->recomputeDigest(), a->digest());
+    QCOMPARE(*c->recomputeDigest(), c->digest());
+    QCOMPARE(a->query(u"SELECT count(*) FROM kv"_s)->rows.first().first().toInt(), 7);
+}
+
+void tst_Replica::lastWriterWinsAndJournal()
+{
+    ManualClock clockA, clockB;
+    clockB.m_now = clockA.m_now + 1000; // b writes later in HLC terms
+    SyncConfig ca = config(u"a"_s);
+    ca.clock = &clockA;
+    SyncConfig cb = config(u"b"_s);
+    cb.clock = &clockB;
+    auto a = openReplica(u"a"_s, &ca);
+    auto b = openReplica(u"b"_s, &cb);
+    QVERIFY(a && b);
+    // Concurrent writes to the same key before the regions talk.
+    QVERIFY(a->execute(u"INSERT INTO kv VALUES('k', 'from-a', 1)"_s).ok());
+    QVERIFY(b->execute(u"INSERT INTO kv VALUES('k', 'from-b', 2)"_s).ok());
+    connectAll({a.get(), b.get()});
+    QTRY_COMPARE_WITH_TIMEOUT(a->digest(), b->digest(), 10000);
+    QCOMPARE(a->query(u"SELECT value FROM kv"_s)->rows.first().first().toByteArray(),
+             QByteArray("from-b"));
+    for (Replica *r : {a.get(), b.get()}) {
+        auto counters = r->overwrittenCounters();
+        QVERIFY(counters.ok());
+        QCOMPARE(counters->size(), 1);
+        QCOMPARE(counters->first().table, u"kv"_s);
+        QCOMPARE(counters->first().region, u"a"_s);
+        QCOMPARE(counters->first().count, 1);
+        auto journal = r->overwrittenJournal(10);
+        QVERIFY(journal.ok());
+        QCOMPARE(journal->size(), 1);
+        QCOMPARE(journal->first().loserOrigin, u"a"_s);
+        QCOMPARE(journal->first().winnerOrigin, u"b"_s);
+        QCOMPARE(journal->first().loserRow.value(u"value"_s).toString(), u"from-a"_s);
+    }
+    // A sequential update (b saw a's value) is not a conflict.
+    QVERIFY(a->execute(u"UPDATE kv SET value = 'seq' WHERE key = 'k'"_s).ok());
+    QTRY_COMPARE_WITH_TIMEOUT(a->digest(), b->digest(), 10000);
+    QCOMPARE(b->overwrittenCounters()->first().count, 1);
+}
+
+void tst_Replica::lateUpdateDoesNotResurrect()
+{
+    ManualClock clockA, clockB;
+    clockB.m_now = clockA.m_now + 1000;
+    SyncConfig ca = config(u"a"_s);
+    ca.clock = &clockA;
+    SyncConfig cb = config(u"b"_s);
+    cb.clock = &clockB;
+    auto a = openReplica(u"a"_s, &ca);
+    auto b = openReplica(u"b"_s, &cb);
+    QVERIFY(a && b);
+    QVERIFY(b->execute(u"INSERT INTO kv VALUES('k', 'v', 1)"_s).ok());
+    QVERIFY(b->execute(u"DELETE FROM kv WHERE key = 'k'"_s).ok());
+    // a's older insert of the same key arrives after the delete: the tombstone wins.
+    QVERIFY(a->execute(u"INSERT INTO kv VALUES('k', 'old', 0)"_s).ok());
+    connectAll({a.get(), b.get()});
+    QTRY_COMPARE_WITH_TIMEOUT(a->digest(), b->digest(), 10000);
+    QCOMPARE(a->query(u"SELECT count(*) FROM kv"_s)->rows.first().first().toInt(), 0);
+    QCOMPARE(b->query(u"SELECT count(*) FROM kv"_s)->rows.first().first().toInt(), 0);
+}
+
+void tst_Replica::schemaMismatchIsReported()
+{
+    SyncConfig cb = config(u"b"_s);
+    cb.schemaVersion = 2;
+    auto a = openReplica(u"a"_s);
+    auto b = openReplica(u"b"_s, &cb);
+    QVERIFY(a && b);
+    QVERIFY(a->execute(u"INSERT INTO kv VALUES('k', 'v', 1)"_s).ok());
+    connectAll({a.get(), b.get()});
+    QTRY_VERIFY_WITH_TIMEOUT(!b->links().isEmpty()
+                                     && b->links().first().state == LinkState::SchemaMismatch,
+                             10000);
+    QTRY_VERIFY_WITH_TIMEOUT(!a->links().isEmpty()
+                                     && a->links().first().state == LinkState::SchemaMismatch,
+                             10000);
+    QVERIFY(b->links().first().detail.contains(u"schema version"_s));
+    QCOMPARE(b->query(u"SELECT count(*) FROM kv"_s)->rows.first().first().toInt(), 0);
+}
+
+QTEST_GUILESS_MAIN(tst_Replica)
+#include "tst_replica.moc"
