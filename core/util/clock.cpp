@@ -1,0 +1,15 @@
+#include "core/util/clock.h"
+
+#include "core/util/steadyclock.h"
+
+namespace Meridian {
+
+Clock::~Clock() = default;
+
+const Clock &Clock::steady()
+{
+    static const SteadyClock clock;
+    return clock;
+}
+
+} // namespace Meridian
