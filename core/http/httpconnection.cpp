@@ -437,6 +437,10 @@ void HttpConnection::responderAbandoned(quint64 seq)
 
 void HttpConnection::flush()
 {
+    // The write timeout measures a stalled reader from when a burst of output starts, not from
+    // the previous answer (a handler may take longer than the timeout to reply).
+    if (!m_dead && m_socket->bytesToWrite() == 0)
+        m_lastWrite = Clock::now();
     while (!m_dead && !m_slots.empty()) {
         Slot &s = m_slots.front();
         if (!s.out.isEmpty()) {

@@ -8,6 +8,7 @@
 #include <QSignalSpy>
 #include <QTest>
 #include <QThread>
+#include <QTimer>
 
 #include <atomic>
 #include <memory>
@@ -69,6 +70,8 @@ private slots:
     void asyncCompletionAfterDisconnect();
     void abandonedResponderGets500();
     void serverSentEvents();
+    void slowStreamReaderIsCut();
+    void lateAnswerOutlivesWriteTimeout();
     void gracefulShutdown();
     void workerThreads();
 
@@ -561,6 +564,52 @@ void tst_HttpServer::serverSentEvents()
     QTRY_COMPARE_WITH_TIMEOUT(m_closedCallbacks.load(), 1, 10000);
     QVERIFY(!stream.isOpen());
     QVERIFY(!stream.sendEvent("state", "{}"));
+}
+
+void tst_HttpServer::slowStreamReaderIsCut()
+{
+    m_router.route("GET", u"/events", [this](const HttpRequest &, HttpResponder responder) {
+        responder.setOnClosed([this] { ++m_closedCallbacks; });
+        responder.beginEventStream();
+        m_held.append(responder);
+    });
+    HttpServerConfig config;
+    config.maxStreamBufferBytes = 1024 * 1024;
+    auto server = startServer(config);
+    RawHttpClient client(server->serverPort());
+    client.socket().setReadBufferSize(4096); // and then never read
+    client.send(get("/events"));
+    QTRY_COMPARE_WITH_TIMEOUT(m_held.size(), 1, 10000);
+    const QByteArray payload(256 * 1024, 'x');
+    int writes = 0;
+    // The kernel buffers a few MiB on loopback; past that the server's own buffer fills up.
+    while (m_held[0].isOpen() && writes < 400) {
+        m_held[0].sendEvent("bulk", payload);
+        ++writes;
+        QCoreApplication::processEvents();
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(m_closedCallbacks.load(), 1, 10000);
+    QVERIFY2(writes < 400, "the stream was never cut");
+    QVERIFY(!m_held[0].isOpen());
+}
+
+void tst_HttpServer::lateAnswerOutlivesWriteTimeout()
+{
+    m_router.route("GET", u"/late", [](const HttpRequest &, HttpResponder responder) {
+        QTimer::singleShot(300, [responder]() mutable {
+            responder.send(HttpResponse::text(200, "late but fine"));
+        });
+    });
+    HttpServerConfig config;
+    config.writeTimeout = 100ms;
+    auto server = startServer(config);
+    RawHttpClient client(server->serverPort());
+    client.send(get("/hello"));
+    QVERIFY(client.read());
+    client.send(get("/late"));
+    const auto r = client.read();
+    QVERIFY(r);
+    QCOMPARE(r->body, "late but fine");
 }
 
 void tst_HttpServer::gracefulShutdown()
