@@ -1,30 +1,57 @@
+// meridianctl: the command line for every control action (docs/meridianctl.md).
+#include "cliparser.h"
+#include "ctlrunner.h"
+#include "textoutput.h"
+
+#include "core/node/unixsignalnotifier.h"
 #include "core/version.h"
 
-#include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QLoggingCategory>
+#include <QTimer>
 
-#include <cstdio>
+using namespace Qt::StringLiterals;
+using namespace Meridian::Ctl;
 
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
-    QCoreApplication::setApplicationName(QStringLiteral("meridianctl"));
+    // The command prints its own messages; library chatter only when QT_LOGGING_RULES asks.
+    QLoggingCategory::setFilterRules(u"meridian.*.debug=false\nmeridian.*.info=false"_s);
+    QCoreApplication::setApplicationName(u"meridianctl"_s);
     QCoreApplication::setApplicationVersion(Meridian::versionString());
 
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Meridian command line."));
-    parser.addHelpOption();
-    const QCommandLineOption versionOption({QStringLiteral("V"), QStringLiteral("version")},
-                                           QStringLiteral("Print the version and exit."));
-    parser.addOption(versionOption);
-    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("The command to run."));
-    parser.process(app);
-
-    if (parser.isSet(versionOption)) {
-        std::fputs(qPrintable(Meridian::versionBanner(QStringLiteral("meridianctl")) + u'\n'),
-                   stdout);
-        return 0;
+    const CliParser parser;
+    Invocation invocation;
+    if (const auto error = parser.parse(app.arguments().mid(1), &invocation)) {
+        QString hint = error->command.isEmpty() ? u"meridianctl --help"_s
+                                                : u"meridianctl %1 --help"_s.arg(error->command);
+        writeErr(u"meridianctl: %1\nSee `%2`.\n"_s.arg(clean(error->message), hint));
+        return ExitUsage;
     }
-    std::fputs("meridianctl: no commands are built yet\n", stderr);
-    return 1;
+    if (invocation.version && !invocation.help) {
+        writeOut(Meridian::versionBanner(u"meridianctl"_s) + u'\n');
+        return ExitOk;
+    }
+    if (invocation.help) {
+        if (invocation.command)
+            writeOut(parser.commandHelp(*invocation.command));
+        else if (!invocation.group.isEmpty())
+            writeOut(parser.groupHelp(invocation.group));
+        else
+            writeOut(parser.mainHelp());
+        return ExitOk;
+    }
+
+    CtlRunner runner(invocation);
+    Meridian::UnixSignalNotifier unixSignals;
+    QObject::connect(&unixSignals,
+                     &Meridian::UnixSignalNotifier::terminateRequested,
+                     &runner,
+                     &CtlRunner::interrupt);
+    QObject::connect(&runner, &CtlRunner::finished, &app, [](int code) {
+        QCoreApplication::exit(code);
+    });
+    QTimer::singleShot(0, &runner, &CtlRunner::start);
+    return app.exec();
 }

@@ -512,6 +512,9 @@ ApiResult<NodeStatus> NodeStatus::fromJson(const QJsonObject &object)
     r.string("version"_L1, status.version, Need::Required);
     r.number("uptime_s"_L1, status.uptimeS);
     r.string("node_id"_L1, status.nodeId);
+    r.time("started_at"_L1, status.startedAt);
+    r.string("leader"_L1, status.leader);
+    r.string("primary"_L1, status.primary);
     return finish(r, std::move(status));
 }
 
@@ -566,6 +569,15 @@ PreviewRequest PreviewRequest::dial(const QString &region, int percent)
     return request;
 }
 
+PreviewRequest PreviewRequest::setWeight(const QString &region, int weight)
+{
+    PreviewRequest request;
+    request.kind = Kind::Weight;
+    request.region = region;
+    request.weight = weight;
+    return request;
+}
+
 PreviewRequest PreviewRequest::changeStrategy(const StrategyInfo &strategy)
 {
     PreviewRequest request;
@@ -585,6 +597,8 @@ QJsonObject PreviewRequest::toJson() const
         return {{u"promote"_s, region}};
     case Kind::Dial:
         return {{u"dial"_s, QJsonObject{{u"region"_s, region}, {u"percent"_s, percent}}}};
+    case Kind::Weight:
+        return {{u"weight"_s, QJsonObject{{u"region"_s, region}, {u"weight"_s, weight}}}};
     case Kind::Strategy:
         return {{u"strategy"_s, strategy.toJson()}};
     }

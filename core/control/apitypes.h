@@ -174,6 +174,9 @@ struct NodeStatus
     QString version;
     double uptimeS = 0;
     QString nodeId;
+    QDateTime startedAt;
+    QString leader;  // the control leader's region id, as this node sees it
+    QString primary; // the primary region's id
 
     static ApiResult<NodeStatus> fromJson(const QJsonObject &object);
 };
@@ -209,16 +212,18 @@ struct ActionResult
 // The body of POST /v1/preview: one hypothetical change.
 struct PreviewRequest
 {
-    enum class Kind { Drain, Activate, Promote, Dial, Strategy };
+    enum class Kind { Drain, Activate, Promote, Dial, Weight, Strategy };
     Kind kind = Kind::Drain;
     QString region;
-    int percent = 0;
+    int percent = 0; // dial
+    int weight = 0;
     StrategyInfo strategy;
 
     static PreviewRequest drain(const QString &region);
     static PreviewRequest activate(const QString &region);
     static PreviewRequest promote(const QString &region);
     static PreviewRequest dial(const QString &region, int percent);
+    static PreviewRequest setWeight(const QString &region, int weight);
     static PreviewRequest changeStrategy(const StrategyInfo &strategy);
     QJsonObject toJson() const;
 };

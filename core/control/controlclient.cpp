@@ -15,7 +15,7 @@ using namespace Qt::StringLiterals;
 
 namespace Meridian {
 
-Q_LOGGING_CATEGORY(lcClient, "meridian.control.client")
+Q_LOGGING_CATEGORY(lcClient, "meridian.control.client", QtInfoMsg)
 
 using namespace Api;
 
@@ -24,6 +24,15 @@ namespace {
 QString encodeSegment(const QString &segment)
 {
     return QString::fromLatin1(QUrl::toPercentEncoding(segment));
+}
+
+// Mutating bodies carry "force" only when it is set: the API refuses unknown fields, and an
+// explicit false says nothing the default does not.
+QJsonObject withForce(QJsonObject body, bool force)
+{
+    if (force)
+        body.insert(u"force"_s, true);
+    return body;
 }
 
 QString secondsText(std::chrono::milliseconds duration)
@@ -299,7 +308,15 @@ ControlCall *ControlClient::activate(const QString &id,
                                      QObject *context,
                                      Callback<ActionResult> done)
 {
-    const QJsonObject body;
+    return activate(id, false, context, std::move(done));
+}
+
+ControlCall *ControlClient::activate(const QString &id,
+                                     bool force,
+                                     QObject *context,
+                                     Callback<ActionResult> done)
+{
+    const QJsonObject body = withForce({}, force);
     return call<ActionResult>("POST",
                               u"/v1/regions/%1/activate"_s.arg(encodeSegment(id)),
                               &body,
@@ -327,7 +344,13 @@ ControlCall *ControlClient::setDial(const QString &id,
                                     QObject *context,
                                     Callback<ActionResult> done)
 {
-    const QJsonObject body{{u"percent"_s, percent}};
+    return setDial(id, percent, false, context, std::move(done));
+}
+
+ControlCall *ControlClient::setDial(
+        const QString &id, int percent, bool force, QObject *context, Callback<ActionResult> done)
+{
+    const QJsonObject body = withForce({{u"percent"_s, percent}}, force);
     return call<ActionResult>("PUT",
                               u"/v1/regions/%1/dial"_s.arg(encodeSegment(id)),
                               &body,
@@ -341,7 +364,13 @@ ControlCall *ControlClient::setWeight(const QString &id,
                                       QObject *context,
                                       Callback<ActionResult> done)
 {
-    const QJsonObject body{{u"weight"_s, weight}};
+    return setWeight(id, weight, false, context, std::move(done));
+}
+
+ControlCall *ControlClient::setWeight(
+        const QString &id, int weight, bool force, QObject *context, Callback<ActionResult> done)
+{
+    const QJsonObject body = withForce({{u"weight"_s, weight}}, force);
     return call<ActionResult>("PUT",
                               u"/v1/regions/%1/weight"_s.arg(encodeSegment(id)),
                               &body,
@@ -364,7 +393,15 @@ ControlCall *ControlClient::setStrategy(const StrategyInfo &strategy,
                                         QObject *context,
                                         Callback<ActionResult> done)
 {
-    const QJsonObject body = strategy.toJson();
+    return setStrategy(strategy, false, context, std::move(done));
+}
+
+ControlCall *ControlClient::setStrategy(const StrategyInfo &strategy,
+                                        bool force,
+                                        QObject *context,
+                                        Callback<ActionResult> done)
+{
+    const QJsonObject body = withForce(strategy.toJson(), force);
     return call<ActionResult>("PUT",
                               u"/v1/strategy"_s,
                               &body,
@@ -425,7 +462,15 @@ ControlCall *ControlClient::revert(const QString &actionId,
                                    QObject *context,
                                    Callback<ActionResult> done)
 {
-    const QJsonObject body;
+    return revert(actionId, false, context, std::move(done));
+}
+
+ControlCall *ControlClient::revert(const QString &actionId,
+                                   bool force,
+                                   QObject *context,
+                                   Callback<ActionResult> done)
+{
+    const QJsonObject body = withForce({}, force);
     return call<ActionResult>("POST",
                               u"/v1/actions/%1/revert"_s.arg(encodeSegment(actionId)),
                               &body,
@@ -434,9 +479,33 @@ ControlCall *ControlClient::revert(const QString &actionId,
                               done);
 }
 
+ControlCall *ControlClient::approve(const QString &actionId,
+                                    QObject *context,
+                                    Callback<ActionResult> done)
+{
+    const QJsonObject body;
+    return call<ActionResult>("POST",
+                              u"/v1/actions/%1/approve"_s.arg(encodeSegment(actionId)),
+                              &body,
+                              context,
+                              &ActionResult::fromJson,
+                              done);
+}
+
 ControlCall *ControlClient::actions(QObject *context, Callback<QList<ActionInfo>> done)
 {
-    return call<QList<ActionInfo>>("GET", u"/v1/actions"_s, nullptr, context, &actionsFromJson, done);
+    return actions(0, context, std::move(done));
+}
+
+ControlCall *ControlClient::actions(int limit, QObject *context, Callback<QList<ActionInfo>> done)
+{
+    return call<QList<ActionInfo>>("GET",
+                                   u"/v1/actions"_s,
+                                   nullptr,
+                                   context,
+                                   &actionsFromJson,
+                                   done,
+                                   limit > 0 ? u"limit=%1"_s.arg(limit) : QString());
 }
 
 ControlCall *ControlClient::links(QObject *context, Callback<QList<LinkStatus>> done)

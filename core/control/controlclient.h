@@ -59,6 +59,11 @@ public:
                        QObject *context,
                        Callback<Api::ActionResult> done);
     ControlCall *activate(const QString &id, QObject *context, Callback<Api::ActionResult> done);
+    // `force` skips the safety rules and the control leader requirement (audited all the same).
+    ControlCall *activate(const QString &id,
+                          bool force,
+                          QObject *context,
+                          Callback<Api::ActionResult> done);
     ControlCall *promote(const QString &id,
                          bool force,
                          QObject *context,
@@ -67,12 +72,26 @@ public:
                          int percent,
                          QObject *context,
                          Callback<Api::ActionResult> done);
+    ControlCall *setDial(const QString &id,
+                         int percent,
+                         bool force,
+                         QObject *context,
+                         Callback<Api::ActionResult> done);
     ControlCall *setWeight(const QString &id,
                            int weight,
                            QObject *context,
                            Callback<Api::ActionResult> done);
+    ControlCall *setWeight(const QString &id,
+                           int weight,
+                           bool force,
+                           QObject *context,
+                           Callback<Api::ActionResult> done);
     ControlCall *strategy(QObject *context, Callback<Api::StrategyInfo> done);
     ControlCall *setStrategy(const Api::StrategyInfo &strategy,
+                             QObject *context,
+                             Callback<Api::ActionResult> done);
+    ControlCall *setStrategy(const Api::StrategyInfo &strategy,
+                             bool force,
                              QObject *context,
                              Callback<Api::ActionResult> done);
     ControlCall *preview(const Api::PreviewRequest &request,
@@ -88,7 +107,17 @@ public:
                               QObject *context,
                               Callback<Api::ResyncProgress> done);
     ControlCall *revert(const QString &actionId, QObject *context, Callback<Api::ActionResult> done);
+    ControlCall *revert(const QString &actionId,
+                        bool force,
+                        QObject *context,
+                        Callback<Api::ActionResult> done);
+    // Applies a pending_approval action; the approving token must differ from the requester's.
+    ControlCall *approve(const QString &actionId,
+                         QObject *context,
+                         Callback<Api::ActionResult> done);
     ControlCall *actions(QObject *context, Callback<QList<Api::ActionInfo>> done);
+    // limit <= 0 leaves the number of actions to the server (newest first).
+    ControlCall *actions(int limit, QObject *context, Callback<QList<Api::ActionInfo>> done);
     ControlCall *links(QObject *context, Callback<QList<Api::LinkStatus>> done);
     ControlCall *digest(QObject *context, Callback<Api::DigestReport> done);
     // limit <= 0 leaves the number of entries to the server.

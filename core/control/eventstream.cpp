@@ -15,7 +15,7 @@ using namespace Qt::StringLiterals;
 
 namespace Meridian {
 
-Q_LOGGING_CATEGORY(lcEvents, "meridian.control.events")
+Q_LOGGING_CATEGORY(lcEvents, "meridian.control.events", QtInfoMsg)
 
 using namespace Api;
 

@@ -266,6 +266,8 @@ void tst_ApiTypes::previewRequestBodies()
     QCOMPARE(PreviewRequest::promote(u"a"_s).toJson(), parse(R"({"promote": "a"})"));
     QCOMPARE(PreviewRequest::dial(u"a"_s, 30).toJson(),
              parse(R"({"dial": {"region": "a", "percent": 30}})"));
+    QCOMPARE(PreviewRequest::setWeight(u"a"_s, 50).toJson(),
+             parse(R"({"weight": {"region": "a", "weight": 50}})"));
     QCOMPARE(PreviewRequest::changeStrategy(StrategyInfo{u"random"_s, {}}).toJson(),
              parse(R"({"strategy": {"name": "random", "params": {}}})"));
 }

@@ -161,7 +161,8 @@ void tst_ControlClient::mutatingBodies()
     QCOMPARE(drained->value().region->inFlight, 4);
 
     QVERIFY(run<ActionResult>([&](QObject *c, auto d) { m_client->promote(u"a"_s, false, c, d); }));
-    QVERIFY(run<ActionResult>([&](QObject *c, auto d) { m_client->setDial(u"a"_s, 30, c, d); }));
+    QVERIFY(run<ActionResult>(
+            [&](QObject *c, auto d) { m_client->setDial(u"a"_s, 30, true, c, d); }));
     QVERIFY(run<ActionResult>([&](QObject *c, auto d) { m_client->activate(u"a"_s, c, d); }));
     QVERIFY(run<ActionResult>([&](QObject *c, auto d) { m_client->revert(u"act-7"_s, c, d); }));
     const auto strategy = run<ActionResult>([&](QObject *c, auto d) {
@@ -175,7 +176,8 @@ void tst_ControlClient::mutatingBodies()
     QCOMPARE(resync->value().phase, u"snapshot"_s);
 
     const QList<RecordedRequest> &requests = m_server->requests();
-    QCOMPARE(requests.size(), 7);
+    QVERIFY(run<ActionResult>([&](QObject *c, auto d) { m_client->approve(u"act-8"_s, c, d); }));
+    QCOMPARE(requests.size(), 8);
     const auto json = [](const QByteArray &body) { return QJsonDocument::fromJson(body).object(); };
     QCOMPARE(requests[0].method, "POST");
     QCOMPARE(requests[0].target, "/v1/regions/eu%20west/drain");
@@ -185,7 +187,7 @@ void tst_ControlClient::mutatingBodies()
     QCOMPARE(json(requests[1].body), (QJsonObject{{u"force"_s, false}}));
     QCOMPARE(requests[2].method, "PUT");
     QCOMPARE(requests[2].target, "/v1/regions/a/dial");
-    QCOMPARE(json(requests[2].body), (QJsonObject{{u"percent"_s, 30}}));
+    QCOMPARE(json(requests[2].body), (QJsonObject{{u"percent"_s, 30}, {u"force"_s, true}}));
     QCOMPARE(requests[3].target, "/v1/regions/a/activate");
     QCOMPARE(requests[3].body, "{}");
     QCOMPARE(requests[4].target, "/v1/actions/act-7/revert");
@@ -194,6 +196,8 @@ void tst_ControlClient::mutatingBodies()
              (QJsonObject{{u"name"_s, u"random"_s}, {u"params"_s, QJsonObject{{u"seed"_s, 3}}}}));
     QCOMPARE(requests[6].target, "/v1/regions/a/resync");
     QCOMPARE(json(requests[6].body), (QJsonObject{{u"from"_s, u"us-east"_s}}));
+    QCOMPARE(requests[7].target, "/v1/actions/act-8/approve");
+    QCOMPARE(requests[7].body, "{}");
 }
 
 void tst_ControlClient::errorMapping_data()

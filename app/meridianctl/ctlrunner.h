@@ -1,0 +1,77 @@
+#pragma once
+
+#include "cliparser.h"
+
+#include "core/control/apitypes.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+
+namespace Meridian {
+class ControlClient;
+class EventStream;
+} // namespace Meridian
+
+namespace Meridian::Ctl {
+
+// Runs one parsed meridianctl command on the event loop and emits finished(exit code) once. All
+// network work goes through ControlClient callbacks and timers; nothing blocks or busy-waits,
+// except the `local` commands, which use LocalCluster's own bounded waits.
+class CtlRunner final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(CtlRunner)
+
+public:
+    explicit CtlRunner(Invocation invocation, QObject *parent = nullptr);
+
+    void start();
+    // SIGINT/SIGTERM: `events` ends normally, a --wait stops waiting.
+    void interrupt();
+
+signals:
+    void finished(int exitCode);
+
+private:
+    bool json() const { return m_json; }
+    void done(int code);
+    void failApi(const Api::ApiError &error);
+    void failUsage(const QString &message);
+    void failOperation(const QString &message);
+    void printBody(const QByteArray &body);
+    void reportAction(const Api::ApiResult<Api::ActionResult> &result, const QString &verb);
+
+    void runStatus();
+    void runRegions();
+    void runDrain();
+    void runActivate();
+    void runPromote();
+    void runStrategyGet();
+    void runStrategySet();
+    void runDial();
+    void runRevert();
+    void runApprove();
+    void runActions();
+    void runResync();
+    void runLag();
+    void runDigest();
+    void runEvents();
+    void runAudit();
+    void runLocal();
+
+    void pollDrain(const QString &region, double deadlineS);
+    void pollResync(const QString &region);
+    void showResync(const Api::ResyncProgress &progress, bool final);
+
+    Invocation m_invocation;
+    ControlClient *m_client = nullptr;
+    EventStream *m_events = nullptr;
+    QElapsedTimer m_waitClock;
+    QString m_lastProgressLine;
+    qint64 m_lastProgressMs = -1;
+    bool m_json = false;
+    bool m_finished = false;
+    bool m_progressOnTerminal = false;
+};
+
+} // namespace Meridian::Ctl
