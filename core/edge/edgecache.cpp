@@ -1,0 +1,348 @@
+#include "core/edge/edgecache.h"
+
+#include <algorithm>
+#include <functional>
+
+using namespace std::string_view_literals;
+
+namespace Meridian {
+
+namespace {
+
+constexpr int kShards = 16;
+
+std::string lowerCase(std::string_view s)
+{
+    std::string out(s);
+    for (char &c : out) {
+        if (c >= 'A' && c <= 'Z')
+            c = char(c | 0x20);
+    }
+    return out;
+}
+
+std::string_view headerValue(const HttpWire::Header *headers, int count, std::string_view name)
+{
+    for (int i = 0; i < count; ++i) {
+        if (HttpWire::equalsIgnoreCase(headers[i].name, name))
+            return headers[i].value;
+    }
+    return {};
+}
+
+// The value of a Cache-Control directive with an argument (max-age=N), or -1.
+int64_t directiveSeconds(std::string_view cc, std::string_view directive)
+{
+    while (!cc.empty()) {
+        const size_t comma = cc.find(',');
+        std::string_view item = cc.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        if (item.size() > directive.size() && item[directive.size()] == '='
+            && HttpWire::equalsIgnoreCase(item.substr(0, directive.size()), directive)) {
+            std::string_view v = item.substr(directive.size() + 1);
+            if (v.size() >= 2 && v.front() == '"' && v.back() == '"')
+                v = v.substr(1, v.size() - 2);
+            while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+                v.remove_suffix(1);
+            uint64_t n = 0;
+            if (!HttpWire::parseContentLength(v, n))
+                return -1;
+            return int64_t(std::min<uint64_t>(n, uint64_t(1) << 31));
+        }
+        if (comma == std::string_view::npos)
+            break;
+        cc.remove_prefix(comma + 1);
+    }
+    return -1;
+}
+
+// Whether a Cache-Control value has a directive, with or without an argument
+// (`private="Set-Cookie"` counts as private: this cache is shared).
+bool hasDirective(std::string_view cc, std::string_view directive)
+{
+    while (!cc.empty()) {
+        const size_t comma = cc.find(',');
+        std::string_view item = cc.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        const size_t eq = item.find('=');
+        std::string_view name = item.substr(0, eq);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
+            name.remove_suffix(1);
+        if (HttpWire::equalsIgnoreCase(name, directive))
+            return true;
+        if (comma == std::string_view::npos)
+            break;
+        cc.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+bool isHopByHopOrVolatile(std::string_view name)
+{
+    // Not stored: connection-specific fields, framing (the cache writes Content-Length), and
+    // what the cache itself writes on every hit.
+    static constexpr std::string_view skip[] = {"connection"sv,
+                                                "keep-alive"sv,
+                                                "proxy-connection"sv,
+                                                "te"sv,
+                                                "upgrade"sv,
+                                                "transfer-encoding"sv,
+                                                "content-length"sv,
+                                                "age"sv,
+                                                "x-cache"sv};
+    for (std::string_view s : skip) {
+        if (HttpWire::equalsIgnoreCase(name, s))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+size_t EdgeCachedResponse::cost() const
+{
+    size_t n = sizeof(*this) + reason.size() + headers.size() + body.size() + etag.size() + 128;
+    for (const auto &[k, v] : vary)
+        n += k.size() + v.size() + 64;
+    return n;
+}
+
+struct EdgeCache::Shard
+{
+    struct Node
+    {
+        std::string key;
+        std::shared_ptr<const EdgeCachedResponse> response;
+    };
+    std::mutex mutex;
+    std::list<Node> lru; // front = most recently used
+    std::unordered_map<std::string, std::list<Node>::iterator> index;
+    size_t bytes = 0;
+    size_t maxBytes = 0;
+    quint64 hits = 0;
+    quint64 misses = 0;
+    quint64 evictions = 0;
+
+    void erase(std::list<Node>::iterator it)
+    {
+        bytes -= it->response->cost();
+        index.erase(it->key);
+        lru.erase(it);
+    }
+    void insert(const std::string &key, std::shared_ptr<const EdgeCachedResponse> r)
+    {
+        if (auto found = index.find(key); found != index.end())
+            erase(found->second);
+        const size_t cost = r->cost();
+        if (cost > maxBytes)
+            return;
+        while (bytes + cost > maxBytes && !lru.empty()) {
+            erase(std::prev(lru.end()));
+            ++evictions;
+        }
+        lru.push_front(Node{key, std::move(r)});
+        index.emplace(key, lru.begin());
+        bytes += cost;
+    }
+};
+
+EdgeCache::EdgeCache(qint64 maxBytes, qint64 maxObjectBytes)
+    : m_shards(std::make_unique<Shard[]>(kShards))
+    , m_maxObjectBytes(maxObjectBytes)
+{
+    for (int i = 0; i < kShards; ++i)
+        m_shards[size_t(i)].maxBytes = size_t(maxBytes / kShards);
+}
+
+EdgeCache::~EdgeCache() = default;
+
+EdgeCache::Shard &EdgeCache::shardOf(const std::string &key)
+{
+    return m_shards[std::hash<std::string>{}(key) % kShards];
+}
+
+void EdgeCache::keyOf(const HttpWire::RequestHead &request, std::string &key)
+{
+    const std::string_view host = headerValue(request.headers, request.headerCount, "host"sv);
+    key.clear();
+    key.reserve(host.size() + request.target.size() + 1);
+    for (char c : host)
+        key.push_back((c >= 'A' && c <= 'Z') ? char(c | 0x20) : c);
+    key.push_back(' ');
+    key.append(request.target);
+}
+
+bool EdgeCache::cacheableRequest(const HttpWire::RequestHead &request, bool &mustRevalidate)
+{
+    mustRevalidate = false;
+    for (int i = 0; i < request.headerCount; ++i) {
+        const auto &h = request.headers[i];
+        if (HttpWire::equalsIgnoreCase(h.name, "authorization"sv) || HttpWire::equalsIgnoreCase(h.name, "range"sv))
+            return false; // RFC 9111 3.5; ranges pass through to the region
+        if (HttpWire::equalsIgnoreCase(h.name, "cache-control"sv)) {
+            if (hasDirective(h.value, "no-store"sv))
+                return false;
+            if (hasDirective(h.value, "no-cache"sv) || directiveSeconds(h.value, "max-age"sv) == 0)
+                mustRevalidate = true;
+        } else if (HttpWire::equalsIgnoreCase(h.name, "pragma"sv)
+                   && HttpWire::listContains(h.value, "no-cache"sv)) {
+            mustRevalidate = true;
+        }
+    }
+    return true;
+}
+
+int64_t EdgeCache::sharedLifetimeMs(const HttpWire::ResponseHead &response)
+{
+    std::string_view cc;
+    std::string cat;
+    int ccCount = 0;
+    for (int i = 0; i < response.headerCount; ++i) {
+        const auto &h = response.headers[i];
+        if (HttpWire::equalsIgnoreCase(h.name, "cache-control"sv)) {
+            if (ccCount++ == 0) {
+                cc = h.value;
+            } else {
+                if (cat.empty())
+                    cat.assign(cc);
+                cat.append(","sv).append(h.value);
+            }
+        }
+    }
+    if (!cat.empty())
+        cc = cat;
+    if (cc.empty() || hasDirective(cc, "no-store"sv) || hasDirective(cc, "private"sv)
+        || hasDirective(cc, "no-cache"sv))
+        return -1;
+    int64_t seconds = directiveSeconds(cc, "s-maxage"sv);
+    if (seconds < 0)
+        seconds = directiveSeconds(cc, "max-age"sv);
+    return seconds > 0 ? seconds * 1000 : -1;
+}
+
+EdgeCache::Hit EdgeCache::lookup(const std::string &key,
+                                 const HttpWire::RequestHead &request,
+                                 int64_t nowMs)
+{
+    Shard &s = shardOf(key);
+    std::shared_ptr<const EdgeCachedResponse> r;
+    {
+        std::lock_guard lock(s.mutex);
+        const auto it = s.index.find(key);
+        if (it == s.index.end())
+            return {};
+        s.lru.splice(s.lru.begin(), s.lru, it->second);
+        r = it->second->response;
+    }
+    for (const auto &[name, value] : r->vary) {
+        if (headerValue(request.headers, request.headerCount, name) != value) {
+            std::lock_guard lock(s.mutex);
+            ++s.misses;
+            return {};
+        }
+    }
+    const bool fresh = nowMs < r->expiresMs;
+    if (fresh) {
+        std::lock_guard lock(s.mutex);
+        ++s.hits;
+    }
+    return Hit{fresh ? Freshness::Fresh : Freshness::Stale, std::move(r)};
+}
+
+void EdgeCache::countMiss(const std::string &key)
+{
+    Shard &s = shardOf(key);
+    std::lock_guard lock(s.mutex);
+    ++s.misses;
+}
+
+std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead &request,
+                                                     const HttpWire::ResponseHead &response,
+                                                     uint64_t contentLength,
+                                                     int64_t nowMs) const
+{
+    if (response.status != 200 || contentLength > uint64_t(m_maxObjectBytes))
+        return nullptr;
+    const int64_t lifetime = sharedLifetimeMs(response);
+    if (lifetime <= 0)
+        return nullptr;
+    auto r = std::make_shared<EdgeCachedResponse>();
+    r->status = response.status;
+    r->reason.assign(response.reason);
+    r->storedMs = nowMs;
+    r->expiresMs = nowMs + lifetime;
+    std::string_view connection = headerValue(response.headers, response.headerCount, "connection"sv);
+    for (int i = 0; i < response.headerCount; ++i) {
+        const auto &h = response.headers[i];
+        if (HttpWire::equalsIgnoreCase(h.name, "set-cookie"sv))
+            return nullptr; // never share one user's cookie with another
+        if (HttpWire::equalsIgnoreCase(h.name, "vary"sv)) {
+            std::string_view list = h.value;
+            while (!list.empty()) {
+                const size_t comma = list.find(',');
+                std::string_view item = list.substr(0, comma);
+                while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+                    item.remove_prefix(1);
+                while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+                    item.remove_suffix(1);
+                if (item == "*"sv)
+                    return nullptr;
+                if (!item.empty())
+                    r->vary.emplace_back(lowerCase(item),
+                                         std::string(headerValue(request.headers, request.headerCount, item)));
+                if (comma == std::string_view::npos)
+                    break;
+                list.remove_prefix(comma + 1);
+            }
+        }
+        if (HttpWire::equalsIgnoreCase(h.name, "etag"sv))
+            r->etag.assign(h.value);
+        if (isHopByHopOrVolatile(h.name)
+            || (!connection.empty() && HttpWire::listContains(connection, h.name)))
+            continue;
+        r->headers.append(h.name).append(": "sv).append(h.value).append("\r\n"sv);
+    }
+    r->body.reserve(contentLength);
+    return r;
+}
+
+void EdgeCache::store(const std::string &key, std::shared_ptr<const EdgeCachedResponse> response)
+{
+    Shard &s = shardOf(key);
+    std::lock_guard lock(s.mutex);
+    s.insert(key, std::move(response));
+}
+
+void EdgeCache::refresh(const std::string &key,
+                        const std::shared_ptr<const EdgeCachedResponse> &response,
+                        int64_t lifetimeMs,
+                        int64_t nowMs)
+{
+    auto copy = std::make_shared<EdgeCachedResponse>(*response);
+    copy->storedMs = nowMs;
+    // A 304 without freshness information keeps the lifetime the entry had.
+    copy->expiresMs = nowMs + (lifetimeMs > 0 ? lifetimeMs : response->expiresMs - response->storedMs);
+    Shard &s = shardOf(key);
+    std::lock_guard lock(s.mutex);
+    ++s.hits;
+    s.insert(key, std::move(copy));
+}
+
+EdgeCache::Stats EdgeCache::stats() const
+{
+    Stats st;
+    for (int i = 0; i < kShards; ++i) {
+        Shard &s = m_shards[size_t(i)];
+        std::lock_guard lock(s.mutex);
+        st.hits += s.hits;
+        st.misses += s.misses;
+        st.evictions += s.evictions;
+        st.entries += s.index.size();
+        st.bytes += s.bytes;
+    }
+    return st;
+}
+
+} // namespace Meridian

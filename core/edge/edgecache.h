@@ -1,0 +1,94 @@
+#pragma once
+
+#include "core/edge/httpwire.h"
+
+#include <QtGlobal>
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace Meridian {
+
+// One cached response: status, end-to-end header lines (CRLF-terminated, hop-by-hop removed),
+// the body, and what decides its freshness and variant.
+struct EdgeCachedResponse
+{
+    int status = 200;
+    std::string reason;
+    std::string headers;
+    std::string body;
+    std::string etag;
+    int64_t storedMs = 0;  // monotonic
+    int64_t expiresMs = 0; // monotonic; stale after
+    // The request header values the response varies on (Vary), lower-case names.
+    std::vector<std::pair<std::string, std::string>> vary;
+
+    size_t cost() const;
+};
+
+// The edge cache: GET responses kept per Cache-Control (s-maxage over max-age; never no-store,
+// private or no-cache) and Vary (one variant per URL, the latest), revalidated with ETag when
+// stale, bounded in bytes with LRU eviction. Sharded by key, one mutex per shard: workers
+// contend only when they touch the same shard at the same instant, never on a global lock.
+class EdgeCache
+{
+public:
+    EdgeCache(qint64 maxBytes, qint64 maxObjectBytes);
+    ~EdgeCache();
+
+    enum class Freshness { Miss, Fresh, Stale };
+    struct Hit
+    {
+        Freshness freshness = Freshness::Miss;
+        std::shared_ptr<const EdgeCachedResponse> response;
+    };
+
+    // The cache key of a request: its Host and target.
+    static void keyOf(const HttpWire::RequestHead &request, std::string &key);
+    // Whether a request may be answered from the cache at all, and whether it demands
+    // revalidation (Cache-Control: no-cache / max-age=0, Pragma: no-cache).
+    static bool cacheableRequest(const HttpWire::RequestHead &request, bool &mustRevalidate);
+    // The freshness lifetime a response allows a shared cache, or -1 if it must not be stored.
+    static int64_t sharedLifetimeMs(const HttpWire::ResponseHead &response);
+
+    Hit lookup(const std::string &key, const HttpWire::RequestHead &request, int64_t nowMs);
+    // Builds the entry for a response being received (body appended by the caller), or null
+    // when it must not be stored.
+    std::shared_ptr<EdgeCachedResponse> begin(const HttpWire::RequestHead &request,
+                                              const HttpWire::ResponseHead &response,
+                                              uint64_t contentLength,
+                                              int64_t nowMs) const;
+    void store(const std::string &key, std::shared_ptr<const EdgeCachedResponse> response);
+    // A 304 answered a revalidation: the entry is fresh again for `lifetimeMs`.
+    void refresh(const std::string &key,
+                 const std::shared_ptr<const EdgeCachedResponse> &response,
+                 int64_t lifetimeMs,
+                 int64_t nowMs);
+
+    qint64 maxObjectBytes() const { return m_maxObjectBytes; }
+    struct Stats
+    {
+        quint64 hits = 0;
+        quint64 misses = 0;
+        quint64 evictions = 0;
+        quint64 entries = 0;
+        quint64 bytes = 0;
+    };
+    Stats stats() const;
+    void countMiss(const std::string &key);
+
+private:
+    struct Shard;
+    Shard &shardOf(const std::string &key);
+    std::unique_ptr<Shard[]> m_shards;
+    qint64 m_maxObjectBytes;
+};
+
+} // namespace Meridian

@@ -1,0 +1,192 @@
+#include "core/edge/edgeconfig.h"
+
+#include <QHostAddress>
+#include <QJsonValue>
+#include <QSet>
+
+using namespace Qt::StringLiterals;
+
+namespace Meridian {
+
+namespace {
+
+struct Reader
+{
+    const QJsonObject &object;
+    QString error;
+
+    bool fail(const QString &field, const QString &what)
+    {
+        if (error.isEmpty())
+            error = u"edge.%1: %2"_s.arg(field, what);
+        return false;
+    }
+
+    template<typename T>
+    void integer(const QString &field, T &out, qint64 min, qint64 max)
+    {
+        const QJsonValue v = object.value(field);
+        if (v.isUndefined())
+            return;
+        const double d = v.toDouble(-1e300);
+        if (!v.isDouble() || d != double(qint64(d)) || d < double(min) || d > double(max)) {
+            fail(field, u"must be an integer from %1 to %2"_s.arg(min).arg(max));
+            return;
+        }
+        out = T(qint64(d));
+    }
+
+    void string(const QString &field, QString &out)
+    {
+        const QJsonValue v = object.value(field);
+        if (v.isUndefined())
+            return;
+        if (!v.isString()) {
+            fail(field, u"must be a string"_s);
+            return;
+        }
+        out = v.toString();
+    }
+
+    void boolean(const QString &field, bool &out)
+    {
+        const QJsonValue v = object.value(field);
+        if (v.isUndefined())
+            return;
+        if (!v.isBool()) {
+            fail(field, u"must be true or false"_s);
+            return;
+        }
+        out = v.toBool();
+    }
+};
+
+constexpr int kHour = 3600 * 1000;
+
+} // namespace
+
+std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QString *error)
+{
+    static const QSet<QString> known = {
+            u"listen"_s,
+            u"workers"_s,
+            u"max_header_bytes"_s,
+            u"max_body_bytes"_s,
+            u"max_client_connections"_s,
+            u"client_header_timeout_ms"_s,
+            u"client_idle_timeout_ms"_s,
+            u"client_body_timeout_ms"_s,
+            u"upstream_connect_timeout_ms"_s,
+            u"upstream_response_timeout_ms"_s,
+            u"upstream_idle_timeout_ms"_s,
+            u"upstream_pool_size"_s,
+            u"max_retries"_s,
+            u"retry_budget_percent"_s,
+            u"min_retry_concurrency"_s,
+            u"location_header"_s,
+            u"country_header"_s,
+            u"maxmind_database"_s,
+            u"hash_key"_s,
+            u"cache"_s,
+    };
+    EdgeConfig c;
+    Reader r{object, {}};
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        if (!known.contains(it.key()))
+            r.fail(it.key(), u"unknown field"_s);
+    }
+    if (object.contains(u"listen"_s)) {
+        const QString listen = object.value(u"listen"_s).toString();
+        const qsizetype colon = listen.lastIndexOf(u':');
+        bool ok = false;
+        const uint port = colon > 0 ? listen.mid(colon + 1).toUInt(&ok) : 0;
+        QString host = colon > 0 ? listen.left(colon) : QString();
+        if (host.startsWith(u'[') && host.endsWith(u']'))
+            host = host.mid(1, host.size() - 2);
+        if (!ok || port > 65535 || QHostAddress(host).isNull())
+            r.fail(u"listen"_s, u"must be \"ADDRESS:PORT\" with a numeric address, e.g. \"0.0.0.0:8080\""_s);
+        else {
+            c.listenHost = host;
+            c.listenPort = quint16(port);
+        }
+    }
+    r.integer(u"workers"_s, c.workers, 1, 256);
+    r.integer(u"max_header_bytes"_s, c.maxHeaderBytes, 1024, 1024 * 1024);
+    r.integer(u"max_body_bytes"_s, c.maxBodyBytes, 0, qint64(1) << 50);
+    r.integer(u"max_client_connections"_s, c.maxClientConnections, 1, 1000000);
+    r.integer(u"client_header_timeout_ms"_s, c.clientHeaderTimeoutMs, 1, kHour);
+    r.integer(u"client_idle_timeout_ms"_s, c.clientIdleTimeoutMs, 1, kHour);
+    r.integer(u"client_body_timeout_ms"_s, c.clientBodyTimeoutMs, 1, kHour);
+    r.integer(u"upstream_connect_timeout_ms"_s, c.upstreamConnectTimeoutMs, 1, kHour);
+    r.integer(u"upstream_response_timeout_ms"_s, c.upstreamResponseTimeoutMs, 1, kHour);
+    r.integer(u"upstream_idle_timeout_ms"_s, c.upstreamIdleTimeoutMs, 1, kHour);
+    r.integer(u"upstream_pool_size"_s, c.upstreamPoolSize, 0, 100000);
+    r.integer(u"max_retries"_s, c.maxRetries, 0, 10);
+    r.integer(u"retry_budget_percent"_s, c.retryBudgetPercent, 0, 100);
+    r.integer(u"min_retry_concurrency"_s, c.minRetryConcurrency, 0, 100000);
+    r.string(u"location_header"_s, c.locationHeader);
+    r.string(u"country_header"_s, c.countryHeader);
+    r.string(u"maxmind_database"_s, c.maxmindDatabase);
+    r.string(u"hash_key"_s, c.hashKey);
+    if (c.hashKey != u"client_address"_s
+        && !((c.hashKey.startsWith(u"header:"_s) || c.hashKey.startsWith(u"cookie:"_s))
+             && c.hashKey.size() > 7))
+        r.fail(u"hash_key"_s, u"must be \"client_address\", \"header:NAME\" or \"cookie:NAME\""_s);
+    if (object.contains(u"cache"_s)) {
+        const QJsonValue cv = object.value(u"cache"_s);
+        if (!cv.isObject()) {
+            r.fail(u"cache"_s, u"must be an object"_s);
+        } else {
+            const QJsonObject co = cv.toObject();
+            Reader cr{co, {}};
+            for (auto it = co.begin(); it != co.end(); ++it) {
+                if (it.key() != u"enabled"_s && it.key() != u"max_bytes"_s
+                    && it.key() != u"max_object_bytes"_s)
+                    cr.fail(it.key(), u"unknown field"_s);
+            }
+            cr.boolean(u"enabled"_s, c.cacheEnabled);
+            cr.integer(u"max_bytes"_s, c.cacheMaxBytes, 0, qint64(1) << 40);
+            cr.integer(u"max_object_bytes"_s, c.cacheMaxObjectBytes, 0, qint64(1) << 32);
+            if (!cr.error.isEmpty())
+                r.fail(u"cache"_s, cr.error.mid(5));
+        }
+    }
+    if (!r.error.isEmpty()) {
+        if (error)
+            *error = r.error;
+        return std::nullopt;
+    }
+    return c;
+}
+
+QJsonObject EdgeConfig::toJson() const
+{
+    const bool v6 = listenHost.contains(u':');
+    return QJsonObject{
+            {u"listen"_s, (v6 ? u"[%1]:%2"_s : u"%1:%2"_s).arg(listenHost).arg(listenPort)},
+            {u"workers"_s, workers},
+            {u"max_header_bytes"_s, maxHeaderBytes},
+            {u"max_body_bytes"_s, double(maxBodyBytes)},
+            {u"max_client_connections"_s, maxClientConnections},
+            {u"client_header_timeout_ms"_s, clientHeaderTimeoutMs},
+            {u"client_idle_timeout_ms"_s, clientIdleTimeoutMs},
+            {u"client_body_timeout_ms"_s, clientBodyTimeoutMs},
+            {u"upstream_connect_timeout_ms"_s, upstreamConnectTimeoutMs},
+            {u"upstream_response_timeout_ms"_s, upstreamResponseTimeoutMs},
+            {u"upstream_idle_timeout_ms"_s, upstreamIdleTimeoutMs},
+            {u"upstream_pool_size"_s, upstreamPoolSize},
+            {u"max_retries"_s, maxRetries},
+            {u"retry_budget_percent"_s, retryBudgetPercent},
+            {u"min_retry_concurrency"_s, minRetryConcurrency},
+            {u"location_header"_s, locationHeader},
+            {u"country_header"_s, countryHeader},
+            {u"maxmind_database"_s, maxmindDatabase},
+            {u"hash_key"_s, hashKey},
+            {u"cache"_s,
+             QJsonObject{{u"enabled"_s, cacheEnabled},
+                         {u"max_bytes"_s, double(cacheMaxBytes)},
+                         {u"max_object_bytes"_s, double(cacheMaxObjectBytes)}}},
+    };
+}
+
+} // namespace Meridian

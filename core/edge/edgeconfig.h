@@ -1,0 +1,56 @@
+#pragma once
+
+#include <QJsonObject>
+#include <QString>
+
+#include <optional>
+
+namespace Meridian {
+
+// The `edge` section of a node's configuration (docs/configuration.md): where the gateway
+// listens, how many worker threads it runs, its limits and timeouts, where client location
+// and the consistent-hash key come from, retries, and the edge cache. Regions and endpoints
+// are not here: they come from the cluster's balancing state.
+struct EdgeConfig
+{
+    QString listenHost = QStringLiteral("0.0.0.0");
+    quint16 listenPort = 8080;
+    int workers = 1;
+
+    // Limits.
+    int maxHeaderBytes = 16 * 1024;
+    qint64 maxBodyBytes = 64LL * 1024 * 1024;
+    int maxClientConnections = 10000; // per worker
+
+    // Timeouts, milliseconds.
+    int clientHeaderTimeoutMs = 10000; // from the first byte of a request head to its end
+    int clientIdleTimeoutMs = 60000;   // keep-alive idle between requests
+    int clientBodyTimeoutMs = 30000;   // between two reads of a request body / writes to a client
+    int upstreamConnectTimeoutMs = 2000;
+    int upstreamResponseTimeoutMs = 30000; // between two reads of a response
+    int upstreamIdleTimeoutMs = 30000;     // an idle pooled upstream connection is closed
+    int upstreamPoolSize = 64;             // idle connections kept per endpoint and worker
+
+    // Retries of idempotent requests on connect failure or 502/503, against another region.
+    int maxRetries = 2;
+    int retryBudgetPercent = 20; // retries in flight at most this share of requests in flight
+    int minRetryConcurrency = 3; // ... but always allow this many
+
+    // Client location for geo_proximity: a header "lat,lon", a country-code header, or MaxMind.
+    QString locationHeader = QStringLiteral("X-Client-Location");
+    QString countryHeader;
+    QString maxmindDatabase;
+    // consistent_hash key: "client_address", "header:NAME" or "cookie:NAME".
+    QString hashKey = QStringLiteral("client_address");
+
+    // The edge cache.
+    bool cacheEnabled = true;
+    qint64 cacheMaxBytes = 64LL * 1024 * 1024;
+    qint64 cacheMaxObjectBytes = 1024LL * 1024;
+
+    // Parses an `edge` JSON object; unknown fields and bad values are errors naming the field.
+    static std::optional<EdgeConfig> fromJson(const QJsonObject &object, QString *error);
+    QJsonObject toJson() const;
+};
+
+} // namespace Meridian

@@ -1,0 +1,128 @@
+#include "core/edge/edgegateway.h"
+
+#include "core/edge/edgeloop.h"
+#include "core/edge/edgerouter.h"
+#include "core/edge/edgeworker.h"
+
+#include <QLoggingCategory>
+
+Q_DECLARE_LOGGING_CATEGORY(lcEdge)
+
+using namespace Qt::StringLiterals;
+
+namespace Meridian {
+
+EdgeGateway::EdgeGateway(const EdgeConfig &config, std::shared_ptr<EdgeRouter> router, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_router(std::move(router))
+{
+    m_sampleTimer.setInterval(1000);
+    connect(&m_sampleTimer, &QTimer::timeout, this, &EdgeGateway::sample);
+}
+
+EdgeGateway::~EdgeGateway()
+{
+    stop(0);
+}
+
+bool EdgeGateway::start(QString *error)
+{
+    if (!m_workers.empty())
+        return true;
+    m_traffic = std::make_shared<EdgeTraffic>(m_config.workers);
+    if (m_config.cacheEnabled && m_config.cacheMaxBytes > 0)
+        m_cache = std::make_shared<EdgeCache>(m_config.cacheMaxBytes, m_config.cacheMaxObjectBytes);
+    auto shared = std::make_shared<EdgeShared>();
+    shared->config = m_config;
+    shared->router = m_router;
+    shared->traffic = m_traffic;
+    shared->cache = m_cache;
+    m_shared = shared;
+    quint16 port = m_config.listenPort;
+    for (int i = 0; i < m_config.workers; ++i) {
+        auto *w = new EdgeWorker(i, m_shared, this);
+        QString why;
+        if (!w->listen(port, &why)) {
+            delete w;
+            for (EdgeWorker *started : m_workers)
+                delete started;
+            m_workers.clear();
+            if (error)
+                *error = u"edge: %1"_s.arg(why);
+            return false;
+        }
+        port = w->port(); // workers after the first share the port the first one got
+        m_workers.push_back(w);
+    }
+    m_port = port;
+    for (EdgeWorker *w : m_workers)
+        w->start();
+    m_previous.assign(size_t(m_router->regionCount()), EdgeTraffic::Totals{});
+    m_sinceSample.start();
+    m_sampleTimer.start();
+    qCInfo(lcEdge).noquote() << u"edge gateway listening on %1:%2 with %3 worker thread(s)"_s
+                                        .arg(m_config.listenHost)
+                                        .arg(m_port)
+                                        .arg(m_config.workers);
+    return true;
+}
+
+void EdgeGateway::stop(int graceMs)
+{
+    if (m_workers.empty())
+        return;
+    m_sampleTimer.stop();
+    for (EdgeWorker *w : m_workers)
+        w->requestStop(graceMs);
+    for (EdgeWorker *w : m_workers) {
+        w->wait();
+        delete w;
+    }
+    m_workers.clear();
+}
+
+EdgeCache::Stats EdgeGateway::cacheStats() const
+{
+    return m_cache ? m_cache->stats() : EdgeCache::Stats{};
+}
+
+void EdgeGateway::sample()
+{
+    if (!m_traffic)
+        return;
+    const int regions = std::min(m_router->regionCount(), EdgeTraffic::kMaxRegions);
+    const double seconds = std::max(0.001, double(m_sinceSample.restart()) / 1000.0);
+    if (int(m_previous.size()) < regions)
+        m_previous.resize(size_t(regions));
+    QList<EdgeRegionTraffic> out;
+    quint64 windowTotal = 0;
+    std::vector<quint64> window(static_cast<size_t>(regions), 0);
+    for (int r = 0; r < regions; ++r) {
+        const EdgeTraffic::Totals t = m_traffic->totals(r);
+        EdgeTraffic::Totals &prev = m_previous[size_t(r)];
+        EdgeRegionTraffic rt;
+        rt.region = m_router->regionId(r);
+        rt.requests = t.requests;
+        rt.byClass = t.byClass;
+        rt.failures = t.failures;
+        rt.retries = t.retries;
+        rt.inFlight = t.inFlight;
+        window[size_t(r)] = t.requests - prev.requests;
+        windowTotal += window[size_t(r)];
+        rt.rps = double(window[size_t(r)]) / seconds;
+        std::array<quint64, EdgeTraffic::kBuckets> hist;
+        for (int b = 0; b < EdgeTraffic::kBuckets; ++b)
+            hist[size_t(b)] = t.latency[size_t(b)] - prev.latency[size_t(b)];
+        rt.p50Ms = EdgeTraffic::percentileMs(hist, 0.50);
+        rt.p99Ms = EdgeTraffic::percentileMs(hist, 0.99);
+        prev = t;
+        out.append(rt);
+    }
+    for (int r = 0; r < regions; ++r)
+        out[r].share = windowTotal ? double(window[size_t(r)]) / double(windowTotal) : 0.0;
+    m_snapshot = out;
+    emit trafficUpdated(m_snapshot);
+}
+
+} // namespace Meridian

@@ -1,0 +1,67 @@
+#pragma once
+
+#include "core/edge/edgecache.h"
+#include "core/edge/edgeconfig.h"
+#include "core/edge/edgetraffic.h"
+
+#include <QElapsedTimer>
+#include <QList>
+#include <QObject>
+#include <QTimer>
+
+#include <memory>
+#include <vector>
+
+namespace Meridian {
+
+class EdgeRouter;
+class EdgeWorker;
+struct EdgeShared;
+
+// The edge role's data plane: an HTTP/1.1 reverse proxy that sends every request to a region
+// picked by the balancing core, with a cache in front. It runs `workers` threads, each with its
+// own event loop and SO_REUSEPORT listener (see EdgeLoop); this object lives in the owner's
+// thread, starts and stops them, and samples their per-region traffic once a second for
+// /metrics and the control API's event stream.
+class EdgeGateway final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(EdgeGateway)
+
+public:
+    EdgeGateway(const EdgeConfig &config, std::shared_ptr<EdgeRouter> router, QObject *parent = nullptr);
+    ~EdgeGateway() override;
+
+    // Binds every worker's listener and starts the threads; false (and nothing running) with a
+    // message naming the address on failure.
+    bool start(QString *error);
+    // Stops accepting, lets in-flight requests finish for up to `graceMs`, joins the threads.
+    void stop(int graceMs = 5000);
+    bool isRunning() const { return !m_workers.empty(); }
+    quint16 port() const { return m_port; }
+    const EdgeConfig &config() const { return m_config; }
+
+    // Per-region traffic over the last sampling window (rps, share, p50/p99) and since start.
+    QList<EdgeRegionTraffic> trafficSnapshot() const { return m_snapshot; }
+    EdgeCache::Stats cacheStats() const;
+    // Samples the workers' counters now (the timer does it every second).
+    void sample();
+
+signals:
+    void trafficUpdated(const QList<EdgeRegionTraffic> &traffic);
+
+private:
+    EdgeConfig m_config;
+    std::shared_ptr<EdgeRouter> m_router;
+    std::shared_ptr<EdgeTraffic> m_traffic;
+    std::shared_ptr<EdgeCache> m_cache;
+    std::shared_ptr<const EdgeShared> m_shared;
+    std::vector<EdgeWorker *> m_workers;
+    quint16 m_port = 0;
+    QTimer m_sampleTimer;
+    QElapsedTimer m_sinceSample;
+    std::vector<EdgeTraffic::Totals> m_previous;
+    QList<EdgeRegionTraffic> m_snapshot;
+};
+
+} // namespace Meridian

@@ -1,0 +1,1512 @@
+#include "core/edge/edgeloop.h"
+
+#include "core/edge/edgecache.h"
+#include "core/edge/edgerouter.h"
+#include "core/edge/edgetraffic.h"
+#include "core/edge/httpwire.h"
+
+#include <QLoggingCategory>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <vector>
+
+Q_LOGGING_CATEGORY(lcEdge, "meridian.edge")
+
+using namespace std::string_view_literals;
+
+namespace Meridian {
+
+namespace Internal {
+
+namespace {
+
+int64_t monotonicMs()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t monotonicUs()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+}
+
+constexpr size_t kInitialBuffer = 16 * 1024;
+constexpr size_t kBodyBuffer = 64 * 1024;
+constexpr size_t kMaxResponseHead = 64 * 1024;
+
+// A byte buffer with a consumed prefix: [begin, end) holds unprocessed bytes. Its storage is
+// kept for the connection's life, so steady-state requests allocate nothing.
+class Buffer
+{
+public:
+    char *data() { return m_data.get() + m_begin; }
+    const char *data() const { return m_data.get() + m_begin; }
+    size_t size() const { return m_end - m_begin; }
+    bool empty() const { return m_end == m_begin; }
+    size_t capacity() const { return m_capacity; }
+    // Makes room for at least `want` bytes at the tail (compacting or growing up to `limit`);
+    // returns the writable tail size.
+    size_t prepare(size_t want, size_t limit)
+    {
+        if (m_capacity - m_end >= want)
+            return m_capacity - m_end;
+        if (m_begin > 0) {
+            std::memmove(m_data.get(), m_data.get() + m_begin, size());
+            m_end -= m_begin;
+            m_begin = 0;
+            if (m_capacity - m_end >= want)
+                return m_capacity - m_end;
+        }
+        if (m_capacity < limit) {
+            size_t cap = m_capacity ? m_capacity : kInitialBuffer;
+            while (cap < m_end + want && cap < limit)
+                cap *= 2;
+            if (cap > limit)
+                cap = limit;
+            auto grown = std::make_unique_for_overwrite<char[]>(cap);
+            if (m_end)
+                std::memcpy(grown.get(), m_data.get(), m_end);
+            m_data = std::move(grown);
+            m_capacity = cap;
+        }
+        return m_capacity - m_end;
+    }
+    char *tail() { return m_data.get() + m_end; }
+    void commit(size_t n) { m_end += n; }
+    void consume(size_t n)
+    {
+        m_begin += n;
+        if (m_begin >= m_end)
+            m_begin = m_end = 0;
+    }
+    void clear() { m_begin = m_end = 0; }
+    void append(std::string_view s)
+    {
+        prepare(s.size(), std::max(m_end - m_begin + s.size() + 1, size_t(1) << 30));
+        std::memcpy(tail(), s.data(), s.size());
+        m_end += s.size();
+    }
+    void appendNumber(uint64_t n)
+    {
+        char tmp[24];
+        const auto r = std::to_chars(tmp, tmp + sizeof tmp, n);
+        append(std::string_view(tmp, size_t(r.ptr - tmp)));
+    }
+    void release()
+    {
+        m_data.reset();
+        m_capacity = m_begin = m_end = 0;
+    }
+
+private:
+    std::unique_ptr<char[]> m_data;
+    size_t m_capacity = 0;
+    size_t m_begin = 0;
+    size_t m_end = 0;
+};
+
+enum class Kind : uint8_t { Listener, Wake, Client, Upstream };
+
+struct Conn
+{
+    explicit Conn(Kind k)
+        : kind(k)
+    {}
+    Kind kind;
+    int fd = -1;
+    bool readable = false;
+    bool writable = false;
+    bool eof = false;
+    bool failed = false;
+    int64_t deadline = 0; // monotonic ms; 0 = none
+    Conn *prev = nullptr;
+    Conn *next = nullptr;
+    Buffer in;
+    Buffer out;
+};
+
+struct Client;
+
+struct Upstream : Conn
+{
+    Upstream()
+        : Conn(Kind::Upstream)
+    {}
+    enum class State : uint8_t { Connecting, Busy, Idle } state = State::Connecting;
+    int endpoint = -1;
+    Client *client = nullptr;
+    bool reused = false;
+    bool headParsed = false;
+    bool keepAlive = true;
+    bool wroteAny = false;
+    size_t headScan = 0;
+    size_t fwd = 0; // bytes at in.data() that belong to the response body, ready to forward
+    int status = 0;
+    HttpWire::BodyFramer framer;
+};
+
+struct Client : Conn
+{
+    Client()
+        : Conn(Kind::Client)
+    {}
+    enum class State : uint8_t { ReadHead, Proxy, Local } state = State::ReadHead;
+    char ip[INET6_ADDRSTRLEN] = {};
+    uint8_t ipLength = 0;
+    size_t headScan = 0;
+    bool keepAlive = true;
+    bool http10 = false;
+    bool headMethod = false;
+    bool idempotent = false;
+    bool hasBody = false;
+    bool respHeadSent = false;
+    bool staleRetried = false;
+    bool counted = false; // traffic.begin() was called for the current pick
+    HttpWire::BodyFramer reqFramer;
+    size_t reqFwd = 0;
+    Buffer reqHead; // the head sent upstream, kept for retries
+    Upstream *up = nullptr;
+    EdgePick pick;
+    int attempts = 0;
+    uint64_t excluded = 0;
+    uint64_t startUs = 0;
+    uint64_t attemptUs = 0;
+    int status = 0;
+    // Cache.
+    std::string cacheKey;
+    bool cacheable = false;
+    bool revalidating = false;
+    std::shared_ptr<const EdgeCachedResponse> cached;
+    std::shared_ptr<EdgeCachedResponse> storing;
+    const char *localBody = nullptr; // body of a local (cached) response, written from here
+    size_t localBodySize = 0;
+    unsigned attemptSeq = 0; // bumped by every dispatch
+};
+
+std::string_view reasonOf(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK"sv;
+    case 304:
+        return "Not Modified"sv;
+    case 400:
+        return "Bad Request"sv;
+    case 408:
+        return "Request Timeout"sv;
+    case 413:
+        return "Content Too Large"sv;
+    case 431:
+        return "Request Header Fields Too Large"sv;
+    case 501:
+        return "Not Implemented"sv;
+    case 502:
+        return "Bad Gateway"sv;
+    case 503:
+        return "Service Unavailable"sv;
+    case 504:
+        return "Gateway Timeout"sv;
+    case 505:
+        return "HTTP Version Not Supported"sv;
+    default:
+        return "Error"sv;
+    }
+}
+
+bool isHopByHop(std::string_view name)
+{
+    using HttpWire::equalsIgnoreCase;
+    switch (name.size()) {
+    case 2:
+        return equalsIgnoreCase(name, "te"sv);
+    case 7:
+        return equalsIgnoreCase(name, "upgrade"sv);
+    case 10:
+        return equalsIgnoreCase(name, "connection"sv) || equalsIgnoreCase(name, "keep-alive"sv);
+    case 16:
+        return equalsIgnoreCase(name, "proxy-connection"sv);
+    default:
+        return false;
+    }
+}
+
+bool isIdempotent(std::string_view m)
+{
+    return m == "GET"sv || m == "HEAD"sv || m == "PUT"sv || m == "DELETE"sv || m == "OPTIONS"sv
+           || m == "TRACE"sv;
+}
+
+} // namespace
+
+struct LoopState
+{
+    LoopState(int index, std::shared_ptr<const EdgeShared> s)
+        : worker(index)
+        , shared(std::move(s))
+        , cfg(shared->config)
+        , router(*shared->router)
+        , traffic(*shared->traffic)
+        , cache(shared->cache.get())
+    {}
+
+    int worker;
+    std::shared_ptr<const EdgeShared> shared;
+    const EdgeConfig &cfg;
+    EdgeRouter &router;
+    EdgeTraffic &traffic;
+    EdgeCache *cache;
+
+    int epfd = -1;
+    Conn listener{Kind::Listener};
+    Conn wake{Kind::Wake};
+    quint16 boundPort = 0;
+    std::atomic<int> stopGraceMs{-1};
+    bool stopping = false;
+    int64_t stopDeadline = 0;
+    int64_t now = 0;
+    int64_t lastSweep = 0;
+    int clients = 0;
+    int active = 0;          // clients with an exchange in flight
+    int retriesInFlight = 0; // of those, on a retry attempt
+    Conn *connections = nullptr;
+    std::vector<Conn *> graveyard;
+    std::vector<Conn *> expired;
+    std::vector<std::vector<Upstream *>> pools;
+
+    // --- connection bookkeeping ---
+    void link(Conn *c)
+    {
+        c->next = connections;
+        if (connections)
+            connections->prev = c;
+        connections = c;
+    }
+    void unlink(Conn *c)
+    {
+        if (c->prev)
+            c->prev->next = c->next;
+        else if (connections == c)
+            connections = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        c->prev = c->next = nullptr;
+    }
+    bool watch(Conn *c)
+    {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.ptr = c;
+        return epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0;
+    }
+    void destroy(Conn *c)
+    {
+        if (c->fd < 0)
+            return;
+        ::close(c->fd);
+        c->fd = -1;
+        unlink(c);
+        graveyard.push_back(c);
+    }
+
+    // --- I/O primitives ---
+    // One read into `c->in`; returns bytes read (0 when nothing was read).
+    size_t readSome(Conn *c, size_t limit)
+    {
+        if (!c->readable || c->eof || c->failed)
+            return 0;
+        const size_t space = c->in.prepare(4096, limit);
+        if (space == 0)
+            return 0;
+        for (;;) {
+            const ssize_t n = ::recv(c->fd, c->in.tail(), space, 0);
+            if (n > 0) {
+                c->in.commit(size_t(n));
+                if (size_t(n) < space)
+                    c->readable = false; // a short read drained the socket (ET)
+                return size_t(n);
+            }
+            if (n == 0) {
+                c->eof = true;
+                c->readable = false;
+                return 0;
+            }
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                c->failed = true;
+            c->readable = false;
+            return 0;
+        }
+    }
+
+    // Writes `dst->out`, then `n` bytes at `src` (a peer's receive buffer), then a local body.
+    // Returns bytes of the peer buffer written; sets dst->failed on a hard error.
+    size_t flush(Conn *dst, Buffer *src, size_t *srcLen, const char **body = nullptr,
+                 size_t *bodyLen = nullptr)
+    {
+        size_t fromSrc = 0;
+        while (dst->writable && !dst->failed) {
+            iovec iov[3];
+            int cnt = 0;
+            if (!dst->out.empty())
+                iov[cnt++] = {dst->out.data(), dst->out.size()};
+            if (src && *srcLen)
+                iov[cnt++] = {src->data(), *srcLen};
+            if (body && *bodyLen)
+                iov[cnt++] = {const_cast<char *>(*body), *bodyLen};
+            if (cnt == 0)
+                break;
+            msghdr msg{};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = size_t(cnt);
+            const ssize_t n = ::sendmsg(dst->fd, &msg, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK)
+                    dst->writable = false;
+                else
+                    dst->failed = true;
+                break;
+            }
+            size_t left = size_t(n);
+            const size_t fromOut = std::min(left, dst->out.size());
+            dst->out.consume(fromOut);
+            left -= fromOut;
+            if (src && *srcLen && left) {
+                const size_t k = std::min(left, *srcLen);
+                src->consume(k);
+                *srcLen -= k;
+                fromSrc += k;
+                left -= k;
+            }
+            if (body && *bodyLen && left) {
+                const size_t k = std::min(left, *bodyLen);
+                *body += k;
+                *bodyLen -= k;
+            }
+        }
+        return fromSrc;
+    }
+
+    // --- setup ---
+    bool open(quint16 port, QString *error)
+    {
+        epfd = epoll_create1(EPOLL_CLOEXEC);
+        wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        const bool v6 = cfg.listenHost.contains(u':');
+        listener.fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (epfd < 0 || wake.fd < 0 || listener.fd < 0) {
+            *error = QStringLiteral("cannot create sockets: %1").arg(QString::fromLocal8Bit(strerror(errno)));
+            return false;
+        }
+        const int one = 1;
+        setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        setsockopt(listener.fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        sockaddr_storage ss{};
+        socklen_t len = 0;
+        const QByteArray host = cfg.listenHost.toLatin1();
+        if (v6) {
+            auto *a = reinterpret_cast<sockaddr_in6 *>(&ss);
+            a->sin6_family = AF_INET6;
+            a->sin6_port = htons(port);
+            inet_pton(AF_INET6, host.constData(), &a->sin6_addr);
+            len = sizeof *a;
+        } else {
+            auto *a = reinterpret_cast<sockaddr_in *>(&ss);
+            a->sin_family = AF_INET;
+            a->sin_port = htons(port);
+            inet_pton(AF_INET, host.constData(), &a->sin_addr);
+            len = sizeof *a;
+        }
+        if (::bind(listener.fd, reinterpret_cast<sockaddr *>(&ss), len) != 0
+            || ::listen(listener.fd, 4096) != 0) {
+            *error = QStringLiteral("cannot listen on %1:%2: %3")
+                             .arg(cfg.listenHost)
+                             .arg(port)
+                             .arg(QString::fromLocal8Bit(strerror(errno)));
+            return false;
+        }
+        getsockname(listener.fd, reinterpret_cast<sockaddr *>(&ss), &len);
+        boundPort = ntohs(v6 ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
+                             : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.ptr = &listener;
+        epoll_ctl(epfd, EPOLL_CTL_ADD, listener.fd, &ev);
+        ev.data.ptr = &wake;
+        epoll_ctl(epfd, EPOLL_CTL_ADD, wake.fd, &ev);
+        return true;
+    }
+
+    void acceptAll()
+    {
+        for (;;) {
+            sockaddr_storage ss;
+            socklen_t len = sizeof ss;
+            const int fd = accept4(listener.fd, reinterpret_cast<sockaddr *>(&ss), &len,
+                                   SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EINTR || errno == ECONNABORTED)
+                    continue;
+                return; // EAGAIN, or EMFILE and friends: try again on the next event
+            }
+            if (clients >= cfg.maxClientConnections || stopping) {
+                ::close(fd);
+                continue;
+            }
+            const int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            auto *c = new Client;
+            c->fd = fd;
+            if (ss.ss_family == AF_INET6) {
+                const auto *a = reinterpret_cast<sockaddr_in6 *>(&ss);
+                if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+                    inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], c->ip, sizeof c->ip);
+                else
+                    inet_ntop(AF_INET6, &a->sin6_addr, c->ip, sizeof c->ip);
+            } else {
+                inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(&ss)->sin_addr, c->ip,
+                          sizeof c->ip);
+            }
+            c->ipLength = uint8_t(strlen(c->ip));
+            c->deadline = now + cfg.clientIdleTimeoutMs;
+            c->writable = true;
+            if (!watch(c)) {
+                ::close(fd);
+                delete c;
+                continue;
+            }
+            link(c);
+            ++clients;
+        }
+    }
+
+    // --- upstream pool ---
+    Upstream *acquire(int endpoint, bool fresh)
+    {
+        if (size_t(endpoint) >= pools.size())
+            pools.resize(size_t(router.endpointCount()));
+        auto &pool = pools[size_t(endpoint)];
+        while (!fresh && !pool.empty()) {
+            Upstream *u = pool.back();
+            pool.pop_back();
+            if (u->fd < 0 || u->eof || u->failed) {
+                destroy(u);
+                continue;
+            }
+            u->state = Upstream::State::Busy;
+            u->reused = true;
+            return u;
+        }
+        const EdgeEndpoint &ep = router.endpoint(endpoint);
+        auto *u = new Upstream;
+        u->endpoint = endpoint;
+        u->fd = ::socket(ep.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (u->fd < 0) {
+            delete u;
+            return nullptr;
+        }
+        const int one = 1;
+        setsockopt(u->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        const int rc = ::connect(u->fd, reinterpret_cast<const sockaddr *>(&ep.address),
+                                 ep.addressLength);
+        if (rc != 0 && errno != EINPROGRESS) {
+            ::close(u->fd);
+            delete u;
+            return nullptr;
+        }
+        u->state = rc == 0 ? Upstream::State::Busy : Upstream::State::Connecting;
+        u->writable = rc == 0;
+        if (!watch(u)) {
+            ::close(u->fd);
+            delete u;
+            return nullptr;
+        }
+        link(u);
+        return u;
+    }
+
+    void releaseUpstream(Upstream *u, bool reusable)
+    {
+        u->client = nullptr;
+        auto &pool = pools[size_t(u->endpoint)];
+        if (!reusable || stopping || int(pool.size()) >= cfg.upstreamPoolSize || u->eof
+            || u->failed || !u->in.empty()) {
+            destroy(u);
+            return;
+        }
+        u->state = Upstream::State::Idle;
+        u->headParsed = false;
+        u->headScan = 0;
+        u->fwd = 0;
+        u->out.clear();
+        u->deadline = now + cfg.upstreamIdleTimeoutMs;
+        pool.push_back(u);
+    }
+
+    void dropFromPool(Upstream *u)
+    {
+        auto &pool = pools[size_t(u->endpoint)];
+        for (size_t i = 0; i < pool.size(); ++i) {
+            if (pool[i] == u) {
+                pool[i] = pool.back();
+                pool.pop_back();
+                break;
+            }
+        }
+        destroy(u);
+    }
+
+    // --- local responses ---
+    void localResponse(Client *c, int status, std::string_view message, bool close)
+    {
+        c->status = status;
+        c->keepAlive = c->keepAlive && !close;
+        c->out.clear();
+        c->out.append("HTTP/1.1 "sv);
+        c->out.appendNumber(uint64_t(status));
+        c->out.append(" "sv);
+        c->out.append(reasonOf(status));
+        c->out.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "sv);
+        c->out.appendNumber(message.size() + 1);
+        c->out.append(c->keepAlive ? "\r\n\r\n"sv : "\r\nConnection: close\r\n\r\n"sv);
+        if (!c->headMethod) {
+            c->out.append(message);
+            c->out.append("\n"sv);
+        }
+        c->state = Client::State::Local;
+        c->deadline = now + cfg.clientBodyTimeoutMs;
+    }
+
+    void serveCached(Client *c, const std::shared_ptr<const EdgeCachedResponse> &e,
+                     bool notModified)
+    {
+        c->status = notModified ? 304 : e->status;
+        c->out.clear();
+        c->out.append("HTTP/1.1 "sv);
+        c->out.appendNumber(uint64_t(c->status));
+        c->out.append(" "sv);
+        c->out.append(notModified ? "Not Modified"sv : std::string_view(e->reason));
+        c->out.append("\r\n"sv);
+        c->out.append(e->headers);
+        c->out.append("Age: "sv);
+        c->out.appendNumber(uint64_t(std::max<int64_t>(0, now - e->storedMs) / 1000));
+        c->out.append("\r\nX-Cache: HIT\r\n"sv);
+        if (!notModified) {
+            c->out.append("Content-Length: "sv);
+            c->out.appendNumber(e->body.size());
+            c->out.append("\r\n"sv);
+        }
+        c->out.append(c->keepAlive ? "\r\n"sv : "Connection: close\r\n\r\n"sv);
+        c->cached = e;
+        if (!notModified && !c->headMethod) {
+            c->localBody = e->body.data();
+            c->localBodySize = e->body.size();
+        }
+        c->state = Client::State::Local;
+        c->deadline = now + cfg.clientBodyTimeoutMs;
+    }
+
+    // --- client side ---
+    void closeClient(Client *c)
+    {
+        if (c->fd < 0)
+            return;
+        if (c->state == Client::State::Proxy)
+            endExchange(c, false, true);
+        --clients;
+        destroy(c);
+    }
+
+    void onClient(Client *c, uint32_t events)
+    {
+        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            c->readable = true;
+        if (events & EPOLLOUT)
+            c->writable = true;
+        if (events & EPOLLERR)
+            c->failed = true;
+        driveClient(c);
+    }
+
+    void driveClient(Client *c)
+    {
+        for (int guard = 0; guard < 64 && c->fd >= 0; ++guard) {
+            switch (c->state) {
+            case Client::State::ReadHead:
+                if (!readHead(c))
+                    return;
+                break; // a request started: go round
+            case Client::State::Proxy: {
+                const unsigned attempt = c->attemptSeq;
+                driveExchange(c);
+                if (c->fd < 0 || (c->state == Client::State::Proxy && c->attemptSeq == attempt))
+                    return; // waiting on I/O
+                break;      // the exchange ended or moved to another attempt: go round
+            }
+            case Client::State::Local: {
+                flush(c, nullptr, nullptr, &c->localBody, &c->localBodySize);
+                if (c->failed) {
+                    closeClient(c);
+                    return;
+                }
+                if (!c->out.empty() || c->localBodySize)
+                    return;
+                finishLocal(c);
+                if (c->fd < 0 || c->state != Client::State::ReadHead)
+                    return;
+                break;
+            }
+            }
+        }
+    }
+
+    // Reads and parses a request head; true when a request was started.
+    bool readHead(Client *c)
+    {
+        const size_t limit = size_t(cfg.maxHeaderBytes) + 1;
+        for (;;) {
+            if (c->in.size() > 0) {
+                const size_t end = HttpWire::findHeadEnd(c->in.data(), c->in.size(), c->headScan);
+                if (end) {
+                    if (end > size_t(cfg.maxHeaderBytes)) {
+                        localResponse(c, 431, "request head too large"sv, true);
+                        return true;
+                    }
+                    startRequest(c, end);
+                    return true;
+                }
+                c->headScan = c->in.size();
+                if (c->in.size() > size_t(cfg.maxHeaderBytes)) {
+                    localResponse(c, 431, "request head too large"sv, true);
+                    return true;
+                }
+            }
+            const size_t before = c->in.size();
+            readSome(c, limit);
+            if (c->in.size() == before) {
+                if (c->eof || c->failed) {
+                    closeClient(c);
+                    return false;
+                }
+                if (c->in.size() > 0 && before == 0)
+                    c->deadline = now + cfg.clientHeaderTimeoutMs;
+                return false;
+            }
+            if (before == 0)
+                c->deadline = now + cfg.clientHeaderTimeoutMs;
+        }
+    }
+
+    void startRequest(Client *c, size_t headEnd)
+    {
+        HttpWire::RequestHead head;
+        HttpWire::Error error;
+        c->headScan = 0;
+        c->status = 0;
+        c->respHeadSent = false;
+        c->staleRetried = false;
+        c->attempts = 0;
+        c->excluded = 0;
+        c->cacheable = false;
+        c->revalidating = false;
+        c->cached.reset();
+        c->storing.reset();
+        c->localBody = nullptr;
+        c->localBodySize = 0;
+        c->headMethod = false;
+        c->keepAlive = true;
+        c->startUs = monotonicUs();
+        if (HttpWire::parseRequest(c->in.data(), headEnd, head, error) != HttpWire::Status::Complete) {
+            switch (error) {
+            case HttpWire::Error::HeadersTooLarge:
+                localResponse(c, 431, "too many header fields"sv, true);
+                break;
+            case HttpWire::Error::VersionNotSupported:
+                localResponse(c, 505, "only HTTP/1.0 and HTTP/1.1 are supported"sv, true);
+                break;
+            default:
+                localResponse(c, 400, "malformed request"sv, true);
+                break;
+            }
+            return;
+        }
+        c->http10 = head.minorVersion == 0;
+        c->headMethod = head.method == "HEAD"sv;
+        // Framing and connection semantics (RFC 9112 sections 6, 9).
+        int hosts = 0;
+        bool haveLength = false;
+        bool chunked = false;
+        bool badTe = false;
+        uint64_t length = 0;
+        std::string_view connection;
+        for (int i = 0; i < head.headerCount; ++i) {
+            const auto &h = head.headers[i];
+            if (HttpWire::equalsIgnoreCase(h.name, "host"sv)) {
+                ++hosts;
+            } else if (HttpWire::equalsIgnoreCase(h.name, "content-length"sv)) {
+                uint64_t v = 0;
+                if (!HttpWire::parseContentLength(h.value, v) || (haveLength && v != length)) {
+                    localResponse(c, 400, "invalid Content-Length"sv, true);
+                    return;
+                }
+                haveLength = true;
+                length = v;
+            } else if (HttpWire::equalsIgnoreCase(h.name, "transfer-encoding"sv)) {
+                if (chunked || !HttpWire::equalsIgnoreCase(h.value, "chunked"sv))
+                    badTe = true;
+                chunked = true;
+            } else if (HttpWire::equalsIgnoreCase(h.name, "connection"sv)) {
+                connection = h.value;
+            }
+        }
+        if ((!c->http10 && hosts != 1) || hosts > 1) {
+            localResponse(c, 400, "exactly one Host header is required"sv, true);
+            return;
+        }
+        if (chunked && (haveLength || c->http10)) {
+            localResponse(c, 400, "Transfer-Encoding with Content-Length or HTTP/1.0"sv, true);
+            return;
+        }
+        if (badTe) {
+            localResponse(c, 501, "only Transfer-Encoding: chunked is supported"sv, true);
+            return;
+        }
+        if (head.method == "CONNECT"sv) {
+            localResponse(c, 501, "CONNECT is not supported"sv, true);
+            return;
+        }
+        if (haveLength && length > uint64_t(cfg.maxBodyBytes)) {
+            localResponse(c, 413, "request body too large"sv, true);
+            return;
+        }
+        if (c->http10)
+            c->keepAlive = false; // forwarded as HTTP/1.0 with close; see docs/architecture.md
+        else
+            c->keepAlive = !HttpWire::listContains(connection, "close"sv);
+        if (stopping)
+            c->keepAlive = false;
+        c->idempotent = isIdempotent(head.method);
+        c->hasBody = chunked || length > 0;
+
+        // The edge cache answers fresh GET/HEAD hits without a region.
+        if (cache && !c->hasBody && (head.method == "GET"sv || c->headMethod)) {
+            bool mustRevalidate = false;
+            if (EdgeCache::cacheableRequest(head, mustRevalidate)) {
+                EdgeCache::keyOf(head, c->cacheKey);
+                c->cacheable = true;
+                const EdgeCache::Hit hit = cache->lookup(c->cacheKey, head, now);
+                if (hit.freshness == EdgeCache::Freshness::Fresh && !mustRevalidate) {
+                    std::string_view inm;
+                    for (int i = 0; i < head.headerCount; ++i) {
+                        if (HttpWire::equalsIgnoreCase(head.headers[i].name, "if-none-match"sv))
+                            inm = head.headers[i].value;
+                    }
+                    const bool match = !inm.empty() && !hit.response->etag.empty()
+                                       && (inm == "*"sv || HttpWire::listContains(inm, hit.response->etag));
+                    c->in.consume(headEnd);
+                    serveCached(c, hit.response, match);
+                    return;
+                }
+                if (hit.response && !hit.response->etag.empty())
+                    c->cached = hit.response; // revalidate with If-None-Match
+                if (!hit.response)
+                    cache->countMiss(c->cacheKey);
+            }
+        }
+
+        // The head sent upstream: hop-by-hop fields removed (with those named by Connection),
+        // X-Forwarded-For appended, X-Forwarded-Proto set.
+        Buffer &o = c->reqHead;
+        o.clear();
+        o.append(head.method);
+        o.append(" "sv);
+        o.append(head.target);
+        o.append(c->http10 ? " HTTP/1.0\r\n"sv : " HTTP/1.1\r\n"sv);
+        std::string_view xff;
+        bool clientConditional = false;
+        for (int i = 0; i < head.headerCount; ++i) {
+            const auto &h = head.headers[i];
+            if (isHopByHop(h.name))
+                continue;
+            if (!connection.empty() && HttpWire::listContains(connection, h.name))
+                continue;
+            if (HttpWire::equalsIgnoreCase(h.name, "x-forwarded-for"sv)) {
+                xff = h.value;
+                continue;
+            }
+            if (HttpWire::equalsIgnoreCase(h.name, "x-forwarded-proto"sv))
+                continue;
+            if (HttpWire::equalsIgnoreCase(h.name, "if-none-match"sv)
+                || HttpWire::equalsIgnoreCase(h.name, "if-modified-since"sv))
+                clientConditional = true;
+            o.append(h.name);
+            o.append(": "sv);
+            o.append(h.value);
+            o.append("\r\n"sv);
+        }
+        o.append("X-Forwarded-For: "sv);
+        if (!xff.empty()) {
+            o.append(xff);
+            o.append(", "sv);
+        }
+        o.append(std::string_view(c->ip, c->ipLength));
+        o.append("\r\nX-Forwarded-Proto: http\r\n"sv);
+        if (c->cached && !clientConditional) {
+            c->revalidating = true;
+            o.append("If-None-Match: "sv);
+            o.append(c->cached->etag);
+            o.append("\r\n"sv);
+        } else {
+            c->cached.reset();
+        }
+        if (c->http10)
+            o.append("Connection: close\r\n"sv);
+        o.append("\r\n"sv);
+
+        // Pick now, while the head's views are valid: the strategy may need a header.
+        EdgePick pick;
+        const bool picked = router.pick(head, std::string_view(c->ip, c->ipLength), 0, pick);
+        c->in.consume(headEnd);
+        c->reqFramer.reset(chunked ? HttpWire::BodyFramer::Kind::Chunked
+                                   : (length ? HttpWire::BodyFramer::Kind::Length
+                                             : HttpWire::BodyFramer::Kind::None),
+                           length);
+        c->reqFwd = c->reqFramer.feed(c->in.data(), c->in.size());
+        if (!picked) {
+            if (c->hasBody)
+                c->keepAlive = false;
+            localResponse(c, 503, "no region is available"sv, false);
+            return;
+        }
+        c->state = Client::State::Proxy;
+        ++active;
+        c->deadline = 0;
+        dispatch(c, pick, false);
+    }
+
+    // Starts one attempt of the current request against `pick`.
+    void dispatch(Client *c, const EdgePick &pick, bool fresh)
+    {
+        c->pick = pick;
+        c->attemptUs = monotonicUs();
+        traffic.begin(worker, pick.region);
+        c->counted = true;
+        Upstream *u = acquire(pick.endpoint, fresh);
+        if (!u) {
+            attemptFailed(c, nullptr, Failure::Connect);
+            return;
+        }
+        c->up = u;
+        u->client = c;
+        u->headParsed = false;
+        u->headScan = 0;
+        u->fwd = 0;
+        u->wroteAny = false;
+        u->out.clear();
+        u->out.append(std::string_view(c->reqHead.data(), c->reqHead.size()));
+        u->deadline = now
+                      + (u->state == Upstream::State::Connecting ? cfg.upstreamConnectTimeoutMs
+                                                                 : cfg.upstreamResponseTimeoutMs);
+        ++c->attemptSeq;
+    }
+
+    // The request head as sent upstream, parsed again: for a retry's pick and the cache's Vary
+    // after the client's receive buffer moved on.
+    void reparse(Client *c, HttpWire::RequestHead &head)
+    {
+        HttpWire::Error error;
+        if (HttpWire::parseRequest(c->reqHead.data(), c->reqHead.size(), head, error)
+            != HttpWire::Status::Complete)
+            head.headerCount = 0;
+    }
+
+    enum class Failure { Connect, NoResponse, BadResponse, Timeout, Truncated, Retryable5xx };
+
+    bool retryAllowed(Client *c, bool wroteAny)
+    {
+        const bool nothingSent = !wroteAny;
+        if (!(nothingSent || (c->idempotent && !c->hasBody)) || c->respHeadSent)
+            return false;
+        if (c->attempts >= cfg.maxRetries)
+            return false;
+        const int budget = std::max(cfg.minRetryConcurrency, active * cfg.retryBudgetPercent / 100);
+        return retriesInFlight < budget;
+    }
+
+    // An attempt failed before the client saw a response byte (or after: then the client is cut).
+    void attemptFailed(Client *c, Upstream *u, Failure f)
+    {
+        const uint64_t latency = monotonicUs() - c->attemptUs;
+        const bool wroteAny = u && u->wroteAny;
+        const bool reused = u && u->reused;
+        if (u) {
+            u->client = nullptr;
+            c->up = nullptr;
+            if (u->state == Upstream::State::Idle)
+                dropFromPool(u);
+            else
+                destroy(u);
+        }
+        if (c->respHeadSent) {
+            // Too late for anything but cutting the client off: it sees a truncated body.
+            endExchange(c, false, false);
+            closeClient(c);
+            return;
+        }
+        // A pooled connection the region closed while idle: retry once on a fresh connection
+        // to the same endpoint; this is not the region's fault.
+        const bool stale = reused && f == Failure::NoResponse && (c->idempotent || !wroteAny)
+                           && !c->hasBody && !c->staleRetried;
+        if (stale) {
+            c->staleRetried = true;
+            traffic.finish(worker, c->pick.region, 0, latency);
+            c->counted = false;
+            router.release(c->pick, true, latency);
+            dispatch(c, c->pick, true);
+            return;
+        }
+        const bool regionFault = f != Failure::Truncated;
+        traffic.failure(worker, c->pick.region);
+        traffic.finish(worker, c->pick.region, f == Failure::Retryable5xx ? c->status : 0, latency);
+        c->counted = false;
+        router.release(c->pick, !regionFault, latency);
+        if (f != Failure::Timeout && f != Failure::Truncated && retryAllowed(c, wroteAny)) {
+            EdgePick next;
+            c->excluded |= uint64_t(1) << (c->pick.region & 63);
+            HttpWire::RequestHead head;
+            reparse(c, head);
+            if (router.pick(head, std::string_view(c->ip, c->ipLength), c->excluded, next)) {
+                traffic.retried(worker, c->pick.region);
+                if (c->attempts == 0)
+                    ++retriesInFlight;
+                ++c->attempts;
+                dispatch(c, next, false);
+                return;
+            }
+        }
+        finishAttemptCounters(c);
+        if (c->hasBody && !c->reqFramer.done())
+            c->keepAlive = false;
+        if (f == Failure::Timeout)
+            localResponse(c, 504, "the region did not answer in time"sv, false);
+        else
+            localResponse(c, 502, "the region could not be reached"sv, false);
+    }
+
+    void finishAttemptCounters(Client *c)
+    {
+        if (c->state == Client::State::Proxy) {
+            --active;
+            if (c->attempts > 0)
+                --retriesInFlight;
+        }
+    }
+
+    // The exchange ends: counters, balancer accounting, upstream back to its pool or closed.
+    void endExchange(Client *c, bool complete, bool clientGone)
+    {
+        Upstream *u = c->up;
+        const uint64_t latency = monotonicUs() - c->attemptUs;
+        if (c->counted) {
+            traffic.finish(worker, c->pick.region, complete ? c->status : 0, latency);
+            router.release(c->pick, complete ? c->status < 500 : clientGone, latency);
+            c->counted = false;
+        }
+        finishAttemptCounters(c);
+        c->state = Client::State::ReadHead;
+        if (u) {
+            c->up = nullptr;
+            const bool reusable = complete && u->keepAlive && c->reqFramer.done() && c->reqFwd == 0
+                                  && u->out.empty();
+            releaseUpstream(u, reusable);
+        }
+    }
+
+    void finishLocal(Client *c)
+    {
+        c->cached.reset();
+        c->localBody = nullptr;
+        if (!c->keepAlive || c->eof) {
+            closeClient(c);
+            return;
+        }
+        c->state = Client::State::ReadHead;
+        c->deadline = now + cfg.clientIdleTimeoutMs;
+    }
+
+    // Builds the response head for the client from the region's response head.
+    void writeResponseHead(Client *c, Upstream *u, const HttpWire::ResponseHead &h, bool interim)
+    {
+        Buffer &o = c->out;
+        o.append("HTTP/1.1 "sv);
+        o.appendNumber(uint64_t(h.status));
+        o.append(" "sv);
+        o.append(h.reason);
+        o.append("\r\n"sv);
+        std::string_view connection;
+        for (int i = 0; i < h.headerCount; ++i) {
+            if (HttpWire::equalsIgnoreCase(h.headers[i].name, "connection"sv))
+                connection = h.headers[i].value;
+        }
+        bool haveRegion = false;
+        for (int i = 0; i < h.headerCount; ++i) {
+            const auto &f = h.headers[i];
+            if (isHopByHop(f.name))
+                continue;
+            if (!connection.empty() && HttpWire::listContains(connection, f.name))
+                continue;
+            if (f.name.size() == 17 && HttpWire::equalsIgnoreCase(f.name, "x-meridian-region"sv))
+                haveRegion = true;
+            o.append(f.name);
+            o.append(": "sv);
+            o.append(f.value);
+            o.append("\r\n"sv);
+        }
+        if (!interim) {
+            if (!haveRegion) {
+                o.append("X-Meridian-Region: "sv);
+                o.append(router.endpoint(u->endpoint).regionId);
+                o.append("\r\n"sv);
+            }
+            if (c->cacheable)
+                o.append("X-Cache: MISS\r\n"sv);
+            if (!c->keepAlive)
+                o.append("Connection: close\r\n"sv);
+        }
+        o.append("\r\n"sv);
+    }
+
+    // Parses the response head in u->in; returns false when the exchange moved elsewhere.
+    bool parseResponseHead(Client *c, Upstream *u)
+    {
+        for (;;) {
+            const size_t end = HttpWire::findHeadEnd(u->in.data(), u->in.size(), u->headScan);
+            if (!end) {
+                u->headScan = u->in.size();
+                if (u->in.size() >= kMaxResponseHead) {
+                    attemptFailed(c, u, Failure::BadResponse);
+                    return false;
+                }
+                return true;
+            }
+            HttpWire::ResponseHead h;
+            if (HttpWire::parseResponse(u->in.data(), end, h) != HttpWire::Status::Complete
+                || h.status == 101) {
+                attemptFailed(c, u, Failure::BadResponse);
+                return false;
+            }
+            u->headScan = 0;
+            if (h.status < 200) {
+                // Interim (100 Continue, 103 Early Hints): forward and keep reading.
+                if (!c->http10)
+                    writeResponseHead(c, u, h, true);
+                u->in.consume(end);
+                continue;
+            }
+            c->status = h.status;
+            u->status = h.status;
+            if ((h.status == 502 || h.status == 503) && retryAllowed(c, u->wroteAny)) {
+                attemptFailed(c, u, Failure::Retryable5xx);
+                return false;
+            }
+            bool chunked = false;
+            bool haveLength = false;
+            uint64_t length = 0;
+            std::string_view connection;
+            for (int i = 0; i < h.headerCount; ++i) {
+                const auto &f = h.headers[i];
+                if (HttpWire::equalsIgnoreCase(f.name, "transfer-encoding"sv))
+                    chunked = HttpWire::equalsIgnoreCase(f.value, "chunked"sv);
+                else if (HttpWire::equalsIgnoreCase(f.name, "content-length"sv)) {
+                    uint64_t v = 0;
+                    if (!HttpWire::parseContentLength(f.value, v) || (haveLength && v != length)) {
+                        attemptFailed(c, u, Failure::BadResponse);
+                        return false;
+                    }
+                    haveLength = true;
+                    length = v;
+                } else if (HttpWire::equalsIgnoreCase(f.name, "connection"sv))
+                    connection = f.value;
+            }
+            using K = HttpWire::BodyFramer::Kind;
+            K kind = K::UntilClose;
+            if (c->headMethod || h.status == 204 || h.status == 304)
+                kind = K::None;
+            else if (chunked && !c->http10)
+                kind = K::Chunked;
+            else if (chunked) {
+                attemptFailed(c, u, Failure::BadResponse); // chunked to an HTTP/1.0 request
+                return false;
+            } else if (haveLength)
+                kind = K::Length;
+            u->keepAlive = h.minorVersion == 1 && !HttpWire::listContains(connection, "close"sv)
+                           && kind != K::UntilClose && !c->http10;
+            if (kind == K::UntilClose)
+                c->keepAlive = false;
+
+            // A 304 answering our own revalidation: the cached copy is fresh again.
+            if (c->revalidating && h.status == 304 && c->cached) {
+                const int64_t lifetime = EdgeCache::sharedLifetimeMs(h);
+                cache->refresh(c->cacheKey, c->cached, lifetime, now);
+                auto entry = c->cached;
+                u->in.consume(end);
+                u->framer.reset(K::None);
+                endExchange(c, true, false);
+                c->cached.reset();
+                serveCached(c, entry, false);
+                return false;
+            }
+            c->cached.reset();
+            if (c->cacheable && cache && h.status == 200 && kind == K::Length && !c->headMethod) {
+                HttpWire::RequestHead request;
+                reparse(c, request);
+                c->storing = cache->begin(request, h, length, now);
+            }
+            writeResponseHead(c, u, h, false);
+            c->respHeadSent = true;
+            u->headParsed = true;
+            u->in.consume(end);
+            u->framer.reset(kind, length);
+            return true;
+        }
+    }
+
+    void driveExchange(Client *c)
+    {
+        for (int round = 0; round < 256; ++round) {
+            if (c->fd < 0 || c->state != Client::State::Proxy)
+                return;
+            Upstream *u = c->up;
+            bool progress = false;
+            // Request body: client -> buffer.
+            if (!c->reqFramer.done()) {
+                const size_t before = c->in.size();
+                readSome(c, kBodyBuffer);
+                if (c->in.size() > before) {
+                    progress = true;
+                    const size_t unexamined = c->in.size() - c->reqFwd;
+                    c->reqFwd += c->reqFramer.feed(c->in.data() + c->reqFwd, unexamined);
+                    if (c->reqFramer.failed()
+                        || c->reqFramer.payloadBytes() > uint64_t(cfg.maxBodyBytes)) {
+                        closeClient(c);
+                        return;
+                    }
+                }
+                if ((c->eof || c->failed) && !c->reqFramer.done() && c->reqFwd == 0) {
+                    closeClient(c); // the client gave up mid-body
+                    return;
+                }
+            }
+            if (!u)
+                return;
+            if (u->state == Upstream::State::Connecting)
+                return;
+            // Request: head and body -> region.
+            if (!u->out.empty() || c->reqFwd) {
+                const size_t outBefore = u->out.size();
+                const size_t sent = flush(u, &c->in, &c->reqFwd);
+                if (u->failed) {
+                    attemptFailed(c, u, Failure::NoResponse);
+                    return;
+                }
+                if (sent || u->out.size() != outBefore) {
+                    u->wroteAny = true;
+                    progress = true;
+                }
+            }
+            // Response: region -> buffer.
+            const size_t cap = u->headParsed ? kBodyBuffer : kMaxResponseHead;
+            const size_t inBefore = u->in.size();
+            readSome(u, cap);
+            if (u->in.size() > inBefore) {
+                progress = true;
+                u->deadline = now + cfg.upstreamResponseTimeoutMs;
+            }
+            if (!u->headParsed) {
+                if (u->in.size() > 0 && !parseResponseHead(c, u))
+                    return;
+                if (!u->headParsed) {
+                    if (u->eof || u->failed) {
+                        attemptFailed(c, u, u->in.empty() ? Failure::NoResponse : Failure::BadResponse);
+                        return;
+                    }
+                    if (!progress)
+                        break;
+                    continue;
+                }
+            }
+            // Classify new body bytes.
+            if (u->in.size() > u->fwd && !u->framer.done()) {
+                const char *p = u->in.data() + u->fwd;
+                const size_t k = u->framer.feed(p, u->in.size() - u->fwd);
+                if (c->storing) {
+                    if (c->storing->body.size() + k <= size_t(cache->maxObjectBytes()))
+                        c->storing->body.append(p, k);
+                    else
+                        c->storing.reset();
+                }
+                u->fwd += k;
+                if (u->framer.failed()) {
+                    attemptFailed(c, u, Failure::Truncated);
+                    return;
+                }
+            }
+            if (u->in.size() > u->fwd && u->framer.done())
+                u->keepAlive = false; // bytes after the response: do not reuse
+            // Response -> client.
+            if (!c->out.empty() || u->fwd) {
+                const size_t outBefore = c->out.size();
+                const size_t sent = flush(c, &u->in, &u->fwd);
+                if (c->failed) {
+                    closeClient(c);
+                    return;
+                }
+                if (sent || c->out.size() != outBefore)
+                    progress = true;
+            }
+            const bool untilCloseDone = u->framer.kind() == HttpWire::BodyFramer::Kind::UntilClose
+                                        && u->eof;
+            if ((u->framer.done() || untilCloseDone) && u->fwd == 0 && c->out.empty()) {
+                if (c->storing && u->framer.done())
+                    cache->store(c->cacheKey, std::move(c->storing));
+                c->storing.reset();
+                endExchange(c, true, false);
+                if (!c->keepAlive) {
+                    closeClient(c);
+                    return;
+                }
+                c->deadline = now + cfg.clientIdleTimeoutMs;
+                return; // driveClient goes round: a pipelined request may be waiting
+
+            }
+            if ((u->eof || u->failed) && !untilCloseDone && u->fwd == 0) {
+                attemptFailed(c, u, Failure::Truncated);
+                return;
+            }
+            if (!progress)
+                break;
+        }
+        // Deadlines: the client's while we wait on it, the region's while we wait on it.
+        if (c->fd >= 0 && c->state == Client::State::Proxy) {
+            Upstream *u = c->up;
+            const bool waitingOnClient = !c->reqFramer.done() || !c->out.empty() || (u && u->fwd);
+            c->deadline = waitingOnClient ? now + cfg.clientBodyTimeoutMs : 0;
+            if (u && u->state == Upstream::State::Busy)
+                u->deadline = (u->fwd || !c->out.empty()) ? 0 : (u->deadline ? u->deadline : now + cfg.upstreamResponseTimeoutMs);
+        }
+    }
+
+    void onUpstream(Upstream *u, uint32_t events)
+    {
+        if (u->state == Upstream::State::Idle) {
+            if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                dropFromPool(u); // the region closed it, or sent something unasked
+            return;
+        }
+        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            u->readable = true;
+        if (events & EPOLLOUT)
+            u->writable = true;
+        Client *c = u->client;
+        if (!c) {
+            destroy(u);
+            return;
+        }
+        if (u->state == Upstream::State::Connecting) {
+            if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+                return;
+            int err = 0;
+            socklen_t len = sizeof err;
+            getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            if (err != 0 || (events & EPOLLERR)) {
+                attemptFailed(c, u, Failure::Connect);
+                return;
+            }
+            u->state = Upstream::State::Busy;
+            u->deadline = now + cfg.upstreamResponseTimeoutMs;
+        }
+        driveClient(c);
+    }
+
+    // --- timeouts ---
+    void sweep()
+    {
+        // Collect first: handling one connection may close others (a client's upstream).
+        expired.clear();
+        for (Conn *c = connections; c; c = c->next) {
+            if (c->deadline && now >= c->deadline)
+                expired.push_back(c);
+        }
+        for (Conn *c : expired) {
+            if (c->fd >= 0 && c->deadline && now >= c->deadline) {
+                if (c->kind == Kind::Client) {
+                    auto *cl = static_cast<Client *>(c);
+                    if (cl->state == Client::State::ReadHead && !cl->in.empty()) {
+                        localResponse(cl, 408, "request head timed out"sv, true);
+                        driveClient(cl);
+                    } else {
+                        closeClient(cl);
+                    }
+                } else if (c->kind == Kind::Upstream) {
+                    auto *u = static_cast<Upstream *>(c);
+                    if (u->state == Upstream::State::Idle)
+                        dropFromPool(u);
+                    else if (Client *cl = u->client) {
+                        attemptFailed(cl, u,
+                                      u->state == Upstream::State::Connecting ? Failure::Connect
+                                                                               : Failure::Timeout);
+                        if (cl->fd >= 0)
+                            driveClient(cl);
+                    } else
+                        destroy(u);
+                }
+            }
+        }
+    }
+
+    void beginStop(int graceMs)
+    {
+        stopping = true;
+        stopDeadline = now + graceMs;
+        if (listener.fd >= 0) {
+            ::close(listener.fd);
+            listener.fd = -1;
+        }
+        expired.clear();
+        for (Conn *c = connections; c; c = c->next)
+            expired.push_back(c);
+        for (Conn *c : expired) {
+            if (c->fd >= 0 && c->kind == Kind::Client) {
+                auto *cl = static_cast<Client *>(c);
+                cl->keepAlive = false;
+                if (cl->state == Client::State::ReadHead && cl->in.empty())
+                    closeClient(cl);
+            }
+        }
+    }
+
+    void run()
+    {
+        std::vector<epoll_event> events(512);
+        now = monotonicMs();
+        lastSweep = now;
+        for (;;) {
+            if (stopping && (clients == 0 || now >= stopDeadline))
+                break;
+            const int n = epoll_wait(epfd, events.data(), int(events.size()), 100);
+            now = monotonicMs();
+            for (int i = 0; i < n; ++i) {
+                auto *c = static_cast<Conn *>(events[size_t(i)].data.ptr);
+                const uint32_t ev = events[size_t(i)].events;
+                if (c->fd < 0)
+                    continue; // closed earlier in this batch
+                switch (c->kind) {
+                case Kind::Listener:
+                    acceptAll();
+                    break;
+                case Kind::Wake: {
+                    uint64_t v;
+                    while (::read(wake.fd, &v, sizeof v) > 0) {
+                    }
+                    const int grace = stopGraceMs.load();
+                    if (grace >= 0 && !stopping)
+                        beginStop(grace);
+                    break;
+                }
+                case Kind::Client:
+                    onClient(static_cast<Client *>(c), ev);
+                    break;
+                case Kind::Upstream:
+                    onUpstream(static_cast<Upstream *>(c), ev);
+                    break;
+                }
+            }
+            if (now - lastSweep >= 100) {
+                lastSweep = now;
+                sweep();
+            }
+            for (Conn *c : graveyard)
+                delete c;
+            graveyard.clear();
+        }
+        shutdown();
+    }
+
+    void shutdown()
+    {
+        while (connections) {
+            Conn *c = connections;
+            if (c->kind == Kind::Client)
+                closeClient(static_cast<Client *>(c));
+            else
+                destroy(c);
+        }
+        for (Conn *c : graveyard)
+            delete c;
+        graveyard.clear();
+        pools.clear();
+    }
+
+    ~LoopState()
+    {
+        shutdown();
+        if (listener.fd >= 0)
+            ::close(listener.fd);
+        if (wake.fd >= 0)
+            ::close(wake.fd);
+        if (epfd >= 0)
+            ::close(epfd);
+    }
+};
+
+} // namespace Internal
+
+EdgeLoop::EdgeLoop(int index, std::shared_ptr<const EdgeShared> shared)
+    : d(std::make_unique<Internal::LoopState>(index, std::move(shared)))
+{}
+
+EdgeLoop::~EdgeLoop() = default;
+
+bool EdgeLoop::listen(quint16 port, QString *error)
+{
+    return d->open(port, error);
+}
+
+quint16 EdgeLoop::port() const
+{
+    return d->boundPort;
+}
+
+void EdgeLoop::run()
+{
+    d->run();
+}
+
+void EdgeLoop::stop(int graceMs)
+{
+    d->stopGraceMs.store(graceMs);
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(d->wake.fd, &one, sizeof one);
+}
+
+} // namespace Meridian

@@ -1,0 +1,57 @@
+#pragma once
+
+#include "core/edge/edgeconfig.h"
+
+#include <QString>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace Meridian {
+
+class EdgeCache;
+class EdgeRouter;
+class EdgeTraffic;
+
+// What every worker of one gateway shares: all of it is safe to use from several threads.
+struct EdgeShared
+{
+    EdgeConfig config;
+    std::shared_ptr<EdgeRouter> router;
+    std::shared_ptr<EdgeTraffic> traffic;
+    std::shared_ptr<EdgeCache> cache; // null when the cache is disabled
+};
+
+namespace Internal {
+struct LoopState;
+}
+
+// One worker's event loop: an epoll set with its own SO_REUSEPORT listener, the client
+// connections the kernel hands it, and its own upstream connection pools. Nothing in it is
+// shared with other workers, so the request path takes no lock. The loop is edge-triggered,
+// reads into per-connection buffers, parses each head once in place and forwards bodies with
+// writev straight from the buffer they were read into.
+class EdgeLoop
+{
+public:
+    EdgeLoop(int index, std::shared_ptr<const EdgeShared> shared);
+    ~EdgeLoop();
+    EdgeLoop(const EdgeLoop &) = delete;
+    EdgeLoop &operator=(const EdgeLoop &) = delete;
+
+    // Opens the listener on `port` (0: any) with SO_REUSEPORT, in the caller's thread so that
+    // bind errors surface before the thread starts.
+    bool listen(quint16 port, QString *error);
+    // The port actually bound (useful with port 0).
+    quint16 port() const;
+    // Runs until stop(); call from the worker thread.
+    void run();
+    // Thread-safe: stop accepting, let in-flight exchanges finish for up to `graceMs`, return.
+    void stop(int graceMs);
+
+private:
+    std::unique_ptr<Internal::LoopState> d;
+};
+
+} // namespace Meridian
