@@ -19,7 +19,9 @@ int main(int argc, char *argv[])
     QCommandLineParser parser;
     parser.setApplicationDescription(u"Runs the Meridian edge gateway in front of fixed regions."_s);
     parser.addHelpOption();
-    const QCommandLineOption listenOption(u"listen"_s, u"ADDRESS:PORT to listen on."_s, u"ADDR"_s,
+    const QCommandLineOption listenOption(u"listen"_s,
+                                          u"ADDRESS:PORT to listen on."_s,
+                                          u"ADDR"_s,
                                           u"127.0.0.1:8080"_s);
     const QCommandLineOption workersOption(u"workers"_s, u"Worker threads."_s, u"N"_s, u"1"_s);
     const QCommandLineOption regionOption(u"region"_s, u"A region: ID=URL (repeat)."_s, u"ID=URL"_s);
@@ -41,7 +43,8 @@ int main(int argc, char *argv[])
         const qsizetype eq = r.indexOf(u'=');
         const QUrl url(r.mid(eq + 1));
         if (eq <= 0 || !url.isValid() || url.host().isEmpty()) {
-            std::fprintf(stderr, "meridian-bench-edge: --region %s: expected ID=http://HOST:PORT\n",
+            std::fprintf(stderr,
+                         "meridian-bench-edge: --region %s: expected ID=http://HOST:PORT\n",
                          qPrintable(r));
             return 2;
         }

@@ -179,7 +179,8 @@ bool EdgeCache::cacheableRequest(const HttpWire::RequestHead &request, bool &mus
     mustRevalidate = false;
     for (int i = 0; i < request.headerCount; ++i) {
         const auto &h = request.headers[i];
-        if (HttpWire::equalsIgnoreCase(h.name, "authorization"sv) || HttpWire::equalsIgnoreCase(h.name, "range"sv))
+        if (HttpWire::equalsIgnoreCase(h.name, "authorization"sv)
+            || HttpWire::equalsIgnoreCase(h.name, "range"sv))
             return false; // RFC 9111 3.5; ranges pass through to the region
         if (HttpWire::equalsIgnoreCase(h.name, "cache-control"sv)) {
             if (hasDirective(h.value, "no-store"sv))
@@ -273,7 +274,8 @@ std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead
     r->reason.assign(response.reason);
     r->storedMs = nowMs;
     r->expiresMs = nowMs + lifetime;
-    std::string_view connection = headerValue(response.headers, response.headerCount, "connection"sv);
+    std::string_view connection
+            = headerValue(response.headers, response.headerCount, "connection"sv);
     for (int i = 0; i < response.headerCount; ++i) {
         const auto &h = response.headers[i];
         if (HttpWire::equalsIgnoreCase(h.name, "set-cookie"sv))
@@ -291,7 +293,9 @@ std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead
                     return nullptr;
                 if (!item.empty())
                     r->vary.emplace_back(lowerCase(item),
-                                         std::string(headerValue(request.headers, request.headerCount, item)));
+                                         std::string(headerValue(request.headers,
+                                                                 request.headerCount,
+                                                                 item)));
                 if (comma == std::string_view::npos)
                     break;
                 list.remove_prefix(comma + 1);
@@ -323,7 +327,8 @@ void EdgeCache::refresh(const std::string &key,
     auto copy = std::make_shared<EdgeCachedResponse>(*response);
     copy->storedMs = nowMs;
     // A 304 without freshness information keeps the lifetime the entry had.
-    copy->expiresMs = nowMs + (lifetimeMs > 0 ? lifetimeMs : response->expiresMs - response->storedMs);
+    copy->expiresMs = nowMs
+                      + (lifetimeMs > 0 ? lifetimeMs : response->expiresMs - response->storedMs);
     Shard &s = shardOf(key);
     std::lock_guard lock(s.mutex);
     ++s.hits;

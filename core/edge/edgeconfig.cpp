@@ -104,7 +104,8 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
         if (host.startsWith(u'[') && host.endsWith(u']'))
             host = host.mid(1, host.size() - 2);
         if (!ok || port > 65535 || QHostAddress(host).isNull())
-            r.fail(u"listen"_s, u"must be \"ADDRESS:PORT\" with a numeric address, e.g. \"0.0.0.0:8080\""_s);
+            r.fail(u"listen"_s,
+                   u"must be \"ADDRESS:PORT\" with a numeric address, e.g. \"0.0.0.0:8080\""_s);
         else {
             c.listenHost = host;
             c.listenPort = quint16(port);

@@ -12,7 +12,9 @@ using namespace Qt::StringLiterals;
 
 namespace Meridian {
 
-EdgeGateway::EdgeGateway(const EdgeConfig &config, std::shared_ptr<EdgeRouter> router, QObject *parent)
+EdgeGateway::EdgeGateway(const EdgeConfig &config,
+                         std::shared_ptr<EdgeRouter> router,
+                         QObject *parent)
     : QObject(parent)
     , m_config(config)
     , m_router(std::move(router))

@@ -29,7 +29,9 @@ class EdgeGateway final : public QObject
     Q_DISABLE_COPY_MOVE(EdgeGateway)
 
 public:
-    EdgeGateway(const EdgeConfig &config, std::shared_ptr<EdgeRouter> router, QObject *parent = nullptr);
+    EdgeGateway(const EdgeConfig &config,
+                std::shared_ptr<EdgeRouter> router,
+                QObject *parent = nullptr);
     ~EdgeGateway() override;
 
     // Binds every worker's listener and starts the threads; false (and nothing running) with a

@@ -359,7 +359,10 @@ struct LoopState
 
     // Writes `dst->out`, then `n` bytes at `src` (a peer's receive buffer), then a local body.
     // Returns bytes of the peer buffer written; sets dst->failed on a hard error.
-    size_t flush(Conn *dst, Buffer *src, size_t *srcLen, const char **body = nullptr,
+    size_t flush(Conn *dst,
+                 Buffer *src,
+                 size_t *srcLen,
+                 const char **body = nullptr,
                  size_t *bodyLen = nullptr)
     {
         size_t fromSrc = 0;
@@ -413,9 +416,11 @@ struct LoopState
         epfd = epoll_create1(EPOLL_CLOEXEC);
         wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         const bool v6 = cfg.listenHost.contains(u':');
-        listener.fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        listener.fd
+                = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (epfd < 0 || wake.fd < 0 || listener.fd < 0) {
-            *error = QStringLiteral("cannot create sockets: %1").arg(QString::fromLocal8Bit(strerror(errno)));
+            *error = QStringLiteral("cannot create sockets: %1")
+                             .arg(QString::fromLocal8Bit(strerror(errno)));
             return false;
         }
         const int one = 1;
@@ -462,7 +467,9 @@ struct LoopState
         for (;;) {
             sockaddr_storage ss;
             socklen_t len = sizeof ss;
-            const int fd = accept4(listener.fd, reinterpret_cast<sockaddr *>(&ss), &len,
+            const int fd = accept4(listener.fd,
+                                   reinterpret_cast<sockaddr *>(&ss),
+                                   &len,
                                    SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd < 0) {
                 if (errno == EINTR || errno == ECONNABORTED)
@@ -484,7 +491,9 @@ struct LoopState
                 else
                     inet_ntop(AF_INET6, &a->sin6_addr, c->ip, sizeof c->ip);
             } else {
-                inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(&ss)->sin_addr, c->ip,
+                inet_ntop(AF_INET,
+                          &reinterpret_cast<sockaddr_in *>(&ss)->sin_addr,
+                          c->ip,
                           sizeof c->ip);
             }
             c->ipLength = uint8_t(strlen(c->ip));
@@ -527,7 +536,8 @@ struct LoopState
         }
         const int one = 1;
         setsockopt(u->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        const int rc = ::connect(u->fd, reinterpret_cast<const sockaddr *>(&ep.address),
+        const int rc = ::connect(u->fd,
+                                 reinterpret_cast<const sockaddr *>(&ep.address),
                                  ep.addressLength);
         if (rc != 0 && errno != EINPROGRESS) {
             ::close(u->fd);
@@ -549,8 +559,8 @@ struct LoopState
     {
         u->client = nullptr;
         auto &pool = pools[size_t(u->endpoint)];
-        if (!reusable || stopping || int(pool.size()) >= cfg.upstreamPoolSize || u->eof
-            || u->failed || !u->in.empty()) {
+        if (!reusable || stopping || int(pool.size()) >= cfg.upstreamPoolSize || u->eof || u->failed
+            || !u->in.empty()) {
             destroy(u);
             return;
         }
@@ -597,8 +607,7 @@ struct LoopState
         c->deadline = now + cfg.clientBodyTimeoutMs;
     }
 
-    void serveCached(Client *c, const std::shared_ptr<const EdgeCachedResponse> &e,
-                     bool notModified)
+    void serveCached(Client *c, const std::shared_ptr<const EdgeCachedResponse> &e, bool notModified)
     {
         c->status = notModified ? 304 : e->status;
         c->out.clear();
@@ -736,7 +745,8 @@ struct LoopState
         c->headMethod = false;
         c->keepAlive = true;
         c->startUs = monotonicUs();
-        if (HttpWire::parseRequest(c->in.data(), headEnd, head, error) != HttpWire::Status::Complete) {
+        if (HttpWire::parseRequest(c->in.data(), headEnd, head, error)
+            != HttpWire::Status::Complete) {
             switch (error) {
             case HttpWire::Error::HeadersTooLarge:
                 localResponse(c, 431, "too many header fields"sv, true);
@@ -822,7 +832,8 @@ struct LoopState
                             inm = head.headers[i].value;
                     }
                     const bool match = !inm.empty() && !hit.response->etag.empty()
-                                       && (inm == "*"sv || HttpWire::listContains(inm, hit.response->etag));
+                                       && (inm == "*"sv
+                                           || HttpWire::listContains(inm, hit.response->etag));
                     c->in.consume(headEnd);
                     serveCached(c, hit.response, match);
                     return;
@@ -892,6 +903,10 @@ struct LoopState
                                              : HttpWire::BodyFramer::Kind::None),
                            length);
         c->reqFwd = c->reqFramer.feed(c->in.data(), c->in.size());
+        if (c->reqFramer.failed()) {
+            localResponse(c, 400, "malformed chunked body"sv, true);
+            return;
+        }
         if (!picked) {
             if (c->hasBody)
                 c->keepAlive = false;
@@ -1247,7 +1262,9 @@ struct LoopState
                     return;
                 if (!u->headParsed) {
                     if (u->eof || u->failed) {
-                        attemptFailed(c, u, u->in.empty() ? Failure::NoResponse : Failure::BadResponse);
+                        attemptFailed(c,
+                                      u,
+                                      u->in.empty() ? Failure::NoResponse : Failure::BadResponse);
                         return;
                     }
                     if (!progress)
@@ -1297,7 +1314,6 @@ struct LoopState
                 }
                 c->deadline = now + cfg.clientIdleTimeoutMs;
                 return; // driveClient goes round: a pipelined request may be waiting
-
             }
             if ((u->eof || u->failed) && !untilCloseDone && u->fwd == 0) {
                 attemptFailed(c, u, Failure::Truncated);
@@ -1312,7 +1328,10 @@ struct LoopState
             const bool waitingOnClient = !c->reqFramer.done() || !c->out.empty() || (u && u->fwd);
             c->deadline = waitingOnClient ? now + cfg.clientBodyTimeoutMs : 0;
             if (u && u->state == Upstream::State::Busy)
-                u->deadline = (u->fwd || !c->out.empty()) ? 0 : (u->deadline ? u->deadline : now + cfg.upstreamResponseTimeoutMs);
+                u->deadline = (u->fwd || !c->out.empty())
+                                      ? 0
+                                      : (u->deadline ? u->deadline
+                                                     : now + cfg.upstreamResponseTimeoutMs);
         }
     }
 
@@ -1340,6 +1359,8 @@ struct LoopState
             getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len);
             if (err != 0 || (events & EPOLLERR)) {
                 attemptFailed(c, u, Failure::Connect);
+                if (c->fd >= 0)
+                    driveClient(c);
                 return;
             }
             u->state = Upstream::State::Busy;
@@ -1372,9 +1393,10 @@ struct LoopState
                     if (u->state == Upstream::State::Idle)
                         dropFromPool(u);
                     else if (Client *cl = u->client) {
-                        attemptFailed(cl, u,
+                        attemptFailed(cl,
+                                      u,
                                       u->state == Upstream::State::Connecting ? Failure::Connect
-                                                                               : Failure::Timeout);
+                                                                              : Failure::Timeout);
                         if (cl->fd >= 0)
                             driveClient(cl);
                     } else

@@ -32,7 +32,8 @@ class EdgeTraffic
 {
 public:
     static constexpr int kMaxRegions = 64;
-    static constexpr int kBuckets = 40; // latency: bucket 2k is [2^k, 1.5*2^k) us, 2k+1 [1.5*2^k, 2^(k+1))
+    static constexpr int kBuckets
+            = 40; // latency: bucket 2k is [2^k, 1.5*2^k) us, 2k+1 [1.5*2^k, 2^(k+1))
 
     explicit EdgeTraffic(int workers);
     ~EdgeTraffic();

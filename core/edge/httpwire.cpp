@@ -9,20 +9,140 @@ namespace {
 constexpr bool kTokenTable[256] = {
 #define T 1
         // 0x00-0x1f: controls
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
         0,
         // SP ! " # $ % & ' ( ) * + , - . /
-        0, T, 0, T, T, T, T, T, 0, 0, T, T, 0, T, T, 0,
+        0,
+        T,
+        0,
+        T,
+        T,
+        T,
+        T,
+        T,
+        0,
+        0,
+        T,
+        T,
+        0,
+        T,
+        T,
+        0,
         // 0-9 : ; < = > ?
-        T, T, T, T, T, T, T, T, T, T, 0, 0, 0, 0, 0, 0,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
         // @ A-O
-        0, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T,
+        0,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
         // P-Z [ \ ] ^ _
-        T, T, T, T, T, T, T, T, T, T, T, 0, 0, 0, T, T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        0,
+        0,
+        0,
+        T,
+        T,
         // ` a-o
-        T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
         // p-z { | } ~ DEL
-        T, T, T, T, T, T, T, T, T, T, T, 0, T, 0, T, 0,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        T,
+        0,
+        T,
+        0,
+        T,
+        0,
 #undef T
 };
 
@@ -232,8 +352,8 @@ Status parseResponse(const char *data, size_t size, ResponseHead &head)
     const char *p = data;
     const char *end = data + headEnd;
     std::string_view line;
-    if (!nextLine(p, end, line) || line.size() < 12 || !parseVersion(line.substr(0, 8), head.minorVersion)
-        || line[8] != ' ')
+    if (!nextLine(p, end, line) || line.size() < 12
+        || !parseVersion(line.substr(0, 8), head.minorVersion) || line[8] != ' ')
         return Status::Error;
     int status = 0;
     for (int i = 9; i < 12; ++i) {
@@ -337,7 +457,8 @@ size_t BodyFramer::feed(const char *data, size_t size)
             if (c == '\n') {
                 m_state = m_remaining ? State::Data : State::Trailer;
                 m_trailerLineEmpty = true;
-            } else if (++m_lineLength > kMaxLine || (c != '\t' && c != '\r' && (c < 0x20 || c == 0x7f))) {
+            } else if (++m_lineLength > kMaxLine
+                       || (c != '\t' && c != '\r' && (c < 0x20 || c == 0x7f))) {
                 m_state = State::Failed;
                 return i;
             }

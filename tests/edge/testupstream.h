@@ -1,0 +1,57 @@
+#pragma once
+
+#include <QByteArray>
+#include <QHash>
+#include <QMutex>
+#include <QObject>
+#include <QThread>
+
+#include <atomic>
+
+class QTcpServer;
+class QTcpSocket;
+
+// A small HTTP/1.1 region stand-in for proxy tests, served from its own thread so that tests
+// can use blocking client sockets. Routes:
+//   /hello            200, a short body
+//   /chunked          200, a chunked body of several chunks ("part0..part4")
+//   /big?n=N          200, N bytes (Content-Length), written in 64 KiB slices
+//   /echo             200, the request body (Content-Length or chunked) echoed back
+//   /headers          200, the request's header lines as the body
+//   /status/NNN       that status
+//   /slow             never answers
+//   /close            200 with Connection: close
+//   /cache/...        200 with the query as Cache-Control, an ETag, and 304 on If-None-Match
+class TestUpstream final : public QObject
+{
+    Q_OBJECT
+public:
+    explicit TestUpstream(const QByteArray &region = {});
+    ~TestUpstream() override;
+
+    quint16 port() const { return m_port; }
+    QByteArray url() const;
+    int requests() const { return m_requests.load(); }
+    int connections() const { return m_connections.load(); }
+    int requestsFor(const QByteArray &path) const;
+    // Stops listening and drops every connection (a region going down).
+    void shutdown();
+    // Answers every request with this status (0: normal routes), e.g. 503 for a sick region.
+    void setForcedStatus(int status) { m_forcedStatus.store(status); }
+
+private:
+    void onNewConnection();
+    void onReadyRead(QTcpSocket *socket);
+    bool handleOne(QTcpSocket *socket, QByteArray &buffer);
+
+    QThread m_thread;
+    QTcpServer *m_server = nullptr;
+    QByteArray m_region;
+    quint16 m_port = 0;
+    std::atomic<int> m_requests{0};
+    std::atomic<int> m_connections{0};
+    std::atomic<int> m_forcedStatus{0};
+    mutable QMutex m_mutex;
+    QHash<QByteArray, int> m_perPath;
+    QHash<QTcpSocket *, QByteArray> m_buffers;
+};

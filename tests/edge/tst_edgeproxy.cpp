@@ -1,0 +1,348 @@
+// Proxy correctness through a real EdgeGateway (worker threads, real sockets on 127.0.0.1) in
+// front of in-test regions.
+#include "edgetestclient.h"
+#include "testupstream.h"
+
+#include "core/edge/edgegateway.h"
+#include "core/edge/edgerouter.h"
+
+#include <QTest>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+using namespace Qt::StringLiterals;
+using namespace Meridian;
+
+class tst_EdgeProxy final : public QObject
+{
+    Q_OBJECT
+
+private:
+    struct Edge
+    {
+        std::vector<std::unique_ptr<TestUpstream>> regions;
+        std::shared_ptr<EdgeRouter> router;
+        std::unique_ptr<EdgeGateway> gateway;
+        quint16 port() const { return gateway->port(); }
+    };
+
+    static std::unique_ptr<Edge> makeEdge(int regionCount,
+                                          const std::function<void(EdgeConfig &)> &tune = {},
+                                          bool regionHeader = true)
+    {
+        auto e = std::make_unique<Edge>();
+        QList<EdgeRouter::Region> regions;
+        for (int i = 0; i < regionCount; ++i) {
+            const QByteArray id = "r" + QByteArray::number(i);
+            e->regions.push_back(std::make_unique<TestUpstream>(regionHeader ? id : QByteArray()));
+            regions.append({QString::fromLatin1(id), {QUrl(QString::fromLatin1(e->regions.back()->url()))}});
+        }
+        EdgeConfig config;
+        config.listenHost = u"127.0.0.1"_s;
+        config.listenPort = 0;
+        config.workers = 2;
+        if (tune)
+            tune(config);
+        e->router = std::make_shared<EdgeRouter>(config, regions);
+        e->gateway = std::make_unique<EdgeGateway>(config, e->router);
+        QString error;
+        if (!e->gateway->start(&error))
+            qFatal("edge did not start: %s", qPrintable(error));
+        return e;
+    }
+
+private slots:
+    void proxiesAndNamesTheRegion()
+    {
+        auto e = makeEdge(1);
+        EdgeTestClient c(e->port());
+        const auto r = c.get("/hello");
+        QVERIFY(r.ok);
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, "hello from r0\n");
+        QCOMPARE(r.headers.value("x-meridian-region"), "r0");
+    }
+
+    void addsRegionHeaderWhenTheRegionDoesNot()
+    {
+        auto e = makeEdge(1, {}, false);
+        EdgeTestClient c(e->port());
+        const auto r = c.get("/hello");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.headers.value("x-meridian-region"), "r0");
+    }
+
+    void forwardedHeaders()
+    {
+        auto e = makeEdge(1);
+        EdgeTestClient c(e->port());
+        const auto r = c.get("/headers", "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\n");
+        QCOMPARE(r.status, 200);
+        QVERIFY2(r.body.contains("X-Forwarded-For: 203.0.113.9, 127.0.0.1\n"), r.body.constData());
+        QVERIFY2(r.body.contains("X-Forwarded-Proto: http\n"), r.body.constData());
+        QVERIFY(!r.body.contains("https"));
+    }
+
+    void hopByHopHeadersAreNotForwarded()
+    {
+        auto e = makeEdge(1);
+        EdgeTestClient c(e->port());
+        const auto r = c.get("/headers",
+                             "Connection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\n"
+                             "TE: trailers\r\nUpgrade: h2c\r\nProxy-Connection: keep-alive\r\n"
+                             "X-End-To-End: kept\r\n");
+        QCOMPARE(r.status, 200);
+        for (const char *gone : {"Connection:", "X-Secret", "Keep-Alive", "TE:", "Upgrade", "Proxy-Connection"})
+            QVERIFY2(!r.body.contains(gone), gone);
+        QVERIFY(r.body.contains("X-End-To-End: kept"));
+        // The region's own Connection: close is hop-by-hop too: the client's connection stays.
+        const auto closing = c.get("/close");
+        QCOMPARE(closing.status, 200);
+        QVERIFY(!closing.headers.contains("connection"));
+        QCOMPARE(c.get("/hello").status, 200);
+    }
+
+    void keepAliveReusesUpstreamConnections()
+    {
+        auto e = makeEdge(1, [](EdgeConfig &c) { c.workers = 1; });
+        EdgeTestClient c(e->port());
+        for (int i = 0; i < 25; ++i)
+            QCOMPARE(c.get("/hello").status, 200);
+        QCOMPARE(e->regions[0]->requests(), 25);
+        QCOMPARE(e->regions[0]->connections(), 1);
+    }
+
+    void pipelinedRequestsAnswerInOrder()
+    {
+        auto e = makeEdge(1);
+        EdgeTestClient c(e->port());
+        c.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /status/404 HTTP/1.1\r\nHost: a\r\n\r\n"
+               "GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n");
+        QCOMPARE(c.read().status, 200);
+        QCOMPARE(c.read().status, 404);
+        const auto third = c.read();
+        QCOMPARE(third.status, 200);
+        QCOMPARE(third.body, "part0part1part2part3part4");
+    }
+
+    void chunkedResponsePassesThrough()
+    {
+        auto e = makeEdge(1);
+        EdgeTestClient c(e->port());
+        const auto r = c.get("/chunked");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.headers.value("transfer-encoding"), "chunked");
+        QCOMPARE(r.body, "part0part1part2part3part4");
+        QCOMPARE(c.get("/hello").status, 200); // framing ended exactly where it should
+    }
+
+    void chunkedRequestBody()
+    {
+        auto e = makeEdge(1);
+        EdgeTestClient c(e->port());
+        c.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n");
+        const auto r = c.read();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, "hello, world");
+    }
+
+    void largeBodiesStream()
+    {
+        auto e = makeEdge(1);
+        EdgeTestClient c(e->port());
+        const qint64 n = 48LL * 1024 * 1024;
+        c.send("GET /big?n=" + QByteArray::number(n) + " HTTP/1.1\r\nHost: a\r\n\r\n");
+        const auto r = c.read(false, 30000, false);
+        QVERIFY(r.ok);
+        QCOMPARE(r.bodyBytes, n);
+        // A large upload is streamed to the region, which echoes it.
+        const QByteArray upload(4 * 1024 * 1024, 'u');
+        c.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: " + QByteArray::number(upload.size())
+               + "\r\n\r\n" + upload);
+        const auto echoed = c.read(false, 30000);
+        QCOMPARE(echoed.status, 200);
+        QCOMPARE(echoed.body.size(), upload.size());
+        QVERIFY(echoed.body == upload);
+    }
+
+    void malformedRequestsNeverReachARegion_data()
+    {
+        QTest::addColumn<QByteArray>("request");
+        QTest::addColumn<int>("status");
+        QTest::addRow("no host") << QByteArray("GET / HTTP/1.1\r\n\r\n") << 400;
+        QTest::addRow("two hosts") << QByteArray("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") << 400;
+        QTest::addRow("space before colon") << QByteArray("GET / HTTP/1.1\r\nHost : a\r\n\r\n") << 400;
+        QTest::addRow("obs-fold") << QByteArray("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n folded\r\n\r\n") << 400;
+        QTest::addRow("bad request line") << QByteArray("GET  / HTTP/1.1\r\nHost: a\r\n\r\n") << 400;
+        QTest::addRow("garbage") << QByteArray("\x01\x02 garbage\r\n\r\n") << 400;
+        QTest::addRow("CL and TE") << QByteArray("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                                                 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+                                   << 400;
+        QTest::addRow("bad CL") << QByteArray("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n") << 400;
+        QTest::addRow("two CLs") << QByteArray("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+                                               "Content-Length: 2\r\n\r\n")
+                                 << 400;
+        QTest::addRow("bare CR") << QByteArray("GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n") << 400;
+        QTest::addRow("gzip TE") << QByteArray("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n") << 501;
+        QTest::addRow("HTTP/2.0") << QByteArray("GET / HTTP/2.0\r\nHost: a\r\n\r\n") << 505;
+        QTest::addRow("body too large") << QByteArray("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n")
+                                        << 413;
+        QTest::addRow("head too large") << ("GET / HTTP/1.1\r\nHost: a\r\nX: " + QByteArray(5000, 'x') + "\r\n\r\n")
+                                        << 431;
+        QTest::addRow("bad chunk size") << QByteArray("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                                                      "\r\nzz\r\n")
+                                        << 400;
+    }
+
+    void malformedRequestsNeverReachARegion()
+    {
+        QFETCH(QByteArray, request);
+        QFETCH(int, status);
+        auto e = makeEdge(1, [](EdgeConfig &c) {
+            c.maxHeaderBytes = 4096;
+            c.maxBodyBytes = 1000;
+        });
+        EdgeTestClient c(e->port());
+        c.send(request);
+        const auto r = c.read();
+        QVERIFY(r.ok);
+        QCOMPARE(r.status, status);
+        QCOMPARE(r.headers.value("connection"), "close");
+        QVERIFY(c.waitClosed());
+        QCOMPARE(e->regions[0]->requests(), 0);
+    }
+
+    void http10ClientGetsClose()
+    {
+        auto e = makeEdge(1);
+        EdgeTestClient c(e->port());
+        c.send("GET /hello HTTP/1.0\r\n\r\n");
+        const auto r = c.read();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, "hello from r0\n");
+        QVERIFY(c.waitClosed());
+    }
+
+    void headRequestHasNoBody()
+    {
+        auto e = makeEdge(1);
+        EdgeTestClient c(e->port());
+        c.send("HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+        const auto r = c.read(true);
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.headers.value("content-length"), "14");
+        QCOMPARE(c.get("/hello").body, "hello from r0\n");
+    }
+
+    void headerTimeout()
+    {
+        auto e = makeEdge(1, [](EdgeConfig &c) { c.clientHeaderTimeoutMs = 300; });
+        EdgeTestClient c(e->port());
+        c.send("GET /hello HTTP/1.1\r\nHost: a\r\n");
+        const auto r = c.read(false, 5000);
+        QCOMPARE(r.status, 408);
+        QVERIFY(c.waitClosed());
+    }
+
+    void idleTimeout()
+    {
+        auto e = makeEdge(1, [](EdgeConfig &c) { c.clientIdleTimeoutMs = 300; });
+        EdgeTestClient c(e->port());
+        QCOMPARE(c.get("/hello").status, 200);
+        QVERIFY(c.waitClosed(5000));
+    }
+
+    void upstreamTimeoutIs504()
+    {
+        auto e = makeEdge(1, [](EdgeConfig &c) { c.upstreamResponseTimeoutMs = 300; });
+        EdgeTestClient c(e->port());
+        const auto r = c.get("/slow");
+        QCOMPARE(r.status, 504);
+        QCOMPARE(c.get("/hello").status, 200); // the client connection survives
+    }
+
+    void connectFailureIsRetriedElsewhere()
+    {
+        auto e = makeEdge(2, [](EdgeConfig &c) { c.workers = 1; });
+        e->regions[0]->shutdown();
+        EdgeTestClient c(e->port());
+        for (int i = 0; i < 10; ++i) {
+            const auto r = c.get("/hello");
+            QCOMPARE(r.status, 200);
+            QCOMPARE(r.headers.value("x-meridian-region"), "r1");
+        }
+    }
+
+    void status503IsRetriedForIdempotentOnly()
+    {
+        auto e = makeEdge(2, [](EdgeConfig &c) { c.workers = 1; });
+        e->regions[0]->setForcedStatus(503);
+        EdgeTestClient c(e->port());
+        for (int i = 0; i < 6; ++i)
+            QCOMPARE(c.get("/hello").status, 200);
+        // A POST is not idempotent: the 503 it met goes to the client as it is.
+        int unavailable = 0;
+        for (int i = 0; i < 6; ++i) {
+            c.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi");
+            const auto r = c.read();
+            QVERIFY(r.status == 200 || r.status == 503);
+            unavailable += r.status == 503;
+        }
+        QVERIFY(unavailable > 0);
+    }
+
+    void noRegionIs502WhenAllAreDown()
+    {
+        auto e = makeEdge(2);
+        e->regions[0]->shutdown();
+        e->regions[1]->shutdown();
+        EdgeTestClient c(e->port());
+        const auto r = c.get("/hello");
+        QCOMPARE(r.status, 502);
+    }
+
+    void trafficSnapshotCountsPerRegion()
+    {
+        auto e = makeEdge(2, [](EdgeConfig &c) { c.workers = 1; });
+        EdgeTestClient c(e->port());
+        for (int i = 0; i < 10; ++i)
+            QCOMPARE(c.get("/hello").status, 200);
+        QCOMPARE(c.get("/status/500").status, 500);
+        e->gateway->sample();
+        const QList<EdgeRegionTraffic> t = e->gateway->trafficSnapshot();
+        QCOMPARE(t.size(), 2);
+        QCOMPARE(t[0].requests + t[1].requests, 11u);
+        QCOMPARE(t[0].byClass[2] + t[1].byClass[2], 10u);
+        QCOMPARE(t[0].byClass[5] + t[1].byClass[5], 1u);
+        QVERIFY(qAbs(t[0].share + t[1].share - 1.0) < 1e-9);
+        QCOMPARE(t[0].inFlight + t[1].inFlight, 0);
+    }
+
+    void gracefulStopFinishesInFlight()
+    {
+        auto e = makeEdge(1, [](EdgeConfig &c) { c.workers = 1; });
+        const quint16 port = e->port();
+        std::atomic<qint64> received{-1};
+        std::atomic<bool> sent{false};
+        std::thread reader([&] {
+            EdgeTestClient c(port);
+            c.send("GET /big?n=8388608 HTTP/1.1\r\nHost: a\r\n\r\n");
+            sent = true;
+            const auto r = c.read(false, 20000, false);
+            received = r.ok ? r.bodyBytes : -2;
+        });
+        QTRY_VERIFY_WITH_TIMEOUT(e->regions[0]->requests() == 1, 5000);
+        e->gateway->stop(10000); // returns once the in-flight response is complete
+        reader.join();
+        QCOMPARE(received.load(), 8388608);
+        QVERIFY(!e->gateway->isRunning());
+        EdgeTestClient late(port);
+        QVERIFY(!late.connected() || late.waitClosed(2000));
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_EdgeProxy)
+#include "tst_edgeproxy.moc"
