@@ -1,8 +1,8 @@
 // meridian-bench-edge: the Meridian edge data plane on its own, for bench/edge/run.sh. Runs an
-// EdgeGateway in front of fixed regions given on the command line, without a cluster.
+// EdgeServer in front of fixed regions given on the command line, without a cluster.
 #include "core/edge/edgeconfig.h"
-#include "core/edge/edgegateway.h"
 #include "core/edge/edgerouter.h"
+#include "core/edge/edgeserver.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -55,7 +55,7 @@ int main(int argc, char *argv[])
         return 2;
     }
     auto router = std::make_shared<Meridian::EdgeRouter>(*config, regions);
-    Meridian::EdgeGateway gateway(*config, router);
+    Meridian::EdgeServer gateway(*config, router);
     if (!gateway.start(&error)) {
         std::fprintf(stderr, "meridian-bench-edge: %s\n", qPrintable(error));
         return 1;

@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <vector>
 
-Q_LOGGING_CATEGORY(lcEdge, "meridian.edge")
+Q_LOGGING_CATEGORY(lcEdgeProxy, "meridian.edge.proxy")
 
 using namespace std::string_view_literals;
 
@@ -130,6 +130,9 @@ struct Conn
     explicit Conn(Kind k)
         : kind(k)
     {}
+    virtual ~Conn() = default;
+    Conn(const Conn &) = delete;
+    Conn &operator=(const Conn &) = delete;
     Kind kind;
     int fd = -1;
     bool readable = false;

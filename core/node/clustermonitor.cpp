@@ -11,11 +11,8 @@ namespace Meridian {
 
 Q_LOGGING_CATEGORY(lcMonitor, "meridian.cluster")
 
-ClusterMonitor::ClusterMonitor(QString selfId,
-                               QList<PeerNode> peers,
-                               PeerClient *client,
-                               int intervalMs,
-                               QObject *parent)
+ClusterMonitor::ClusterMonitor(
+        QString selfId, QList<PeerNode> peers, PeerClient *client, int intervalMs, QObject *parent)
     : QObject(parent)
     , m_selfId(std::move(selfId))
     , m_peers(std::move(peers))
@@ -95,13 +92,13 @@ void ClusterMonitor::probe(const PeerNode &peer)
                            snapshot.probe = document.object();
                        } else {
                            snapshot.reachable = false;
-                           snapshot.error = reply.status == 0
-                                                    ? reply.error
-                                                    : u"HTTP %1"_s.arg(reply.status);
+                           snapshot.error = reply.status == 0 ? reply.error
+                                                              : u"HTTP %1"_s.arg(reply.status);
                        }
                        if (was != snapshot.reachable) {
                            qCInfo(lcMonitor).noquote()
-                                   << id << (snapshot.reachable ? "is reachable" : "is unreachable:")
+                                   << id
+                                   << (snapshot.reachable ? "is reachable" : "is unreachable:")
                                    << snapshot.error;
                            emit reachabilityChanged(id, snapshot.reachable);
                        }

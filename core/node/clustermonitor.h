@@ -27,7 +27,7 @@ struct PeerSnapshot
     double rttMs = -1.0; // last probe round trip, -1 before the first answer
     QDateTime lastOk;
     QString error;
-    QJsonObject probe; // the peer's last GET /v1/probe answer
+    QJsonObject probe;                              // the peer's last GET /v1/probe answer
     QString dataHealth = QStringLiteral("unknown"); // healthy | unhealthy | unknown
     int dataFailures = 0;
 };

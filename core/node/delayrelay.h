@@ -17,7 +17,10 @@ class DelayRelay final : public QObject
     Q_DISABLE_COPY_MOVE(DelayRelay)
 
 public:
-    DelayRelay(QHostAddress target, quint16 targetPort, int oneWayDelayMs, QObject *parent = nullptr);
+    DelayRelay(QHostAddress target,
+               quint16 targetPort,
+               int oneWayDelayMs,
+               QObject *parent = nullptr);
 
     // Listens on 127.0.0.1 with an OS-chosen port; false with errorString() on failure.
     bool listen();

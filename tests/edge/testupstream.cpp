@@ -143,7 +143,8 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
 
     const QByteArray target = requestLine.value(1);
     const QByteArray path = target.split('?').value(0);
-    const QByteArray query = target.contains('?') ? target.mid(target.indexOf('?') + 1) : QByteArray();
+    const QByteArray query = target.contains('?') ? target.mid(target.indexOf('?') + 1)
+                                                  : QByteArray();
     ++m_requests;
     {
         QMutexLocker lock(&m_mutex);
@@ -178,7 +179,8 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
         for (qint64 sent = 0; sent < n; sent += slice.size()) {
             socket->write(slice.constData(), qMin<qint64>(slice.size(), n - sent));
             // Keep memory bounded: let the kernel take what it can before writing more.
-            while (socket->bytesToWrite() > 1024 * 1024 && socket->state() == QAbstractSocket::ConnectedState)
+            while (socket->bytesToWrite() > 1024 * 1024
+                   && socket->state() == QAbstractSocket::ConnectedState)
                 socket->waitForBytesWritten(5000);
         }
     } else if (path == "/echo") {
@@ -202,7 +204,9 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
         if (ifNoneMatch == etag) {
             socket->write("HTTP/1.1 304 Not Modified\r\n" + extra + more + "\r\n");
         } else {
-            reply(200, "cached body " + path + " " + QByteArray::number(m_requests.load()) + "\n", more);
+            reply(200,
+                  "cached body " + path + " " + QByteArray::number(m_requests.load()) + "\n",
+                  more);
         }
     } else {
         reply(404, "not found\n");

@@ -3,8 +3,8 @@
 #include "testupstream.h"
 
 #include "core/edge/edgecache.h"
-#include "core/edge/edgegateway.h"
 #include "core/edge/edgerouter.h"
+#include "core/edge/edgeserver.h"
 
 #include <QTest>
 
@@ -17,7 +17,7 @@ class tst_EdgeCache final : public QObject
 
 private:
     std::unique_ptr<TestUpstream> m_region;
-    std::unique_ptr<EdgeGateway> m_gateway;
+    std::unique_ptr<EdgeServer> m_gateway;
     quint16 port() const { return m_gateway->port(); }
 
 private slots:
@@ -29,8 +29,9 @@ private slots:
         config.listenPort = 0;
         config.workers = 2;
         auto router = std::make_shared<EdgeRouter>(
-                config, QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
-        m_gateway = std::make_unique<EdgeGateway>(config, router);
+                config,
+                QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
+        m_gateway = std::make_unique<EdgeServer>(config, router);
         QString error;
         QVERIFY2(m_gateway->start(&error), qPrintable(error));
     }
@@ -127,11 +128,13 @@ private slots:
         EdgeCache cache(16 * 4096, 100000);
         const QByteArray head = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\n\r\n";
         HttpWire::ResponseHead rh;
-        QCOMPARE(HttpWire::parseResponse(head.constData(), size_t(head.size()), rh), HttpWire::Status::Complete);
+        QCOMPARE(HttpWire::parseResponse(head.constData(), size_t(head.size()), rh),
+                 HttpWire::Status::Complete);
         const QByteArray req = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
         HttpWire::RequestHead qh;
         HttpWire::Error e;
-        QCOMPARE(HttpWire::parseRequest(req.constData(), size_t(req.size()), qh, e), HttpWire::Status::Complete);
+        QCOMPARE(HttpWire::parseRequest(req.constData(), size_t(req.size()), qh, e),
+                 HttpWire::Status::Complete);
         for (int i = 0; i < 400; ++i) {
             auto entry = cache.begin(qh, rh, 1000, 0);
             QVERIFY(entry);
@@ -151,12 +154,15 @@ private slots:
     void varyOnLookup()
     {
         EdgeCache cache(1 << 20, 100000);
-        const QByteArray head = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nVary: Accept-Encoding\r\n\r\n";
+        const QByteArray head
+                = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nVary: Accept-Encoding\r\n\r\n";
         HttpWire::ResponseHead rh;
-        QCOMPARE(HttpWire::parseResponse(head.constData(), size_t(head.size()), rh), HttpWire::Status::Complete);
+        QCOMPARE(HttpWire::parseResponse(head.constData(), size_t(head.size()), rh),
+                 HttpWire::Status::Complete);
         auto parse = [](const QByteArray &raw, HttpWire::RequestHead &h) {
             HttpWire::Error e;
-            return HttpWire::parseRequest(raw.constData(), size_t(raw.size()), h, e) == HttpWire::Status::Complete;
+            return HttpWire::parseRequest(raw.constData(), size_t(raw.size()), h, e)
+                   == HttpWire::Status::Complete;
         };
         const QByteArray gz = "GET / HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n";
         const QByteArray plain = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -169,10 +175,13 @@ private slots:
         QCOMPARE(cache.lookup("k", gzHead, 1).freshness, EdgeCache::Freshness::Fresh);
         QCOMPARE(cache.lookup("k", plainHead, 1).freshness, EdgeCache::Freshness::Miss);
         const QByteArray star = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nVary: *\r\n\r\n";
-        QCOMPARE(HttpWire::parseResponse(star.constData(), size_t(star.size()), rh), HttpWire::Status::Complete);
+        QCOMPARE(HttpWire::parseResponse(star.constData(), size_t(star.size()), rh),
+                 HttpWire::Status::Complete);
         QVERIFY(!cache.begin(gzHead, rh, 0, 0));
-        const QByteArray cookie = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nSet-Cookie: a=b\r\n\r\n";
-        QCOMPARE(HttpWire::parseResponse(cookie.constData(), size_t(cookie.size()), rh), HttpWire::Status::Complete);
+        const QByteArray cookie
+                = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nSet-Cookie: a=b\r\n\r\n";
+        QCOMPARE(HttpWire::parseResponse(cookie.constData(), size_t(cookie.size()), rh),
+                 HttpWire::Status::Complete);
         QVERIFY(!cache.begin(gzHead, rh, 0, 0));
     }
 };

@@ -23,16 +23,16 @@ struct EdgeShared;
 // own event loop and SO_REUSEPORT listener (see EdgeLoop); this object lives in the owner's
 // thread, starts and stops them, and samples their per-region traffic once a second for
 // /metrics and the control API's event stream.
-class EdgeGateway final : public QObject
+class EdgeServer final : public QObject
 {
     Q_OBJECT
-    Q_DISABLE_COPY_MOVE(EdgeGateway)
+    Q_DISABLE_COPY_MOVE(EdgeServer)
 
 public:
-    EdgeGateway(const EdgeConfig &config,
-                std::shared_ptr<EdgeRouter> router,
-                QObject *parent = nullptr);
-    ~EdgeGateway() override;
+    EdgeServer(const EdgeConfig &config,
+               std::shared_ptr<EdgeRouter> router,
+               QObject *parent = nullptr);
+    ~EdgeServer() override;
 
     // Binds every worker's listener and starts the threads; false (and nothing running) with a
     // message naming the address on failure.

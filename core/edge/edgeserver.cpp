@@ -1,4 +1,4 @@
-#include "core/edge/edgegateway.h"
+#include "core/edge/edgeserver.h"
 
 #include "core/edge/edgeloop.h"
 #include "core/edge/edgerouter.h"
@@ -6,29 +6,27 @@
 
 #include <QLoggingCategory>
 
-Q_DECLARE_LOGGING_CATEGORY(lcEdge)
+Q_DECLARE_LOGGING_CATEGORY(lcEdgeProxy)
 
 using namespace Qt::StringLiterals;
 
 namespace Meridian {
 
-EdgeGateway::EdgeGateway(const EdgeConfig &config,
-                         std::shared_ptr<EdgeRouter> router,
-                         QObject *parent)
+EdgeServer::EdgeServer(const EdgeConfig &config, std::shared_ptr<EdgeRouter> router, QObject *parent)
     : QObject(parent)
     , m_config(config)
     , m_router(std::move(router))
 {
     m_sampleTimer.setInterval(1000);
-    connect(&m_sampleTimer, &QTimer::timeout, this, &EdgeGateway::sample);
+    connect(&m_sampleTimer, &QTimer::timeout, this, &EdgeServer::sample);
 }
 
-EdgeGateway::~EdgeGateway()
+EdgeServer::~EdgeServer()
 {
     stop(0);
 }
 
-bool EdgeGateway::start(QString *error)
+bool EdgeServer::start(QString *error)
 {
     if (!m_workers.empty())
         return true;
@@ -63,14 +61,14 @@ bool EdgeGateway::start(QString *error)
     m_previous.assign(size_t(m_router->regionCount()), EdgeTraffic::Totals{});
     m_sinceSample.start();
     m_sampleTimer.start();
-    qCInfo(lcEdge).noquote() << u"edge gateway listening on %1:%2 with %3 worker thread(s)"_s
-                                        .arg(m_config.listenHost)
-                                        .arg(m_port)
-                                        .arg(m_config.workers);
+    qCInfo(lcEdgeProxy).noquote() << u"edge gateway listening on %1:%2 with %3 worker thread(s)"_s
+                                             .arg(m_config.listenHost)
+                                             .arg(m_port)
+                                             .arg(m_config.workers);
     return true;
 }
 
-void EdgeGateway::stop(int graceMs)
+void EdgeServer::stop(int graceMs)
 {
     if (m_workers.empty())
         return;
@@ -84,12 +82,12 @@ void EdgeGateway::stop(int graceMs)
     m_workers.clear();
 }
 
-EdgeCache::Stats EdgeGateway::cacheStats() const
+EdgeCache::Stats EdgeServer::cacheStats() const
 {
     return m_cache ? m_cache->stats() : EdgeCache::Stats{};
 }
 
-void EdgeGateway::sample()
+void EdgeServer::sample()
 {
     if (!m_traffic)
         return;
