@@ -25,7 +25,8 @@ std::optional<double> iso6709(std::string_view s, int degreeDigits)
     };
     const double deg = num(1, size_t(degreeDigits));
     const double min = num(size_t(1 + degreeDigits), 2);
-    const double sec = s.size() >= size_t(1 + degreeDigits + 4) ? num(size_t(3 + degreeDigits), 2) : 0;
+    const double sec = s.size() >= size_t(1 + degreeDigits + 4) ? num(size_t(3 + degreeDigits), 2)
+                                                                : 0;
     return sign * (deg + min / 60.0 + sec / 3600.0);
 }
 
@@ -74,8 +75,8 @@ std::unique_ptr<ClientLocator> ClientLocator::create(const EdgeConfig &config, Q
         const int rc = MMDB_open(path.constData(), MMDB_MODE_MMAP, &l->m_maxmind->db);
         if (rc != MMDB_SUCCESS) {
             if (error)
-                *error = u"edge.maxmind_database: cannot open %1: %2"_s.arg(
-                        config.maxmindDatabase, QString::fromUtf8(MMDB_strerror(rc)));
+                *error = u"edge.maxmind_database: cannot open %1: %2"_s
+                                 .arg(config.maxmindDatabase, QString::fromUtf8(MMDB_strerror(rc)));
             return nullptr;
         }
         l->m_maxmind->open = true;
