@@ -34,10 +34,11 @@ struct EdgePick
     int endpoint = -1;
 };
 
-// Turns an HTTP request into a balancing decision: extracts what the current strategy needs
-// (consistent-hash key from a header, cookie or the client address; location from a header
-// or MaxMind) and asks the balancing core for a region, then an endpoint of it. Every call is
-// thread-safe and lock-free; workers call it for each attempt.
+// Turns an HTTP request into a region and endpoint for one attempt. Thread-safe and lock-free;
+// workers call it for each attempt. Today it rotates over the configured regions (skipping the
+// ones a retry excludes); handing the decision to the balancing core's Balancer (strategies,
+// drain, dials, hash key and client location from ClientLocator) is the next step, see
+// docs/architecture.md.
 class EdgeRouter
 {
 public:
