@@ -1,9 +1,13 @@
 #include "core/sync/replica.h"
 
+#include "core/sync/peerconnection.h"
 #include "core/sync/replicastore.h"
+#include "core/sync/resyncsession.h"
+#include "core/sync/snapshotserver.h"
 #include "core/sync/syncclock.h"
 #include "core/sync/tcptransport.h"
 
+#include <QFile>
 #include <QLoggingCategory>
 
 #include <algorithm>
@@ -27,10 +31,13 @@ Replica::Replica(SyncConfig config, QObject *parent)
 {
     m_maintenanceTimer.setInterval(std::max(10, m_config.maintenanceIntervalMs));
     connect(&m_maintenanceTimer, &QTimer::timeout, this, &Replica::maintenance);
+    m_catchUpTimer.setInterval(100);
+    connect(&m_catchUpTimer, &QTimer::timeout, this, &Replica::catchUpTick);
 }
 
 Replica::~Replica()
 {
+    blockSignals(true); // no signals to half-destroyed receivers while links shut down
     close();
 }
 
@@ -40,6 +47,16 @@ SyncResult<void> Replica::open()
         return r;
     if (isOpen())
         return {};
+    const QString backup = m_config.databasePath + u".pre-resync"_s;
+    if (!QFile::exists(m_config.databasePath) && QFile::exists(backup)) {
+        // A resync was interrupted between moving the old file aside and the new one in.
+        qCWarning(lcSync) << "restoring" << m_config.databasePath << "from" << backup;
+        QFile::rename(backup, m_config.databasePath);
+        for (const QString &suffix : {u"-wal"_s, u"-shm"_s}) {
+            if (QFile::exists(backup + suffix))
+                QFile::rename(backup + suffix, m_config.databasePath + suffix);
+        }
+    }
     auto store = std::make_unique<Internal::ReplicaStore>(m_config.regionId, &m_hlc, m_clock);
     if (auto r = store->open(m_config.databasePath,
                              m_config.durability,
@@ -109,8 +126,13 @@ SyncResult<void> Replica::start()
         return {};
     if (m_transportFactory)
         m_transport = m_transportFactory(this, this);
-    else
-        m_transport = new TcpTransport(this, m_config, this);
+    else {
+        auto *tcp = new TcpTransport(this, m_config, this);
+        tcp->setSnapshotHandler([this](Internal::PeerConnection *c, const QByteArray &request) {
+            serveSnapshot(c, request);
+        });
+        m_transport = tcp;
+    }
     if (auto r = m_transport->start(); !r) {
         delete m_transport;
         m_transport = nullptr;
@@ -517,11 +539,66 @@ SyncResult<int> Replica::collectTombstones()
 
 SyncResult<void> Replica::startResync(const QString &peer)
 {
-    Q_UNUSED(peer);
-    return syncError(SyncError::Code::Unavailable, u"resync is not available yet"_s);
+    if (!isOpen())
+        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
+    if (m_resync || m_catchUpTimer.isActive())
+        return syncError(SyncError::Code::InvalidArgument,
+                         u"a resync is already running; cancel it first"_s);
+    const auto it = std::find_if(m_config.peers.cbegin(),
+                                 m_config.peers.cend(),
+                                 [&](const PeerConfig &p) { return p.regionId == peer; });
+    if (it == m_config.peers.cend())
+        return syncError(SyncError::Code::InvalidArgument,
+                         u"\"%1\" is not a configured peer of %2"_s.arg(peer, m_config.regionId));
+    m_resync = new Internal::ResyncSession(m_config.regionId,
+                                           *it,
+                                           m_config.databasePath,
+                                           m_config.connectionTimeoutMs,
+                                           this);
+    connect(m_resync, &Internal::ResyncSession::progress, this, &Replica::setResyncStatus);
+    connect(m_resync, &Internal::ResyncSession::failed, this, [this] {
+        m_resync->deleteLater();
+        m_resync = nullptr;
+    });
+    connect(m_resync,
+            &Internal::ResyncSession::verified,
+            this,
+            [this](const QString &path, qint64 rows) {
+                Internal::ResyncSession *session = m_resync;
+                m_resync = nullptr;
+                m_resyncRows = rows;
+                auto swapped = swapIn(path);
+                if (!swapped) {
+                    session->discardFiles();
+                    session->deleteLater();
+                    ResyncProgress p = m_resyncStatus;
+                    p.phase = ResyncProgress::Phase::Failed;
+                    p.message = swapped.error().message;
+                    setResyncStatus(p);
+                    return;
+                }
+                session->discardFiles();
+                session->deleteLater();
+                ResyncProgress p = m_resyncStatus;
+                p.phase = ResyncProgress::Phase::CatchUp;
+                p.rows = rows;
+                p.etaSeconds = -1;
+                p.message = u"snapshot swapped in; catching up from the logs"_s;
+                setResyncStatus(p);
+                m_catchUpStartedMs = m_clock->nowMs();
+                m_catchUpTimer.start();
+            });
+    m_resyncPeer = peer;
+    qCInfo(lcSync) << m_config.regionId << "starts a resync from" << peer;
+    m_resync->start();
+    return {};
 }
 
-void Replica::cancelResync() {}
+void Replica::cancelResync()
+{
+    if (m_resync)
+        m_resync->cancel();
+}
 
 void Replica::setResyncStatus(const ResyncProgress &p)
 {
@@ -529,9 +606,168 @@ void Replica::setResyncStatus(const ResyncProgress &p)
     emit resyncProgress(p);
 }
 
-SyncResult<void> Replica::reopenAfterSwap()
+SyncResult<void> Replica::swapIn(const QString &snapshotPath)
 {
+    const QString self = m_config.regionId;
+    const QString dbPath = m_config.databasePath;
+    const QString backup = dbPath + u".pre-resync"_s;
+    // 1. Prepare the snapshot: it becomes this region's database, keeping this region's own
+    //    conflict counters and journal; acknowledgements in it are the peer's, so drop them.
+    quint64 snapshotSelfSeq = 0;
+    {
+        Internal::SqliteDb snap;
+        if (auto r = snap.open(snapshotPath, false); !r)
+            return r;
+        QueryResult meta;
+        if (auto r = snap.run(u"SELECT value FROM _meridian_meta WHERE key = 'schema_version'"_s,
+                              {},
+                              &meta);
+            !r)
+            return r.error();
+        if (meta.rows.value(0).value(0).toInt() != m_config.schemaVersion)
+            return syncError(SyncError::Code::Schema,
+                             u"the snapshot has schema version %1, this region %2"_s
+                                     .arg(meta.rows.value(0).value(0).toString())
+                                     .arg(m_config.schemaVersion));
+        QueryResult cur;
+        if (auto r = snap.run(u"SELECT seq FROM _meridian_cursor WHERE origin = ?"_s, {self}, &cur);
+            !r)
+            return r.error();
+        snapshotSelfSeq = quint64(cur.rows.value(0).value(0).toLongLong());
+        QString attachPath = dbPath;
+        attachPath.replace(u'\'', u"''"_s);
+        if (auto r = snap.exec(
+                    u"ATTACH '%1' AS old; BEGIN;"
+                    "DELETE FROM main._meridian_conflicts;"
+                    "INSERT INTO main._meridian_conflicts SELECT * FROM old._meridian_conflicts;"
+                    "DELETE FROM main._meridian_overwritten;"
+                    "INSERT INTO main._meridian_overwritten SELECT * FROM "
+                    "old._meridian_overwritten;"
+                    "DELETE FROM main._meridian_peer_ack;"
+                    "INSERT OR REPLACE INTO main._meridian_meta VALUES('region_id', '%2');"
+                    "COMMIT; DETACH old;"_s.arg(attachPath, self));
+            !r)
+            return r;
+    }
+    // 2. This region's own writes that the snapshot does not contain yet.
+    QList<LogEntry> own;
+    for (;;) {
+        const quint64 after = own.isEmpty() ? snapshotSelfSeq : own.last().seq;
+        auto batch = m_store->readLog(self, after, 1000, qint64(1) << 30);
+        if (!batch)
+            return batch.error();
+        if (batch->isEmpty())
+            break;
+        own.append(*batch);
+    }
+    if (m_store->cursors().value(self) > (own.isEmpty() ? snapshotSelfSeq : own.last().seq))
+        qCWarning(lcSync) << "some of this region's writes after seq" << snapshotSelfSeq
+                          << "were pruned before the resync and are lost";
+    // 3. Swap files: the old database is kept as <db>.pre-resync until the new one is open.
+    const bool wasRunning = m_running;
+    stop();
+    m_store.reset();
+    QFile::remove(backup);
+    for (const QString &suffix : {u"-wal"_s, u"-shm"_s})
+        QFile::remove(backup + suffix);
+    if (!QFile::rename(dbPath, backup))
+        return syncError(SyncError::Code::Storage, u"cannot move %1 aside"_s.arg(dbPath));
+    for (const QString &suffix : {u"-wal"_s, u"-shm"_s}) {
+        if (QFile::exists(dbPath + suffix))
+            QFile::rename(dbPath + suffix, backup + suffix);
+    }
+    const auto restore = [&] {
+        m_store.reset();
+        QFile::remove(dbPath);
+        for (const QString &suffix : {u"-wal"_s, u"-shm"_s})
+            QFile::remove(dbPath + suffix);
+        QFile::rename(backup, dbPath);
+        for (const QString &suffix : {u"-wal"_s, u"-shm"_s}) {
+            if (QFile::exists(backup + suffix))
+                QFile::rename(backup + suffix, dbPath + suffix);
+        }
+        (void) open();
+        if (wasRunning)
+            (void) start();
+    };
+    if (!QFile::rename(snapshotPath, dbPath)) {
+        restore();
+        return syncError(SyncError::Code::Storage, u"cannot move the snapshot into place"_s);
+    }
+    if (auto r = open(); !r) {
+        restore();
+        return r;
+    }
+    if (!own.isEmpty()) {
+        auto applied = m_store->apply(own);
+        if (!applied) {
+            restore();
+            return applied.error();
+        }
+        qCInfo(lcSync) << "re-applied" << applied->applied
+                       << "own writes the snapshot did not have yet";
+    }
+    QFile::remove(backup);
+    for (const QString &suffix : {u"-wal"_s, u"-shm"_s})
+        QFile::remove(backup + suffix);
+    m_peerAcks.clear();
+    m_peerAcksDirty = false;
+    for (Track &t : m_tracks) {
+        t.needsResync = false;
+        t.resyncDetail.clear();
+        t.schemaMismatch = false;
+        t.schemaDetail.clear();
+    }
+    if (wasRunning) {
+        if (auto r = start(); !r)
+            return r;
+    }
+    qCInfo(lcSync) << m_config.regionId << "swapped in the snapshot; digest" << digest();
     return {};
+}
+
+void Replica::catchUpTick()
+{
+    const QList<LinkStatus> all = links();
+    qint64 behind = 0;
+    bool done = true;
+    for (const LinkStatus &l : all) {
+        behind += qint64(l.entriesBehind);
+        if (l.state == LinkState::Lagging || l.state == LinkState::Stalled
+            || l.state == LinkState::NeedsResync
+            || (l.origin == m_resyncPeer && l.state != LinkState::CaughtUp))
+            done = false;
+    }
+    ResyncProgress p = m_resyncStatus;
+    p.rows = m_resyncRows;
+    const bool timedOut = m_clock->nowMs() - m_catchUpStartedMs > 10LL * m_config.stallTimeoutMs;
+    if (done || timedOut) {
+        m_catchUpTimer.stop();
+        p.phase = ResyncProgress::Phase::Done;
+        p.message = done ? u"resync complete"_s
+                         : u"snapshot in place; %1 entries still to catch up (see links)"_s.arg(
+                                 behind);
+        setResyncStatus(p);
+        return;
+    }
+    p.message = u"%1 entries to catch up"_s.arg(behind);
+    setResyncStatus(p);
+}
+
+void Replica::serveSnapshot(Internal::PeerConnection *connection, const QByteArray &request)
+{
+    auto *server = new Internal::SnapshotServer(
+            connection,
+            m_config.databasePath + u".snapshots"_s,
+            [this](const QString &path) -> QString {
+                if (!isOpen())
+                    return u"the replica is not open"_s;
+                auto r = m_store->vacuumInto(path);
+                return r ? QString() : r.error().message;
+            },
+            m_config.snapshotChunkBytes,
+            this);
+    server->handle(request);
 }
 
 } // namespace Meridian

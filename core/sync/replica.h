@@ -22,6 +22,7 @@ namespace Meridian {
 class Transport;
 
 namespace Internal {
+class PeerConnection;
 class ReplicaStore;
 class ResyncSession;
 } // namespace Internal
@@ -138,13 +139,14 @@ private:
         quint64 safeHlc = 0; // everything from this origin at or below is applied here
     };
 
-    friend class Internal::ResyncSession;
     void maintenance();
     void evaluateLinks();
     LinkStatus linkFor(const QString &origin, const Track &t, qint64 now) const;
     void checkSkew(const QString &origin, qint64 skewMs);
-    SyncResult<void> reopenAfterSwap();
+    SyncResult<void> swapIn(const QString &snapshotPath);
+    void catchUpTick();
     void setResyncStatus(const ResyncProgress &p);
+    void serveSnapshot(Internal::PeerConnection *connection, const QByteArray &request);
 
     SyncConfig m_config;
     const SyncClock *m_clock;
@@ -163,6 +165,10 @@ private:
     QHash<QString, QString> m_tableDdl;
     Internal::ResyncSession *m_resync = nullptr;
     ResyncProgress m_resyncStatus;
+    QTimer m_catchUpTimer;
+    qint64 m_catchUpStartedMs = 0;
+    qint64 m_resyncRows = 0;
+    QString m_resyncPeer;
 };
 
 } // namespace Meridian

@@ -1222,6 +1222,16 @@ SyncResult<int> ReplicaStore::collectTombstones(quint64 belowHlc)
     return int(*r);
 }
 
+SyncResult<void> ReplicaStore::vacuumInto(const QString &path)
+{
+    if (!m_readDb.isOpen())
+        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
+    auto r = m_readDb.run(u"VACUUM INTO ?"_s, {path}, nullptr);
+    if (!r)
+        return r.error();
+    return {};
+}
+
 SyncResult<void> ReplicaStore::savePeerAcks(const QMap<QString, CursorVector> &acks)
 {
     if (auto r = begin(); !r)

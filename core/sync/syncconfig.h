@@ -51,8 +51,9 @@ struct SyncConfig
     int reconnectMinMs = 200;
     int reconnectMaxMs = 10000;
     int overwrittenJournalLimit = 10000;
-    int maintenanceIntervalMs = 1000; // HLC persistence, pruning, tombstone collection
-    const SyncClock *clock = nullptr; // nullptr: the system clock
+    int maintenanceIntervalMs = 1000;       // HLC persistence, pruning, tombstone collection
+    qint64 snapshotChunkBytes = 256 * 1024; // resync transfer unit
+    const SyncClock *clock = nullptr;       // nullptr: the system clock
 
     SyncResult<void> validate() const;
     static bool isValidRegionId(const QString &id);

@@ -231,4 +231,23 @@ std::optional<SnapshotMeta> parseSnapshotMeta(const QByteArray &body)
     return m;
 }
 
+QByteArray snapshotChunk(quint64 offset, const QByteArray &data)
+{
+    QByteArray out;
+    out.reserve(data.size() + 10);
+    ByteWriter w(&out);
+    w.varint(offset);
+    out.append(data);
+    return out;
+}
+
+bool parseSnapshotChunk(const QByteArray &body, quint64 *offset, QByteArray *data)
+{
+    ByteReader r(body);
+    if (!r.varint(offset))
+        return false;
+    *data = body.right(r.remaining());
+    return true;
+}
+
 } // namespace Meridian::Internal::Wire

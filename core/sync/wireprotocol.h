@@ -60,6 +60,8 @@ struct SnapshotMeta
     quint64 offset = 0; // where the chunks that follow start
 };
 QByteArray snapshotMeta(const SnapshotMeta &m);
+QByteArray snapshotChunk(quint64 offset, const QByteArray &data);
+bool parseSnapshotChunk(const QByteArray &body, quint64 *offset, QByteArray *data);
 std::optional<SnapshotMeta> parseSnapshotMeta(const QByteArray &body);
 
 } // namespace Wire

@@ -204,8 +204,7 @@ void tst_Convergence::randomOp(Replica *r, QRandomGenerator &rng, QList<AckedWri
         acked->append({key, w->hlc, r->regionId(), deleted, value});
 }
 
-void tst_Convergence::verifyOutcome(const QList<Replica *> &replicas,
-                                    const QList<AckedWrite> &acked)
+void tst_Convergence::verifyOutcome(const QList<Replica *> &replicas, const QList<AckedWrite> &acked)
 {
     // Every acknowledged write is visible or superseded by a later one: each key holds the
     // write with the greatest (HLC, origin), or is absent if that write was a delete.
@@ -281,15 +280,15 @@ void tst_Convergence::randomWritesConverge()
     }
     net.healAll();
     QTRY_VERIFY_WITH_TIMEOUT(
-        [&] {
-            for (Replica *r : replicas) {
-                if (r->digest() != replicas.first()->digest()
-                    || r->cursors() != replicas.first()->cursors())
-                    return false;
-            }
-            return true;
-        }(),
-        20000);
+            [&] {
+                for (Replica *r : replicas) {
+                    if (r->digest() != replicas.first()->digest()
+                        || r->cursors() != replicas.first()->cursors())
+                        return false;
+                }
+                return true;
+            }(),
+            20000);
     QVERIFY(net.duplicatesSent > 0);
     verifyOutcome(replicas, acked);
     for (Replica *r : replicas)
@@ -351,20 +350,20 @@ void tst_Convergence::tcpWithDisconnects()
         QTest::qWait(int(rng.bounded(0, 3)));
     }
     QTRY_VERIFY_WITH_TIMEOUT(replicas.at(0)->digest() == replicas.at(1)->digest()
-                                 && replicas.at(1)->digest() == replicas.at(2)->digest()
-                                 && replicas.at(0)->cursors() == replicas.at(2)->cursors(),
+                                     && replicas.at(1)->digest() == replicas.at(2)->digest()
+                                     && replicas.at(0)->cursors() == replicas.at(2)->cursors(),
                              20000);
     verifyOutcome(replicas, acked);
     for (Replica *r : replicas) {
         QTRY_VERIFY_WITH_TIMEOUT(
-            [&] {
-                for (const LinkStatus &x : r->links()) {
-                    if (x.state != LinkState::CaughtUp)
-                        return false;
-                }
-                return r->links().size() == 2;
-            }(),
-            5000);
+                [&] {
+                    for (const LinkStatus &x : r->links()) {
+                        if (x.state != LinkState::CaughtUp)
+                            return false;
+                    }
+                    return r->links().size() == 2;
+                }(),
+                5000);
     }
 }
 

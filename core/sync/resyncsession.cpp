@@ -1,0 +1,241 @@
+#include "core/sync/resyncsession.h"
+
+#include "core/sync/peerconnection.h"
+#include "core/sync/sqlitedb.h"
+#include "core/sync/wireprotocol.h"
+
+#include <QCryptographicHash>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLoggingCategory>
+#include <QTcpSocket>
+#include <QTimer>
+
+using namespace Qt::StringLiterals;
+
+namespace Meridian::Internal {
+
+Q_LOGGING_CATEGORY(lcResync, "meridian.sync.resync")
+
+ResyncSession::ResyncSession(QString regionId, PeerConfig peer, QString databasePath,
+                             int timeoutMs, QObject *parent)
+    : QObject(parent)
+    , m_regionId(std::move(regionId))
+    , m_peer(std::move(peer))
+    , m_dbPath(std::move(databasePath))
+    , m_timeoutMs(timeoutMs)
+{}
+
+ResyncSession::~ResyncSession()
+{
+    if (m_conn)
+        m_conn->close(u"resync session ended"_s);
+}
+
+void ResyncSession::report(ResyncProgress::Phase phase, const QString &message)
+{
+    ResyncProgress p;
+    p.phase = phase;
+    p.peer = m_peer.regionId;
+    p.bytesDone = m_done;
+    p.bytesTotal = m_size;
+    p.message = message;
+    const qint64 elapsed = m_clock.isValid() ? m_clock.elapsed() : 0;
+    const qint64 moved = m_done - m_resumedFrom;
+    if (phase == ResyncProgress::Phase::Transfer && moved > 0 && elapsed > 0)
+        p.etaSeconds = double(m_size - m_done) / (double(moved) / (elapsed / 1000.0));
+    emit progress(p);
+}
+
+void ResyncSession::start()
+{
+    QString resumeId;
+    quint64 offset = 0;
+    QFile state(statePath());
+    if (state.open(QIODevice::ReadOnly)) {
+        const QJsonObject o = QJsonDocument::fromJson(state.readAll()).object();
+        if (o.value(u"peer"_s).toString() == m_peer.regionId) {
+            resumeId = o.value(u"snapshot_id"_s).toString();
+            offset = quint64(QFileInfo(partialPath()).size());
+        }
+    }
+    report(ResyncProgress::Phase::Snapshot,
+           resumeId.isEmpty() ? u"asking %1 for a snapshot"_s.arg(m_peer.regionId)
+                              : u"resuming snapshot %1 at byte %2"_s.arg(resumeId).arg(offset));
+    auto *socket = new QTcpSocket;
+    m_conn = new PeerConnection(socket, true, this);
+    connect(m_conn, &PeerConnection::connected, this, [this, resumeId, offset] {
+        m_conn->send(quint8(Wire::Type::SnapshotRequest),
+                     Wire::snapshotRequest({m_regionId, resumeId, offset}));
+    });
+    connect(m_conn, &PeerConnection::frameReceived, this, &ResyncSession::onFrame);
+    connect(m_conn, &PeerConnection::closed, this, [this](const QString &reason) {
+        m_conn = nullptr;
+        if (!m_finished)
+            fail(u"connection to %1 lost: %2"_s.arg(m_peer.regionId, reason));
+    });
+    socket->connectToHost(m_peer.host, m_peer.port);
+    // Making a large snapshot takes a while; only silence beyond the timeout is fatal.
+    auto *watchdog = new QTimer(this);
+    watchdog->setInterval(std::max(100, m_timeoutMs / 4));
+    connect(watchdog, &QTimer::timeout, this, [this] {
+        const int limit = m_snapshotId.isEmpty() ? m_timeoutMs * 12 : m_timeoutMs;
+        if (m_conn && !m_finished && m_conn->msSinceLastFrame() > limit)
+            m_conn->close(u"no data for %1 ms"_s.arg(m_conn->msSinceLastFrame()));
+    });
+    watchdog->start();
+}
+
+void ResyncSession::cancel()
+{
+    fail(u"cancelled; the partial snapshot is kept and a retry resumes it"_s, true);
+}
+
+void ResyncSession::discardFiles()
+{
+    m_file.close();
+    QFile::remove(partialPath());
+    QFile::remove(statePath());
+}
+
+void ResyncSession::fail(const QString &message, bool cancelled)
+{
+    if (m_finished)
+        return;
+    m_finished = true;
+    m_file.close();
+    if (m_conn) {
+        PeerConnection *c = m_conn;
+        m_conn = nullptr;
+        c->close(message);
+    }
+    qCWarning(lcResync) << "resync from" << m_peer.regionId << "stopped:" << message;
+    report(cancelled ? ResyncProgress::Phase::Cancelled : ResyncProgress::Phase::Failed, message);
+    emit failed(message, cancelled);
+}
+
+void ResyncSession::onFrame(quint8 type, const QByteArray &body)
+{
+    switch (Wire::Type(type)) {
+    case Wire::Type::Hello: // every listener greets first; a snapshot client ignores it
+        break;
+    case Wire::Type::SnapshotMeta:
+        onMeta(body);
+        break;
+    case Wire::Type::SnapshotChunk:
+        onChunk(body);
+        break;
+    case Wire::Type::Error:
+        fail(u"%1 refused: %2"_s.arg(m_peer.regionId, Wire::parseError(body)));
+        break;
+    default:
+        fail(u"unexpected frame %1 during resync"_s.arg(type));
+        break;
+    }
+}
+
+void ResyncSession::onMeta(const QByteArray &body)
+{
+    const auto meta = Wire::parseSnapshotMeta(body);
+    if (!meta || meta->sha256.size() != 32) {
+        fail(u"malformed snapshot description"_s);
+        return;
+    }
+    m_snapshotId = meta->snapshotId;
+    m_sha256 = meta->sha256;
+    m_size = qint64(meta->size);
+    QFile state(statePath());
+    if (!state.open(QIODevice::WriteOnly | QIODevice::Truncate)
+        || state.write(QJsonDocument(QJsonObject{{u"peer"_s, m_peer.regionId},
+                                                 {u"snapshot_id"_s, m_snapshotId},
+                                                 {u"size"_s, m_size},
+                                                 {u"sha256"_s,
+                                                  QString::fromLatin1(m_sha256.toHex())}})
+                           .toJson())
+               < 0) {
+        fail(u"cannot write %1"_s.arg(statePath()));
+        return;
+    }
+    state.close();
+    m_file.setFileName(partialPath());
+    if (!m_file.open(QIODevice::ReadWrite) || !m_file.resize(qint64(meta->offset))
+        || !m_file.seek(qint64(meta->offset))) {
+        fail(u"cannot write %1: %2"_s.arg(partialPath(), m_file.errorString()));
+        return;
+    }
+    m_done = m_resumedFrom = qint64(meta->offset);
+    m_clock.start();
+    report(ResyncProgress::Phase::Transfer,
+           m_resumedFrom > 0 ? u"resumed at byte %1"_s.arg(m_resumedFrom) : QString());
+    if (m_done == m_size)
+        verify();
+}
+
+void ResyncSession::onChunk(const QByteArray &body)
+{
+    quint64 offset = 0;
+    QByteArray data;
+    if (!m_file.isOpen() || !Wire::parseSnapshotChunk(body, &offset, &data)
+        || qint64(offset) != m_done || m_done + data.size() > m_size) {
+        fail(u"snapshot chunk out of sequence"_s);
+        return;
+    }
+    if (m_file.write(data) != data.size()) {
+        fail(u"cannot write %1: %2"_s.arg(partialPath(), m_file.errorString()));
+        return;
+    }
+    m_done += data.size();
+    if (m_clock.elapsed() - m_lastReportMs >= 100 || m_done == m_size) {
+        m_lastReportMs = m_clock.elapsed();
+        report(ResyncProgress::Phase::Transfer);
+    }
+    if (m_done == m_size)
+        verify();
+}
+
+void ResyncSession::verify()
+{
+    report(ResyncProgress::Phase::Verify, u"checking SHA-256 and SQLite integrity"_s);
+    if (!m_file.flush() || !m_file.seek(0)) {
+        fail(u"cannot read back %1"_s.arg(partialPath()));
+        return;
+    }
+    QCryptographicHash sha(QCryptographicHash::Sha256);
+    sha.addData(&m_file);
+    m_file.close();
+    if (sha.result() != m_sha256) {
+        discardFiles();
+        fail(u"snapshot checksum mismatch; the partial file was discarded, retry to fetch it "
+             "again"_s);
+        return;
+    }
+    SqliteDb db;
+    if (auto r = db.open(partialPath(), true); !r) {
+        discardFiles();
+        fail(r.error().message);
+        return;
+    }
+    QueryResult check;
+    auto ok = db.run(u"PRAGMA quick_check"_s, {}, &check);
+    if (!ok || check.rows.value(0).value(0).toString() != "ok"_L1) {
+        db.close();
+        discardFiles();
+        fail(u"snapshot failed SQLite's quick_check"_s);
+        return;
+    }
+    QueryResult rows;
+    qint64 count = 0;
+    if (db.run(u"SELECT count(*) FROM _meridian_rowmeta WHERE deleted = 0"_s, {}, &rows))
+        count = rows.rows.value(0).value(0).toLongLong();
+    db.close();
+    m_finished = true;
+    if (m_conn) {
+        PeerConnection *c = m_conn;
+        m_conn = nullptr;
+        c->close(u"snapshot received"_s);
+    }
+    emit verified(partialPath(), count);
+}
+
+} // namespace Meridian::Internal
