@@ -128,7 +128,7 @@ void tst_Resync::truncatedScenario(int rows, int blobBytes)
     QVERIFY(m_b->start().ok());
     link(m_a.get(), m_b.get());
     QTRY_VERIFY_WITH_TIMEOUT(!m_b->links().isEmpty()
-                                 && m_b->links().first().state == LinkState::NeedsResync,
+                                     && m_b->links().first().state == LinkState::NeedsResync,
                              10000);
     QVERIFY(m_b->links().first().detail.contains(u"resync"_s));
     QVERIFY(m_a->digest() != m_b->digest());
@@ -144,7 +144,7 @@ void tst_Resync::resyncAfterTruncation()
     QVERIFY(m_b->startResync(u"a"_s).ok());
     QVERIFY(!m_b->startResync(u"a"_s).ok()); // one at a time
     QTRY_VERIFY_WITH_TIMEOUT(m_b->resyncStatus().phase == ResyncProgress::Phase::Done
-                                 || m_b->resyncStatus().phase == ResyncProgress::Phase::Failed,
+                                     || m_b->resyncStatus().phase == ResyncProgress::Phase::Failed,
                              20000);
     QCOMPARE(ResyncProgress::phaseName(m_b->resyncStatus().phase), u"done"_s);
     QList<ResyncProgress::Phase> phases;
@@ -187,7 +187,7 @@ void tst_Resync::interruptedResyncResumes()
     });
     QVERIFY(m_b->startResync(u"a"_s).ok());
     QTRY_VERIFY_WITH_TIMEOUT(m_b->resyncStatus().phase == ResyncProgress::Phase::Cancelled
-                                 || m_b->resyncStatus().phase == ResyncProgress::Phase::Done,
+                                     || m_b->resyncStatus().phase == ResyncProgress::Phase::Done,
                              20000);
     QCOMPARE(ResyncProgress::phaseName(m_b->resyncStatus().phase), u"cancelled"_s);
     // The old database is intact and usable.
@@ -204,7 +204,7 @@ void tst_Resync::interruptedResyncResumes()
     });
     QVERIFY(m_b->startResync(u"a"_s).ok());
     QTRY_VERIFY_WITH_TIMEOUT(m_b->resyncStatus().phase == ResyncProgress::Phase::Done
-                                 || m_b->resyncStatus().phase == ResyncProgress::Phase::Failed,
+                                     || m_b->resyncStatus().phase == ResyncProgress::Phase::Failed,
                              20000);
     QCOMPARE(ResyncProgress::phaseName(m_b->resyncStatus().phase), u"done"_s);
     QCOMPARE(firstTransferBytes, partial); // resumed, not restarted
