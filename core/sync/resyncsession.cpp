@@ -18,8 +18,8 @@ namespace Meridian::Internal {
 
 Q_LOGGING_CATEGORY(lcResync, "meridian.sync.resync")
 
-ResyncSession::ResyncSession(QString regionId, PeerConfig peer, QString databasePath,
-                             int timeoutMs, QObject *parent)
+ResyncSession::ResyncSession(
+        QString regionId, PeerConfig peer, QString databasePath, int timeoutMs, QObject *parent)
     : QObject(parent)
     , m_regionId(std::move(regionId))
     , m_peer(std::move(peer))
@@ -147,13 +147,13 @@ void ResyncSession::onMeta(const QByteArray &body)
     m_size = qint64(meta->size);
     QFile state(statePath());
     if (!state.open(QIODevice::WriteOnly | QIODevice::Truncate)
-        || state.write(QJsonDocument(QJsonObject{{u"peer"_s, m_peer.regionId},
-                                                 {u"snapshot_id"_s, m_snapshotId},
-                                                 {u"size"_s, m_size},
-                                                 {u"sha256"_s,
-                                                  QString::fromLatin1(m_sha256.toHex())}})
+        || state.write(
+                   QJsonDocument(QJsonObject{{u"peer"_s, m_peer.regionId},
+                                             {u"snapshot_id"_s, m_snapshotId},
+                                             {u"size"_s, m_size},
+                                             {u"sha256"_s, QString::fromLatin1(m_sha256.toHex())}})
                            .toJson())
-               < 0) {
+                   < 0) {
         fail(u"cannot write %1"_s.arg(statePath()));
         return;
     }

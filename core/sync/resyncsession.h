@@ -22,7 +22,10 @@ class ResyncSession final : public QObject
     Q_DISABLE_COPY_MOVE(ResyncSession)
 
 public:
-    ResyncSession(QString regionId, PeerConfig peer, QString databasePath, int timeoutMs,
+    ResyncSession(QString regionId,
+                  PeerConfig peer,
+                  QString databasePath,
+                  int timeoutMs,
                   QObject *parent);
     ~ResyncSession() override;
 

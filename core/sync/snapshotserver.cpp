@@ -20,8 +20,11 @@ namespace {
 constexpr qint64 kKeepSnapshotsMs = 3600 * 1000;
 }
 
-SnapshotServer::SnapshotServer(PeerConnection *connection, QString snapshotDir, MakeSnapshot make,
-                               qint64 chunkBytes, QObject *parent)
+SnapshotServer::SnapshotServer(PeerConnection *connection,
+                               QString snapshotDir,
+                               MakeSnapshot make,
+                               qint64 chunkBytes,
+                               QObject *parent)
     : QObject(parent)
     , m_conn(connection)
     , m_dir(std::move(snapshotDir))
@@ -61,7 +64,8 @@ void SnapshotServer::handle(const QByteArray &body)
     static const QRegularExpression idPattern(u"^[0-9a-f]{32}$"_s);
     QString id = req->snapshotId;
     quint64 offset = req->offset;
-    if (id.isEmpty() || !idPattern.match(id).hasMatch() || !QFile::exists(dir.filePath(id + u".db"_s))) {
+    if (id.isEmpty() || !idPattern.match(id).hasMatch()
+        || !QFile::exists(dir.filePath(id + u".db"_s))) {
         id = QUuid::createUuid().toString(QUuid::Id128);
         offset = 0;
         const QString err = m_make(dir.filePath(id + u".db"_s));
@@ -103,7 +107,8 @@ void SnapshotServer::sendMore()
             fail(u"snapshot read error"_s);
             return;
         }
-        m_conn->send(quint8(Wire::Type::SnapshotChunk), Wire::snapshotChunk(quint64(m_offset), data));
+        m_conn->send(quint8(Wire::Type::SnapshotChunk),
+                     Wire::snapshotChunk(quint64(m_offset), data));
         m_offset += data.size();
     }
 }

@@ -22,8 +22,11 @@ class SnapshotServer final : public QObject
 public:
     using MakeSnapshot = std::function<QString(const QString &path)>; // returns an error or ""
 
-    SnapshotServer(PeerConnection *connection, QString snapshotDir, MakeSnapshot make,
-                   qint64 chunkBytes, QObject *parent);
+    SnapshotServer(PeerConnection *connection,
+                   QString snapshotDir,
+                   MakeSnapshot make,
+                   qint64 chunkBytes,
+                   QObject *parent);
     ~SnapshotServer() override;
     void handle(const QByteArray &request);
 
