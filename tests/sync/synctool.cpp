@@ -21,10 +21,10 @@ int main(int argc, char **argv)
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
     parser.addOptions({
-        {u"region"_s, u"region id"_s, u"id"_s},
-        {u"db"_s, u"database path"_s, u"path"_s},
-        {u"peer"_s, u"peer as id=host:port"_s, u"peer"_s},
-        {u"writes"_s, u"rows to write"_s, u"n"_s, u"0"_s},
+            {u"region"_s, u"region id"_s, u"id"_s},
+            {u"db"_s, u"database path"_s, u"path"_s},
+            {u"peer"_s, u"peer as id=host:port"_s, u"peer"_s},
+            {u"writes"_s, u"rows to write"_s, u"n"_s, u"0"_s},
     });
     parser.process(app);
     SyncConfig c;
@@ -46,15 +46,19 @@ int main(int argc, char **argv)
     };
     if (auto r = replica.open(); !r)
         return fail(r.error());
-    if (auto r = replica.registerTable(u"kv"_s, u"CREATE TABLE kv(key TEXT PRIMARY KEY, value "
-                                               "BLOB, updated_at INTEGER)"_s);
+    if (auto r = replica.registerTable(u"kv"_s,
+                                       u"CREATE TABLE kv(key TEXT PRIMARY KEY, value "
+                                       "BLOB, updated_at INTEGER)"_s);
         !r)
         return fail(r.error());
     if (auto r = replica.start(); !r)
         return fail(r.error());
-    QObject::connect(&replica, &Replica::applied, &app,
+    QObject::connect(&replica,
+                     &Replica::applied,
+                     &app,
                      [](const QString &origin, quint64 seq, quint64) {
-                         std::printf("APPLIED %s %llu\n", qPrintable(origin),
+                         std::printf("APPLIED %s %llu\n",
+                                     qPrintable(origin),
                                      static_cast<unsigned long long>(seq));
                          std::fflush(stdout);
                      });

@@ -21,20 +21,27 @@ private slots:
     void killedMidWriteLoopLosesNothing();
 
 private:
-    std::unique_ptr<QProcess> spawn(const QString &db, quint16 peerPort, int writes,
-                                    quint16 *port);
+    std::unique_ptr<QProcess> spawn(const QString &db, quint16 peerPort, int writes, quint16 *port);
     void readAcks(QProcess *p, QHash<QString, quint64> *acked, QByteArray *buffer);
     quint64 m_appliedFromA = 0;
 };
 
-std::unique_ptr<QProcess> tst_CrashSafety::spawn(const QString &db, quint16 peerPort, int writes,
+std::unique_ptr<QProcess> tst_CrashSafety::spawn(const QString &db,
+                                                 quint16 peerPort,
+                                                 int writes,
                                                  quint16 *port)
 {
     auto p = std::make_unique<QProcess>();
     p->setProcessChannelMode(QProcess::ForwardedErrorChannel);
     p->start(QStringLiteral(SYNCTOOL_PATH),
-             {u"--region"_s, u"b"_s, u"--db"_s, db, u"--peer"_s,
-              u"a=127.0.0.1:%1"_s.arg(peerPort), u"--writes"_s, QString::number(writes)});
+             {u"--region"_s,
+              u"b"_s,
+              u"--db"_s,
+              db,
+              u"--peer"_s,
+              u"a=127.0.0.1:%1"_s.arg(peerPort),
+              u"--writes"_s,
+              QString::number(writes)});
     if (!p->waitForStarted(5000))
         return nullptr;
     QDeadlineTimer deadline(10000);
@@ -88,13 +95,13 @@ void tst_CrashSafety::killedMidWriteLoopLosesNothing()
     QDeadlineTimer deadline(20000);
     while (acked.size() < 300 && !deadline.hasExpired()) {
         QVERIFY(a.execute(u"INSERT INTO kv VALUES(?, 'from-a', 0)"_s, {u"a-%1"_s.arg(aWrites++)})
-                    .ok());
+                        .ok());
         QTest::qWait(2);
         readAcks(b.get(), &acked, &buffer);
     }
     QVERIFY2(acked.size() >= 300, "synctool did not acknowledge enough writes");
     QVERIFY(a.cursors().value(u"b"_s) > 0); // replication was under way
-    b->kill(); // SIGKILL, mid write loop
+    b->kill();                              // SIGKILL, mid write loop
     QVERIFY(b->waitForFinished(5000));
     readAcks(b.get(), &acked, &buffer); // acks printed before the kill count too
     quint64 maxAcked = 0;
@@ -104,14 +111,13 @@ void tst_CrashSafety::killedMidWriteLoopLosesNothing()
     // More writes at a while b is down.
     for (int i = 0; i < 50; ++i)
         QVERIFY(a.execute(u"INSERT INTO kv VALUES(?, 'from-a', 1)"_s, {u"a-%1"_s.arg(aWrites++)})
-                    .ok());
+                        .ok());
 
     auto b2 = spawn(bDb, a.replicationPort(), 0, &bPort);
     QVERIFY(b2);
     a.setPeers({{u"b"_s, u"127.0.0.1"_s, bPort}});
     QTRY_VERIFY_WITH_TIMEOUT(a.cursors().value(u"b"_s) >= maxAcked, 20000);
-    QTRY_VERIFY_WITH_TIMEOUT(!a.links().isEmpty()
-                                 && a.links().first().state == LinkState::CaughtUp,
+    QTRY_VERIFY_WITH_TIMEOUT(!a.links().isEmpty() && a.links().first().state == LinkState::CaughtUp,
                              20000);
     // b catches up with a, then stops cleanly so its file can be inspected.
     m_appliedFromA = 0;
