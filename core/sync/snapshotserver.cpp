@@ -33,6 +33,7 @@ SnapshotServer::SnapshotServer(PeerConnection *connection,
 {
     connect(m_conn, &PeerConnection::drained, this, &SnapshotServer::sendMore);
     connect(m_conn, &PeerConnection::closed, this, &QObject::deleteLater);
+    connect(m_conn, &QObject::destroyed, this, &QObject::deleteLater);
 }
 
 SnapshotServer::~SnapshotServer() = default;
@@ -40,6 +41,8 @@ SnapshotServer::~SnapshotServer() = default;
 void SnapshotServer::fail(const QString &message)
 {
     qCWarning(lcSnapshot) << "snapshot request failed:" << message;
+    if (!m_conn)
+        return;
     m_conn->send(quint8(Wire::Type::Error), Wire::error(message));
     m_conn->close(message);
 }
@@ -99,7 +102,7 @@ void SnapshotServer::handle(const QByteArray &body)
 
 void SnapshotServer::sendMore()
 {
-    if (!m_file.isOpen() || !m_conn->isOpen())
+    if (!m_file.isOpen() || !m_conn || !m_conn->isOpen())
         return;
     while (m_conn->bytesToWrite() < 4 * m_chunkBytes && m_offset < m_file.size()) {
         const QByteArray data = m_file.read(m_chunkBytes);

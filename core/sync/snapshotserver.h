@@ -2,6 +2,7 @@
 
 #include <QFile>
 #include <QObject>
+#include <QPointer>
 #include <QString>
 
 #include <functional>
@@ -34,7 +35,7 @@ private:
     void sendMore();
     void fail(const QString &message);
 
-    PeerConnection *m_conn;
+    QPointer<PeerConnection> m_conn; // owned by the transport, which may go first
     QString m_dir;
     MakeSnapshot m_make;
     qint64 m_chunkBytes;
