@@ -1,0 +1,488 @@
+// bench_sync: throughput, lag, backlog apply and resync figures of the data sync core, each
+// compared with a baseline measured in the same run. See docs/benchmarks.md ("Data sync").
+//
+//   bench_sync [--seconds S] [--resync-mb M]
+//
+// Peers run as child processes of this program (bench_sync --peer ...), on loopback.
+#include "core/sync/hybridlogicalclock.h"
+#include "core/sync/replica.h"
+
+#include <sqlite3.h>
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QProcess>
+#include <QSocketNotifier>
+#include <QTemporaryDir>
+#include <QThread>
+#include <QTimer>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <unistd.h>
+
+using namespace Meridian;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+const QString kKvDdl = u"CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB, updated_at INTEGER)"_s;
+
+qint64 realtimeUs()
+{
+    return QDateTime::currentMSecsSinceEpoch() * 1000; // ms resolution is enough for lag
+}
+
+void pump(int ms)
+{
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < ms)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, ms - int(t.elapsed()));
+}
+
+// Runs a peer replica in this process: applies what the origin sends, reports each applied
+// batch as "APPLIED <seq> <realtime us>".
+int runPeer(const QCommandLineParser &args)
+{
+    SyncConfig c;
+    c.regionId = args.value(u"region"_s);
+    c.databasePath = args.value(u"db"_s);
+    c.durability = *SyncConfig::parseDurability(args.value(u"durability"_s));
+    c.peers.append({u"a"_s, u"127.0.0.1"_s, quint16(args.value(u"origin-port"_s).toUInt())});
+    Replica r(c);
+    if (!r.open() || !r.registerTable(u"kv"_s, kKvDdl) || !r.start())
+        return 1;
+    QObject::connect(&r, &Replica::applied, [](const QString &origin, quint64 seq, quint64) {
+        if (origin == "a"_L1) {
+            std::printf("APPLIED %llu %lld\n",
+                        static_cast<unsigned long long>(seq),
+                        static_cast<long long>(realtimeUs()));
+            std::fflush(stdout);
+        }
+    });
+    std::printf("PORT %u\n", r.replicationPort());
+    std::fflush(stdout);
+    QSocketNotifier in(STDIN_FILENO, QSocketNotifier::Read);
+    QObject::connect(&in, &QSocketNotifier::activated, [] {
+        char buf[64];
+        if (::read(STDIN_FILENO, buf, sizeof buf) <= 0)
+            QCoreApplication::quit();
+    });
+    return QCoreApplication::exec();
+}
+
+struct Peer
+{
+    std::unique_ptr<QProcess> process;
+    quint16 port = 0;
+    QByteArray buffer;
+    QList<std::pair<quint64, qint64>> applied; // (seq, realtime us)
+
+    void read()
+    {
+        buffer.append(process->readAllStandardOutput());
+        qsizetype nl;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+            const QList<QByteArray> p = buffer.left(nl).split(' ');
+            buffer.remove(0, nl + 1);
+            if (p.size() == 3 && p[0] == "APPLIED")
+                applied.append({p[1].toULongLong(), p[2].toLongLong()});
+        }
+    }
+    quint64 lastApplied() const { return applied.isEmpty() ? 0 : applied.last().first; }
+};
+
+class Bench
+{
+public:
+    Bench(double seconds, int resyncMb)
+        : m_seconds(seconds)
+        , m_resyncMb(resyncMb)
+    {}
+    int run();
+
+private:
+    QString path(const QString &name) { return m_dir.filePath(name + u"-%1.db"_s.arg(++m_n)); }
+    std::unique_ptr<Replica> origin(Durability d, const QString &db, bool withPeers);
+    void stopPeers();
+    double plainRate(int rowsPerTxn, Durability d);
+    double replicatedRate(int rowsPerTxn, Durability d);
+    void lag(int writesPerSecond, Durability d);
+    void backlog();
+    void resync();
+
+    double m_seconds;
+    int m_resyncMb;
+    QTemporaryDir m_dir;
+    int m_n = 0;
+    std::vector<std::unique_ptr<Peer>> m_peers;
+};
+
+std::unique_ptr<Replica> Bench::origin(Durability d, const QString &db, bool withPeers)
+{
+    SyncConfig c;
+    c.regionId = u"a"_s;
+    c.databasePath = db;
+    c.durability = d;
+    auto r = std::make_unique<Replica>(c);
+    if (!r->open() || !r->registerTable(u"kv"_s, kKvDdl) || !r->start())
+        qFatal("cannot open the origin replica");
+    if (!withPeers)
+        return r;
+    QList<PeerConfig> peers;
+    for (const QString &id : {u"b"_s, u"c"_s}) {
+        auto p = std::make_unique<Peer>();
+        p->process = std::make_unique<QProcess>();
+        p->process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        p->process->start(QCoreApplication::applicationFilePath(),
+                          {u"--peer"_s,
+                           u"--region"_s,
+                           id,
+                           u"--db"_s,
+                           path(id),
+                           u"--durability"_s,
+                           SyncConfig::durabilityName(d),
+                           u"--origin-port"_s,
+                           QString::number(r->replicationPort())});
+        p->process->waitForStarted();
+        while (!p->process->canReadLine() && p->process->waitForReadyRead(10000)) {
+        }
+        p->port = quint16(p->process->readLine().trimmed().mid(5).toUInt());
+        peers.append({id, u"127.0.0.1"_s, p->port});
+        m_peers.push_back(std::move(p));
+    }
+    r->setPeers(peers);
+    QElapsedTimer t;
+    t.start();
+    while (r->links().size() < 2
+           || std::any_of(r->links().cbegin(), r->links().cend(), [](const LinkStatus &l) {
+                  return l.state != LinkState::CaughtUp;
+              })) {
+        if (t.elapsed() > 10000)
+            qFatal("peers did not connect");
+        pump(10);
+    }
+    return r;
+}
+
+void Bench::stopPeers()
+{
+    for (auto &p : m_peers) {
+        p->process->closeWriteChannel();
+        if (!p->process->waitForFinished(10000))
+            p->process->kill();
+    }
+    m_peers.clear();
+}
+
+double Bench::plainRate(int rowsPerTxn, Durability d)
+{
+    sqlite3 *db = nullptr;
+    sqlite3_open(path(u"plain"_s).toUtf8().constData(), &db);
+    sqlite3_exec(db,
+                 d == Durability::Full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL"
+                                       : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                 nullptr,
+                 nullptr,
+                 nullptr);
+    sqlite3_exec(db, kKvDdl.toUtf8().constData(), nullptr, nullptr, nullptr);
+    sqlite3_stmt *ins = nullptr;
+    sqlite3_prepare_v2(db, "INSERT INTO kv VALUES(?, ?, ?)", -1, &ins, nullptr);
+    const QByteArray value(100, 'v');
+    QElapsedTimer t;
+    t.start();
+    qint64 rows = 0;
+    while (t.elapsed() < m_seconds * 1000) {
+        sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+        for (int i = 0; i < rowsPerTxn; ++i, ++rows) {
+            const QByteArray key = "k" + QByteArray::number(rows);
+            sqlite3_bind_text(ins, 1, key.constData(), int(key.size()), SQLITE_TRANSIENT);
+            sqlite3_bind_blob(ins, 2, value.constData(), int(value.size()), SQLITE_STATIC);
+            sqlite3_bind_int64(ins, 3, rows);
+            sqlite3_step(ins);
+            sqlite3_reset(ins);
+        }
+        sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    }
+    const double rate = rows / (t.elapsed() / 1000.0);
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    return rate;
+}
+
+double Bench::replicatedRate(int rowsPerTxn, Durability d)
+{
+    auto a = origin(d, path(u"a"_s), true);
+    const QByteArray value(100, 'v');
+    QElapsedTimer t;
+    t.start();
+    qint64 rows = 0;
+    while (t.elapsed() < m_seconds * 1000) {
+        auto w = a->write([&](Transaction &tx) -> SyncResult<void> {
+            for (int i = 0; i < rowsPerTxn; ++i, ++rows) {
+                auto r = tx.exec(u"INSERT INTO kv VALUES(?, ?, ?)"_s,
+                                 {u"k%1"_s.arg(rows), value, rows});
+                if (!r)
+                    return r.error();
+            }
+            return {};
+        });
+        if (!w)
+            qFatal("write failed: %s", qPrintable(w.error().message));
+        QCoreApplication::processEvents(); // the transport streams to the peers meanwhile
+    }
+    const double rate = rows / (t.elapsed() / 1000.0);
+    stopPeers();
+    return rate;
+}
+
+void Bench::lag(int writesPerSecond, Durability d)
+{
+    auto a = origin(d, path(u"a"_s), true);
+    QHash<quint64, qint64> ackedAt; // seq -> realtime us
+    QElapsedTimer t;
+    t.start();
+    qint64 written = 0;
+    const qint64 total = qint64(writesPerSecond * m_seconds);
+    while (written < total) {
+        const qint64 due = t.elapsed() * writesPerSecond / 1000;
+        while (written < std::min(due, total)) {
+            auto w = a->execute(u"INSERT INTO kv VALUES(?, 'v', 0)"_s, {u"k%1"_s.arg(written)});
+            if (!w)
+                qFatal("write failed");
+            ackedAt.insert(w->seq, realtimeUs());
+            ++written;
+        }
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 1);
+        for (auto &p : m_peers)
+            p->read();
+    }
+    const double achieved = written / (t.elapsed() / 1000.0);
+    const quint64 last = a->cursors().value(u"a"_s);
+    QElapsedTimer settle;
+    settle.start();
+    while (settle.elapsed() < 20000
+           && std::any_of(m_peers.cbegin(), m_peers.cend(), [&](const auto &p) {
+                  return p->lastApplied() < last;
+              })) {
+        pump(5);
+        for (auto &p : m_peers)
+            p->read();
+    }
+    QList<double> lags;
+    for (const auto &p : m_peers) {
+        quint64 prev = 0;
+        for (const auto &[seq, at] : p->applied) {
+            for (quint64 s = prev + 1; s <= seq; ++s) {
+                if (ackedAt.contains(s))
+                    lags.append((at - ackedAt.value(s)) / 1000.0);
+            }
+            prev = seq;
+        }
+    }
+    stopPeers();
+    std::sort(lags.begin(), lags.end());
+    const auto pct = [&](double q) {
+        return lags.isEmpty()
+                       ? -1.0
+                       : lags.at(std::min<qsizetype>(lags.size() - 1, qsizetype(q * lags.size())));
+    };
+    std::printf("lag      %-7s %5d writes/s offered, %7.0f achieved, 1 row/txn: p50 %6.1f ms  p99 "
+                "%6.1f ms  max %6.1f ms  (%lld samples at 2 peers; target p99 <= 50 ms)\n",
+                qPrintable(SyncConfig::durabilityName(d)),
+                writesPerSecond,
+                achieved,
+                pct(0.5),
+                pct(0.99),
+                lags.isEmpty() ? -1.0 : lags.last(),
+                static_cast<long long>(lags.size()));
+}
+
+void Bench::backlog()
+{
+    auto a = origin(Durability::Normal, path(u"a"_s), false);
+    const QByteArray value(100, 'v');
+    for (int txn = 0; txn < 1000; ++txn) {
+        auto w = a->write([&](Transaction &tx) -> SyncResult<void> {
+            for (int i = 0; i < 100; ++i) {
+                auto r = tx.exec(u"INSERT INTO kv VALUES(?, ?, ?)"_s,
+                                 {u"k%1-%2"_s.arg(txn).arg(i), value, i});
+                if (!r)
+                    return r.error();
+            }
+            return {};
+        });
+        if (!w)
+            qFatal("write failed");
+    }
+    // In-process apply: the replica's own apply path, no network.
+    {
+        SyncConfig c;
+        c.regionId = u"b"_s;
+        c.databasePath = path(u"b"_s);
+        c.durability = Durability::Normal;
+        Replica b(c);
+        if (!b.open() || !b.registerTable(u"kv"_s, kKvDdl))
+            qFatal("cannot open b");
+        QList<QList<LogEntry>> batches;
+        quint64 after = 0;
+        for (;;) {
+            auto e = a->readLog(u"a"_s, after, 512, 1 << 20);
+            if (!e || e->isEmpty())
+                break;
+            after = e->last().seq;
+            batches.append(*e);
+        }
+        QElapsedTimer t;
+        t.start();
+        for (const auto &batch : batches) {
+            if (!b.applyEntries(u"a"_s, batch))
+                qFatal("apply failed");
+        }
+        const double s = t.elapsed() / 1000.0;
+        std::printf("backlog  apply 100,000 changes (1,000 entries x 100 rows), in process: "
+                    "%.2f s = %.0f changes/s (target >= 50,000)\n",
+                    s,
+                    100000 / s);
+    }
+    // Over loopback: b connects and catches up.
+    {
+        SyncConfig c;
+        c.regionId = u"b"_s;
+        c.databasePath = path(u"b"_s);
+        c.durability = Durability::Normal;
+        Replica b(c);
+        if (!b.open() || !b.registerTable(u"kv"_s, kKvDdl))
+            qFatal("cannot open b");
+        QElapsedTimer t;
+        t.start();
+        (void) b.start();
+        b.setPeers({{u"a"_s, u"127.0.0.1"_s, a->replicationPort()}});
+        while (b.cursors().value(u"a"_s) < 1000 && t.elapsed() < 60000)
+            QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+        const double s = t.elapsed() / 1000.0;
+        std::printf("backlog  same backlog over loopback TCP (sender and receiver in one thread): "
+                    "%.2f s = %.0f changes/s\n",
+                    s,
+                    100000 / s);
+    }
+}
+
+void Bench::resync()
+{
+    const QString aDb = path(u"a"_s);
+    auto a = origin(Durability::Normal, aDb, false);
+    const QByteArray value(1000, 'r');
+    const qint64 targetBytes = qint64(m_resyncMb) * 1024 * 1024;
+    int txn = 0;
+    while (QFileInfo(aDb).size() + QFileInfo(aDb + u"-wal"_s).size() < targetBytes) {
+        auto w = a->write([&](Transaction &tx) -> SyncResult<void> {
+            for (int i = 0; i < 500; ++i) {
+                auto r = tx.exec(u"INSERT INTO kv VALUES(?, ?, ?)"_s,
+                                 {u"r%1-%2"_s.arg(txn).arg(i), value, i});
+                if (!r)
+                    return r.error();
+            }
+            return {};
+        });
+        if (!w)
+            qFatal("write failed");
+        ++txn;
+    }
+    (void) a->query(u"PRAGMA wal_checkpoint(TRUNCATE)"_s);
+    const qint64 rows = qint64(txn) * 500;
+    // Baseline: VACUUM INTO plus a file copy.
+    QElapsedTimer t;
+    t.start();
+    const QString vac = path(u"vacuum"_s);
+    if (!a->query(u"VACUUM INTO ?"_s, {vac}))
+        qFatal("VACUUM INTO failed");
+    const QString copy = path(u"copy"_s);
+    QFile::copy(vac, copy);
+    const double baseline = t.elapsed() / 1000.0;
+    const qint64 size = QFileInfo(vac).size();
+
+    SyncConfig c;
+    c.regionId = u"b"_s;
+    c.databasePath = path(u"b"_s);
+    c.durability = Durability::Normal;
+    c.peers = {{u"a"_s, u"127.0.0.1"_s, a->replicationPort()}};
+    Replica b(c);
+    if (!b.open() || !b.registerTable(u"kv"_s, kKvDdl) || !b.start())
+        qFatal("cannot open b");
+    t.restart();
+    if (!b.startResync(u"a"_s))
+        qFatal("cannot start resync");
+    while (b.resyncStatus().phase != ResyncProgress::Phase::Done
+           && b.resyncStatus().phase != ResyncProgress::Phase::Failed && t.elapsed() < 600000)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+    const double took = t.elapsed() / 1000.0;
+    std::printf(
+            "resync   %.0f MB, %lld rows: VACUUM INTO + copy %.2f s (%.0f MB/s); snapshot resync "
+            "(VACUUM INTO, SHA-256 x2, TCP, quick_check, swap, catch-up) %.2f s (%.0f MB/s); "
+            "speed ratio %.2f (target >= 0.5) [%s]\n",
+            size / 1048576.0,
+            static_cast<long long>(rows),
+            baseline,
+            size / 1048576.0 / baseline,
+            took,
+            size / 1048576.0 / took,
+            baseline / took,
+            qPrintable(ResyncProgress::phaseName(b.resyncStatus().phase)));
+}
+
+int Bench::run()
+{
+    std::printf("bench_sync: %.0f s per measurement, database files in %s\n",
+                m_seconds,
+                qPrintable(m_dir.path()));
+    for (Durability d : {Durability::Full, Durability::Normal}) {
+        for (int rows : {100, 1}) {
+            const double plain = plainRate(rows, d);
+            const double repl = replicatedRate(rows, d);
+            std::printf("commit   %-7s %3d rows/txn: plain SQLite %9.0f rows/s, captured + "
+                        "replicated to 2 peers %9.0f rows/s, ratio %.2f (target >= %.1f)\n",
+                        qPrintable(SyncConfig::durabilityName(d)),
+                        rows,
+                        plain,
+                        repl,
+                        repl / plain,
+                        rows == 100 ? 0.8 : 0.5);
+            std::fflush(stdout);
+        }
+    }
+    lag(2000, Durability::Full);
+    lag(2000, Durability::Normal);
+    std::fflush(stdout);
+    backlog();
+    std::fflush(stdout);
+    resync();
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCommandLineParser parser;
+    parser.addOptions({
+            {u"peer"_s, u"run as a peer replica (internal)"_s},
+            {u"region"_s, u"peer region"_s, u"id"_s},
+            {u"db"_s, u"peer database"_s, u"path"_s},
+            {u"durability"_s, u"peer durability"_s, u"mode"_s, u"full"_s},
+            {u"origin-port"_s, u"origin port"_s, u"port"_s},
+            {u"seconds"_s, u"seconds per measurement"_s, u"s"_s, u"3"_s},
+            {u"resync-mb"_s, u"database size for the resync measurement"_s, u"mb"_s, u"200"_s},
+    });
+    parser.process(app);
+    if (parser.isSet(u"peer"_s))
+        return runPeer(parser);
+    Bench bench(parser.value(u"seconds"_s).toDouble(), parser.value(u"resync-mb"_s).toInt());
+    return bench.run();
+}
