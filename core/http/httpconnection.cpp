@@ -619,7 +619,7 @@ std::pair<HttpConnection::Clock::time_point, HttpConnection::Wait> HttpConnectio
     if (!m_stopParsing && !m_paused && m_parser.inProgress()) {
         if (!m_parser.headComplete())
             return {m_requestStart + c.headerTimeout, Wait::Header};
-        return {m_lastRead + c.bodyTimeout, Wait::Body};
+        return {std::min(m_lastRead + c.bodyTimeout, m_requestStart + c.requestTimeout), Wait::Body};
     }
     if (m_slots.empty())
         return {m_lastActivity + c.idleTimeout, Wait::Idle};

@@ -25,6 +25,9 @@ struct HttpServerConfig
     std::chrono::milliseconds headerTimeout{10'000};
     // Longest pause between two reads of a request body → 408.
     std::chrono::milliseconds bodyTimeout{30'000};
+    // The whole request, head and body, must arrive within this (a client trickling its body
+    // just fast enough to dodge bodyTimeout) → 408.
+    std::chrono::milliseconds requestTimeout{120'000};
     // Keep-alive connection with nothing to do is closed after this.
     std::chrono::milliseconds idleTimeout{75'000};
     // Longest pause in the client reading our response before the connection is dropped.

@@ -61,6 +61,7 @@ private slots:
     void malformedRequests();
     void headerTimeout();
     void bodyTimeout();
+    void tricklingBodyTimesOut();
     void idleTimeoutClosesSilently();
     void connectionClose();
     void http10KeepAlive();
@@ -353,6 +354,25 @@ void tst_HttpServer::bodyTimeout()
     RawHttpClient client(server->serverPort());
     client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
     const auto r = client.read();
+    QVERIFY(r);
+    QCOMPARE(r->status, 408);
+    QVERIFY(client.waitForDisconnect());
+}
+
+void tst_HttpServer::tricklingBodyTimesOut()
+{
+    HttpServerConfig config;
+    config.bodyTimeout = 10s;
+    config.requestTimeout = 300ms;
+    auto server = startServer(config);
+    RawHttpClient client(server->serverPort());
+    client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
+    // One byte every 20 ms: never idle for bodyTimeout, but far too slow overall.
+    QTimer trickle;
+    connect(&trickle, &QTimer::timeout, this, [&client] { client.send("x"); });
+    trickle.start(20);
+    const auto r = client.read();
+    trickle.stop();
     QVERIFY(r);
     QCOMPARE(r->status, 408);
     QVERIFY(client.waitForDisconnect());
