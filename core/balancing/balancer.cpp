@@ -90,6 +90,13 @@ BalancingResult<> Balancer::setEndpointHealth(const QString &regionId,
     return apply(ConfigChange::setEndpointHealth(regionId, url, health));
 }
 
+BalancingResult<> Balancer::setEndpointEjected(const QString &regionId,
+                                               const QString &url,
+                                               bool ejected)
+{
+    return apply(ConfigChange::setEndpointEjected(regionId, url, ejected));
+}
+
 BalancerConfig Balancer::config() const
 {
     std::lock_guard lock(m_writeMutex);
@@ -166,6 +173,11 @@ BalancingResult<> Balancer::install(const BalancerConfig &config, const Strategy
             entry.location = GeoPoint::fromDegrees(region.lat, region.lon);
             view.anyDial = view.anyDial || entry.dialThreshold != 0;
             view.viewIndexOfHome[indices[k]] = k;
+            view.inFlight.push_back(&entry.stats->inFlight);
+            view.inverseWeight.push_back(entry.inverseWeight);
+            view.x.push_back(entry.location.x);
+            view.y.push_back(entry.location.y);
+            view.z.push_back(entry.location.z);
             view.regions.push_back(std::move(entry));
         }
         if (indices.isEmpty())
@@ -285,7 +297,9 @@ void Balancer::observeLatency(RegionStats *region, std::chrono::nanoseconds late
             // (Finagle's PeakEwma, Linkerd's peak-EWMA balancer).
             const double stored = std::bit_cast<float>(static_cast<quint32>(old >> 32));
             const quint32 elapsed = now - static_cast<quint32>(old);
-            const double w = elapsed > 0x7fffffffU ? 1.0 : std::exp(-double(elapsed) / decayMs);
+            const double w = elapsed == 0 || elapsed > 0x7fffffffU
+                                     ? 1.0
+                                     : std::exp(-double(elapsed) / decayMs);
             if (rttUs <= stored)
                 cost = stored * w + rttUs * (1.0 - w);
         }
@@ -331,13 +345,14 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
         // Full scan for the fewest in-flight requests per unit of weight; the scan starts at a
         // rotating position so that ties are spread instead of all going to the first region.
         quint32 index = n > 1 ? quint32(m_cursor.fetch_add(1, std::memory_order_relaxed) % n) : 0;
+        const auto *inFlight = view->inFlight.data();
+        const double *inverseWeight = view->inverseWeight.data();
         double best = std::numeric_limits<double>::infinity();
         for (quint32 k = 0; k < n; ++k, ++index) {
             if (index == n)
                 index = 0;
-            const SnapshotRegion &r = regions[index];
-            const double score = double(r.stats->inFlight.load(std::memory_order_relaxed))
-                                 * r.inverseWeight;
+            const double score = double(inFlight[index]->load(std::memory_order_relaxed))
+                                 * inverseWeight[index];
             if (score < best) {
                 best = score;
                 chosen = index;
@@ -386,12 +401,14 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
             break;
         }
         const GeoPoint client = *request.client;
+        const double *xs = view->x.data();
+        const double *ys = view->y.data();
+        const double *zs = view->z.data();
         auto nearest = [&](auto excluded) {
             double best = -2.0;
             qint64 found = -1;
             for (quint32 i = 0; i < n; ++i) {
-                const GeoPoint &p = regions[i].location;
-                const double dot = p.x * client.x + p.y * client.y + p.z * client.z;
+                const double dot = xs[i] * client.x + ys[i] * client.y + zs[i] * client.z;
                 if (dot > best && !excluded(i)) {
                     best = dot;
                     found = i;

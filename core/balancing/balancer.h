@@ -51,6 +51,8 @@ public:
     BalancingResult<> setEndpointHealth(const QString &regionId,
                                         const QString &url,
                                         HealthState health);
+    // Shorthand for apply(ConfigChange::setEndpointEjected(...)), for outlier detection.
+    BalancingResult<> setEndpointEjected(const QString &regionId, const QString &url, bool ejected);
     BalancerConfig config() const;
     // Increases with every installed configuration.
     quint64 version() const;

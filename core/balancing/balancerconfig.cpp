@@ -111,6 +111,8 @@ BalancingResult<BalancerConfig> BalancerConfig::fromJson(const QJsonObject &obje
 
 bool isEndpointUsable(const Endpoint &endpoint, bool unknownIsHealthy)
 {
+    if (endpoint.ejected)
+        return false;
     return endpoint.health == HealthState::Healthy
            || (unknownIsHealthy && endpoint.health == HealthState::Unknown);
 }

@@ -43,7 +43,8 @@ struct BalancerConfig
     bool operator==(const BalancerConfig &other) const = default;
 };
 
-// Whether `endpoint` may take new requests under `config`'s health rule.
+// Whether `endpoint` may take new requests: healthy (or unknown, if so configured) and not
+// ejected by outlier detection.
 bool isEndpointUsable(const Endpoint &endpoint, bool unknownIsHealthy);
 // The one eligibility rule of every strategy: an active region with a non-zero dial and at
 // least one usable endpoint.

@@ -90,6 +90,18 @@ ConfigChange ConfigChange::setEndpointHealth(const QString &regionId,
     return change;
 }
 
+ConfigChange ConfigChange::setEndpointEjected(const QString &regionId,
+                                              const QString &url,
+                                              bool ejected)
+{
+    ConfigChange change;
+    change.kind = Kind::SetEndpointEjected;
+    change.regionId = regionId;
+    change.endpointUrl = url;
+    change.ejected = ejected;
+    return change;
+}
+
 BalancingResult<BalancerConfig> ConfigChange::applyTo(const BalancerConfig &config) const
 {
     using R = BalancingResult<BalancerConfig>;
@@ -141,13 +153,17 @@ BalancingResult<BalancerConfig> ConfigChange::applyTo(const BalancerConfig &conf
     case Kind::SetPanicMode:
         changed.panicMode = panicMode;
         break;
-    case Kind::SetEndpointHealth: {
+    case Kind::SetEndpointHealth:
+    case Kind::SetEndpointEjected: {
         auto it = std::find_if(region->endpoints.begin(),
                                region->endpoints.end(),
                                [&](const Endpoint &e) { return e.url == endpointUrl; });
         if (it == region->endpoints.end())
             return R::failure(u"region '%1' has no endpoint '%2'"_s.arg(regionId, endpointUrl));
-        it->health = health;
+        if (kind == Kind::SetEndpointHealth)
+            it->health = health;
+        else
+            it->ejected = ejected;
         break;
     }
     }
@@ -177,6 +193,8 @@ QString ConfigChange::describe() const
         return u"panic mode %1"_s.arg(toString(panicMode));
     case Kind::SetEndpointHealth:
         return u"mark %1 %2 %3"_s.arg(regionId, endpointUrl, toString(health));
+    case Kind::SetEndpointEjected:
+        return (ejected ? u"eject %1 %2"_s : u"return %1 %2"_s).arg(regionId, endpointUrl);
     }
     return {};
 }

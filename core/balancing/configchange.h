@@ -20,6 +20,7 @@ struct ConfigChange
         SetStrategy,
         SetPanicMode,
         SetEndpointHealth,
+        SetEndpointEjected,
     };
 
     Kind kind = Kind::SetState;
@@ -31,6 +32,7 @@ struct ConfigChange
     PanicMode panicMode = PanicMode::Spread;
     QString endpointUrl;
     HealthState health = HealthState::Unknown;
+    bool ejected = false;
 
     static ConfigChange drain(const QString &regionId);
     static ConfigChange activate(const QString &regionId);
@@ -45,6 +47,9 @@ struct ConfigChange
     static ConfigChange setEndpointHealth(const QString &regionId,
                                           const QString &url,
                                           HealthState health);
+    static ConfigChange setEndpointEjected(const QString &regionId,
+                                           const QString &url,
+                                           bool ejected);
 
     // The changed configuration, validated; an unknown region or endpoint, or a value out of
     // range, is an error and `config` stays as it is.

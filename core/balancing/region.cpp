@@ -48,7 +48,9 @@ QJsonObject Region::toJson() const
 {
     QJsonArray list;
     for (const Endpoint &endpoint : endpoints)
-        list.append(QJsonObject{{u"url"_s, endpoint.url}, {u"health"_s, toString(endpoint.health)}});
+        list.append(QJsonObject{{u"url"_s, endpoint.url},
+                                {u"health"_s, toString(endpoint.health)},
+                                {u"ejected"_s, endpoint.ejected}});
     return QJsonObject{{u"id"_s, id},
                        {u"name"_s, name},
                        {u"lat"_s, lat},
@@ -139,6 +141,7 @@ BalancingResult<Region> Region::fromJson(const QJsonObject &object)
                                                                          healthStateNames().join(
                                                                                  u", "_s)));
             endpoint.health = *health;
+            endpoint.ejected = entry.value(u"ejected"_s).toBool(false);
         }
         region.endpoints.append(endpoint);
     }

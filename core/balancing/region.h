@@ -14,6 +14,8 @@ struct Endpoint
 {
     QString url;
     HealthState health = HealthState::Unknown;
+    // Taken out by passive outlier detection, whatever the active checks say.
+    bool ejected = false;
 
     bool operator==(const Endpoint &other) const = default;
 };
