@@ -58,8 +58,10 @@ void PeerClient::call(const QUrl &base,
         answer.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
         answer.body = reply->readAll();
         answer.headers = reply->rawHeaderPairs();
-        if (answer.status == 0)
+        if (answer.status == 0) {
             answer.error = reply->errorString();
+            answer.connectionRefused = reply->error() == QNetworkReply::ConnectionRefusedError;
+        }
         reply->deleteLater();
         done(answer);
     });

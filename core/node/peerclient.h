@@ -17,6 +17,7 @@ struct PeerReply
     QByteArray body;
     QList<std::pair<QByteArray, QByteArray>> headers;
     QString error;
+    bool connectionRefused = false; // nothing was sent: safe to try elsewhere
     double elapsedMs = 0.0;
 
     bool ok() const { return status >= 200 && status < 300; }

@@ -1,0 +1,113 @@
+#pragma once
+
+#include "core/control/actionplanner.h"
+#include "core/control/auditlog.h"
+#include "core/control/controlstate.h"
+#include "core/control/tokenauth.h"
+#include "core/http/httphandler.h"
+#include "core/http/httprequest.h"
+#include "core/http/httpresponder.h"
+#include "core/node/nodeconfig.h"
+
+#include <QDateTime>
+#include <QElapsedTimer>
+#include <QObject>
+#include <QTimer>
+
+#include <memory>
+
+namespace Meridian {
+
+class ClusterMonitor;
+class ControlBackend;
+class ControlStore;
+class HttpRouter;
+class PeerClient;
+struct Action;
+
+// The control API of one node (docs/control-api.md): authentication and roles, the audit log,
+// forwarding of mutating calls to the control leader (the serialisation point that keeps
+// concurrent operators from breaking the safety rules), the cluster view gathered from probes,
+// and the live event stream. All on the thread that owns it.
+class ControlService final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ControlService)
+
+public:
+    ControlService(const NodeConfig &config,
+                   ControlStore *store,
+                   ClusterMonitor *monitor,
+                   PeerClient *peers,
+                   ControlBackend *backend,
+                   AuditLog *audit,
+                   QObject *parent = nullptr);
+    ~ControlService() override;
+
+    // Adds every /v1/ route to `router`.
+    void addRoutes(HttpRouter &router);
+
+    // The region whose node currently acts as control leader as this node sees it (empty when
+    // none is reachable).
+    QString leader() const;
+    QJsonObject statusJson() const;
+    QJsonObject probeJson(bool withDigest) const;
+    // Ends every event stream (shutdown).
+    void closeStreams();
+
+private:
+    struct Caller
+    {
+        QString token; // configured name
+        TokenRole role = TokenRole::Viewer;
+        QString client; // address (and the first node, when forwarded)
+    };
+    using Handler = std::function<void(const HttpRequest &, HttpResponder, const Caller &)>;
+
+    HttpHandler guarded(TokenRole role, const QString &action, Handler handler);
+    void mutate(const QString &kind, const HttpRequest &request, HttpResponder responder,
+                const Caller &caller);
+    void applyLocally(const QString &kind, const QString &subject, const HttpRequest &request,
+                      HttpResponder responder, const Caller &caller);
+    void forward(const QString &leaderId, const QString &kind, const HttpRequest &request,
+                 HttpResponder responder, const Caller &caller);
+    void resync(const HttpRequest &request, HttpResponder responder, const Caller &caller);
+    void recordAudit(const Caller &caller, const QString &action, const QJsonObject &args,
+                     int status, const QString &code);
+    void answer(HttpResponder &responder, const Caller &caller, const QString &action,
+                const QJsonObject &args, int status, const QJsonObject &body);
+    void answerError(HttpResponder &responder, const Caller &caller, const QString &action,
+                     const QJsonObject &args, const ControlError &error);
+
+    QJsonObject regionJson(const QString &id, const QMap<QString, double> &shares) const;
+    QJsonArray regionsJson() const;
+    QJsonArray linksJson() const;
+    QJsonArray edgesJson() const;
+    QJsonObject clusterJson() const;
+    double rttBetween(const QString &a, const QString &b) const;
+    QJsonArray inboundLinksOf(const QString &region) const;
+    std::optional<QList<InboundLink>> inboundForSafety(const QString &region) const;
+    QJsonObject probeOf(const QString &nodeId) const;
+    bool isReachable(const QString &nodeId) const;
+    void digest(HttpResponder responder);
+
+    void publish(const QByteArray &event, const QJsonObject &data);
+    void onStateChanged(const ControlState &before, const ControlState &after);
+    void publishPeriodic();
+
+    const NodeConfig &m_config;
+    ControlStore *m_store;
+    ClusterMonitor *m_monitor;
+    PeerClient *m_peers;
+    ControlBackend *m_backend;
+    AuditLog *m_audit;
+    TokenAuth m_auth;
+    ActionPlanner m_planner;
+    QDateTime m_startedAt;
+    QElapsedTimer m_uptime;
+    QList<HttpResponder> m_streams;
+    QTimer m_periodic;
+    QTimer m_heartbeat;
+};
+
+} // namespace Meridian
