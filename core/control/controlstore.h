@@ -54,10 +54,14 @@ signals:
     void actionRecorded(const Action &action);
 
 private:
+    qint64 nextSeq() const;
+
     Replica *m_replica;
     ControlState m_initial;
     ControlState m_state;
     qint64 m_lastActionSeq = 0;
+    bool m_loaded = false;
+    bool m_refreshQueued = false;
     QTimer m_poll;
 };
 

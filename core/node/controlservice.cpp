@@ -129,121 +129,197 @@ void ControlService::addRoutes(HttpRouter &router)
 {
     const auto viewer = TokenRole::Viewer;
     const auto admin = TokenRole::Admin;
-    router.route("GET", u"/v1/status", guarded(viewer, u"status"_s, [this](const HttpRequest &, HttpResponder r, const Caller &) {
-                     r.send(jsonResponse(200, statusJson()));
-                 }));
-    router.route("GET", u"/v1/probe", guarded(viewer, u"probe"_s, [this](const HttpRequest &request, HttpResponder r, const Caller &) {
-                     r.send(jsonResponse(200, probeJson(request.queryValue(u"digest") == u"1"_s)));
-                 }));
-    router.route("GET", u"/v1/cluster", guarded(viewer, u"cluster"_s, [this](const HttpRequest &, HttpResponder r, const Caller &) {
-                     r.send(jsonResponse(200, clusterJson()));
-                 }));
-    router.route("GET", u"/v1/regions", guarded(viewer, u"regions"_s, [this](const HttpRequest &, HttpResponder r, const Caller &) {
-                     r.send(jsonResponse(200, {{u"regions"_s, regionsJson()}}));
-                 }));
-    router.route("GET", u"/v1/regions/{id}", guarded(viewer, u"region"_s, [this](const HttpRequest &request, HttpResponder r, const Caller &) {
-                     const QString id = request.pathParam(u"id");
-                     if (!m_store->state().regions.contains(id)) {
-                         r.send(jsonResponse(404, ControlError::unknownRegion(id).toJson()));
-                         return;
-                     }
-                     r.send(jsonResponse(200, regionJson(id, m_backend->trafficShares(m_store->state()))));
-                 }));
-    router.route("GET", u"/v1/links", guarded(viewer, u"links"_s, [this](const HttpRequest &, HttpResponder r, const Caller &) {
-                     r.send(jsonResponse(200, {{u"links"_s, linksJson()}}));
-                 }));
-    router.route("GET", u"/v1/strategy", guarded(viewer, u"strategy"_s, [this](const HttpRequest &, HttpResponder r, const Caller &) {
-                     r.send(jsonResponse(200, m_store->state().strategy.toJson()));
-                 }));
-    router.route("GET", u"/v1/actions", guarded(viewer, u"actions"_s, [this](const HttpRequest &request, HttpResponder r, const Caller &) {
-                     bool ok = false;
-                     int limit = request.queryValue(u"limit").toInt(&ok);
-                     if (!ok || limit <= 0)
-                         limit = 100;
-                     QJsonArray actions;
-                     for (const Action &action : m_store->actions(std::min(limit, 10000)))
-                         actions.append(action.toJson());
-                     r.send(jsonResponse(200, {{u"actions"_s, actions}}));
-                 }));
-    router.route("GET", u"/v1/audit", guarded(viewer, u"audit"_s, [this](const HttpRequest &request, HttpResponder r, const Caller &) {
-                     bool ok = false;
-                     int limit = request.queryValue(u"limit").toInt(&ok);
-                     if (request.hasQuery(u"limit") && (!ok || limit <= 0)) {
-                         r.send(jsonResponse(400, ControlError::invalidParameter(u"'limit' must be a positive whole number"_s).toJson()));
-                         return;
-                     }
-                     if (!ok)
-                         limit = 100;
-                     QJsonArray entries;
-                     for (const AuditEntry &entry : m_audit->newest(std::min(limit, 10000)))
-                         entries.append(entry.toJson());
-                     r.send(jsonResponse(200, {{u"entries"_s, entries}}));
-                 }));
-    router.route("GET", u"/v1/digest", guarded(viewer, u"digest"_s, [this](const HttpRequest &, HttpResponder r, const Caller &) {
-                     digest(std::move(r));
-                 }));
-    router.route("GET", u"/v1/events", guarded(viewer, u"events"_s, [this](const HttpRequest &, HttpResponder r, const Caller &) {
-                     if (!r.beginEventStream())
-                         return;
-                     r.sendEvent("state", QJsonDocument(clusterJson()).toJson(QJsonDocument::Compact));
-                     m_streams.append(r);
-                 }));
-    router.route("POST", u"/v1/preview", guarded(viewer, u"preview"_s, [this](const HttpRequest &request, HttpResponder r, const Caller &) {
-                     QJsonParseError parseError;
-                     const QJsonDocument document = QJsonDocument::fromJson(request.body(), &parseError);
-                     if (!document.isObject()) {
-                         r.send(jsonResponse(400, ControlError{400, u"invalid_json"_s, u"the request body must be a JSON object: %1"_s.arg(parseError.errorString())}.toJson()));
-                         return;
-                     }
-                     const QJsonObject body = document.object();
-                     if (body.size() != 1) {
-                         r.send(jsonResponse(400, ControlError::invalidParameter(u"give exactly one of drain, activate, promote, dial, weight, strategy"_s).toJson()));
-                         return;
-                     }
-                     const QString kind = body.constBegin().key();
-                     const QJsonValue value = body.constBegin().value();
-                     QString subject;
-                     QByteArray args = "{}";
-                     if (kind == u"drain"_s || kind == u"activate"_s || kind == u"promote"_s) {
-                         subject = value.toString();
-                         args = "{\"force\":true}";
-                     } else if (kind == u"dial"_s || kind == u"weight"_s) {
-                         QJsonObject object = value.toObject();
-                         subject = object.take(u"region"_s).toString();
-                         object.insert(u"force"_s, true);
-                         args = QJsonDocument(object).toJson(QJsonDocument::Compact);
-                     } else if (kind == u"strategy"_s) {
-                         args = QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact);
-                     } else {
-                         r.send(jsonResponse(400, ControlError::invalidParameter(u"unknown preview '%1'; give one of drain, activate, promote, dial, weight, strategy"_s.arg(kind)).toJson()));
-                         return;
-                     }
-                     const auto parsed = ActionRequest::parse(kind, subject, args, m_config.safety);
-                     if (!parsed) {
-                         r.send(jsonResponse(parsed.error().status, parsed.error().toJson()));
-                         return;
-                     }
-                     // Previews ignore the safety rules (force): they show what would happen.
-                     const auto plan = m_planner.plan(m_store->state(), parsed.value(), QDateTime::currentDateTimeUtc());
-                     if (!plan) {
-                         r.send(jsonResponse(plan.error().status, plan.error().toJson()));
-                         return;
-                     }
-                     QJsonObject before;
-                     QJsonObject after;
-                     const auto sharesBefore = m_backend->trafficShares(m_store->state());
-                     const auto sharesAfter = m_backend->trafficShares(plan.value().next);
-                     for (auto it = sharesBefore.cbegin(); it != sharesBefore.cend(); ++it)
-                         before.insert(it.key(), it.value());
-                     for (auto it = sharesAfter.cbegin(); it != sharesAfter.cend(); ++it)
-                         after.insert(it.key(), it.value());
-                     r.send(jsonResponse(200, {{u"before"_s, before}, {u"after"_s, after}}));
-                 }));
+    router.route("GET",
+                 u"/v1/status",
+                 guarded(viewer,
+                         u"status"_s,
+                         [this](const HttpRequest &, HttpResponder r, const Caller &) {
+                             r.send(jsonResponse(200, statusJson()));
+                         }));
+    router.route("GET",
+                 u"/v1/probe",
+                 guarded(viewer,
+                         u"probe"_s,
+                         [this](const HttpRequest &request, HttpResponder r, const Caller &) {
+                             r.send(jsonResponse(200,
+                                                 probeJson(request.queryValue(u"digest")
+                                                           == u"1"_s)));
+                         }));
+    router.route("GET",
+                 u"/v1/cluster",
+                 guarded(viewer,
+                         u"cluster"_s,
+                         [this](const HttpRequest &, HttpResponder r, const Caller &) {
+                             r.send(jsonResponse(200, clusterJson()));
+                         }));
+    router.route("GET",
+                 u"/v1/regions",
+                 guarded(viewer,
+                         u"regions"_s,
+                         [this](const HttpRequest &, HttpResponder r, const Caller &) {
+                             r.send(jsonResponse(200, {{u"regions"_s, regionsJson()}}));
+                         }));
+    router.route("GET",
+                 u"/v1/regions/{id}",
+                 guarded(viewer,
+                         u"region"_s,
+                         [this](const HttpRequest &request, HttpResponder r, const Caller &) {
+                             const QString id = request.pathParam(u"id");
+                             if (!m_store->state().regions.contains(id)) {
+                                 r.send(jsonResponse(404, ControlError::unknownRegion(id).toJson()));
+                                 return;
+                             }
+                             r.send(jsonResponse(200,
+                                                 regionJson(id,
+                                                            m_backend->trafficShares(
+                                                                    m_store->state()))));
+                         }));
+    router.route("GET",
+                 u"/v1/links",
+                 guarded(viewer,
+                         u"links"_s,
+                         [this](const HttpRequest &, HttpResponder r, const Caller &) {
+                             r.send(jsonResponse(200, {{u"links"_s, linksJson()}}));
+                         }));
+    router.route("GET",
+                 u"/v1/strategy",
+                 guarded(viewer,
+                         u"strategy"_s,
+                         [this](const HttpRequest &, HttpResponder r, const Caller &) {
+                             r.send(jsonResponse(200, m_store->state().strategy.toJson()));
+                         }));
+    router.route("GET",
+                 u"/v1/actions",
+                 guarded(viewer,
+                         u"actions"_s,
+                         [this](const HttpRequest &request, HttpResponder r, const Caller &) {
+                             bool ok = false;
+                             int limit = request.queryValue(u"limit").toInt(&ok);
+                             if (!ok || limit <= 0)
+                                 limit = 100;
+                             QJsonArray actions;
+                             for (const Action &action : m_store->actions(std::min(limit, 10000)))
+                                 actions.append(action.toJson());
+                             r.send(jsonResponse(200, {{u"actions"_s, actions}}));
+                         }));
+    router.route("GET",
+                 u"/v1/audit",
+                 guarded(viewer,
+                         u"audit"_s,
+                         [this](const HttpRequest &request, HttpResponder r, const Caller &) {
+                             bool ok = false;
+                             int limit = request.queryValue(u"limit").toInt(&ok);
+                             if (request.hasQuery(u"limit") && (!ok || limit <= 0)) {
+                                 r.send(jsonResponse(
+                                         400,
+                                         ControlError::invalidParameter(
+                                                 u"'limit' must be a positive whole number"_s)
+                                                 .toJson()));
+                                 return;
+                             }
+                             if (!ok)
+                                 limit = 100;
+                             QJsonArray entries;
+                             for (const AuditEntry &entry : m_audit->newest(std::min(limit, 10000)))
+                                 entries.append(entry.toJson());
+                             r.send(jsonResponse(200, {{u"entries"_s, entries}}));
+                         }));
+    router.route("GET",
+                 u"/v1/digest",
+                 guarded(viewer,
+                         u"digest"_s,
+                         [this](const HttpRequest &, HttpResponder r, const Caller &) {
+                             digest(std::move(r));
+                         }));
+    router.route("GET",
+                 u"/v1/events",
+                 guarded(viewer,
+                         u"events"_s,
+                         [this](const HttpRequest &, HttpResponder r, const Caller &) {
+                             if (!r.beginEventStream())
+                                 return;
+                             r.sendEvent("state",
+                                         QJsonDocument(clusterJson()).toJson(QJsonDocument::Compact));
+                             m_streams.append(r);
+                         }));
+    router.route(
+            "POST",
+            u"/v1/preview",
+            guarded(viewer, u"preview"_s, [this](const HttpRequest &request, HttpResponder r, const Caller &) {
+                QJsonParseError parseError;
+                const QJsonDocument document = QJsonDocument::fromJson(request.body(), &parseError);
+                if (!document.isObject()) {
+                    r.send(jsonResponse(400,
+                                        ControlError{400,
+                                                     u"invalid_json"_s,
+                                                     u"the request body must be a JSON object: %1"_s
+                                                             .arg(parseError.errorString())}
+                                                .toJson()));
+                    return;
+                }
+                const QJsonObject body = document.object();
+                if (body.size() != 1) {
+                    r.send(jsonResponse(
+                            400,
+                            ControlError::invalidParameter(
+                                    u"give exactly one of drain, activate, promote, dial, weight, strategy"_s)
+                                    .toJson()));
+                    return;
+                }
+                const QString kind = body.constBegin().key();
+                const QJsonValue value = body.constBegin().value();
+                QString subject;
+                QByteArray args = "{}";
+                if (kind == u"drain"_s || kind == u"activate"_s || kind == u"promote"_s) {
+                    subject = value.toString();
+                    args = "{\"force\":true}";
+                } else if (kind == u"dial"_s || kind == u"weight"_s) {
+                    QJsonObject object = value.toObject();
+                    subject = object.take(u"region"_s).toString();
+                    object.insert(u"force"_s, true);
+                    args = QJsonDocument(object).toJson(QJsonDocument::Compact);
+                } else if (kind == u"strategy"_s) {
+                    args = QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact);
+                } else {
+                    r.send(jsonResponse(
+                            400,
+                            ControlError::invalidParameter(
+                                    u"unknown preview '%1'; give one of drain, activate, promote, dial, weight, strategy"_s
+                                            .arg(kind))
+                                    .toJson()));
+                    return;
+                }
+                const auto parsed = ActionRequest::parse(kind, subject, args, m_config.safety);
+                if (!parsed) {
+                    r.send(jsonResponse(parsed.error().status, parsed.error().toJson()));
+                    return;
+                }
+                // Previews ignore the safety rules (force): they show what would happen.
+                const auto plan = m_planner.plan(m_store->state(),
+                                                 parsed.value(),
+                                                 QDateTime::currentDateTimeUtc());
+                if (!plan) {
+                    r.send(jsonResponse(plan.error().status, plan.error().toJson()));
+                    return;
+                }
+                QJsonObject before;
+                QJsonObject after;
+                const auto sharesBefore = m_backend->trafficShares(m_store->state());
+                const auto sharesAfter = m_backend->trafficShares(plan.value().next);
+                for (auto it = sharesBefore.cbegin(); it != sharesBefore.cend(); ++it)
+                    before.insert(it.key(), it.value());
+                for (auto it = sharesAfter.cbegin(); it != sharesAfter.cend(); ++it)
+                    after.insert(it.key(), it.value());
+                r.send(jsonResponse(200, {{u"before"_s, before}, {u"after"_s, after}}));
+            }));
 
     auto mutating = [this, admin](const QString &kind) {
-        return guarded(admin, kind, [this, kind](const HttpRequest &request, HttpResponder r, const Caller &caller) {
-            mutate(kind, request, std::move(r), caller);
-        });
+        return guarded(admin,
+                       kind,
+                       [this,
+                        kind](const HttpRequest &request, HttpResponder r, const Caller &caller) {
+                           mutate(kind, request, std::move(r), caller);
+                       });
     };
     router.route("POST", u"/v1/regions/{id}/drain", mutating(u"drain"_s));
     router.route("POST", u"/v1/regions/{id}/activate", mutating(u"activate"_s));
@@ -253,16 +329,29 @@ void ControlService::addRoutes(HttpRouter &router)
     router.route("PUT", u"/v1/strategy", mutating(u"strategy"_s));
     router.route("POST", u"/v1/actions/{id}/revert", mutating(u"revert"_s));
     router.route("POST", u"/v1/actions/{id}/approve", mutating(u"approve"_s));
+    router.route("POST", u"/v1/regions/{id}/settle", mutating(u"settle"_s));
 
-    router.route("POST", u"/v1/regions/{id}/resync", guarded(admin, u"resync"_s, [this](const HttpRequest &request, HttpResponder r, const Caller &caller) {
-                     resync(request, std::move(r), caller);
-                 }));
-    router.route("DELETE", u"/v1/regions/{id}/resync", guarded(admin, u"resync_cancel"_s, [this](const HttpRequest &request, HttpResponder r, const Caller &caller) {
-                     resync(request, std::move(r), caller);
-                 }));
-    router.route("GET", u"/v1/regions/{id}/resync", guarded(viewer, u"resync_progress"_s, [this](const HttpRequest &request, HttpResponder r, const Caller &caller) {
-                     resync(request, std::move(r), caller);
-                 }));
+    router.route("POST",
+                 u"/v1/regions/{id}/resync",
+                 guarded(admin,
+                         u"resync"_s,
+                         [this](const HttpRequest &request, HttpResponder r, const Caller &caller) {
+                             resync(request, std::move(r), caller);
+                         }));
+    router.route("DELETE",
+                 u"/v1/regions/{id}/resync",
+                 guarded(admin,
+                         u"resync_cancel"_s,
+                         [this](const HttpRequest &request, HttpResponder r, const Caller &caller) {
+                             resync(request, std::move(r), caller);
+                         }));
+    router.route("GET",
+                 u"/v1/regions/{id}/resync",
+                 guarded(viewer,
+                         u"resync_progress"_s,
+                         [this](const HttpRequest &request, HttpResponder r, const Caller &caller) {
+                             resync(request, std::move(r), caller);
+                         }));
 }
 
 HttpHandler ControlService::guarded(TokenRole role, const QString &action, Handler handler)
@@ -279,8 +368,7 @@ HttpHandler ControlService::guarded(TokenRole role, const QString &action, Handl
         QJsonObject args = bodyObject(request.body());
         const QString subject = request.pathParam(u"id");
         if (!subject.isEmpty())
-            args.insert(action == u"revert"_s || action == u"approve"_s ? u"action"_s
-                                                                         : u"region"_s,
+            args.insert(action == u"revert"_s || action == u"approve"_s ? u"action"_s : u"region"_s,
                         subject);
 
         const auto token = TokenAuth::bearerToken(request.header("Authorization"));
@@ -332,8 +420,9 @@ void ControlService::recordAudit(const Caller &caller,
     entry.result = code.isEmpty() ? QString::number(status) : u"%1 %2"_s.arg(status).arg(code);
     entry.node = m_config.nodeId;
     m_audit->append(entry);
-    qCInfo(lcControl).noquote() << "audit:" << action << "by" << (caller.token.isEmpty() ? u"-"_s : caller.token)
-                                << "from" << caller.client << "->" << entry.result;
+    qCInfo(lcControl).noquote() << "audit:" << action << "by"
+                                << (caller.token.isEmpty() ? u"-"_s : caller.token) << "from"
+                                << caller.client << "->" << entry.result;
 }
 
 void ControlService::answer(HttpResponder &responder,
@@ -399,7 +488,10 @@ void ControlService::mutate(const QString &kind,
     const QString leaderId = leader();
     const bool self = m_config.roleRegion && leaderId == m_config.region;
     if (forwarded || self) {
-        applyLocally(kind, subject, request, std::move(responder), caller);
+        if (kind == u"promote"_s)
+            applyPromoteWithFreshLinks(subject, request, std::move(responder), caller);
+        else
+            applyLocally(kind, subject, request, std::move(responder), caller);
         return;
     }
     if (leaderId.isEmpty()) {
@@ -427,6 +519,63 @@ void ControlService::mutate(const QString &kind,
     forward(leaderId, kind, request, std::move(responder), caller);
 }
 
+void ControlService::settleDrain(const QString &region, const RegionControl &draining)
+{
+    if (m_settleInFlight)
+        return;
+    const QString leaderId = leader();
+    const QByteArray body
+            = QJsonDocument(QJsonObject{{u"drain_deadline"_s, toIsoTime(draining.drainDeadline)}})
+                      .toJson(QJsonDocument::Compact);
+    const QString path = u"/v1/regions/%1/settle"_s.arg(region);
+    if (leaderId.isEmpty())
+        return; // retried on the next tick
+    const QUrl target = leaderId == m_config.region ? m_config.regionSpec(region)->controlUrl
+                                                    : m_monitor->peer(leaderId)->controlUrl;
+    m_settleInFlight = true;
+    m_peers->call(target,
+                  "POST",
+                  path,
+                  body,
+                  m_config.forwardTimeoutMs,
+                  [this, region](const PeerReply &reply) {
+                      m_settleInFlight = false;
+                      if (reply.ok())
+                          qCInfo(lcControl).noquote() << region << "is drained";
+                      m_store->refresh();
+                  },
+                  {},
+                  {{QByteArray(kForwardedFor.data(), kForwardedFor.size()),
+                    m_config.nodeId.toUtf8()}});
+}
+
+void ControlService::applyPromoteWithFreshLinks(const QString &subject,
+                                                const HttpRequest &request,
+                                                HttpResponder responder,
+                                                const Caller &caller)
+{
+    // The promote lag rule needs the target's replication state now, not as of the last probe.
+    const PeerNode *peer = m_monitor->peer(subject);
+    if (!peer || (m_config.roleRegion && subject == m_config.region)
+        || bodyObject(request.body()).value(u"force"_s).toBool()) {
+        applyLocally(u"promote"_s, subject, request, std::move(responder), caller);
+        return;
+    }
+    m_peers->call(peer->controlUrl,
+                  "GET",
+                  u"/v1/probe"_s,
+                  {},
+                  std::min(m_config.forwardTimeoutMs, 2000),
+                  [this, subject, request, responder, caller](const PeerReply &reply) mutable {
+                      std::optional<QJsonArray> links;
+                      if (reply.status == 200)
+                          links = bodyObject(reply.body).value(u"links"_s).toArray();
+                      m_freshLinks = std::make_pair(subject, links);
+                      applyLocally(u"promote"_s, subject, request, std::move(responder), caller);
+                      m_freshLinks.reset();
+                  });
+}
+
 void ControlService::forward(const QString &leaderId,
                              const QString &kind,
                              const HttpRequest &request,
@@ -435,45 +584,49 @@ void ControlService::forward(const QString &leaderId,
 {
     const PeerNode *peer = m_monitor->peer(leaderId);
     if (!peer) {
-        answerError(responder, caller, kind, {}, {500, u"internal"_s, u"no route to leader %1"_s.arg(leaderId)});
+        answerError(responder,
+                    caller,
+                    kind,
+                    {},
+                    {500, u"internal"_s, u"no route to leader %1"_s.arg(leaderId)});
         return;
     }
     QJsonObject args = bodyObject(request.body());
     const QString subject = request.pathParam(u"id");
     args.insert(kind == u"revert"_s || kind == u"approve"_s ? u"action"_s : u"region"_s, subject);
     const QByteArray forwardedFor = caller.client.toUtf8();
-    m_peers->call(
-            peer->controlUrl,
-            request.method(),
-            QString::fromUtf8(request.target()),
-            request.body(),
-            m_config.forwardTimeoutMs,
-            [this, responder, caller, kind, args, leaderId](const PeerReply &reply) mutable {
-                if (reply.status == 0) {
-                    answerError(responder,
-                                caller,
-                                kind,
-                                args,
-                                {503,
-                                 u"leader_unavailable"_s,
-                                 u"the control leader %1 did not answer (%2); the call may or "
-                                 "may not have been applied: check GET /v1/actions before "
-                                 "retrying"_s.arg(leaderId, reply.error)});
-                    return;
-                }
-                const QJsonObject body = bodyObject(reply.body);
-                recordAudit(caller,
-                            kind,
-                            args,
-                            reply.status,
-                            body.value(u"error"_s).toObject().value(u"code"_s).toString());
-                HttpResponse response(reply.status);
-                response.setBody(reply.body, "application/json");
-                response.setHeader("X-Meridian-Leader", leaderId.toUtf8());
-                responder.send(std::move(response));
-            },
-            request.header("Authorization"),
-            {{QByteArray(kForwardedFor.data(), kForwardedFor.size()), forwardedFor}});
+    m_peers->call(peer->controlUrl,
+                  request.method(),
+                  QString::fromUtf8(request.target()),
+                  request.body(),
+                  m_config.forwardTimeoutMs,
+                  [this, responder, caller, kind, args, leaderId](const PeerReply &reply) mutable {
+                      if (reply.status == 0) {
+                          answerError(
+                                  responder,
+                                  caller,
+                                  kind,
+                                  args,
+                                  {503,
+                                   u"leader_unavailable"_s,
+                                   u"the control leader %1 did not answer (%2); the call may or "
+                                   "may not have been applied: check GET /v1/actions before "
+                                   "retrying"_s.arg(leaderId, reply.error)});
+                          return;
+                      }
+                      const QJsonObject body = bodyObject(reply.body);
+                      recordAudit(caller,
+                                  kind,
+                                  args,
+                                  reply.status,
+                                  body.value(u"error"_s).toObject().value(u"code"_s).toString());
+                      HttpResponse response(reply.status);
+                      response.setBody(reply.body, "application/json");
+                      response.setHeader("X-Meridian-Leader", leaderId.toUtf8());
+                      responder.send(std::move(response));
+                  },
+                  request.header("Authorization"),
+                  {{QByteArray(kForwardedFor.data(), kForwardedFor.size()), forwardedFor}});
 }
 
 void ControlService::applyLocally(const QString &kind,
@@ -487,16 +640,54 @@ void ControlService::applyLocally(const QString &kind,
     const QDateTime now = QDateTime::currentDateTimeUtc();
     QString error;
 
+    if (kind == u"settle"_s) {
+        const RegionControl current = m_store->state().regions.value(subject);
+        const QString deadline = bodyObject(request.body()).value(u"drain_deadline"_s).toString();
+        if (!m_store->state().regions.contains(subject)) {
+            answerError(responder, caller, kind, args, ControlError::unknownRegion(subject));
+            return;
+        }
+        if (current.state != u"draining"_s || toIsoTime(current.drainDeadline) != deadline) {
+            answerError(responder,
+                        caller,
+                        kind,
+                        args,
+                        ControlError::conflict(u"conflict"_s,
+                                               u"%1 is %2, not in the drain being settled"_s
+                                                       .arg(subject, current.state)));
+            return;
+        }
+        RegionControl drained = current;
+        drained.state = u"drained"_s;
+        drained.drainDeadline = {};
+        if (!m_store->setRegion(subject, drained, &error)) {
+            answerError(responder, caller, kind, args, {500, u"internal"_s, error});
+            return;
+        }
+        answer(responder,
+               caller,
+               kind,
+               args,
+               200,
+               {{u"region"_s, regionJson(subject, m_backend->trafficShares(m_store->state()))}});
+        return;
+    }
+
     if (kind == u"revert"_s || kind == u"approve"_s) {
-        const auto parsed = ActionRequest::parse(u"revert"_s, subject, request.body(), m_config.safety);
+        const auto parsed
+                = ActionRequest::parse(u"revert"_s, subject, request.body(), m_config.safety);
         if (!parsed) {
             answerError(responder, caller, kind, args, parsed.error());
             return;
         }
         auto target = m_store->action(subject);
         if (!target) {
-            answerError(responder, caller, kind, args,
-                        ControlError::notFound(u"no action '%1'; GET /v1/actions lists them"_s.arg(subject)));
+            answerError(responder,
+                        caller,
+                        kind,
+                        args,
+                        ControlError::notFound(
+                                u"no action '%1'; GET /v1/actions lists them"_s.arg(subject)));
             return;
         }
         if (kind == u"revert"_s) {
@@ -518,7 +709,8 @@ void ControlService::applyLocally(const QString &kind,
             revert.previous = plan.value().previous;
             target->status = u"reverted"_s;
             target->revertedBy = revert.id;
-            if (!m_store->apply(plan.value(), revert, &error) || !m_store->saveAction(*target, &error)) {
+            if (!m_store->apply(plan.value(), revert, &error)
+                || !m_store->saveAction(*target, &error)) {
                 answerError(responder, caller, kind, args, {500, u"internal"_s, error});
                 return;
             }
@@ -527,13 +719,24 @@ void ControlService::applyLocally(const QString &kind,
         }
         // approve
         if (target->status != u"pending_approval"_s) {
-            answerError(responder, caller, kind, args,
-                        ControlError::conflict(u"conflict"_s, u"%1 is %2, not pending approval"_s.arg(target->id, target->status)));
+            answerError(responder,
+                        caller,
+                        kind,
+                        args,
+                        ControlError::conflict(u"conflict"_s,
+                                               u"%1 is %2, not pending approval"_s
+                                                       .arg(target->id, target->status)));
             return;
         }
         if (target->actor == caller.token) {
-            answerError(responder, caller, kind, args,
-                        ControlError::conflict(u"conflict"_s, u"%1 was requested by '%2'; a different admin must approve it"_s.arg(target->id, caller.token)));
+            answerError(responder,
+                        caller,
+                        kind,
+                        args,
+                        ControlError::conflict(
+                                u"conflict"_s,
+                                u"%1 was requested by '%2'; a different admin must approve it"_s
+                                        .arg(target->id, caller.token)));
             return;
         }
         ActionRequest original;
@@ -584,10 +787,16 @@ void ControlService::applyLocally(const QString &kind,
             answerError(responder, caller, kind, args, {500, u"internal"_s, error});
             return;
         }
-        answer(responder, caller, kind, args, 202,
+        answer(responder,
+               caller,
+               kind,
+               args,
+               202,
                {{u"action"_s, action.toJson()},
                 {u"approval_required"_s, true},
-                {u"message"_s, u"%1 waits for a second admin: POST /v1/actions/%2/approve"_s.arg(kind, action.id)}});
+                {u"message"_s,
+                 u"%1 waits for a second admin: POST /v1/actions/%2/approve"_s.arg(kind,
+                                                                                   action.id)}});
         return;
     }
 
@@ -600,11 +809,14 @@ void ControlService::applyLocally(const QString &kind,
     if (kind == u"strategy"_s)
         body.insert(u"strategy"_s, m_store->state().strategy.toJson());
     else
-        body.insert(u"region"_s, regionJson(action.region, m_backend->trafficShares(m_store->state())));
+        body.insert(u"region"_s,
+                    regionJson(action.region, m_backend->trafficShares(m_store->state())));
     answer(responder, caller, kind, args, kind == u"drain"_s ? 202 : 200, body);
 }
 
-void ControlService::resync(const HttpRequest &request, HttpResponder responder, const Caller &caller)
+void ControlService::resync(const HttpRequest &request,
+                            HttpResponder responder,
+                            const Caller &caller)
 {
     const QString region = request.pathParam(u"id");
     const QString action = request.method() == "POST"     ? u"resync"_s
@@ -630,11 +842,18 @@ void ControlService::resync(const HttpRequest &request, HttpResponder responder,
             fail({503, u"unavailable"_s, u"the node of %1 is not reachable"_s.arg(region)});
             return;
         }
-        m_peers->call(peer->controlUrl, request.method(), QString::fromUtf8(request.target()),
-                      request.body(), m_config.forwardTimeoutMs,
-                      [this, responder, caller, action, args, mutating, region](const PeerReply &reply) mutable {
+        m_peers->call(peer->controlUrl,
+                      request.method(),
+                      QString::fromUtf8(request.target()),
+                      request.body(),
+                      m_config.forwardTimeoutMs,
+                      [this, responder, caller, action, args, mutating, region](
+                              const PeerReply &reply) mutable {
                           if (reply.status == 0) {
-                              const ControlError error{503, u"unavailable"_s, u"the node of %1 did not answer: %2"_s.arg(region, reply.error)};
+                              const ControlError error{503,
+                                                       u"unavailable"_s,
+                                                       u"the node of %1 did not answer: %2"_s
+                                                               .arg(region, reply.error)};
                               if (mutating)
                                   answerError(responder, caller, action, args, error);
                               else
@@ -642,20 +861,33 @@ void ControlService::resync(const HttpRequest &request, HttpResponder responder,
                               return;
                           }
                           if (mutating)
-                              recordAudit(caller, action, args, reply.status,
-                                          bodyObject(reply.body).value(u"error"_s).toObject().value(u"code"_s).toString());
+                              recordAudit(caller,
+                                          action,
+                                          args,
+                                          reply.status,
+                                          bodyObject(reply.body)
+                                                  .value(u"error"_s)
+                                                  .toObject()
+                                                  .value(u"code"_s)
+                                                  .toString());
                           HttpResponse response(reply.status);
                           response.setBody(reply.body, "application/json");
                           responder.send(std::move(response));
                       },
                       request.header("Authorization"),
-                      {{QByteArray(kForwardedFor.data(), kForwardedFor.size()), caller.client.toUtf8()}});
+                      {{QByteArray(kForwardedFor.data(), kForwardedFor.size()),
+                        caller.client.toUtf8()}});
         return;
     }
     if (request.method() == "GET") {
         const auto progress = m_backend->resyncProgress();
         if (!progress) {
-            responder.send(jsonResponse(404, ControlError::notFound(u"no resync of %1 has run since the node started"_s.arg(region)).toJson()));
+            responder.send(
+                    jsonResponse(404,
+                                 ControlError::notFound(
+                                         u"no resync of %1 has run since the node started"_s.arg(
+                                                 region))
+                                         .toJson()));
             return;
         }
         responder.send(jsonResponse(200, *progress));
@@ -678,13 +910,15 @@ void ControlService::resync(const HttpRequest &request, HttpResponder responder,
     const QJsonObject body = document.object();
     for (auto it = body.constBegin(); it != body.constEnd(); ++it) {
         if (it.key() != u"from"_s && it.key() != u"force"_s) {
-            fail(ControlError::invalidParameter(u"unknown field '%1' (allowed: from)"_s.arg(it.key())));
+            fail(ControlError::invalidParameter(
+                    u"unknown field '%1' (allowed: from)"_s.arg(it.key())));
             return;
         }
     }
     const QString from = body.value(u"from"_s).toString();
     if (!from.isEmpty() && (!m_config.regionSpec(from) || from == region)) {
-        fail(ControlError::invalidParameter(u"'from' must be another region of the cluster (got '%1')"_s.arg(from)));
+        fail(ControlError::invalidParameter(
+                u"'from' must be another region of the cluster (got '%1')"_s.arg(from)));
         return;
     }
     const auto result = m_backend->startResync(from);
@@ -704,7 +938,8 @@ QJsonObject ControlService::statusJson() const
     return {{u"node_id"_s, m_config.nodeId},
             {u"region"_s, m_config.roleRegion ? QJsonValue(m_config.region) : QJsonValue()},
             {u"role"_s, m_config.roleName()},
-            {u"state"_s, m_config.roleRegion ? state.regions.value(m_config.region).state : u"active"_s},
+            {u"state"_s,
+             m_config.roleRegion ? state.regions.value(m_config.region).state : u"active"_s},
             {u"health"_s, m_backend->localHealth()},
             {u"version"_s, versionString()},
             {u"uptime_s"_s, double(m_uptime.elapsed()) / 1000.0},
@@ -721,7 +956,8 @@ QJsonObject ControlService::probeJson(bool withDigest) const
         rtt.insert(it.key(), it.value());
     const auto resync = m_backend->resyncProgress();
     QJsonObject probe{{u"node_id"_s, m_config.nodeId},
-                      {u"region"_s, m_config.roleRegion ? QJsonValue(m_config.region) : QJsonValue()},
+                      {u"region"_s,
+                       m_config.roleRegion ? QJsonValue(m_config.region) : QJsonValue()},
                       {u"role"_s, m_config.roleName()},
                       {u"time"_s, toIsoTime(QDateTime::currentDateTimeUtc())},
                       {u"rtt"_s, rtt},
@@ -757,10 +993,18 @@ QJsonArray ControlService::inboundLinksOf(const QString &region) const
 
 std::optional<QList<InboundLink>> ControlService::inboundForSafety(const QString &region) const
 {
-    if (!isReachable(region))
-        return std::nullopt;
+    QJsonArray reported;
+    if (m_freshLinks && m_freshLinks->first == region) {
+        if (!m_freshLinks->second)
+            return std::nullopt;
+        reported = *m_freshLinks->second;
+    } else {
+        if (!isReachable(region))
+            return std::nullopt;
+        reported = inboundLinksOf(region);
+    }
     QList<InboundLink> links;
-    for (const QJsonValue &value : inboundLinksOf(region)) {
+    for (const QJsonValue &value : reported) {
         const QJsonObject link = value.toObject();
         if (!m_config.regionSpec(link.value(u"origin"_s).toString()))
             continue; // links from edges carry no data that matters for promotion
@@ -832,7 +1076,8 @@ QJsonObject ControlService::regionJson(const QString &id, const QMap<QString, do
                        {u"p99_ms"_s, traffic.value(u"p99_ms"_s).toDouble()},
                        {u"in_flight"_s, traffic.value(u"in_flight"_s).toInt()},
                        {u"worst_lag_s"_s, worstLag},
-                       {u"worst_link_state"_s, worstState.isEmpty() ? QJsonValue() : QJsonValue(worstState)},
+                       {u"worst_link_state"_s,
+                        worstState.isEmpty() ? QJsonValue() : QJsonValue(worstState)},
                        {u"resync"_s, resync},
                        {u"data_url"_s, spec->dataUrl.toString()},
                        {u"control_url"_s, spec->controlUrl.toString()},
@@ -894,7 +1139,8 @@ QJsonArray ControlService::edgesJson() const
                                  {u"url"_s, edge.url.toString()},
                                  {u"control_url"_s, edge.controlUrl.toString()},
                                  {u"reachable"_s, self || m_monitor->isReachable(edge.id)},
-                                 {u"rtt_ms"_s, rttValue(self ? 0.0 : m_monitor->snapshot(edge.id).rttMs)}});
+                                 {u"rtt_ms"_s,
+                                  rttValue(self ? 0.0 : m_monitor->snapshot(edge.id).rttMs)}});
     }
     return edges;
 }
@@ -960,7 +1206,11 @@ void ControlService::digest(HttpResponder responder)
         }
         ++gather->pending;
         const QString id = spec.id;
-        m_peers->call(peer->controlUrl, "GET", u"/v1/probe?digest=1"_s, {}, m_config.forwardTimeoutMs,
+        m_peers->call(peer->controlUrl,
+                      "GET",
+                      u"/v1/probe?digest=1"_s,
+                      {},
+                      m_config.forwardTimeoutMs,
                       [gather, id, finish](const PeerReply &reply) {
                           const QJsonObject probe = bodyObject(reply.body);
                           QJsonObject entry{{u"reachable"_s, reply.status == 200}};
@@ -970,7 +1220,9 @@ void ControlService::digest(HttpResponder responder)
                               if (probe.contains(u"digest_error"_s))
                                   entry.insert(u"error"_s, probe.value(u"digest_error"_s));
                           } else {
-                              entry.insert(u"error"_s, reply.status == 0 ? reply.error : u"HTTP %1"_s.arg(reply.status));
+                              entry.insert(u"error"_s,
+                                           reply.status == 0 ? reply.error
+                                                             : u"HTTP %1"_s.arg(reply.status));
                           }
                           gather->regions.insert(id, entry);
                           if (--gather->pending == 0)

@@ -52,6 +52,10 @@ public:
     QString leader() const;
     QJsonObject statusJson() const;
     QJsonObject probeJson(bool withDigest) const;
+    // Asks the control leader to record that this node's draining region is drained (no request
+    // in flight, or its deadline passed). The leader checks that the drain is still the current
+    // one, so a drain settled late never overrides a newer activate.
+    void settleDrain(const QString &region, const RegionControl &draining);
     // Ends every event stream (shutdown).
     void closeStreams();
 
@@ -65,19 +69,37 @@ private:
     using Handler = std::function<void(const HttpRequest &, HttpResponder, const Caller &)>;
 
     HttpHandler guarded(TokenRole role, const QString &action, Handler handler);
-    void mutate(const QString &kind, const HttpRequest &request, HttpResponder responder,
+    void mutate(const QString &kind,
+                const HttpRequest &request,
+                HttpResponder responder,
                 const Caller &caller);
-    void applyLocally(const QString &kind, const QString &subject, const HttpRequest &request,
-                      HttpResponder responder, const Caller &caller);
-    void forward(const QString &leaderId, const QString &kind, const HttpRequest &request,
-                 HttpResponder responder, const Caller &caller);
+    void applyLocally(const QString &kind,
+                      const QString &subject,
+                      const HttpRequest &request,
+                      HttpResponder responder,
+                      const Caller &caller);
+    void forward(const QString &leaderId,
+                 const QString &kind,
+                 const HttpRequest &request,
+                 HttpResponder responder,
+                 const Caller &caller);
     void resync(const HttpRequest &request, HttpResponder responder, const Caller &caller);
-    void recordAudit(const Caller &caller, const QString &action, const QJsonObject &args,
-                     int status, const QString &code);
-    void answer(HttpResponder &responder, const Caller &caller, const QString &action,
-                const QJsonObject &args, int status, const QJsonObject &body);
-    void answerError(HttpResponder &responder, const Caller &caller, const QString &action,
-                     const QJsonObject &args, const ControlError &error);
+    void recordAudit(const Caller &caller,
+                     const QString &action,
+                     const QJsonObject &args,
+                     int status,
+                     const QString &code);
+    void answer(HttpResponder &responder,
+                const Caller &caller,
+                const QString &action,
+                const QJsonObject &args,
+                int status,
+                const QJsonObject &body);
+    void answerError(HttpResponder &responder,
+                     const Caller &caller,
+                     const QString &action,
+                     const QJsonObject &args,
+                     const ControlError &error);
 
     QJsonObject regionJson(const QString &id, const QMap<QString, double> &shares) const;
     QJsonArray regionsJson() const;
@@ -95,6 +117,14 @@ private:
     void onStateChanged(const ControlState &before, const ControlState &after);
     void publishPeriodic();
 
+    void applyPromoteWithFreshLinks(const QString &subject,
+                                    const HttpRequest &request,
+                                    HttpResponder responder,
+                                    const Caller &caller);
+
+    // While a promote is planned: the target's inbound links just fetched from its node
+    // (nothing inside: the node did not answer), instead of the last probe's.
+    std::optional<std::pair<QString, std::optional<QJsonArray>>> m_freshLinks;
     const NodeConfig &m_config;
     ControlStore *m_store;
     ClusterMonitor *m_monitor;
@@ -108,6 +138,7 @@ private:
     QList<HttpResponder> m_streams;
     QTimer m_periodic;
     QTimer m_heartbeat;
+    bool m_settleInFlight = false;
 };
 
 } // namespace Meridian

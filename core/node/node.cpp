@@ -1,0 +1,554 @@
+#include "core/node/node.h"
+
+#include "core/balancing/strategy.h"
+#include "core/balancing/trafficpreview.h"
+#include "core/cluster/localcluster.h"
+#include "core/control/controlstore.h"
+#include "core/http/httprouter.h"
+#include "core/http/httpserver.h"
+#include "core/http/staticfilehandler.h"
+#include "core/node/clustermonitor.h"
+#include "core/node/controlservice.h"
+#include "core/node/dataapi.h"
+#include "core/node/delayrelay.h"
+#include "core/node/edgegateway.h"
+#include "core/node/peerclient.h"
+#include "core/sync/replica.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QLoggingCategory>
+
+using namespace Qt::StringLiterals;
+
+namespace Meridian {
+
+Q_LOGGING_CATEGORY(lcNode, "meridian.node")
+
+namespace {
+
+HttpServerConfig serverConfig(const NodeConfig &config, qint64 maxBody)
+{
+    HttpServerConfig server;
+    server.maxHeaderBytes = config.maxHeaderBytes;
+    server.maxBodyBytes = maxBody;
+    server.headerTimeout = std::chrono::milliseconds(std::min(config.requestTimeoutMs, 10000));
+    server.bodyTimeout = std::chrono::milliseconds(config.requestTimeoutMs);
+    server.writeTimeout = std::chrono::milliseconds(config.requestTimeoutMs);
+    server.idleTimeout = std::chrono::milliseconds(config.idleTimeoutMs);
+    server.serverHeader = "meridiand/" MERIDIAN_VERSION;
+    return server;
+}
+
+QString escapeLabel(const QString &value)
+{
+    QString out = value;
+    out.replace(u'\\', u"\\\\"_s).replace(u'"', u"\\\""_s).replace(u'\n', u"\\n"_s);
+    return out;
+}
+
+QString isoFromMs(qint64 ms)
+{
+    return ms <= 0 ? QString() : toIsoTime(QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC));
+}
+
+} // namespace
+
+Node::Node(NodeConfig config, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+{
+    m_drainTimer.setInterval(100);
+    connect(&m_drainTimer, &QTimer::timeout, this, &Node::settleDrain);
+}
+
+Node::~Node()
+{
+    if (m_replica)
+        m_replica->close();
+}
+
+quint16 Node::controlPort() const
+{
+    return m_controlServer ? m_controlServer->serverPort() : 0;
+}
+
+quint16 Node::dataPort() const
+{
+    return m_dataServer ? m_dataServer->serverPort() : 0;
+}
+
+QString Node::startRelays()
+{
+    double selfLat = 0.0;
+    double selfLon = 0.0;
+    const RegionSpec *self = m_config.roleRegion ? m_config.regionSpec(m_config.region) : nullptr;
+    if (self) {
+        selfLat = self->lat;
+        selfLon = self->lon;
+    }
+    auto relay = [this](const QString &hostPort, int delayMs, QString *error) -> QString {
+        const qsizetype colon = hostPort.lastIndexOf(u':');
+        auto *relay = new DelayRelay(QHostAddress(hostPort.left(colon)),
+                                     quint16(hostPort.mid(colon + 1).toUInt()),
+                                     delayMs,
+                                     this);
+        if (!relay->listen()) {
+            *error = u"cannot start the WAN delay relay for %1: %2"_s.arg(hostPort,
+                                                                         relay->errorString());
+            return {};
+        }
+        return u"127.0.0.1:%1"_s.arg(relay->port());
+    };
+    auto viaRelay = [&](const QUrl &url, int delayMs, QString *error) {
+        const QString address = relay(u"%1:%2"_s.arg(url.host()).arg(url.port()), delayMs, error);
+        return address.isEmpty() ? QUrl() : QUrl(u"http://"_s + address);
+    };
+    QString error;
+    for (const RegionSpec &spec : m_config.regions) {
+        if (m_config.roleRegion && spec.id == m_config.region)
+            continue;
+        int delay = 0;
+        if (m_config.simulateWan && self) {
+            delay = qRound(LocalCluster::distanceKm(selfLat, selfLon, spec.lat, spec.lon) / 1000.0
+                           * m_config.wanMsPer1000Km);
+        }
+        if (delay > 0) {
+            m_syncAddressOf.insert(spec.id, relay(spec.syncAddress, delay, &error));
+            m_controlUrlOf.insert(spec.id, viaRelay(spec.controlUrl, delay, &error));
+            m_dataUrlOf.insert(spec.id, viaRelay(spec.dataUrl, delay, &error));
+            if (!error.isEmpty())
+                return error;
+            qCInfo(lcNode).noquote() << "simulating" << delay << "ms one-way to" << spec.id;
+        } else {
+            m_syncAddressOf.insert(spec.id, spec.syncAddress);
+            m_controlUrlOf.insert(spec.id, spec.controlUrl);
+            m_dataUrlOf.insert(spec.id, spec.dataUrl);
+        }
+    }
+    for (const EdgeSpec &edge : m_config.edges) {
+        if (edge.id == m_config.nodeId)
+            continue;
+        m_syncAddressOf.insert(edge.id, edge.syncAddress);
+        m_controlUrlOf.insert(edge.id, edge.controlUrl);
+    }
+    return {};
+}
+
+QString Node::start()
+{
+    if (!QDir().mkpath(m_config.dataDir))
+        return u"cannot create the data directory %1"_s.arg(m_config.dataDir);
+    if (const QString error = m_audit.open(QDir(m_config.dataDir).filePath(u"audit.jsonl"_s));
+        !error.isEmpty()) {
+        return error;
+    }
+    if (const QString error = startRelays(); !error.isEmpty())
+        return error;
+
+    SyncConfig sync;
+    sync.regionId = m_config.nodeId;
+    sync.databasePath = QDir(m_config.dataDir).filePath(u"store.db"_s);
+    sync.listenHost = m_config.listenSync.host.toString();
+    sync.listenPort = m_config.listenSync.port;
+    sync.durability = m_config.syncDurability == u"normal"_s ? Durability::Normal
+                                                               : Durability::Full;
+    for (auto it = m_syncAddressOf.cbegin(); it != m_syncAddressOf.cend(); ++it) {
+        const qsizetype colon = it.value().lastIndexOf(u':');
+        sync.peers.append({it.key(), it.value().left(colon), quint16(it.value().mid(colon + 1).toUInt())});
+    }
+    m_replica = new Replica(sync, this);
+    if (auto r = m_replica->open(); !r)
+        return u"cannot open the store %1: %2"_s.arg(sync.databasePath, r.error().message);
+    m_dataApi = std::make_unique<DataApi>(m_replica, m_config.region);
+    if (const QString error = m_dataApi->registerTable(); !error.isEmpty())
+        return u"cannot register the kv table: %1"_s.arg(error);
+    m_store = new ControlStore(m_replica, m_config.initialControlState(), 1000, this);
+    if (const QString error = m_store->open(); !error.isEmpty())
+        return error;
+    if (auto r = m_replica->start(); !r)
+        return u"cannot start replication on %1: %2"_s.arg(m_config.listenSync.toString(),
+                                                           r.error().message);
+
+    m_peers = new PeerClient(m_config.clusterToken, this);
+    QList<PeerNode> peers;
+    for (const RegionSpec &spec : m_config.regions) {
+        if (m_controlUrlOf.contains(spec.id))
+            peers.append({spec.id, true, m_controlUrlOf.value(spec.id), m_dataUrlOf.value(spec.id)});
+    }
+    for (const EdgeSpec &edge : m_config.edges) {
+        if (m_controlUrlOf.contains(edge.id))
+            peers.append({edge.id, false, m_controlUrlOf.value(edge.id), {}});
+    }
+    m_monitor = new ClusterMonitor(m_config.nodeId, peers, m_peers, m_config.probeIntervalMs, this);
+    m_control = new ControlService(m_config, m_store, m_monitor, m_peers, this, &m_audit, this);
+
+    // Control API.
+    HttpRouter controlRouter;
+    m_control->addRoutes(controlRouter);
+    controlRouter.route("GET", u"/metrics", [this](const HttpRequest &) {
+        return HttpResponse::text(200, metricsText().toUtf8(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    controlRouter.setFallback([](const HttpRequest &request, HttpResponder responder) {
+        responder.send(HttpResponse::jsonError(
+                404, u"not_found",
+                u"no route %1 %2; see docs/control-api.md"_s.arg(QString::fromLatin1(request.method()),
+                                                                 request.decodedPath())));
+    });
+    m_controlServer = new HttpServer(serverConfig(m_config, 1024 * 1024), this);
+    m_controlServer->setHandler(controlRouter.handler());
+    if (!m_controlServer->listen(m_config.listenControl.host, m_config.listenControl.port)) {
+        return u"cannot listen for the control API on %1: %2"_s.arg(
+                m_config.listenControl.toString(), m_controlServer->errorString());
+    }
+    ++m_serversRunning;
+    connect(m_controlServer, &HttpServer::shutdownFinished, this, [this]() {
+        if (--m_serversRunning == 0)
+            finishShutdown();
+    });
+
+    // Region data port: the site and /api/kv.
+    if (m_config.roleRegion) {
+        HttpRouter dataRouter;
+        const QByteArray region = m_config.region.toUtf8();
+        auto tagged = [region](HttpResponse response) {
+            response.setHeader("X-Meridian-Region", region);
+            return response;
+        };
+        dataRouter.route("GET", u"/healthz", [this, tagged](const HttpRequest &) {
+            if (m_shuttingDown)
+                return tagged(HttpResponse::jsonError(503, u"unavailable", u"shutting down"));
+            return tagged(HttpResponse::json(200, QJsonObject{{u"status"_s, u"ok"_s},
+                                                              {u"region"_s, m_config.region}}));
+        });
+        m_dataApi->addRoutes(dataRouter, tagged);
+        if (!m_config.staticRoot.isEmpty()) {
+            StaticFileOptions options;
+            options.indexFile = m_config.staticIndex;
+            for (const CacheControlRule &rule : m_config.cacheControl)
+                options.cacheRules.append({rule.pattern, rule.value.toUtf8()});
+            m_static = std::make_shared<StaticFileHandler>(m_config.staticRoot, options);
+            if (!m_static->isValid())
+                return u"cannot serve %1: %2"_s.arg(m_config.staticRoot, m_static->errorString());
+        }
+        auto site = m_static;
+        dataRouter.setFallback([site, tagged](const HttpRequest &request, HttpResponder responder) {
+            if (!site) {
+                responder.send(tagged(HttpResponse::jsonError(404, u"not_found", u"this region serves no static site (static.root is not set)")));
+                return;
+            }
+            responder.send(tagged(site->respond(request)));
+        });
+        m_dataServer = new HttpServer(serverConfig(m_config, m_config.maxBodyBytes), this);
+        m_dataServer->setHandler(dataRouter.handler());
+        m_dataServer->setRequestObserver([this](const HttpAccessRecord &record) {
+            m_traffic.record(record.status,
+                             double(std::chrono::duration_cast<std::chrono::microseconds>(record.duration).count()) / 1000.0);
+        });
+        if (!m_dataServer->listen(m_config.listenData.host, m_config.listenData.port)) {
+            return u"cannot listen for the website on %1: %2"_s.arg(m_config.listenData.toString(),
+                                                                    m_dataServer->errorString());
+        }
+        ++m_serversRunning;
+        connect(m_dataServer, &HttpServer::shutdownFinished, this, [this]() {
+            if (--m_serversRunning == 0)
+                finishShutdown();
+        });
+        m_drainTimer.start();
+    }
+
+    if (m_config.roleEdge) {
+        m_edge = new EdgeGateway(m_config, this);
+        m_edge->setControlState(m_store->state());
+        connect(m_store, &ControlStore::stateChanged, m_edge, [this](const ControlState &, const ControlState &after) {
+            m_edge->setControlState(after);
+        });
+        connect(m_monitor, &ClusterMonitor::healthChanged, m_edge, &EdgeGateway::setRegionHealth);
+        if (const QString error = m_edge->start(); !error.isEmpty())
+            return error;
+    }
+
+    m_monitor->start();
+    qCInfo(lcNode).noquote() << "node" << m_config.nodeId << "role" << m_config.roleName()
+                             << "control" << m_config.listenControl.host.toString() + u':'
+                                                     + QString::number(controlPort())
+                             << (m_config.roleRegion ? u"data "_s + m_config.listenData.host.toString()
+                                                               + u':' + QString::number(dataPort())
+                                                     : QString())
+                             << "sync" << m_config.listenSync.host.toString() + u':'
+                                                  + QString::number(m_replica->replicationPort());
+    return {};
+}
+
+void Node::shutdown()
+{
+    if (m_shuttingDown)
+        return;
+    m_shuttingDown = true;
+    const auto deadline = std::chrono::milliseconds(m_config.shutdownTimeoutMs);
+    qCInfo(lcNode) << "shutting down: finishing in-flight requests for up to"
+                   << m_config.shutdownTimeoutMs << "ms";
+    m_drainTimer.stop();
+    if (m_monitor)
+        m_monitor->stop();
+    if (m_control)
+        m_control->closeStreams();
+    if (m_serversRunning == 0) {
+        QTimer::singleShot(0, this, &Node::finishShutdown);
+        return;
+    }
+    if (m_dataServer)
+        m_dataServer->shutdown(deadline);
+    if (m_controlServer)
+        m_controlServer->shutdown(deadline);
+    // The servers cut whatever is left at the deadline; this is the last resort.
+    QTimer::singleShot(deadline + std::chrono::milliseconds(2000), this, &Node::finishShutdown);
+}
+
+void Node::finishShutdown()
+{
+    if (!m_replica)
+        return;
+    if (m_dataServer)
+        qCInfo(lcNode) << "requests still in flight at exit:" << m_dataServer->inFlightRequests();
+    m_replica->close();
+    m_replica = nullptr;
+    qCInfo(lcNode) << "store flushed and closed; bye";
+    emit stopped();
+}
+
+void Node::settleDrain()
+{
+    const RegionControl control = m_store->state().regions.value(m_config.region);
+    if (control.state != u"draining"_s)
+        return;
+    const int inFlight = m_dataServer ? int(m_dataServer->inFlightRequests()) : 0;
+    if (!ActionPlanner::drainSettled(control, inFlight, QDateTime::currentDateTimeUtc()))
+        return;
+    m_control->settleDrain(m_config.region, control);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ControlBackend
+
+QJsonArray Node::inboundLinks() const
+{
+    QJsonArray links;
+    if (!m_replica)
+        return links;
+    for (const LinkStatus &status : m_replica->links()) {
+        QJsonObject link = status.toJson();
+        link.insert(u"last_contact"_s,
+                    status.lastContactMs > 0 ? QJsonValue(isoFromMs(status.lastContactMs)) : QJsonValue());
+        links.append(link);
+    }
+    return links;
+}
+
+ControlResult<QJsonObject> Node::localDigest()
+{
+    if (!m_replica)
+        return ControlError{503, u"unavailable"_s, u"the store is closed"_s};
+    QJsonObject overwritten;
+    if (auto counters = m_replica->overwrittenCounters()) {
+        for (const OverwrittenCounter &counter : counters.value()) {
+            QJsonObject table = overwritten.value(counter.table).toObject();
+            table.insert(counter.region, counter.count);
+            overwritten.insert(counter.table, table);
+        }
+    }
+    return QJsonObject{{u"digest"_s, m_replica->digest()}, {u"overwritten"_s, overwritten}};
+}
+
+QJsonObject Node::localTraffic() const
+{
+    QJsonObject traffic = m_traffic.toJson();
+    traffic.insert(u"in_flight"_s, m_dataServer ? m_dataServer->inFlightRequests() : 0);
+    return traffic;
+}
+
+QString Node::localHealth() const
+{
+    if (!m_config.roleRegion)
+        return u"healthy"_s;
+    if (m_shuttingDown || !m_dataServer || !m_dataServer->isListening())
+        return u"unhealthy"_s;
+    return u"healthy"_s;
+}
+
+QMap<QString, double> Node::trafficShares(const ControlState &state) const
+{
+    QMap<QString, QString> health;
+    for (const RegionSpec &spec : m_config.regions) {
+        if (m_config.roleRegion && spec.id == m_config.region)
+            health.insert(spec.id, localHealth());
+        else if (m_monitor)
+            health.insert(spec.id, m_monitor->snapshot(spec.id).dataHealth);
+    }
+    const auto shares = expectedShares(balancerConfigFor(m_config, state, health));
+    if (!shares) {
+        QMap<QString, double> zero;
+        for (const RegionSpec &spec : m_config.regions)
+            zero.insert(spec.id, 0.0);
+        return zero;
+    }
+    return shares.value().shares;
+}
+
+std::optional<QString> Node::validateStrategy(const StrategyChoice &choice) const
+{
+    const auto params = parseStrategyParams(choice.name, choice.params);
+    if (!params)
+        return params.error();
+    return std::nullopt;
+}
+
+QJsonObject Node::resyncJson() const
+{
+    const ResyncProgress progress = m_replica ? m_replica->resyncStatus() : ResyncProgress{};
+    QString state = u"running"_s;
+    if (progress.phase == ResyncProgress::Phase::Done)
+        state = u"done"_s;
+    else if (progress.phase == ResyncProgress::Phase::Failed)
+        state = u"failed"_s;
+    else if (progress.phase == ResyncProgress::Phase::Cancelled)
+        state = u"cancelled"_s;
+    return {{u"id"_s, m_resyncId},
+            {u"region"_s, m_config.region},
+            {u"from"_s, progress.peer},
+            {u"phase"_s, ResyncProgress::phaseName(progress.phase)},
+            {u"state"_s, state},
+            {u"bytes_done"_s, progress.bytesDone},
+            {u"bytes_total"_s, progress.bytesTotal},
+            {u"rows"_s, progress.rows},
+            {u"eta_s"_s, progress.etaSeconds < 0 ? QJsonValue() : QJsonValue(progress.etaSeconds)},
+            {u"error"_s, state == u"failed"_s ? QJsonValue(progress.message) : QJsonValue()}};
+}
+
+ControlResult<QJsonObject> Node::startResync(const QString &peer)
+{
+    if (!m_replica)
+        return ControlError{503, u"unavailable"_s, u"the store is closed"_s};
+    QString from = peer;
+    if (from.isEmpty()) {
+        // The best source: the first reachable region in failover order.
+        const ControlState &state = m_store->state();
+        QStringList order = state.regions.keys();
+        std::sort(order.begin(), order.end(), [&state](const QString &a, const QString &b) {
+            const int pa = state.regions.value(a).priority;
+            const int pb = state.regions.value(b).priority;
+            return pa != pb ? pa < pb : a < b;
+        });
+        for (const QString &id : order) {
+            if (id != m_config.region && m_monitor->isReachable(id)) {
+                from = id;
+                break;
+            }
+        }
+        if (from.isEmpty())
+            return ControlError{503, u"unavailable"_s, u"no other region is reachable to resync from"_s};
+    }
+    const ResyncProgress current = m_replica->resyncStatus();
+    if (m_resyncStarted && current.phase != ResyncProgress::Phase::Done
+        && current.phase != ResyncProgress::Phase::Failed
+        && current.phase != ResyncProgress::Phase::Cancelled
+        && current.phase != ResyncProgress::Phase::Idle) {
+        return ControlError::conflict(u"conflict"_s, u"a resync of %1 is already running (%2)"_s.arg(m_config.region, m_resyncId));
+    }
+    if (auto r = m_replica->startResync(from); !r)
+        return ControlError{409, u"conflict"_s, u"cannot start the resync from %1: %2"_s.arg(from, r.error().message)};
+    static int counter = 0;
+    m_resyncId = u"rs-%1"_s.arg(++counter);
+    m_resyncStarted = true;
+    return resyncJson();
+}
+
+std::optional<QJsonObject> Node::resyncProgress() const
+{
+    if (!m_resyncStarted)
+        return std::nullopt;
+    return resyncJson();
+}
+
+ControlResult<QJsonObject> Node::cancelResync()
+{
+    if (!m_resyncStarted || !m_replica)
+        return ControlError::notFound(u"no resync of %1 is running"_s.arg(m_config.region));
+    m_replica->cancelResync();
+    return resyncJson();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+
+QString Node::metricsText() const
+{
+    QString out;
+    const QString region = escapeLabel(m_config.roleRegion ? m_config.region : m_config.nodeId);
+    out += u"# HELP meridian_http_requests_total Data-plane requests answered, by status.\n"
+           "# TYPE meridian_http_requests_total counter\n"_s;
+    for (auto it = m_traffic.countsByStatus().cbegin(); it != m_traffic.countsByStatus().cend(); ++it)
+        out += u"meridian_http_requests_total{region=\"%1\",status=\"%2\"} %3\n"_s.arg(region).arg(it.key()).arg(it.value());
+    out += u"# HELP meridian_http_request_duration_seconds Data-plane request latency.\n"
+           "# TYPE meridian_http_request_duration_seconds histogram\n"_s;
+    const auto &bounds = TrafficStats::bucketBoundsMs();
+    for (qsizetype i = 0; i < bounds.size(); ++i)
+        out += u"meridian_http_request_duration_seconds_bucket{region=\"%1\",le=\"%2\"} %3\n"_s.arg(region).arg(bounds.at(i) / 1000.0).arg(m_traffic.bucketCounts().at(i));
+    out += u"meridian_http_request_duration_seconds_bucket{region=\"%1\",le=\"+Inf\"} %2\n"_s.arg(region).arg(m_traffic.total());
+    out += u"meridian_http_request_duration_seconds_sum{region=\"%1\"} %2\n"_s.arg(region).arg(m_traffic.latencySumMs() / 1000.0);
+    out += u"meridian_http_request_duration_seconds_count{region=\"%1\"} %2\n"_s.arg(region).arg(m_traffic.total());
+    out += u"# HELP meridian_http_in_flight_requests Data-plane requests in flight.\n"
+           "# TYPE meridian_http_in_flight_requests gauge\n"_s;
+    out += u"meridian_http_in_flight_requests{region=\"%1\"} %2\n"_s.arg(region).arg(m_dataServer ? m_dataServer->inFlightRequests() : 0);
+
+    const QList<LinkStatus> links = m_replica ? m_replica->links() : QList<LinkStatus>{};
+    out += u"# HELP meridian_replication_lag_seconds Age of the oldest unapplied change per link.\n"
+           "# TYPE meridian_replication_lag_seconds gauge\n"_s;
+    for (const LinkStatus &link : links)
+        out += u"meridian_replication_lag_seconds{origin=\"%1\",replica=\"%2\"} %3\n"_s.arg(escapeLabel(link.origin), escapeLabel(link.replica)).arg(link.secondsBehind);
+    out += u"# HELP meridian_replication_backlog_entries Log entries not yet applied per link.\n"
+           "# TYPE meridian_replication_backlog_entries gauge\n"_s;
+    for (const LinkStatus &link : links)
+        out += u"meridian_replication_backlog_entries{origin=\"%1\",replica=\"%2\"} %3\n"_s.arg(escapeLabel(link.origin), escapeLabel(link.replica)).arg(link.entriesBehind);
+    out += u"# HELP meridian_replication_link_state 1 for the current state of each link.\n"
+           "# TYPE meridian_replication_link_state gauge\n"_s;
+    static const QList<LinkState> states = {LinkState::CaughtUp, LinkState::Lagging, LinkState::Stalled,
+                                            LinkState::Disconnected, LinkState::SchemaMismatch, LinkState::NeedsResync};
+    for (const LinkStatus &link : links) {
+        for (const LinkState state : states)
+            out += u"meridian_replication_link_state{origin=\"%1\",replica=\"%2\",state=\"%3\"} %4\n"_s.arg(escapeLabel(link.origin), escapeLabel(link.replica), linkStateName(state)).arg(link.state == state ? 1 : 0);
+    }
+    const QString db = QDir(m_config.dataDir).filePath(u"store.db"_s);
+    out += u"# HELP meridian_store_bytes Size of the region's SQLite database and its WAL.\n"
+           "# TYPE meridian_store_bytes gauge\n"_s;
+    out += u"meridian_store_bytes{region=\"%1\"} %2\n"_s.arg(region).arg(QFileInfo(db).size() + QFileInfo(db + u"-wal"_s).size());
+    out += u"# HELP meridian_resync_progress_ratio Bytes done / total of the running or last resync.\n"
+           "# TYPE meridian_resync_progress_ratio gauge\n"_s;
+    if (m_resyncStarted && m_replica) {
+        const ResyncProgress progress = m_replica->resyncStatus();
+        const double ratio = progress.bytesTotal > 0 ? double(progress.bytesDone) / double(progress.bytesTotal)
+                                                     : (progress.phase == ResyncProgress::Phase::Done ? 1.0 : 0.0);
+        out += u"meridian_resync_progress_ratio{region=\"%1\"} %2\n"_s.arg(region).arg(ratio);
+    }
+    out += u"# HELP meridian_endpoint_up Data endpoint health as this node sees it (1 healthy, 0 unhealthy; absent while unknown).\n"
+           "# TYPE meridian_endpoint_up gauge\n"_s;
+    for (const RegionSpec &spec : m_config.regions) {
+        const QString health = (m_config.roleRegion && spec.id == m_config.region)
+                                       ? localHealth()
+                                       : (m_monitor ? m_monitor->snapshot(spec.id).dataHealth : u"unknown"_s);
+        if (health == u"unknown"_s)
+            continue;
+        out += u"meridian_endpoint_up{region=\"%1\",url=\"%2\"} %3\n"_s.arg(escapeLabel(spec.id), escapeLabel(spec.dataUrl.toString())).arg(health == u"healthy"_s ? 1 : 0);
+    }
+    out += u"# HELP meridian_peer_rtt_seconds Probe round trip from this node to each peer.\n"
+           "# TYPE meridian_peer_rtt_seconds gauge\n"_s;
+    if (m_monitor) {
+        const auto row = m_monitor->rttRow();
+        for (auto it = row.cbegin(); it != row.cend(); ++it)
+            out += u"meridian_peer_rtt_seconds{from=\"%1\",to=\"%2\"} %3\n"_s.arg(escapeLabel(m_config.nodeId), escapeLabel(it.key())).arg(it.value() / 1000.0);
+    }
+    return out;
+}
+
+} // namespace Meridian
