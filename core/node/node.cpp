@@ -6,6 +6,7 @@
 #include "core/control/controlstore.h"
 #include "core/http/httprouter.h"
 #include "core/http/httpserver.h"
+#include "core/http/metricsregistry.h"
 #include "core/http/staticfilehandler.h"
 #include "core/node/clustermonitor.h"
 #include "core/node/controlservice.h"
@@ -39,13 +40,6 @@ HttpServerConfig serverConfig(const NodeConfig &config, qint64 maxBody)
     server.idleTimeout = std::chrono::milliseconds(config.idleTimeoutMs);
     server.serverHeader = "meridiand/" MERIDIAN_VERSION;
     return server;
-}
-
-QString escapeLabel(const QString &value)
-{
-    QString out = value;
-    out.replace(u'\\', u"\\\\"_s).replace(u'"', u"\\\""_s).replace(u'\n', u"\\n"_s);
-    return out;
 }
 
 QString isoFromMs(qint64 ms)
@@ -184,11 +178,13 @@ QString Node::start()
     m_monitor = new ClusterMonitor(m_config.nodeId, peers, m_peers, m_config.probeIntervalMs, this);
     m_control = new ControlService(m_config, m_store, m_monitor, m_peers, this, &m_audit, this);
 
+    setUpMetrics();
+
     // Control API.
     HttpRouter controlRouter;
     m_control->addRoutes(controlRouter);
     controlRouter.route("GET", u"/metrics", [this](const HttpRequest &) {
-        return HttpResponse::text(200, metricsText().toUtf8(), "text/plain; version=0.0.4; charset=utf-8");
+        return HttpResponse::text(200, m_metrics.render(), MetricsRegistry::contentType());
     });
     controlRouter.setFallback([](const HttpRequest &request, HttpResponder responder) {
         responder.send(HttpResponse::jsonError(
@@ -243,7 +239,7 @@ QString Node::start()
         m_dataServer = new HttpServer(serverConfig(m_config, m_config.maxBodyBytes), this);
         m_dataServer->setHandler(dataRouter.handler());
         m_dataServer->setRequestObserver([this](const HttpAccessRecord &record) {
-            m_traffic.record(record.status,
+            m_observeRequest(record.status,
                              double(std::chrono::duration_cast<std::chrono::microseconds>(record.duration).count()) / 1000.0);
         });
         if (!m_dataServer->listen(m_config.listenData.host, m_config.listenData.port)) {
@@ -482,73 +478,91 @@ ControlResult<QJsonObject> Node::cancelResync()
 // ---------------------------------------------------------------------------------------------
 // Metrics
 
-QString Node::metricsText() const
+void Node::setUpMetrics()
 {
-    QString out;
-    const QString region = escapeLabel(m_config.roleRegion ? m_config.region : m_config.nodeId);
-    out += u"# HELP meridian_http_requests_total Data-plane requests answered, by status.\n"
-           "# TYPE meridian_http_requests_total counter\n"_s;
-    for (auto it = m_traffic.countsByStatus().cbegin(); it != m_traffic.countsByStatus().cend(); ++it)
-        out += u"meridian_http_requests_total{region=\"%1\",status=\"%2\"} %3\n"_s.arg(region).arg(it.key()).arg(it.value());
-    out += u"# HELP meridian_http_request_duration_seconds Data-plane request latency.\n"
-           "# TYPE meridian_http_request_duration_seconds histogram\n"_s;
-    const auto &bounds = TrafficStats::bucketBoundsMs();
-    for (qsizetype i = 0; i < bounds.size(); ++i)
-        out += u"meridian_http_request_duration_seconds_bucket{region=\"%1\",le=\"%2\"} %3\n"_s.arg(region).arg(bounds.at(i) / 1000.0).arg(m_traffic.bucketCounts().at(i));
-    out += u"meridian_http_request_duration_seconds_bucket{region=\"%1\",le=\"+Inf\"} %2\n"_s.arg(region).arg(m_traffic.total());
-    out += u"meridian_http_request_duration_seconds_sum{region=\"%1\"} %2\n"_s.arg(region).arg(m_traffic.latencySumMs() / 1000.0);
-    out += u"meridian_http_request_duration_seconds_count{region=\"%1\"} %2\n"_s.arg(region).arg(m_traffic.total());
-    out += u"# HELP meridian_http_in_flight_requests Data-plane requests in flight.\n"
-           "# TYPE meridian_http_in_flight_requests gauge\n"_s;
-    out += u"meridian_http_in_flight_requests{region=\"%1\"} %2\n"_s.arg(region).arg(m_dataServer ? m_dataServer->inFlightRequests() : 0);
-
-    const QList<LinkStatus> links = m_replica ? m_replica->links() : QList<LinkStatus>{};
-    out += u"# HELP meridian_replication_lag_seconds Age of the oldest unapplied change per link.\n"
-           "# TYPE meridian_replication_lag_seconds gauge\n"_s;
-    for (const LinkStatus &link : links)
-        out += u"meridian_replication_lag_seconds{origin=\"%1\",replica=\"%2\"} %3\n"_s.arg(escapeLabel(link.origin), escapeLabel(link.replica)).arg(link.secondsBehind);
-    out += u"# HELP meridian_replication_backlog_entries Log entries not yet applied per link.\n"
-           "# TYPE meridian_replication_backlog_entries gauge\n"_s;
-    for (const LinkStatus &link : links)
-        out += u"meridian_replication_backlog_entries{origin=\"%1\",replica=\"%2\"} %3\n"_s.arg(escapeLabel(link.origin), escapeLabel(link.replica)).arg(link.entriesBehind);
-    out += u"# HELP meridian_replication_link_state 1 for the current state of each link.\n"
-           "# TYPE meridian_replication_link_state gauge\n"_s;
-    static const QList<LinkState> states = {LinkState::CaughtUp, LinkState::Lagging, LinkState::Stalled,
-                                            LinkState::Disconnected, LinkState::SchemaMismatch, LinkState::NeedsResync};
-    for (const LinkStatus &link : links) {
-        for (const LinkState state : states)
-            out += u"meridian_replication_link_state{origin=\"%1\",replica=\"%2\",state=\"%3\"} %4\n"_s.arg(escapeLabel(link.origin), escapeLabel(link.replica), linkStateName(state)).arg(link.state == state ? 1 : 0);
-    }
-    const QString db = QDir(m_config.dataDir).filePath(u"store.db"_s);
-    out += u"# HELP meridian_store_bytes Size of the region's SQLite database and its WAL.\n"
-           "# TYPE meridian_store_bytes gauge\n"_s;
-    out += u"meridian_store_bytes{region=\"%1\"} %2\n"_s.arg(region).arg(QFileInfo(db).size() + QFileInfo(db + u"-wal"_s).size());
-    out += u"# HELP meridian_resync_progress_ratio Bytes done / total of the running or last resync.\n"
-           "# TYPE meridian_resync_progress_ratio gauge\n"_s;
-    if (m_resyncStarted && m_replica) {
-        const ResyncProgress progress = m_replica->resyncStatus();
-        const double ratio = progress.bytesTotal > 0 ? double(progress.bytesDone) / double(progress.bytesTotal)
-                                                     : (progress.phase == ResyncProgress::Phase::Done ? 1.0 : 0.0);
-        out += u"meridian_resync_progress_ratio{region=\"%1\"} %2\n"_s.arg(region).arg(ratio);
-    }
-    out += u"# HELP meridian_endpoint_up Data endpoint health as this node sees it (1 healthy, 0 unhealthy; absent while unknown).\n"
-           "# TYPE meridian_endpoint_up gauge\n"_s;
-    for (const RegionSpec &spec : m_config.regions) {
-        const QString health = (m_config.roleRegion && spec.id == m_config.region)
-                                       ? localHealth()
-                                       : (m_monitor ? m_monitor->snapshot(spec.id).dataHealth : u"unknown"_s);
-        if (health == u"unknown"_s)
-            continue;
-        out += u"meridian_endpoint_up{region=\"%1\",url=\"%2\"} %3\n"_s.arg(escapeLabel(spec.id), escapeLabel(spec.dataUrl.toString())).arg(health == u"healthy"_s ? 1 : 0);
-    }
-    out += u"# HELP meridian_peer_rtt_seconds Probe round trip from this node to each peer.\n"
-           "# TYPE meridian_peer_rtt_seconds gauge\n"_s;
-    if (m_monitor) {
-        const auto row = m_monitor->rttRow();
-        for (auto it = row.cbegin(); it != row.cend(); ++it)
-            out += u"meridian_peer_rtt_seconds{from=\"%1\",to=\"%2\"} %3\n"_s.arg(escapeLabel(m_config.nodeId), escapeLabel(it.key())).arg(it.value() / 1000.0);
-    }
-    return out;
+    const QByteArray region = (m_config.roleRegion ? m_config.region : m_config.nodeId).toUtf8();
+    auto &requests = m_metrics.counter("meridian_http_requests_total",
+                                       "Data-plane requests answered, by region and status.",
+                                       {"region", "status"});
+    auto &latency = m_metrics.histogram("meridian_http_request_duration_seconds",
+                                        "Data-plane request latency.",
+                                        {"region"});
+    m_observeRequest = [this, region, &requests, &latency](int status, double ms) {
+        m_traffic.record(ms);
+        requests.counter({region, QByteArray::number(status)}).inc();
+        latency.histogram({region}).observe(ms / 1000.0);
+    };
+    auto &inFlight = m_metrics.gauge("meridian_http_in_flight_requests",
+                                     "Data-plane requests in flight.", {"region"});
+    auto &lag = m_metrics.gauge("meridian_replication_lag_seconds",
+                                "Age of the oldest unapplied change per link (origin -> replica).",
+                                {"origin", "replica"});
+    auto &backlog = m_metrics.gauge("meridian_replication_backlog_entries",
+                                    "Log entries not yet applied per link.", {"origin", "replica"});
+    auto &linkState = m_metrics.gauge("meridian_replication_link_state",
+                                      "1 for the current state of each link, 0 for the others.",
+                                      {"origin", "replica", "state"});
+    auto &storeBytes = m_metrics.gauge("meridian_store_bytes",
+                                       "Size of the node's SQLite store and its WAL (the log lives "
+                                       "in it).",
+                                       {"region"});
+    auto &resync = m_metrics.gauge("meridian_resync_progress_ratio",
+                                   "Bytes done / total of the running or last resync.", {"region"});
+    auto &endpointUp = m_metrics.gauge("meridian_endpoint_up",
+                                       "Data endpoint health as this node sees it (1 healthy, 0 "
+                                       "unhealthy; absent while unknown).",
+                                       {"region", "url"});
+    auto &rtt = m_metrics.gauge("meridian_peer_rtt_seconds",
+                                "Probe round trip from this node to each peer.", {"from", "to"});
+    m_metrics.addCollectHook([=, this, &inFlight, &lag, &backlog, &linkState, &storeBytes, &resync,
+                              &endpointUp, &rtt]() {
+        inFlight.gauge({region}).set(m_dataServer ? double(m_dataServer->inFlightRequests()) : 0.0);
+        lag.clear();
+        backlog.clear();
+        linkState.clear();
+        static const QList<LinkState> states = {LinkState::CaughtUp,
+                                                LinkState::Lagging,
+                                                LinkState::Stalled,
+                                                LinkState::Disconnected,
+                                                LinkState::SchemaMismatch,
+                                                LinkState::NeedsResync};
+        const QList<LinkStatus> links = m_replica ? m_replica->links() : QList<LinkStatus>{};
+        for (const LinkStatus &link : links) {
+            const QByteArray origin = link.origin.toUtf8();
+            const QByteArray replica = link.replica.toUtf8();
+            lag.gauge({origin, replica}).set(link.secondsBehind);
+            backlog.gauge({origin, replica}).set(double(link.entriesBehind));
+            for (const LinkState state : states)
+                linkState.gauge({origin, replica, linkStateName(state).toUtf8()})
+                        .set(link.state == state ? 1.0 : 0.0);
+        }
+        const QString db = QDir(m_config.dataDir).filePath(u"store.db"_s);
+        storeBytes.gauge({region}).set(
+                double(QFileInfo(db).size() + QFileInfo(db + u"-wal"_s).size()));
+        if (m_resyncStarted && m_replica) {
+            const ResyncProgress progress = m_replica->resyncStatus();
+            const double done = progress.phase == ResyncProgress::Phase::Done ? 1.0 : 0.0;
+            resync.gauge({region}).set(progress.bytesTotal > 0 ? double(progress.bytesDone)
+                                                                       / double(progress.bytesTotal)
+                                                               : done);
+        }
+        endpointUp.clear();
+        for (const RegionSpec &spec : m_config.regions) {
+            const QString health = (m_config.roleRegion && spec.id == m_config.region)
+                                           ? localHealth()
+                                           : (m_monitor ? m_monitor->snapshot(spec.id).dataHealth
+                                                        : u"unknown"_s);
+            if (health != u"unknown"_s)
+                endpointUp.gauge({spec.id.toUtf8(), spec.dataUrl.toString().toUtf8()})
+                        .set(health == u"healthy"_s ? 1.0 : 0.0);
+        }
+        rtt.clear();
+        if (m_monitor) {
+            const auto row = m_monitor->rttRow();
+            for (auto it = row.cbegin(); it != row.cend(); ++it)
+                rtt.gauge({m_config.nodeId.toUtf8(), it.key().toUtf8()}).set(it.value() / 1000.0);
+        }
+    });
 }
 
 } // namespace Meridian

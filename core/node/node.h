@@ -2,6 +2,7 @@
 
 #include "core/control/auditlog.h"
 #include "core/control/controlbackend.h"
+#include "core/http/metricsregistry.h"
 #include "core/node/nodeconfig.h"
 #include "core/node/trafficstats.h"
 
@@ -62,7 +63,7 @@ signals:
 
 private:
     QString startRelays();
-    QString metricsText() const;
+    void setUpMetrics();
     void settleDrain();
     void finishShutdown();
     QJsonObject resyncJson() const;
@@ -70,6 +71,8 @@ private:
     NodeConfig m_config;
     AuditLog m_audit;
     TrafficStats m_traffic;
+    MetricsRegistry m_metrics;
+    std::function<void(int status, double ms)> m_observeRequest;
     Replica *m_replica = nullptr;
     ControlStore *m_store = nullptr;
     PeerClient *m_peers = nullptr;

@@ -17,29 +17,13 @@ constexpr qint64 kRateWindowMs = 5000;
 TrafficStats::TrafficStats()
 {
     m_clock.start();
-    m_buckets.fill(0, bucketBoundsMs().size() + 1);
 }
 
-const QList<double> &TrafficStats::bucketBoundsMs()
-{
-    static const QList<double> bounds = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
-    return bounds;
-}
-
-void TrafficStats::record(int status, double latencyMs)
+void TrafficStats::record(double latencyMs)
 {
     const qint64 now = m_clock.elapsed();
     m_recent.emplace_back(now, latencyMs);
     expire(now);
-    ++m_byStatus[status];
-    ++m_total;
-    m_sumMs += latencyMs;
-    const QList<double> &bounds = bucketBoundsMs();
-    for (qsizetype i = 0; i < bounds.size(); ++i) {
-        if (latencyMs <= bounds.at(i))
-            ++m_buckets[i];
-    }
-    ++m_buckets[bounds.size()];
 }
 
 void TrafficStats::expire(qint64 now) const
