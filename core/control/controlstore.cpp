@@ -54,10 +54,10 @@ QString ControlStore::open()
         !r) {
         return u"cannot register the control table: %1"_s.arg(r.error().message);
     }
-    if (auto r = m_replica->registerTable(
-                u"meridian_actions"_s,
-                u"CREATE TABLE meridian_actions(id TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL, "
-                "body TEXT NOT NULL)"_s);
+    if (auto r = m_replica->registerTable(u"meridian_actions"_s,
+                                          u"CREATE TABLE meridian_actions(id TEXT PRIMARY KEY NOT "
+                                          u"NULL, seq INTEGER NOT NULL, "
+                                          "body TEXT NOT NULL)"_s);
         !r) {
         return u"cannot register the actions table: %1"_s.arg(r.error().message);
     }
@@ -94,9 +94,9 @@ void ControlStore::refresh()
             emit stateChanged(before, m_state);
     }
 
-    const auto actions = m_replica->query(
-            u"SELECT body, seq FROM meridian_actions WHERE seq > ? ORDER BY seq"_s,
-            {m_lastActionSeq});
+    const auto actions
+            = m_replica->query(u"SELECT body, seq FROM meridian_actions WHERE seq > ? ORDER BY seq"_s,
+                               {m_lastActionSeq});
     if (!actions)
         return;
     for (const QVariantList &row : actions.value().rows) {

@@ -17,14 +17,16 @@ namespace {
 std::optional<HttpResponse> checkKey(const QString &key)
 {
     if (key.isEmpty() || key.size() > DataApi::kMaxKeyLength) {
-        return HttpResponse::jsonError(
-                400,
-                u"invalid_parameter",
-                u"a key must be 1 to %1 characters"_s.arg(DataApi::kMaxKeyLength));
+        return HttpResponse::jsonError(400,
+                                       u"invalid_parameter",
+                                       u"a key must be 1 to %1 characters"_s.arg(
+                                               DataApi::kMaxKeyLength));
     }
     for (const QChar c : key) {
         if (c.category() == QChar::Other_Control)
-            return HttpResponse::jsonError(400, u"invalid_parameter", u"a key must not contain control characters");
+            return HttpResponse::jsonError(400,
+                                           u"invalid_parameter",
+                                           u"a key must not contain control characters");
     }
     return std::nullopt;
 }
@@ -68,8 +70,9 @@ HttpResponse DataApi::get(const HttpRequest &request) const
         return list(request);
     if (auto error = checkKey(key))
         return *error;
-    const auto result = m_replica->query(
-            u"SELECT value, content_type, updated_at FROM kv WHERE key = ?"_s, {key});
+    const auto result
+            = m_replica->query(u"SELECT value, content_type, updated_at FROM kv WHERE key = ?"_s,
+                               {key});
     if (!result)
         return HttpResponse::jsonError(500, u"internal", result.error().message);
     if (result.value().rows.isEmpty())
@@ -112,7 +115,10 @@ HttpResponse DataApi::put(const HttpRequest &request)
         return {};
     });
     if (!receipt)
-        return HttpResponse::jsonError(503, u"unavailable", u"the write was not stored: %1"_s.arg(receipt.error().message));
+        return HttpResponse::jsonError(503,
+                                       u"unavailable",
+                                       u"the write was not stored: %1"_s.arg(
+                                               receipt.error().message));
     return HttpResponse::json(existed ? 200 : 201,
                               QJsonObject{{u"key"_s, key},
                                           {u"size"_s, request.body().size()},
@@ -128,7 +134,10 @@ HttpResponse DataApi::remove(const HttpRequest &request)
         return *error;
     auto receipt = m_replica->execute(u"DELETE FROM kv WHERE key = ?"_s, {key});
     if (!receipt)
-        return HttpResponse::jsonError(503, u"unavailable", u"the delete was not stored: %1"_s.arg(receipt.error().message));
+        return HttpResponse::jsonError(503,
+                                       u"unavailable",
+                                       u"the delete was not stored: %1"_s.arg(
+                                               receipt.error().message));
     if (receipt.value().rowsChanged == 0)
         return HttpResponse::jsonError(404, u"not_found", u"no key '%1'"_s.arg(key));
     return HttpResponse(204);
@@ -142,12 +151,14 @@ HttpResponse DataApi::list(const HttpRequest &request) const
         bool ok = false;
         limit = request.queryValue(u"limit").toInt(&ok);
         if (!ok || limit < 1 || limit > 1000)
-            return HttpResponse::jsonError(400, u"invalid_parameter", u"'limit' must be a whole number from 1 to 1000");
+            return HttpResponse::jsonError(400,
+                                           u"invalid_parameter",
+                                           u"'limit' must be a whole number from 1 to 1000");
     }
-    const auto result = m_replica->query(
-            u"SELECT key, length(value), content_type, updated_at FROM kv "
-            "WHERE substr(key, 1, ?) = ? ORDER BY key LIMIT ?"_s,
-            {qint64(prefix.size()), prefix, limit + 1});
+    const auto result
+            = m_replica->query(u"SELECT key, length(value), content_type, updated_at FROM kv "
+                               "WHERE substr(key, 1, ?) = ? ORDER BY key LIMIT ?"_s,
+                               {qint64(prefix.size()), prefix, limit + 1});
     if (!result)
         return HttpResponse::jsonError(500, u"internal", result.error().message);
     QJsonArray items;

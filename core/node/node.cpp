@@ -90,7 +90,7 @@ QString Node::startRelays()
                                      this);
         if (!relay->listen()) {
             *error = u"cannot start the WAN delay relay for %1: %2"_s.arg(hostPort,
-                                                                         relay->errorString());
+                                                                          relay->errorString());
             return {};
         }
         return u"127.0.0.1:%1"_s.arg(relay->port());
@@ -147,10 +147,11 @@ QString Node::start()
     sync.listenHost = m_config.listenSync.host.toString();
     sync.listenPort = m_config.listenSync.port;
     sync.durability = m_config.syncDurability == u"normal"_s ? Durability::Normal
-                                                               : Durability::Full;
+                                                             : Durability::Full;
     for (auto it = m_syncAddressOf.cbegin(); it != m_syncAddressOf.cend(); ++it) {
         const qsizetype colon = it.value().lastIndexOf(u':');
-        sync.peers.append({it.key(), it.value().left(colon), quint16(it.value().mid(colon + 1).toUInt())});
+        sync.peers.append(
+                {it.key(), it.value().left(colon), quint16(it.value().mid(colon + 1).toUInt())});
     }
     m_replica = new Replica(sync, this);
     if (auto r = m_replica->open(); !r)
@@ -187,16 +188,17 @@ QString Node::start()
         return HttpResponse::text(200, m_metrics.render(), MetricsRegistry::contentType());
     });
     controlRouter.setFallback([](const HttpRequest &request, HttpResponder responder) {
-        responder.send(HttpResponse::jsonError(
-                404, u"not_found",
-                u"no route %1 %2; see docs/control-api.md"_s.arg(QString::fromLatin1(request.method()),
-                                                                 request.decodedPath())));
+        responder.send(HttpResponse::jsonError(404,
+                                               u"not_found",
+                                               u"no route %1 %2; see docs/control-api.md"_s
+                                                       .arg(QString::fromLatin1(request.method()),
+                                                            request.decodedPath())));
     });
     m_controlServer = new HttpServer(serverConfig(m_config, 1024 * 1024), this);
     m_controlServer->setHandler(controlRouter.handler());
     if (!m_controlServer->listen(m_config.listenControl.host, m_config.listenControl.port)) {
-        return u"cannot listen for the control API on %1: %2"_s.arg(
-                m_config.listenControl.toString(), m_controlServer->errorString());
+        return u"cannot listen for the control API on %1: %2"_s
+                .arg(m_config.listenControl.toString(), m_controlServer->errorString());
     }
     ++m_serversRunning;
     connect(m_controlServer, &HttpServer::shutdownFinished, this, [this]() {
@@ -215,8 +217,9 @@ QString Node::start()
         dataRouter.route("GET", u"/healthz", [this, tagged](const HttpRequest &) {
             if (m_shuttingDown)
                 return tagged(HttpResponse::jsonError(503, u"unavailable", u"shutting down"));
-            return tagged(HttpResponse::json(200, QJsonObject{{u"status"_s, u"ok"_s},
-                                                              {u"region"_s, m_config.region}}));
+            return tagged(HttpResponse::json(200,
+                                             QJsonObject{{u"status"_s, u"ok"_s},
+                                                         {u"region"_s, m_config.region}}));
         });
         m_dataApi->addRoutes(dataRouter, tagged);
         if (!m_config.staticRoot.isEmpty()) {
@@ -231,7 +234,10 @@ QString Node::start()
         auto site = m_static;
         dataRouter.setFallback([site, tagged](const HttpRequest &request, HttpResponder responder) {
             if (!site) {
-                responder.send(tagged(HttpResponse::jsonError(404, u"not_found", u"this region serves no static site (static.root is not set)")));
+                responder.send(tagged(HttpResponse::jsonError(
+                        404,
+                        u"not_found",
+                        u"this region serves no static site (static.root is not set)")));
                 return;
             }
             responder.send(tagged(site->respond(request)));
@@ -240,7 +246,10 @@ QString Node::start()
         m_dataServer->setHandler(dataRouter.handler());
         m_dataServer->setRequestObserver([this](const HttpAccessRecord &record) {
             m_observeRequest(record.status,
-                             double(std::chrono::duration_cast<std::chrono::microseconds>(record.duration).count()) / 1000.0);
+                             double(std::chrono::duration_cast<std::chrono::microseconds>(
+                                            record.duration)
+                                            .count())
+                                     / 1000.0);
         });
         if (!m_dataServer->listen(m_config.listenData.host, m_config.listenData.port)) {
             return u"cannot listen for the website on %1: %2"_s.arg(m_config.listenData.toString(),
@@ -257,9 +266,12 @@ QString Node::start()
     if (m_config.roleEdge) {
         m_edge = new EdgeGateway(m_config, this);
         m_edge->setControlState(m_store->state());
-        connect(m_store, &ControlStore::stateChanged, m_edge, [this](const ControlState &, const ControlState &after) {
-            m_edge->setControlState(after);
-        });
+        connect(m_store,
+                &ControlStore::stateChanged,
+                m_edge,
+                [this](const ControlState &, const ControlState &after) {
+                    m_edge->setControlState(after);
+                });
         connect(m_monitor, &ClusterMonitor::healthChanged, m_edge, &EdgeGateway::setRegionHealth);
         if (const QString error = m_edge->start(); !error.isEmpty())
             return error;
@@ -267,13 +279,16 @@ QString Node::start()
 
     m_monitor->start();
     qCInfo(lcNode).noquote() << "node" << m_config.nodeId << "role" << m_config.roleName()
-                             << "control" << m_config.listenControl.host.toString() + u':'
-                                                     + QString::number(controlPort())
-                             << (m_config.roleRegion ? u"data "_s + m_config.listenData.host.toString()
-                                                               + u':' + QString::number(dataPort())
-                                                     : QString())
-                             << "sync" << m_config.listenSync.host.toString() + u':'
-                                                  + QString::number(m_replica->replicationPort());
+                             << "control"
+                             << m_config.listenControl.host.toString() + u':'
+                                        + QString::number(controlPort())
+                             << (m_config.roleRegion
+                                         ? u"data "_s + m_config.listenData.host.toString() + u':'
+                                                   + QString::number(dataPort())
+                                         : QString())
+                             << "sync"
+                             << m_config.listenSync.host.toString() + u':'
+                                        + QString::number(m_replica->replicationPort());
     return {};
 }
 
@@ -336,7 +351,8 @@ QJsonArray Node::inboundLinks() const
     for (const LinkStatus &status : m_replica->links()) {
         QJsonObject link = status.toJson();
         link.insert(u"last_contact"_s,
-                    status.lastContactMs > 0 ? QJsonValue(isoFromMs(status.lastContactMs)) : QJsonValue());
+                    status.lastContactMs > 0 ? QJsonValue(isoFromMs(status.lastContactMs))
+                                             : QJsonValue());
         links.append(link);
     }
     return links;
@@ -443,17 +459,23 @@ ControlResult<QJsonObject> Node::startResync(const QString &peer)
             }
         }
         if (from.isEmpty())
-            return ControlError{503, u"unavailable"_s, u"no other region is reachable to resync from"_s};
+            return ControlError{503,
+                                u"unavailable"_s,
+                                u"no other region is reachable to resync from"_s};
     }
     const ResyncProgress current = m_replica->resyncStatus();
     if (m_resyncStarted && current.phase != ResyncProgress::Phase::Done
         && current.phase != ResyncProgress::Phase::Failed
         && current.phase != ResyncProgress::Phase::Cancelled
         && current.phase != ResyncProgress::Phase::Idle) {
-        return ControlError::conflict(u"conflict"_s, u"a resync of %1 is already running (%2)"_s.arg(m_config.region, m_resyncId));
+        return ControlError::conflict(u"conflict"_s,
+                                      u"a resync of %1 is already running (%2)"_s
+                                              .arg(m_config.region, m_resyncId));
     }
     if (auto r = m_replica->startResync(from); !r)
-        return ControlError{409, u"conflict"_s, u"cannot start the resync from %1: %2"_s.arg(from, r.error().message)};
+        return ControlError{409,
+                            u"conflict"_s,
+                            u"cannot start the resync from %1: %2"_s.arg(from, r.error().message)};
     static int counter = 0;
     m_resyncId = u"rs-%1"_s.arg(++counter);
     m_resyncStarted = true;
@@ -493,12 +515,14 @@ void Node::setUpMetrics()
         latency.histogram({region}).observe(ms / 1000.0);
     };
     auto &inFlight = m_metrics.gauge("meridian_http_in_flight_requests",
-                                     "Data-plane requests in flight.", {"region"});
+                                     "Data-plane requests in flight.",
+                                     {"region"});
     auto &lag = m_metrics.gauge("meridian_replication_lag_seconds",
                                 "Age of the oldest unapplied change per link (origin -> replica).",
                                 {"origin", "replica"});
     auto &backlog = m_metrics.gauge("meridian_replication_backlog_entries",
-                                    "Log entries not yet applied per link.", {"origin", "replica"});
+                                    "Log entries not yet applied per link.",
+                                    {"origin", "replica"});
     auto &linkState = m_metrics.gauge("meridian_replication_link_state",
                                       "1 for the current state of each link, 0 for the others.",
                                       {"origin", "replica", "state"});
@@ -507,15 +531,25 @@ void Node::setUpMetrics()
                                        "in it).",
                                        {"region"});
     auto &resync = m_metrics.gauge("meridian_resync_progress_ratio",
-                                   "Bytes done / total of the running or last resync.", {"region"});
+                                   "Bytes done / total of the running or last resync.",
+                                   {"region"});
     auto &endpointUp = m_metrics.gauge("meridian_endpoint_up",
                                        "Data endpoint health as this node sees it (1 healthy, 0 "
                                        "unhealthy; absent while unknown).",
                                        {"region", "url"});
     auto &rtt = m_metrics.gauge("meridian_peer_rtt_seconds",
-                                "Probe round trip from this node to each peer.", {"from", "to"});
-    m_metrics.addCollectHook([=, this, &inFlight, &lag, &backlog, &linkState, &storeBytes, &resync,
-                              &endpointUp, &rtt]() {
+                                "Probe round trip from this node to each peer.",
+                                {"from", "to"});
+    m_metrics.addCollectHook([=,
+                              this,
+                              &inFlight,
+                              &lag,
+                              &backlog,
+                              &linkState,
+                              &storeBytes,
+                              &resync,
+                              &endpointUp,
+                              &rtt]() {
         inFlight.gauge({region}).set(m_dataServer ? double(m_dataServer->inFlightRequests()) : 0.0);
         lag.clear();
         backlog.clear();
@@ -542,9 +576,10 @@ void Node::setUpMetrics()
         if (m_resyncStarted && m_replica) {
             const ResyncProgress progress = m_replica->resyncStatus();
             const double done = progress.phase == ResyncProgress::Phase::Done ? 1.0 : 0.0;
-            resync.gauge({region}).set(progress.bytesTotal > 0 ? double(progress.bytesDone)
-                                                                       / double(progress.bytesTotal)
-                                                               : done);
+            resync.gauge({region}).set(progress.bytesTotal > 0
+                                               ? double(progress.bytesDone)
+                                                         / double(progress.bytesTotal)
+                                               : done);
         }
         endpointUp.clear();
         for (const RegionSpec &spec : m_config.regions) {

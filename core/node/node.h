@@ -28,7 +28,9 @@ class StaticFileHandler;
 // shared control state, the control API with probing of the other nodes, and per role the
 // region's data port (static site + /api/kv) and the edge gateway. Everything runs on the thread
 // that owns the Node (the main thread of meridiand).
-class Node final : public QObject, public ControlBackend
+class Node final
+    : public QObject
+    , public ControlBackend
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(Node)
@@ -83,9 +85,9 @@ private:
     HttpServer *m_dataServer = nullptr;
     std::unique_ptr<DataApi> m_dataApi;
     std::shared_ptr<StaticFileHandler> m_static;
-    QMap<QString, QString> m_syncAddressOf;    // node id -> host:port (relay when simulated)
-    QMap<QString, QUrl> m_controlUrlOf;        // node id -> control URL (relay when simulated)
-    QMap<QString, QUrl> m_dataUrlOf;           // region id -> data URL (relay when simulated)
+    QMap<QString, QString> m_syncAddressOf; // node id -> host:port (relay when simulated)
+    QMap<QString, QUrl> m_controlUrlOf;     // node id -> control URL (relay when simulated)
+    QMap<QString, QUrl> m_dataUrlOf;        // region id -> data URL (relay when simulated)
     QTimer m_drainTimer;
     bool m_shuttingDown = false;
     int m_serversRunning = 0;

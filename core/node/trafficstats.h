@@ -24,7 +24,6 @@ public:
     // {"rps", "p50_ms", "p99_ms", "in_flight"}
     QJsonObject toJson() const;
 
-
 private:
     void expire(qint64 now) const;
 

@@ -23,7 +23,11 @@ struct Answer
     QJsonObject json() const { return QJsonDocument::fromJson(body).object(); }
     QString errorCode() const
     {
-        return json().value(QStringLiteral("error")).toObject().value(QStringLiteral("code")).toString();
+        return json()
+                .value(QStringLiteral("error"))
+                .toObject()
+                .value(QStringLiteral("code"))
+                .toString();
     }
     QByteArray header(const QByteArray &name) const
     {

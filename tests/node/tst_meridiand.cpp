@@ -51,7 +51,8 @@ QJsonObject tst_Meridiand::validConfig(const QString &dir, QList<quint16> ports)
              QJsonObject{{u"tokens"_s,
                           QJsonArray{QJsonObject{{u"name"_s, u"ops"_s},
                                                  {u"role"_s, u"admin"_s},
-                                                 {u"sha256"_s, Meridian::TokenAuth::hashHex("s3cret")}}}}}}};
+                                                 {u"sha256"_s,
+                                                  Meridian::TokenAuth::hashHex("s3cret")}}}}}}};
 }
 
 QString tst_Meridiand::write(const QByteArray &content)

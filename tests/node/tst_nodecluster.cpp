@@ -52,8 +52,11 @@ private:
     QByteArray viewer() const { return m_cluster->viewerToken(); }
     // Polls GET /v1/regions/{region} on `node` until `field` equals `value`; returns the ms taken
     // or -1 after `timeoutMs`.
-    qint64 waitRegionField(const QString &node, const QString &region, const QString &field,
-                           const QJsonValue &value, int timeoutMs = 5000);
+    qint64 waitRegionField(const QString &node,
+                           const QString &region,
+                           const QString &field,
+                           const QJsonValue &value,
+                           int timeoutMs = 5000);
     bool waitDigestsAgree(int timeoutMs);
     void restoreBaseline();
 
@@ -101,8 +104,10 @@ void tst_NodeCluster::cleanupTestCase()
     }
 }
 
-qint64 tst_NodeCluster::waitRegionField(const QString &node, const QString &region,
-                                        const QString &field, const QJsonValue &value,
+qint64 tst_NodeCluster::waitRegionField(const QString &node,
+                                        const QString &region,
+                                        const QString &field,
+                                        const QJsonValue &value,
                                         int timeoutMs)
 {
     QElapsedTimer timer;
@@ -134,9 +139,13 @@ void tst_NodeCluster::restoreBaseline()
 {
     // Every region active; us-east primary; a clean strategy.
     for (const QString &region : m_regions) {
-        const Answer state = call("GET", at(control(u"us-east"_s), u"/v1/regions/"_s + region), viewer());
+        const Answer state
+                = call("GET", at(control(u"us-east"_s), u"/v1/regions/"_s + region), viewer());
         if (state.json().value(u"state"_s).toString() != u"active"_s)
-            call("POST", at(control(u"us-east"_s), u"/v1/regions/%1/activate"_s.arg(region)), admin(), "{}");
+            call("POST",
+                 at(control(u"us-east"_s), u"/v1/regions/%1/activate"_s.arg(region)),
+                 admin(),
+                 "{}");
     }
 }
 
@@ -153,7 +162,8 @@ void tst_NodeCluster::statusAnswers()
         QVERIFY(status.value(u"uptime_s"_s).toDouble() > 0);
         QCOMPARE(status.value(u"leader"_s).toString(), u"us-east"_s);
     }
-    const QJsonObject cluster = call("GET", at(control(u"eu-west"_s), u"/v1/cluster"_s), viewer()).json();
+    const QJsonObject cluster
+            = call("GET", at(control(u"eu-west"_s), u"/v1/cluster"_s), viewer()).json();
     QCOMPARE(cluster.value(u"regions"_s).toArray().size(), 3);
     QCOMPARE(cluster.value(u"links"_s).toArray().size(), 6);
     QCOMPARE(cluster.value(u"primary"_s).toString(), u"us-east"_s);
@@ -164,10 +174,11 @@ void tst_NodeCluster::statusAnswers()
     // Every pair has a measured RTT once each node has probed the others.
     QTRY_VERIFY_WITH_TIMEOUT(
             [&]() {
-                const QJsonArray links = call("GET", at(control(u"eu-west"_s), u"/v1/links"_s), viewer())
-                                                 .json()
-                                                 .value(u"links"_s)
-                                                 .toArray();
+                const QJsonArray links
+                        = call("GET", at(control(u"eu-west"_s), u"/v1/links"_s), viewer())
+                                  .json()
+                                  .value(u"links"_s)
+                                  .toArray();
                 for (const QJsonValue &link : links) {
                     if (!link.toObject().value(u"rtt_ms"_s).isDouble())
                         return false;
@@ -186,7 +197,8 @@ void tst_NodeCluster::statusAnswers()
     const Answer metrics = call("GET", at(control(u"us-east"_s), u"/metrics"_s), {});
     QCOMPARE(metrics.status, 200);
     QVERIFY(metrics.body.contains("meridian_http_requests_total"));
-    QVERIFY(metrics.body.contains("meridian_replication_link_state{origin=\"eu-west\",replica=\"us-east\""));
+    QVERIFY(metrics.body.contains(
+            "meridian_replication_link_state{origin=\"eu-west\",replica=\"us-east\""));
 }
 
 void tst_NodeCluster::authRules_data()
@@ -197,15 +209,24 @@ void tst_NodeCluster::authRules_data()
     QTest::addColumn<int>("status");
     QTest::addColumn<QString>("code");
     const QByteArray garbage = "not-a-token";
-    QTest::addRow("no token, read") << QByteArray("GET") << u"/v1/status"_s << QByteArray() << 401 << u"unauthorized"_s;
-    QTest::addRow("bad token, read") << QByteArray("GET") << u"/v1/cluster"_s << garbage << 401 << u"unauthorized"_s;
-    QTest::addRow("no token, drain") << QByteArray("POST") << u"/v1/regions/eu-west/drain"_s << QByteArray() << 401 << u"unauthorized"_s;
-    QTest::addRow("bad token, strategy") << QByteArray("PUT") << u"/v1/strategy"_s << garbage << 401 << u"unauthorized"_s;
-    QTest::addRow("viewer, drain") << QByteArray("POST") << u"/v1/regions/eu-west/drain"_s << QByteArray("viewer") << 403 << u"forbidden"_s;
-    QTest::addRow("viewer, dial") << QByteArray("PUT") << u"/v1/regions/eu-west/dial"_s << QByteArray("viewer") << 403 << u"forbidden"_s;
-    QTest::addRow("viewer, revert") << QByteArray("POST") << u"/v1/actions/act-000001/revert"_s << QByteArray("viewer") << 403 << u"forbidden"_s;
-    QTest::addRow("viewer, read") << QByteArray("GET") << u"/v1/regions"_s << QByteArray("viewer") << 200 << QString();
-    QTest::addRow("admin, read") << QByteArray("GET") << u"/v1/audit"_s << QByteArray("admin") << 200 << QString();
+    QTest::addRow("no token, read")
+            << QByteArray("GET") << u"/v1/status"_s << QByteArray() << 401 << u"unauthorized"_s;
+    QTest::addRow("bad token, read")
+            << QByteArray("GET") << u"/v1/cluster"_s << garbage << 401 << u"unauthorized"_s;
+    QTest::addRow("no token, drain") << QByteArray("POST") << u"/v1/regions/eu-west/drain"_s
+                                     << QByteArray() << 401 << u"unauthorized"_s;
+    QTest::addRow("bad token, strategy")
+            << QByteArray("PUT") << u"/v1/strategy"_s << garbage << 401 << u"unauthorized"_s;
+    QTest::addRow("viewer, drain") << QByteArray("POST") << u"/v1/regions/eu-west/drain"_s
+                                   << QByteArray("viewer") << 403 << u"forbidden"_s;
+    QTest::addRow("viewer, dial") << QByteArray("PUT") << u"/v1/regions/eu-west/dial"_s
+                                  << QByteArray("viewer") << 403 << u"forbidden"_s;
+    QTest::addRow("viewer, revert") << QByteArray("POST") << u"/v1/actions/act-000001/revert"_s
+                                    << QByteArray("viewer") << 403 << u"forbidden"_s;
+    QTest::addRow("viewer, read") << QByteArray("GET") << u"/v1/regions"_s << QByteArray("viewer")
+                                  << 200 << QString();
+    QTest::addRow("admin, read") << QByteArray("GET") << u"/v1/audit"_s << QByteArray("admin")
+                                 << 200 << QString();
 }
 
 void tst_NodeCluster::authRules()
@@ -221,13 +242,18 @@ void tst_NodeCluster::authRules()
     else if (token == "admin")
         token = admin();
     const QByteArray body = method == "PUT" && path.endsWith(u"dial"_s) ? "{\"percent\":10}" : "{}";
-    const QJsonObject before = call("GET", at(control(u"us-east"_s), u"/v1/regions/eu-west"_s), viewer()).json();
-    const Answer answer = call(method, at(control(u"eu-west"_s), path), token, method == "GET" ? QByteArray() : body);
+    const QJsonObject before
+            = call("GET", at(control(u"us-east"_s), u"/v1/regions/eu-west"_s), viewer()).json();
+    const Answer answer = call(method,
+                               at(control(u"eu-west"_s), path),
+                               token,
+                               method == "GET" ? QByteArray() : body);
     QCOMPARE(answer.status, status);
     if (!code.isEmpty()) {
         QCOMPARE(answer.errorCode(), code);
         QVERIFY(!answer.json().value(u"error"_s).toObject().value(u"message"_s).toString().isEmpty());
-        const QJsonObject after = call("GET", at(control(u"us-east"_s), u"/v1/regions/eu-west"_s), viewer()).json();
+        const QJsonObject after
+                = call("GET", at(control(u"us-east"_s), u"/v1/regions/eu-west"_s), viewer()).json();
         QCOMPARE(after.value(u"state"_s), before.value(u"state"_s));
         QCOMPARE(after.value(u"dial"_s), before.value(u"dial"_s));
     }
@@ -244,12 +270,14 @@ void tst_NodeCluster::writesConverge()
                                     QByteArray("value from ") + region.toUtf8());
             QVERIFY2(put.status == 201, put.body.constData());
             QCOMPARE(put.header("X-Meridian-Region"), region.toUtf8());
-            const Answer shared = call("PUT", at(data(region), u"/api/kv/shared"_s), {}, region.toUtf8());
+            const Answer shared
+                    = call("PUT", at(data(region), u"/api/kv/shared"_s), {}, region.toUtf8());
             QVERIFY(shared.status == 200 || shared.status == 201);
         }
     }
     QVERIFY(waitDigestsAgree(10000));
-    const QJsonObject digest = call("GET", at(control(u"us-east"_s), u"/v1/digest"_s), viewer()).json();
+    const QJsonObject digest
+            = call("GET", at(control(u"us-east"_s), u"/v1/digest"_s), viewer()).json();
     QCOMPARE(digest.value(u"regions"_s).toObject().size(), 3);
     for (const QString &reader : m_regions) {
         for (const QString &writer : m_regions) {
@@ -260,11 +288,18 @@ void tst_NodeCluster::writesConverge()
         QCOMPARE(call("GET", at(data(reader), u"/api/kv/shared"_s), {}).body,
                  call("GET", at(data(u"us-east"_s), u"/api/kv/shared"_s), {}).body);
     }
-    const QJsonObject list = call("GET", at(data(u"ap-southeast"_s), u"/api/kv?prefix=k-eu-west&limit=2"_s), {}).json();
+    const QJsonObject list
+            = call("GET", at(data(u"ap-southeast"_s), u"/api/kv?prefix=k-eu-west&limit=2"_s), {})
+                      .json();
     QVERIFY2(list.value(u"items"_s).toArray().size() == 2, QJsonDocument(list).toJson().constData());
     QVERIFY(list.value(u"truncated"_s).toBool());
     // Over 1 MiB is refused; delete works.
-    QCOMPARE(call("PUT", at(data(u"us-east"_s), u"/api/kv/big"_s), {}, QByteArray(1024 * 1024 + 1, 'x')).status, 413);
+    QCOMPARE(call("PUT",
+                  at(data(u"us-east"_s), u"/api/kv/big"_s),
+                  {},
+                  QByteArray(1024 * 1024 + 1, 'x'))
+                     .status,
+             413);
     QCOMPARE(call("DELETE", at(data(u"us-east"_s), u"/api/kv/k-us-east-0"_s), {}).status, 204);
     QCOMPARE(call("DELETE", at(data(u"us-east"_s), u"/api/kv/k-us-east-0"_s), {}).status, 404);
 }
@@ -272,7 +307,10 @@ void tst_NodeCluster::writesConverge()
 void tst_NodeCluster::controlChangesReachEveryNode()
 {
     // Through a node that is not the leader: the call is forwarded and applied once.
-    Answer answer = call("POST", at(control(u"ap-southeast"_s), u"/v1/regions/eu-west/drain"_s), admin(), "{\"deadline_s\":5}");
+    Answer answer = call("POST",
+                         at(control(u"ap-southeast"_s), u"/v1/regions/eu-west/drain"_s),
+                         admin(),
+                         "{\"deadline_s\":5}");
     QVERIFY2(answer.status == 202, answer.body.constData());
     QCOMPARE(answer.header("X-Meridian-Leader"), QByteArray("us-east"));
     QCOMPARE(answer.json().value(u"action"_s).toObject().value(u"kind"_s).toString(), u"drain"_s);
@@ -280,63 +318,120 @@ void tst_NodeCluster::controlChangesReachEveryNode()
         const qint64 ms = waitRegionField(node, u"eu-west"_s, u"state"_s, u"drained"_s, 1000);
         QVERIFY2(ms >= 0, qPrintable(node));
     }
-    answer = call("POST", at(control(u"edge-1"_s), u"/v1/regions/eu-west/activate"_s), admin(), "{}");
+    answer = call("POST",
+                  at(control(u"edge-1"_s), u"/v1/regions/eu-west/activate"_s),
+                  admin(),
+                  "{}");
     QCOMPARE(answer.status, 200);
     for (const QString &node : m_nodes)
-        QVERIFY2(waitRegionField(node, u"eu-west"_s, u"state"_s, u"active"_s, 1000) >= 0, qPrintable(node));
+        QVERIFY2(waitRegionField(node, u"eu-west"_s, u"state"_s, u"active"_s, 1000) >= 0,
+                 qPrintable(node));
 
-    answer = call("PUT", at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/dial"_s), admin(), "{\"percent\":30}");
+    answer = call("PUT",
+                  at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/dial"_s),
+                  admin(),
+                  "{\"percent\":30}");
     QCOMPARE(answer.status, 200);
     QCOMPARE(answer.json().value(u"region"_s).toObject().value(u"dial"_s).toInt(), 30);
     for (const QString &node : m_nodes)
-        QVERIFY2(waitRegionField(node, u"ap-southeast"_s, u"dial"_s, 30, 1000) >= 0, qPrintable(node));
+        QVERIFY2(waitRegionField(node, u"ap-southeast"_s, u"dial"_s, 30, 1000) >= 0,
+                 qPrintable(node));
 
-    answer = call("PUT", at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/weight"_s), admin(), "{\"weight\":250}");
+    answer = call("PUT",
+                  at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/weight"_s),
+                  admin(),
+                  "{\"weight\":250}");
     QCOMPARE(answer.status, 200);
     for (const QString &node : m_nodes)
-        QVERIFY2(waitRegionField(node, u"ap-southeast"_s, u"weight"_s, 250, 1000) >= 0, qPrintable(node));
+        QVERIFY2(waitRegionField(node, u"ap-southeast"_s, u"weight"_s, 250, 1000) >= 0,
+                 qPrintable(node));
 
-    answer = call("PUT", at(control(u"ap-southeast"_s), u"/v1/strategy"_s), admin(), "{\"name\":\"latency_ewma\",\"params\":{}}");
+    answer = call("PUT",
+                  at(control(u"ap-southeast"_s), u"/v1/strategy"_s),
+                  admin(),
+                  "{\"name\":\"latency_ewma\",\"params\":{}}");
     QVERIFY2(answer.status == 200, answer.body.constData());
     for (const QString &node : m_nodes) {
-        QTRY_COMPARE_WITH_TIMEOUT(call("GET", at(control(node), u"/v1/strategy"_s), viewer()).json().value(u"name"_s).toString(),
-                                  u"latency_ewma"_s, 1000);
+        QTRY_COMPARE_WITH_TIMEOUT(call("GET", at(control(node), u"/v1/strategy"_s), viewer())
+                                          .json()
+                                          .value(u"name"_s)
+                                          .toString(),
+                                  u"latency_ewma"_s,
+                                  1000);
     }
 
-    answer = call("POST", at(control(u"us-east"_s), u"/v1/regions/eu-west/promote"_s), admin(), "{}");
+    answer = call("POST",
+                  at(control(u"us-east"_s), u"/v1/regions/eu-west/promote"_s),
+                  admin(),
+                  "{}");
     QVERIFY2(answer.status == 200, answer.body.constData());
     for (const QString &node : m_nodes) {
-        QVERIFY2(waitRegionField(node, u"eu-west"_s, u"primary"_s, true, 1000) >= 0, qPrintable(node));
-        QCOMPARE(call("GET", at(control(node), u"/v1/regions/eu-west"_s), viewer()).json().value(u"priority"_s).toInt(), 1);
+        QVERIFY2(waitRegionField(node, u"eu-west"_s, u"primary"_s, true, 1000) >= 0,
+                 qPrintable(node));
+        QCOMPARE(call("GET", at(control(node), u"/v1/regions/eu-west"_s), viewer())
+                         .json()
+                         .value(u"priority"_s)
+                         .toInt(),
+                 1);
     }
     // The leader follows the primary.
-    QTRY_COMPARE_WITH_TIMEOUT(call("GET", at(control(u"ap-southeast"_s), u"/v1/status"_s), viewer()).json().value(u"leader"_s).toString(),
-                              u"eu-west"_s, 1000);
-    answer = call("POST", at(control(u"ap-southeast"_s), u"/v1/regions/us-east/promote"_s), admin(), "{}");
+    QTRY_COMPARE_WITH_TIMEOUT(call("GET", at(control(u"ap-southeast"_s), u"/v1/status"_s), viewer())
+                                      .json()
+                                      .value(u"leader"_s)
+                                      .toString(),
+                              u"eu-west"_s,
+                              1000);
+    answer = call("POST",
+                  at(control(u"ap-southeast"_s), u"/v1/regions/us-east/promote"_s),
+                  admin(),
+                  "{}");
     QVERIFY2(answer.status == 200, answer.body.constData());
     QCOMPARE(answer.header("X-Meridian-Leader"), QByteArray("eu-west"));
     for (const QString &node : m_nodes)
-        QVERIFY2(waitRegionField(node, u"us-east"_s, u"primary"_s, true, 1000) >= 0, qPrintable(node));
+        QVERIFY2(waitRegionField(node, u"us-east"_s, u"primary"_s, true, 1000) >= 0,
+                 qPrintable(node));
 
     // Preview: draining us-east moves its share to the others.
-    const QJsonObject preview = call("POST", at(control(u"eu-west"_s), u"/v1/preview"_s), viewer(), "{\"drain\":\"us-east\"}").json();
+    const QJsonObject preview = call("POST",
+                                     at(control(u"eu-west"_s), u"/v1/preview"_s),
+                                     viewer(),
+                                     "{\"drain\":\"us-east\"}")
+                                        .json();
     QVERIFY(preview.value(u"before"_s).toObject().value(u"us-east"_s).toDouble() > 0);
     QCOMPARE(preview.value(u"after"_s).toObject().value(u"us-east"_s).toDouble(), 0.0);
-    call("PUT", at(control(u"us-east"_s), u"/v1/regions/ap-southeast/dial"_s), admin(), "{\"percent\":100}");
+    call("PUT",
+         at(control(u"us-east"_s), u"/v1/regions/ap-southeast/dial"_s),
+         admin(),
+         "{\"percent\":100}");
 }
 
 void tst_NodeCluster::minActiveRegions()
 {
     // 3 regions, min_active_regions = 2: one drain is fine, the second is refused.
-    Answer answer = call("POST", at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/drain"_s), admin(), "{}");
+    Answer answer = call("POST",
+                         at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/drain"_s),
+                         admin(),
+                         "{}");
     QCOMPARE(answer.status, 202);
     answer = call("POST", at(control(u"eu-west"_s), u"/v1/regions/eu-west/drain"_s), admin(), "{}");
     QCOMPARE(answer.status, 409);
     QCOMPARE(answer.errorCode(), u"min_active_regions"_s);
-    QVERIFY(answer.json().value(u"error"_s).toObject().value(u"message"_s).toString().contains(u"min_active_regions = 2"_s));
-    QCOMPARE(call("GET", at(control(u"eu-west"_s), u"/v1/regions/eu-west"_s), viewer()).json().value(u"state"_s).toString(), u"active"_s);
+    QVERIFY(answer.json()
+                    .value(u"error"_s)
+                    .toObject()
+                    .value(u"message"_s)
+                    .toString()
+                    .contains(u"min_active_regions = 2"_s));
+    QCOMPARE(call("GET", at(control(u"eu-west"_s), u"/v1/regions/eu-west"_s), viewer())
+                     .json()
+                     .value(u"state"_s)
+                     .toString(),
+             u"active"_s);
     // Forced, it goes through.
-    answer = call("POST", at(control(u"eu-west"_s), u"/v1/regions/eu-west/drain"_s), admin(), "{\"force\":true}");
+    answer = call("POST",
+                  at(control(u"eu-west"_s), u"/v1/regions/eu-west/drain"_s),
+                  admin(),
+                  "{\"force\":true}");
     QCOMPARE(answer.status, 202);
     restoreBaseline();
     for (const QString &region : m_regions)
@@ -366,9 +461,9 @@ void tst_NodeCluster::concurrentOperators()
         int active = 0;
         for (const QString &region : m_regions) {
             active += call("GET", at(control(u"us-east"_s), u"/v1/regions/"_s + region), viewer())
-                                      .json()
-                                      .value(u"state"_s)
-                                      .toString()
+                              .json()
+                              .value(u"state"_s)
+                              .toString()
                       == u"active"_s;
         }
         QCOMPARE(active, 2);
@@ -378,18 +473,35 @@ void tst_NodeCluster::concurrentOperators()
 
 void tst_NodeCluster::revert()
 {
-    Answer answer = call("PUT", at(control(u"ap-southeast"_s), u"/v1/regions/eu-west/dial"_s), admin(), "{\"percent\":40}");
+    Answer answer = call("PUT",
+                         at(control(u"ap-southeast"_s), u"/v1/regions/eu-west/dial"_s),
+                         admin(),
+                         "{\"percent\":40}");
     QCOMPARE(answer.status, 200);
     const QJsonObject action = answer.json().value(u"action"_s).toObject();
-    QCOMPARE(action.value(u"previous"_s).toObject().value(u"regions"_s).toObject().value(u"eu-west"_s).toObject().value(u"dial"_s).toInt(), 100);
+    QCOMPARE(action.value(u"previous"_s)
+                     .toObject()
+                     .value(u"regions"_s)
+                     .toObject()
+                     .value(u"eu-west"_s)
+                     .toObject()
+                     .value(u"dial"_s)
+                     .toInt(),
+             100);
     const QString id = action.value(u"id"_s).toString();
-    answer = call("POST", at(control(u"eu-west"_s), u"/v1/actions/%1/revert"_s.arg(id)), admin(), {});
+    answer = call("POST",
+                  at(control(u"eu-west"_s), u"/v1/actions/%1/revert"_s.arg(id)),
+                  admin(),
+                  {});
     QVERIFY2(answer.status == 200, answer.body.constData());
     QCOMPARE(answer.json().value(u"action"_s).toObject().value(u"kind"_s).toString(), u"revert"_s);
     for (const QString &node : m_nodes)
         QVERIFY(waitRegionField(node, u"eu-west"_s, u"dial"_s, 100, 1000) >= 0);
     // The reverted action says so, and cannot be reverted twice.
-    const QJsonArray actions = call("GET", at(control(u"edge-1"_s), u"/v1/actions"_s), viewer()).json().value(u"actions"_s).toArray();
+    const QJsonArray actions = call("GET", at(control(u"edge-1"_s), u"/v1/actions"_s), viewer())
+                                       .json()
+                                       .value(u"actions"_s)
+                                       .toArray();
     bool found = false;
     for (const QJsonValue &value : actions) {
         if (value.toObject().value(u"id"_s).toString() == id) {
@@ -398,9 +510,14 @@ void tst_NodeCluster::revert()
         }
     }
     QVERIFY(found);
-    answer = call("POST", at(control(u"eu-west"_s), u"/v1/actions/%1/revert"_s.arg(id)), admin(), {});
+    answer = call("POST",
+                  at(control(u"eu-west"_s), u"/v1/actions/%1/revert"_s.arg(id)),
+                  admin(),
+                  {});
     QCOMPARE(answer.status, 409);
-    QCOMPARE(call("POST", at(control(u"eu-west"_s), u"/v1/actions/act-999999/revert"_s), admin(), {}).status, 404);
+    QCOMPARE(call("POST", at(control(u"eu-west"_s), u"/v1/actions/act-999999/revert"_s), admin(), {})
+                     .status,
+             404);
 }
 
 void tst_NodeCluster::malformedRequestsChangeNothing_data()
@@ -410,14 +527,27 @@ void tst_NodeCluster::malformedRequestsChangeNothing_data()
     QTest::addColumn<QByteArray>("body");
     QTest::addColumn<int>("status");
     QTest::addColumn<QString>("code");
-    QTest::addRow("invalid json") << QByteArray("PUT") << u"/v1/regions/eu-west/dial"_s << QByteArray("{\"percent\":") << 400 << u"invalid_json"_s;
-    QTest::addRow("not an object") << QByteArray("PUT") << u"/v1/strategy"_s << QByteArray("[\"random\"]") << 400 << u"invalid_json"_s;
-    QTest::addRow("unknown region") << QByteArray("POST") << u"/v1/regions/mars-1/drain"_s << QByteArray("{}") << 404 << u"unknown_region"_s;
-    QTest::addRow("unknown strategy") << QByteArray("PUT") << u"/v1/strategy"_s << QByteArray("{\"name\":\"fastest\"}") << 400 << u"unknown_strategy"_s;
-    QTest::addRow("bad strategy params") << QByteArray("PUT") << u"/v1/strategy"_s << QByteArray("{\"name\":\"latency_ewma\",\"params\":{\"decay_s\":-3}}") << 400 << u"invalid_parameter"_s;
-    QTest::addRow("dial out of range") << QByteArray("PUT") << u"/v1/regions/eu-west/dial"_s << QByteArray("{\"percent\":250}") << 400 << u"invalid_parameter"_s;
-    QTest::addRow("unknown field") << QByteArray("POST") << u"/v1/regions/eu-west/drain"_s << QByteArray("{\"dedline_s\":3}") << 400 << u"invalid_parameter"_s;
-    QTest::addRow("unknown route") << QByteArray("GET") << u"/v1/nothing"_s << QByteArray() << 404 << u"not_found"_s;
+    QTest::addRow("invalid json") << QByteArray("PUT") << u"/v1/regions/eu-west/dial"_s
+                                  << QByteArray("{\"percent\":") << 400 << u"invalid_json"_s;
+    QTest::addRow("not an object") << QByteArray("PUT") << u"/v1/strategy"_s
+                                   << QByteArray("[\"random\"]") << 400 << u"invalid_json"_s;
+    QTest::addRow("unknown region") << QByteArray("POST") << u"/v1/regions/mars-1/drain"_s
+                                    << QByteArray("{}") << 404 << u"unknown_region"_s;
+    QTest::addRow("unknown strategy")
+            << QByteArray("PUT") << u"/v1/strategy"_s << QByteArray("{\"name\":\"fastest\"}") << 400
+            << u"unknown_strategy"_s;
+    QTest::addRow("bad strategy params")
+            << QByteArray("PUT") << u"/v1/strategy"_s
+            << QByteArray("{\"name\":\"latency_ewma\",\"params\":{\"decay_s\":-3}}") << 400
+            << u"invalid_parameter"_s;
+    QTest::addRow("dial out of range")
+            << QByteArray("PUT") << u"/v1/regions/eu-west/dial"_s << QByteArray("{\"percent\":250}")
+            << 400 << u"invalid_parameter"_s;
+    QTest::addRow("unknown field")
+            << QByteArray("POST") << u"/v1/regions/eu-west/drain"_s
+            << QByteArray("{\"dedline_s\":3}") << 400 << u"invalid_parameter"_s;
+    QTest::addRow("unknown route")
+            << QByteArray("GET") << u"/v1/nothing"_s << QByteArray() << 404 << u"not_found"_s;
 }
 
 void tst_NodeCluster::malformedRequestsChangeNothing()
@@ -428,7 +558,8 @@ void tst_NodeCluster::malformedRequestsChangeNothing()
     QFETCH(int, status);
     QFETCH(QString, code);
     auto snapshot = [&]() {
-        QJsonObject cluster = call("GET", at(control(u"us-east"_s), u"/v1/cluster"_s), viewer()).json();
+        QJsonObject cluster
+                = call("GET", at(control(u"us-east"_s), u"/v1/cluster"_s), viewer()).json();
         QJsonArray regions;
         for (const QJsonValue &value : cluster.value(u"regions"_s).toArray()) {
             const QJsonObject region = value.toObject();
@@ -440,7 +571,9 @@ void tst_NodeCluster::malformedRequestsChangeNothing()
         return QJsonObject{{u"regions"_s, regions},
                            {u"strategy"_s, cluster.value(u"strategy"_s)},
                            {u"primary"_s, cluster.value(u"primary"_s)},
-                           {u"actions"_s, call("GET", at(control(u"us-east"_s), u"/v1/actions?limit=1"_s), viewer()).json()}};
+                           {u"actions"_s,
+                            call("GET", at(control(u"us-east"_s), u"/v1/actions?limit=1"_s), viewer())
+                                    .json()}};
     };
     const QJsonObject before = snapshot();
     const Answer answer = call(method, at(control(u"eu-west"_s), path), admin(), body);
@@ -451,13 +584,26 @@ void tst_NodeCluster::malformedRequestsChangeNothing()
 
 void tst_NodeCluster::auditRecordsAcceptedAndRefused()
 {
-    const Answer accepted = call("PUT", at(control(u"us-east"_s), u"/v1/regions/eu-west/weight"_s), admin(), "{\"weight\":120}");
+    const Answer accepted = call("PUT",
+                                 at(control(u"us-east"_s), u"/v1/regions/eu-west/weight"_s),
+                                 admin(),
+                                 "{\"weight\":120}");
     QCOMPARE(accepted.status, 200);
-    const Answer refused = call("PUT", at(control(u"us-east"_s), u"/v1/regions/eu-west/weight"_s), viewer(), "{\"weight\":5}");
+    const Answer refused = call("PUT",
+                                at(control(u"us-east"_s), u"/v1/regions/eu-west/weight"_s),
+                                viewer(),
+                                "{\"weight\":5}");
     QCOMPARE(refused.status, 403);
-    const Answer noToken = call("PUT", at(control(u"us-east"_s), u"/v1/regions/eu-west/weight"_s), {}, "{\"weight\":6}");
+    const Answer noToken = call("PUT",
+                                at(control(u"us-east"_s), u"/v1/regions/eu-west/weight"_s),
+                                {},
+                                "{\"weight\":6}");
     QCOMPARE(noToken.status, 401);
-    const QJsonArray entries = call("GET", at(control(u"us-east"_s), u"/v1/audit?limit=3"_s), viewer()).json().value(u"entries"_s).toArray();
+    const QJsonArray entries
+            = call("GET", at(control(u"us-east"_s), u"/v1/audit?limit=3"_s), viewer())
+                      .json()
+                      .value(u"entries"_s)
+                      .toArray();
     QCOMPARE(entries.size(), 3);
     // Newest first.
     QCOMPARE(entries.at(0).toObject().value(u"status"_s).toInt(), 401);
@@ -473,12 +619,16 @@ void tst_NodeCluster::auditRecordsAcceptedAndRefused()
     QCOMPARE(ok.value(u"args"_s).toObject().value(u"region"_s).toString(), u"eu-west"_s);
     QVERIFY(!ok.value(u"time"_s).toString().isEmpty());
     // Durable: the file on disk holds the same entries.
-    QFile file(QFileInfo(m_cluster->node(u"us-east"_s)->configPath).absolutePath() + u"/data/audit.jsonl"_s);
+    QFile file(QFileInfo(m_cluster->node(u"us-east"_s)->configPath).absolutePath()
+               + u"/data/audit.jsonl"_s);
     QVERIFY(file.open(QIODevice::ReadOnly));
     const QList<QByteArray> lines = file.readAll().trimmed().split('\n');
     QVERIFY(lines.size() >= 3);
     QVERIFY(lines.last().contains("\"status\":401"));
-    call("PUT", at(control(u"us-east"_s), u"/v1/regions/eu-west/weight"_s), admin(), "{\"weight\":100}");
+    call("PUT",
+         at(control(u"us-east"_s), u"/v1/regions/eu-west/weight"_s),
+         admin(),
+         "{\"weight\":100}");
 }
 
 void tst_NodeCluster::eventStream()
@@ -491,12 +641,24 @@ void tst_NodeCluster::eventStream()
     connect(reply.get(), &QNetworkReply::readyRead, this, [&]() { received += reply->readAll(); });
     QTRY_VERIFY_WITH_TIMEOUT(received.contains("event: state"), 5000);
     received.clear();
-    QCOMPARE(call("PUT", at(control(u"eu-west"_s), u"/v1/regions/eu-west/dial"_s), admin(), "{\"percent\":90}").status, 200);
-    QTRY_VERIFY_WITH_TIMEOUT(received.contains("event: action") && received.contains("\"percent\":90"), 2000);
-    QTRY_VERIFY_WITH_TIMEOUT(received.contains("event: state") && received.contains("\"dial\":90"), 2000);
-    QTRY_VERIFY_WITH_TIMEOUT(received.contains("event: lag") && received.contains("event: traffic"), 3000);
+    QCOMPARE(call("PUT",
+                  at(control(u"eu-west"_s), u"/v1/regions/eu-west/dial"_s),
+                  admin(),
+                  "{\"percent\":90}")
+                     .status,
+             200);
+    QTRY_VERIFY_WITH_TIMEOUT(received.contains("event: action")
+                                     && received.contains("\"percent\":90"),
+                             2000);
+    QTRY_VERIFY_WITH_TIMEOUT(received.contains("event: state") && received.contains("\"dial\":90"),
+                             2000);
+    QTRY_VERIFY_WITH_TIMEOUT(received.contains("event: lag") && received.contains("event: traffic"),
+                             3000);
     reply->abort();
-    call("PUT", at(control(u"eu-west"_s), u"/v1/regions/eu-west/dial"_s), admin(), "{\"percent\":100}");
+    call("PUT",
+         at(control(u"eu-west"_s), u"/v1/regions/eu-west/dial"_s),
+         admin(),
+         "{\"percent\":100}");
 }
 
 void tst_NodeCluster::promoteRefusedWhileLinkIsDown()
@@ -506,7 +668,11 @@ void tst_NodeCluster::promoteRefusedWhileLinkIsDown()
     // eu-west's link from ap-southeast goes down...
     QTRY_VERIFY_WITH_TIMEOUT(
             [&]() {
-                for (const QJsonValue &value : call("GET", at(control(u"eu-west"_s), u"/v1/links"_s), viewer()).json().value(u"links"_s).toArray()) {
+                for (const QJsonValue &value :
+                     call("GET", at(control(u"eu-west"_s), u"/v1/links"_s), viewer())
+                             .json()
+                             .value(u"links"_s)
+                             .toArray()) {
                     const QJsonObject link = value.toObject();
                     if (link.value(u"origin"_s).toString() == u"ap-southeast"_s
                         && link.value(u"replica"_s).toString() == u"eu-west"_s)
@@ -516,13 +682,28 @@ void tst_NodeCluster::promoteRefusedWhileLinkIsDown()
             }(),
             10000);
     // ... so promoting eu-west is refused (the leader asks eu-west for its links first).
-    const Answer refused = call("POST", at(control(u"eu-west"_s), u"/v1/regions/eu-west/promote"_s), admin(), "{}");
+    const Answer refused = call("POST",
+                                at(control(u"eu-west"_s), u"/v1/regions/eu-west/promote"_s),
+                                admin(),
+                                "{}");
     QCOMPARE(refused.status, 409);
     QCOMPARE(refused.errorCode(), u"promote_lag"_s);
-    QVERIFY(refused.json().value(u"error"_s).toObject().value(u"message"_s).toString().contains(u"ap-southeast"_s));
-    QCOMPARE(call("GET", at(control(u"eu-west"_s), u"/v1/status"_s), viewer()).json().value(u"primary"_s).toString(), u"us-east"_s);
+    QVERIFY(refused.json()
+                    .value(u"error"_s)
+                    .toObject()
+                    .value(u"message"_s)
+                    .toString()
+                    .contains(u"ap-southeast"_s));
+    QCOMPARE(call("GET", at(control(u"eu-west"_s), u"/v1/status"_s), viewer())
+                     .json()
+                     .value(u"primary"_s)
+                     .toString(),
+             u"us-east"_s);
     // An unreachable region cannot be promoted without force either.
-    const Answer unreachable = call("POST", at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/promote"_s), admin(), "{}");
+    const Answer unreachable = call("POST",
+                                    at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/promote"_s),
+                                    admin(),
+                                    "{}");
     QCOMPARE(unreachable.status, 409);
     QCOMPARE(unreachable.errorCode(), u"promote_lag"_s);
 }
@@ -531,16 +712,32 @@ void tst_NodeCluster::killedNodeCatchesUp()
 {
     // ap-southeast is down (previous test). Writes go on elsewhere.
     for (int i = 0; i < 20; ++i)
-        QCOMPARE(call("PUT", at(data(u"us-east"_s), u"/api/kv/while-down-%1"_s.arg(i)), {}, "x").status, 201);
-    QCOMPARE(call("PUT", at(control(u"us-east"_s), u"/v1/regions/eu-west/dial"_s), admin(), "{\"percent\":70}").status, 200);
+        QCOMPARE(call("PUT", at(data(u"us-east"_s), u"/api/kv/while-down-%1"_s.arg(i)), {}, "x")
+                         .status,
+                 201);
+    QCOMPARE(call("PUT",
+                  at(control(u"us-east"_s), u"/v1/regions/eu-west/dial"_s),
+                  admin(),
+                  "{\"percent\":70}")
+                     .status,
+             200);
     QString error;
     QVERIFY2(m_cluster->start(u"ap-southeast"_s, &error), qPrintable(error));
     QVERIFY(waitDigestsAgree(10000));
     QCOMPARE(call("GET", at(data(u"ap-southeast"_s), u"/api/kv/while-down-19"_s), {}).status, 200);
     QVERIFY(waitRegionField(u"ap-southeast"_s, u"eu-west"_s, u"dial"_s, 70, 2000) >= 0);
     // The state survived the restart of the node (it restarts with its store, not its config).
-    QCOMPARE(call("GET", at(control(u"ap-southeast"_s), u"/v1/strategy"_s), viewer()).json().value(u"name"_s).toString(), u"latency_ewma"_s);
-    QCOMPARE(call("PUT", at(control(u"us-east"_s), u"/v1/regions/eu-west/dial"_s), admin(), "{\"percent\":100}").status, 200);
+    QCOMPARE(call("GET", at(control(u"ap-southeast"_s), u"/v1/strategy"_s), viewer())
+                     .json()
+                     .value(u"name"_s)
+                     .toString(),
+             u"latency_ewma"_s);
+    QCOMPARE(call("PUT",
+                  at(control(u"us-east"_s), u"/v1/regions/eu-west/dial"_s),
+                  admin(),
+                  "{\"percent\":100}")
+                     .status,
+             200);
 }
 
 void tst_NodeCluster::leaderFailover()
@@ -548,22 +745,34 @@ void tst_NodeCluster::leaderFailover()
     QString error;
     QVERIFY2(m_cluster->kill(u"us-east"_s, &error), qPrintable(error));
     // The next region in failover order takes the leader role.
-    QTRY_VERIFY_WITH_TIMEOUT(call("GET", at(control(u"ap-southeast"_s), u"/v1/status"_s), viewer()).json().value(u"leader"_s).toString() != u"us-east"_s,
+    QTRY_VERIFY_WITH_TIMEOUT(call("GET", at(control(u"ap-southeast"_s), u"/v1/status"_s), viewer())
+                                             .json()
+                                             .value(u"leader"_s)
+                                             .toString()
+                                     != u"us-east"_s,
                              5000);
-    const Answer answer = call("PUT", at(control(u"ap-southeast"_s), u"/v1/regions/ap-southeast/dial"_s), admin(), "{\"percent\":55}");
+    const Answer answer = call("PUT",
+                               at(control(u"ap-southeast"_s), u"/v1/regions/ap-southeast/dial"_s),
+                               admin(),
+                               "{\"percent\":55}");
     QVERIFY2(answer.status == 200, answer.body.constData());
     QVERIFY(waitRegionField(u"eu-west"_s, u"ap-southeast"_s, u"dial"_s, 55, 1000) >= 0);
     QVERIFY2(m_cluster->start(u"us-east"_s, &error), qPrintable(error));
     QVERIFY(waitRegionField(u"us-east"_s, u"ap-southeast"_s, u"dial"_s, 55, 5000) >= 0);
-    QTRY_COMPARE_WITH_TIMEOUT(call("GET", at(control(u"ap-southeast"_s), u"/v1/status"_s), viewer()).json().value(u"leader"_s).toString(),
-                              u"us-east"_s, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(call("GET", at(control(u"ap-southeast"_s), u"/v1/status"_s), viewer())
+                                      .json()
+                                      .value(u"leader"_s)
+                                      .toString(),
+                              u"us-east"_s,
+                              5000);
 }
 
 void tst_NodeCluster::sigtermShutsDownGracefully()
 {
     const LocalNode *node = m_cluster->node(u"eu-west"_s);
     QVERIFY(LocalCluster::processAlive(node->pid));
-    QCOMPARE(call("PUT", at(data(u"eu-west"_s), u"/api/kv/before-sigterm"_s), {}, "kept").status, 201);
+    QCOMPARE(call("PUT", at(data(u"eu-west"_s), u"/api/kv/before-sigterm"_s), {}, "kept").status,
+             201);
     QVERIFY(::kill(pid_t(node->pid), SIGTERM) == 0);
     QTRY_VERIFY_WITH_TIMEOUT(!LocalCluster::processAlive(node->pid), 5000);
     QFile log(node->logPath);
@@ -573,7 +782,8 @@ void tst_NodeCluster::sigtermShutsDownGracefully()
     QVERIFY2(text.contains("store flushed and closed"), text.right(2000).constData());
     QString error;
     QVERIFY2(m_cluster->start(u"eu-west"_s, &error), qPrintable(error));
-    QCOMPARE(call("GET", at(data(u"eu-west"_s), u"/api/kv/before-sigterm"_s), {}).body, QByteArray("kept"));
+    QCOMPARE(call("GET", at(data(u"eu-west"_s), u"/api/kv/before-sigterm"_s), {}).body,
+             QByteArray("kept"));
 }
 
 QTEST_GUILESS_MAIN(tst_NodeCluster)
