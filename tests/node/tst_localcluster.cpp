@@ -87,17 +87,29 @@ void tst_LocalCluster::wanLatencyAndApproval()
                                .toDouble();
     QVERIFY2(rtt >= 100.0, qPrintable(QString::number(rtt)));
     // Replication crosses the relay too and still converges.
-    QCOMPARE(call("PUT", at(cluster.node(u"us-east"_s)->dataUrl, u"/api/kv/far"_s), {}, "away").status, 201);
-    QTRY_COMPARE_WITH_TIMEOUT(call("GET", at(cluster.node(u"eu-west"_s)->dataUrl, u"/api/kv/far"_s), {}).body,
-                              QByteArray("away"), 5000);
+    QCOMPARE(call("PUT", at(cluster.node(u"us-east"_s)->dataUrl, u"/api/kv/far"_s), {}, "away")
+                     .status,
+             201);
+    QTRY_COMPARE_WITH_TIMEOUT(call("GET",
+                                   at(cluster.node(u"eu-west"_s)->dataUrl, u"/api/kv/far"_s),
+                                   {})
+                                      .body,
+                              QByteArray("away"),
+                              5000);
 
     // Promote needs a second admin: the requester cannot approve its own action.
-    Answer answer = call("POST", at(control, u"/v1/regions/eu-west/promote"_s), cluster.adminToken(), "{}");
+    Answer answer = call("POST",
+                         at(control, u"/v1/regions/eu-west/promote"_s),
+                         cluster.adminToken(),
+                         "{}");
     QCOMPARE(answer.status, 202);
     QVERIFY(answer.json().value(u"approval_required"_s).toBool());
     const QJsonObject pending = answer.json().value(u"action"_s).toObject();
     QCOMPARE(pending.value(u"status"_s).toString(), u"pending_approval"_s);
-    QCOMPARE(call("GET", at(control, u"/v1/status"_s), cluster.viewerToken()).json().value(u"primary"_s).toString(),
+    QCOMPARE(call("GET", at(control, u"/v1/status"_s), cluster.viewerToken())
+                     .json()
+                     .value(u"primary"_s)
+                     .toString(),
              u"us-east"_s);
     const QString approvePath = u"/v1/actions/%1/approve"_s.arg(pending.value(u"id"_s).toString());
     answer = call("POST", at(control, approvePath), cluster.adminToken(), "{}");
@@ -106,19 +118,28 @@ void tst_LocalCluster::wanLatencyAndApproval()
     const QByteArray second = json.value(u"cluster_token"_s).toString().toLatin1();
     answer = call("POST", at(control, approvePath), second, "{}");
     QVERIFY2(answer.status == 200, answer.body.constData());
-    QCOMPARE(answer.json().value(u"action"_s).toObject().value(u"approved_by"_s).toString(), u"cluster"_s);
-    QTRY_COMPARE_WITH_TIMEOUT(call("GET", at(cluster.node(u"us-east"_s)->controlUrl, u"/v1/status"_s), cluster.viewerToken())
+    QCOMPARE(answer.json().value(u"action"_s).toObject().value(u"approved_by"_s).toString(),
+             u"cluster"_s);
+    QTRY_COMPARE_WITH_TIMEOUT(call("GET",
+                                   at(cluster.node(u"us-east"_s)->controlUrl, u"/v1/status"_s),
+                                   cluster.viewerToken())
                                       .json()
                                       .value(u"primary"_s)
                                       .toString(),
-                              u"eu-west"_s, 2000);
+                              u"eu-west"_s,
+                              2000);
 
     // kill, start, down.
     QVERIFY2(cluster.kill(u"us-east"_s, &error), qPrintable(error));
-    QVERIFY(!LocalCluster::processAlive(json.value(u"nodes"_s).toArray().at(0).toObject().value(u"pid"_s).toInteger()));
+    QVERIFY(!LocalCluster::processAlive(
+            json.value(u"nodes"_s).toArray().at(0).toObject().value(u"pid"_s).toInteger()));
     QVERIFY(!cluster.kill(u"us-east"_s, &error));
     QVERIFY2(cluster.start(u"us-east"_s, &error), qPrintable(error));
-    QCOMPARE(call("GET", at(cluster.node(u"us-east"_s)->controlUrl, u"/v1/status"_s), cluster.viewerToken()).status, 200);
+    QCOMPARE(call("GET",
+                  at(cluster.node(u"us-east"_s)->controlUrl, u"/v1/status"_s),
+                  cluster.viewerToken())
+                     .status,
+             200);
     QVERIFY2(cluster.down(5000, &error), qPrintable(error));
     for (const LocalNode &node : cluster.nodes())
         QCOMPARE(node.pid, 0);
