@@ -36,8 +36,14 @@ bool versionGreater(quint64 hlcA, const QString &originA, quint64 hlcB, const QS
     return originA > originB;
 }
 
-int authorizer(void *, int action, const char *arg1, const char *, const char *, const char *)
+// Installed once per connection and consulted when a statement is prepared: statements prepared
+// inside a write body (the flag `bodyActive` points to is set) may only change the registered
+// tables. Setting an authorizer expires every prepared statement, so it is never swapped per write.
+int authorizer(
+        void *bodyActive, int action, const char *arg1, const char *, const char *, const char *)
 {
+    if (!*static_cast<const bool *>(bodyActive))
+        return SQLITE_OK;
     switch (action) {
     case SQLITE_TRANSACTION:
     case SQLITE_SAVEPOINT:
@@ -141,6 +147,8 @@ SyncResult<void> ReplicaStore::open(const QString &path,
     m_journalLimit = journalLimit;
     if (auto r = m_db.open(path, false); !r)
         return r;
+    m_bodyActive = false;
+    sqlite3_set_authorizer(m_db.handle(), authorizer, &m_bodyActive);
     const QString sync = durability == Durability::Full ? u"FULL"_s : u"NORMAL"_s;
     QueryResult mode;
     if (auto r = m_db.run(u"PRAGMA journal_mode=WAL"_s, {}, &mode); !r) {
@@ -617,7 +625,7 @@ SyncResult<WriteReceipt> ReplicaStore::write(
         return r.error();
     m_inWrite = true;
     const auto fail = [this](SyncError e) -> SyncResult<WriteReceipt> {
-        sqlite3_set_authorizer(m_db.handle(), nullptr, nullptr);
+        m_bodyActive = false;
         rollback();
         m_inWrite = false;
         return e;
@@ -632,10 +640,10 @@ SyncResult<WriteReceipt> ReplicaStore::write(
             return fail(m_db.error(u"cannot capture table %1"_s.arg(name)));
     }
 
-    sqlite3_set_authorizer(m_db.handle(), authorizer, nullptr);
+    m_bodyActive = true;
     Transaction tx(&m_db);
     auto bodyResult = body(tx);
-    sqlite3_set_authorizer(m_db.handle(), nullptr, nullptr);
+    m_bodyActive = false;
     if (!bodyResult)
         return fail(bodyResult.error());
     if (sqlite3_get_autocommit(m_db.handle()))
@@ -695,10 +703,16 @@ SyncResult<WriteReceipt> ReplicaStore::write(
             pk.append(changesetValue(v));
         }
         const QByteArray pkBytes = encodeRow(pk);
-        auto meta = rowMeta(name, pkBytes);
-        if (!meta) {
-            rowError = meta.error();
-            break;
+        // An INSERT in the session means the row was absent before this transaction: at most a
+        // tombstone, which adds nothing to the digest, so its metadata need not be read.
+        RowMeta previous;
+        if (op != SQLITE_INSERT) {
+            auto meta = rowMeta(name, pkBytes);
+            if (!meta) {
+                rowError = meta.error();
+                break;
+            }
+            previous = *meta;
         }
         RowMeta m;
         m.exists = true;
@@ -710,6 +724,16 @@ SyncResult<WriteReceipt> ReplicaStore::write(
             change.deleted = true;
             change.values = pk;
             m.deleted = true;
+        } else if (op == SQLITE_INSERT && nCol == t.columns.size()) {
+            // The session consolidates a transaction's statements, so an INSERT carries the
+            // row's final values: no need to read it back.
+            change.values.reserve(nCol);
+            for (int i = 0; i < nCol; ++i) {
+                sqlite3_value *v = nullptr;
+                sqlite3changeset_new(iter, i, &v);
+                change.values.append(changesetValue(v));
+            }
+            rowHash(name, change.values, &m.hashA, &m.hashB);
         } else {
             bool found = false;
             auto row = selectRow(t, pk, &found);
@@ -722,9 +746,9 @@ SyncResult<WriteReceipt> ReplicaStore::write(
             change.values = *row;
             rowHash(name, change.values, &m.hashA, &m.hashB);
         }
-        if (meta->exists && !meta->deleted) {
-            d.a -= meta->hashA;
-            d.b -= meta->hashB;
+        if (previous.exists && !previous.deleted) {
+            d.a -= previous.hashA;
+            d.b -= previous.hashB;
         }
         d.a += m.hashA;
         d.b += m.hashB;

@@ -173,6 +173,7 @@ private:
     Digest m_digest;
     quint64 m_persistedHlc = 0;
     bool m_inWrite = false;
+    bool m_bodyActive = false; // read by the SQLite authorizer (see authorizer())
 };
 
 } // namespace Internal

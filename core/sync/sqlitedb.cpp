@@ -151,6 +151,7 @@ SyncResult<void> SqliteDb::open(const QString &path, bool readOnly)
 void SqliteDb::close()
 {
     m_cache.clear();
+    m_runCache.clear();
     if (m_db) {
         sqlite3_close_v2(m_db);
         m_db = nullptr;
@@ -160,6 +161,7 @@ void SqliteDb::close()
 void SqliteDb::clearCache()
 {
     m_cache.clear();
+    m_runCache.clear();
 }
 
 SyncResult<void> SqliteDb::exec(const QString &sql)
@@ -213,24 +215,39 @@ SyncError SqliteDb::error(const QString &what) const
     return syncError(SyncError::Code::Storage, u"%1: %2"_s.arg(what, msg));
 }
 
-SyncResult<qint64> SqliteDb::run(const QString &sql, const QVariantList &params, QueryResult *rows)
+SyncResult<std::unique_ptr<SqliteStatement>> SqliteDb::prepareOne(const QString &sql)
 {
     if (!m_db)
         return syncError(SyncError::Code::NotOpen, u"database is not open"_s);
     const QByteArray utf8 = sql.toUtf8();
     sqlite3_stmt *raw = nullptr;
     const char *tail = nullptr;
-    if (sqlite3_prepare_v2(m_db, utf8.constData(), int(utf8.size()), &raw, &tail) != SQLITE_OK)
+    if (sqlite3_prepare_v3(m_db,
+                           utf8.constData(),
+                           int(utf8.size()),
+                           SQLITE_PREPARE_PERSISTENT,
+                           &raw,
+                           &tail)
+        != SQLITE_OK)
         return syncError(SyncError::Code::InvalidArgument,
                          u"cannot prepare \"%1\": %2"_s.arg(sql.left(200),
                                                             QString::fromUtf8(
                                                                     sqlite3_errmsg(m_db))));
     if (!raw)
         return syncError(SyncError::Code::InvalidArgument, u"empty SQL statement"_s);
-    SqliteStatement stmt(raw);
+    auto stmt = std::make_unique<SqliteStatement>(raw);
     if (tail && QByteArray(tail).trimmed().size() > 0)
         return syncError(SyncError::Code::InvalidArgument,
                          u"only one SQL statement per call: \"%1\""_s.arg(sql.left(200)));
+    return stmt;
+}
+
+SyncResult<qint64> SqliteDb::execute(SqliteStatement &stmt,
+                                     const QString &sql,
+                                     const QVariantList &params,
+                                     QueryResult *rows)
+{
+    sqlite3_stmt *raw = stmt.handle();
     if (sqlite3_bind_parameter_count(raw) != params.size())
         return syncError(SyncError::Code::InvalidArgument,
                          u"statement expects %1 parameters, %2 given"_s
@@ -260,6 +277,33 @@ SyncResult<qint64> SqliteDb::run(const QString &sql, const QVariantList &params,
         }
     }
     return sqlite3_stmt_readonly(raw) ? 0 : changes();
+}
+
+SyncResult<qint64> SqliteDb::run(const QString &sql, const QVariantList &params, QueryResult *rows)
+{
+    auto stmt = prepareOne(sql);
+    if (!stmt)
+        return stmt.error();
+    return execute(*stmt.value(), sql, params, rows);
+}
+
+SyncResult<qint64> SqliteDb::runCached(const QString &sql,
+                                       const QVariantList &params,
+                                       QueryResult *rows)
+{
+    auto it = m_runCache.constFind(sql);
+    if (it == m_runCache.cend()) {
+        auto stmt = prepareOne(sql);
+        if (!stmt)
+            return stmt.error();
+        // Bounded: callers that build SQL text per call must not grow the cache forever.
+        if (m_runCache.size() >= kRunCacheLimit)
+            m_runCache.clear();
+        it = m_runCache.insert(sql, std::shared_ptr<SqliteStatement>(std::move(stmt).value()));
+    }
+    SqliteStatement *s = it->get();
+    StatementScope scope(s);
+    return execute(*s, sql, params, rows);
 }
 
 qint64 SqliteDb::changes() const

@@ -90,12 +90,24 @@ public:
     // Runs one statement with positional parameters; rows go to `rows` when given.
     // Returns the number of rows changed.
     SyncResult<qint64> run(const QString &sql, const QVariantList &params, QueryResult *rows);
+    // run() with the prepared statement kept for the next call with the same SQL text (a
+    // bounded cache of its own), for statements an application repeats in write bodies.
+    SyncResult<qint64> runCached(const QString &sql, const QVariantList &params, QueryResult *rows);
     qint64 changes() const;
     void clearCache();
 
 private:
+    static constexpr qsizetype kRunCacheLimit = 128;
+
+    SyncResult<std::unique_ptr<SqliteStatement>> prepareOne(const QString &sql);
+    SyncResult<qint64> execute(SqliteStatement &stmt,
+                               const QString &sql,
+                               const QVariantList &params,
+                               QueryResult *rows);
+
     sqlite3 *m_db = nullptr;
     QHash<QString, std::shared_ptr<SqliteStatement>> m_cache;
+    QHash<QString, std::shared_ptr<SqliteStatement>> m_runCache;
 };
 
 } // namespace Meridian::Internal

@@ -6,13 +6,13 @@ namespace Meridian {
 
 SyncResult<qint64> Transaction::exec(const QString &sql, const QVariantList &params)
 {
-    return m_db->run(sql, params, nullptr);
+    return m_db->runCached(sql, params, nullptr);
 }
 
 SyncResult<QueryResult> Transaction::query(const QString &sql, const QVariantList &params)
 {
     QueryResult rows;
-    auto r = m_db->run(sql, params, &rows);
+    auto r = m_db->runCached(sql, params, &rows);
     if (!r)
         return r.error();
     return rows;
