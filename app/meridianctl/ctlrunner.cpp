@@ -408,6 +408,16 @@ void CtlRunner::runAudit()
 // ---------------------------------------------------------------------------------------------
 // Mutating commands
 
+CtlRunner::ActionCallback CtlRunner::finishAction(const QString &verb)
+{
+    return [this, verb](const ApiResult<ActionResult> &result) {
+        if (!result)
+            return failApi(result.error());
+        reportAction(result, verb);
+        done(ExitOk);
+    };
+}
+
 void CtlRunner::reportAction(const ApiResult<ActionResult> &result, const QString &verb)
 {
     const ActionInfo &action = result.value().action;
@@ -525,12 +535,7 @@ void CtlRunner::runActivate()
     m_client->activate(region,
                        m_invocation.isSet(u"force"_s),
                        this,
-                       [this, region](const ApiResult<ActionResult> &result) {
-                           if (!result)
-                               return failApi(result.error());
-                           reportAction(result, u"activate %1"_s.arg(region));
-                           done(ExitOk);
-                       });
+                       finishAction(u"activate %1"_s.arg(region)));
 }
 
 void CtlRunner::runPromote()
@@ -539,12 +544,7 @@ void CtlRunner::runPromote()
     m_client->promote(region,
                       m_invocation.isSet(u"force"_s),
                       this,
-                      [this, region](const ApiResult<ActionResult> &result) {
-                          if (!result)
-                              return failApi(result.error());
-                          reportAction(result, u"promote %1"_s.arg(region));
-                          done(ExitOk);
-                      });
+                      finishAction(u"promote %1"_s.arg(region)));
 }
 
 void CtlRunner::runStrategySet()
@@ -562,12 +562,7 @@ void CtlRunner::runStrategySet()
     m_client->setStrategy(strategy,
                           m_invocation.isSet(u"force"_s),
                           this,
-                          [this, name = strategy.name](const ApiResult<ActionResult> &result) {
-                              if (!result)
-                                  return failApi(result.error());
-                              reportAction(result, u"strategy %1"_s.arg(name));
-                              done(ExitOk);
-                          });
+                          finishAction(u"strategy %1"_s.arg(strategy.name)));
 }
 
 void CtlRunner::runDial()
@@ -585,37 +580,19 @@ void CtlRunner::runDial()
                       percent,
                       m_invocation.isSet(u"force"_s),
                       this,
-                      [this, region, percent](const ApiResult<ActionResult> &result) {
-                          if (!result)
-                              return failApi(result.error());
-                          reportAction(result, u"dial %1 to %2%"_s.arg(region).arg(percent));
-                          done(ExitOk);
-                      });
+                      finishAction(u"dial %1 to %2%"_s.arg(region).arg(percent)));
 }
 
 void CtlRunner::runRevert()
 {
     const QString id = m_invocation.args.at(0);
-    m_client->revert(id,
-                     m_invocation.isSet(u"force"_s),
-                     this,
-                     [this, id](const ApiResult<ActionResult> &result) {
-                         if (!result)
-                             return failApi(result.error());
-                         reportAction(result, u"revert %1"_s.arg(id));
-                         done(ExitOk);
-                     });
+    m_client->revert(id, m_invocation.isSet(u"force"_s), this, finishAction(u"revert %1"_s.arg(id)));
 }
 
 void CtlRunner::runApprove()
 {
     const QString id = m_invocation.args.at(0);
-    m_client->approve(id, this, [this, id](const ApiResult<ActionResult> &result) {
-        if (!result)
-            return failApi(result.error());
-        reportAction(result, u"approve %1"_s.arg(id));
-        done(ExitOk);
-    });
+    m_client->approve(id, this, finishAction(u"approve %1"_s.arg(id)));
 }
 
 // ---------------------------------------------------------------------------------------------

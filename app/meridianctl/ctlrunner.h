@@ -7,6 +7,8 @@
 #include <QElapsedTimer>
 #include <QObject>
 
+#include <functional>
+
 namespace Meridian {
 class ControlClient;
 class EventStream;
@@ -40,6 +42,9 @@ private:
     void failOperation(const QString &message);
     void printBody(const QByteArray &body);
     void reportAction(const Api::ApiResult<Api::ActionResult> &result, const QString &verb);
+    using ActionCallback = std::function<void(const Api::ApiResult<Api::ActionResult> &)>;
+    // Reports an action's answer as `verb` ("drain eu-west") and ends the command.
+    ActionCallback finishAction(const QString &verb);
 
     void runStatus();
     void runRegions();

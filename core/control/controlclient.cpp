@@ -287,6 +287,15 @@ ControlCall *ControlClient::region(const QString &id, QObject *context, Callback
                               done);
 }
 
+ControlCall *ControlClient::act(const QByteArray &verb,
+                                const QString &path,
+                                const QJsonObject &body,
+                                QObject *context,
+                                Callback<ActionResult> done)
+{
+    return call<ActionResult>(verb, path, &body, context, &ActionResult::fromJson, std::move(done));
+}
+
 ControlCall *ControlClient::drain(const QString &id,
                                   double deadlineS,
                                   bool force,
@@ -296,12 +305,11 @@ ControlCall *ControlClient::drain(const QString &id,
     QJsonObject body{{u"force"_s, force}};
     if (deadlineS > 0)
         body.insert(u"deadline_s"_s, deadlineS);
-    return call<ActionResult>("POST",
-                              u"/v1/regions/%1/drain"_s.arg(encodeSegment(id)),
-                              &body,
-                              context,
-                              &ActionResult::fromJson,
-                              done);
+    return act("POST",
+               u"/v1/regions/%1/drain"_s.arg(encodeSegment(id)),
+               body,
+               context,
+               std::move(done));
 }
 
 ControlCall *ControlClient::activate(const QString &id,
@@ -317,12 +325,11 @@ ControlCall *ControlClient::activate(const QString &id,
                                      Callback<ActionResult> done)
 {
     const QJsonObject body = withForce({}, force);
-    return call<ActionResult>("POST",
-                              u"/v1/regions/%1/activate"_s.arg(encodeSegment(id)),
-                              &body,
-                              context,
-                              &ActionResult::fromJson,
-                              done);
+    return act("POST",
+               u"/v1/regions/%1/activate"_s.arg(encodeSegment(id)),
+               body,
+               context,
+               std::move(done));
 }
 
 ControlCall *ControlClient::promote(const QString &id,
@@ -331,12 +338,11 @@ ControlCall *ControlClient::promote(const QString &id,
                                     Callback<ActionResult> done)
 {
     const QJsonObject body{{u"force"_s, force}};
-    return call<ActionResult>("POST",
-                              u"/v1/regions/%1/promote"_s.arg(encodeSegment(id)),
-                              &body,
-                              context,
-                              &ActionResult::fromJson,
-                              done);
+    return act("POST",
+               u"/v1/regions/%1/promote"_s.arg(encodeSegment(id)),
+               body,
+               context,
+               std::move(done));
 }
 
 ControlCall *ControlClient::setDial(const QString &id,
@@ -351,12 +357,11 @@ ControlCall *ControlClient::setDial(
         const QString &id, int percent, bool force, QObject *context, Callback<ActionResult> done)
 {
     const QJsonObject body = withForce({{u"percent"_s, percent}}, force);
-    return call<ActionResult>("PUT",
-                              u"/v1/regions/%1/dial"_s.arg(encodeSegment(id)),
-                              &body,
-                              context,
-                              &ActionResult::fromJson,
-                              done);
+    return act("PUT",
+               u"/v1/regions/%1/dial"_s.arg(encodeSegment(id)),
+               body,
+               context,
+               std::move(done));
 }
 
 ControlCall *ControlClient::setWeight(const QString &id,
@@ -371,12 +376,11 @@ ControlCall *ControlClient::setWeight(
         const QString &id, int weight, bool force, QObject *context, Callback<ActionResult> done)
 {
     const QJsonObject body = withForce({{u"weight"_s, weight}}, force);
-    return call<ActionResult>("PUT",
-                              u"/v1/regions/%1/weight"_s.arg(encodeSegment(id)),
-                              &body,
-                              context,
-                              &ActionResult::fromJson,
-                              done);
+    return act("PUT",
+               u"/v1/regions/%1/weight"_s.arg(encodeSegment(id)),
+               body,
+               context,
+               std::move(done));
 }
 
 ControlCall *ControlClient::strategy(QObject *context, Callback<StrategyInfo> done)
@@ -402,12 +406,7 @@ ControlCall *ControlClient::setStrategy(const StrategyInfo &strategy,
                                         Callback<ActionResult> done)
 {
     const QJsonObject body = withForce(strategy.toJson(), force);
-    return call<ActionResult>("PUT",
-                              u"/v1/strategy"_s,
-                              &body,
-                              context,
-                              &ActionResult::fromJson,
-                              done);
+    return act("PUT", u"/v1/strategy"_s, body, context, std::move(done));
 }
 
 ControlCall *ControlClient::preview(const PreviewRequest &request,
@@ -471,12 +470,11 @@ ControlCall *ControlClient::revert(const QString &actionId,
                                    Callback<ActionResult> done)
 {
     const QJsonObject body = withForce({}, force);
-    return call<ActionResult>("POST",
-                              u"/v1/actions/%1/revert"_s.arg(encodeSegment(actionId)),
-                              &body,
-                              context,
-                              &ActionResult::fromJson,
-                              done);
+    return act("POST",
+               u"/v1/actions/%1/revert"_s.arg(encodeSegment(actionId)),
+               body,
+               context,
+               std::move(done));
 }
 
 ControlCall *ControlClient::approve(const QString &actionId,
@@ -484,12 +482,11 @@ ControlCall *ControlClient::approve(const QString &actionId,
                                     Callback<ActionResult> done)
 {
     const QJsonObject body;
-    return call<ActionResult>("POST",
-                              u"/v1/actions/%1/approve"_s.arg(encodeSegment(actionId)),
-                              &body,
-                              context,
-                              &ActionResult::fromJson,
-                              done);
+    return act("POST",
+               u"/v1/actions/%1/approve"_s.arg(encodeSegment(actionId)),
+               body,
+               context,
+               std::move(done));
 }
 
 ControlCall *ControlClient::actions(QObject *context, Callback<QList<ActionInfo>> done)

@@ -138,6 +138,12 @@ private:
                       const QJsonObject *body,
                       QObject *context,
                       RawHandler handler);
+    // A mutating call: every one answers with the action and what it changed.
+    ControlCall *act(const QByteArray &verb,
+                     const QString &path,
+                     const QJsonObject &body,
+                     QObject *context,
+                     Callback<Api::ActionResult> done);
     template<typename T>
     ControlCall *call(const QByteArray &verb,
                       const QString &path,

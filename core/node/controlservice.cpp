@@ -331,27 +331,18 @@ void ControlService::addRoutes(HttpRouter &router)
     router.route("POST", u"/v1/actions/{id}/approve", mutating(u"approve"_s));
     router.route("POST", u"/v1/regions/{id}/settle", mutating(u"settle"_s));
 
-    router.route("POST",
-                 u"/v1/regions/{id}/resync",
-                 guarded(admin,
-                         u"resync"_s,
-                         [this](const HttpRequest &request, HttpResponder r, const Caller &caller) {
-                             resync(request, std::move(r), caller);
-                         }));
+    // Start, cancel and progress of a resync share one handler, which tells them apart by verb.
+    const auto resyncHandler =
+            [this](const HttpRequest &request, HttpResponder r, const Caller &caller) {
+                resync(request, std::move(r), caller);
+            };
+    router.route("POST", u"/v1/regions/{id}/resync", guarded(admin, u"resync"_s, resyncHandler));
     router.route("DELETE",
                  u"/v1/regions/{id}/resync",
-                 guarded(admin,
-                         u"resync_cancel"_s,
-                         [this](const HttpRequest &request, HttpResponder r, const Caller &caller) {
-                             resync(request, std::move(r), caller);
-                         }));
+                 guarded(admin, u"resync_cancel"_s, resyncHandler));
     router.route("GET",
                  u"/v1/regions/{id}/resync",
-                 guarded(viewer,
-                         u"resync_progress"_s,
-                         [this](const HttpRequest &request, HttpResponder r, const Caller &caller) {
-                             resync(request, std::move(r), caller);
-                         }));
+                 guarded(viewer, u"resync_progress"_s, resyncHandler));
 }
 
 HttpHandler ControlService::guarded(TokenRole role, const QString &action, Handler handler)
