@@ -279,6 +279,14 @@ QByteArray HttpConnection::serializeHead(const HttpResponse &response,
         out += HttpDate::now();
         out += "\r\n";
     }
+    for (const auto &[name, value] : m_context->config.defaultHeaders) {
+        if (!response.headers().contains(name)) {
+            out += name;
+            out += ": ";
+            out += value;
+            out += "\r\n";
+        }
+    }
     if (!m_context->config.serverHeader.isEmpty()) {
         out += "Server: ";
         out += m_context->config.serverHeader;

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <QByteArray>
+#include <QList>
 #include <QtGlobal>
 
 #include <chrono>
+#include <utility>
 
 namespace Meridian {
 
@@ -36,6 +38,9 @@ struct HttpServerConfig
     std::chrono::milliseconds lingerTimeout{2'000};
     int listenBacklog = 1024;
     QByteArray serverHeader; // sent as "Server:" when not empty
+    // Sent on every response, the server's own errors (400, 408, 413, 431...) included, unless
+    // the handler set a header of the same name (a region's X-Meridian-Region).
+    QList<std::pair<QByteArray, QByteArray>> defaultHeaders;
 };
 
 } // namespace Meridian

@@ -242,7 +242,10 @@ QString Node::start()
             }
             responder.send(tagged(site->respond(request)));
         });
-        m_dataServer = new HttpServer(serverConfig(m_config, m_config.maxBodyBytes), this);
+        HttpServerConfig dataConfig = serverConfig(m_config, m_config.maxBodyBytes);
+        // Also on the server's own answers to malformed or oversized requests.
+        dataConfig.defaultHeaders.append({"X-Meridian-Region", region});
+        m_dataServer = new HttpServer(dataConfig, this);
         m_dataServer->setHandler(dataRouter.handler());
         m_dataServer->setRequestObserver([this](const HttpAccessRecord &record) {
             m_observeRequest(record.status,

@@ -9,6 +9,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -117,6 +118,18 @@ void tst_Meridiand::singleNodeStartsAndStops()
     QTRY_VERIFY_WITH_TIMEOUT((log += process.readAll()).contains("role region"), 10000);
     // One event per line, no colour escapes.
     QVERIFY(!log.contains('\x1b'));
+
+    // The server's own answer to a malformed request still names the region, and the request
+    // changes nothing (it never reaches a handler).
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, ports.at(0));
+    QVERIFY(socket.waitForConnected(5000));
+    socket.write("GET /api/kv/x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n");
+    QByteArray answer;
+    QTRY_VERIFY_WITH_TIMEOUT((answer += socket.readAll()).contains("\r\n\r\n"), 10000);
+    QVERIFY2(answer.startsWith("HTTP/1.1 400"), answer.constData());
+    QVERIFY2(answer.contains("\r\nX-Meridian-Region: us-east\r\n"), answer.constData());
     ::kill(pid_t(process.processId()), SIGTERM);
     QVERIFY(process.waitForFinished(10000));
     QCOMPARE(process.exitStatus(), QProcess::NormalExit);
