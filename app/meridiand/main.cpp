@@ -1,6 +1,7 @@
 #include "core/node/node.h"
 #include "core/node/nodeconfig.h"
 #include "core/node/unixsignalnotifier.h"
+#include "core/util/allocator.h"
 #include "core/version.h"
 
 #include <QCommandLineParser>
@@ -14,6 +15,7 @@ using namespace Qt::StringLiterals;
 
 int main(int argc, char *argv[])
 {
+    Meridian::tuneAllocatorForLargeBuffers();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("meridiand"));
     QCoreApplication::setApplicationVersion(Meridian::versionString());

@@ -6,6 +6,7 @@
 // Peers run as child processes of this program (bench_sync --peer ...), on loopback.
 #include "core/sync/hybridlogicalclock.h"
 #include "core/sync/replica.h"
+#include "core/util/allocator.h"
 
 #include <sqlite3.h>
 
@@ -101,9 +102,10 @@ struct Peer
 class Bench
 {
 public:
-    Bench(double seconds, int resyncMb)
+    Bench(double seconds, int resyncMb, QStringList only)
         : m_seconds(seconds)
         , m_resyncMb(resyncMb)
+        , m_only(std::move(only))
     {}
     int run();
 
@@ -119,6 +121,7 @@ private:
 
     double m_seconds;
     int m_resyncMb;
+    QStringList m_only; // measurements to run; empty: all
     QTemporaryDir m_dir;
     int m_n = 0;
     std::vector<std::unique_ptr<Peer>> m_peers;
@@ -389,25 +392,38 @@ void Bench::backlog()
 
 void Bench::resync()
 {
+    // The rows are written by plain SQLite and then adopted by the replica, so the origin's
+    // replication log is empty, as after log truncation (the case resync exists for): the
+    // region being resynced gets its data from the snapshot, not by replaying the log.
     const QString aDb = path(u"a"_s);
-    auto a = origin(Durability::Normal, aDb, false);
     const QByteArray value(1000, 'r');
     const qint64 targetBytes = qint64(m_resyncMb) * 1024 * 1024;
     int txn = 0;
-    while (QFileInfo(aDb).size() + QFileInfo(aDb + u"-wal"_s).size() < targetBytes) {
-        auto w = a->write([&](Transaction &tx) -> SyncResult<void> {
+    {
+        sqlite3 *db = nullptr;
+        sqlite3_open(aDb.toUtf8().constData(), &db);
+        sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+        sqlite3_exec(db, kKvDdl.toUtf8().constData(), nullptr, nullptr, nullptr);
+        sqlite3_stmt *ins = nullptr;
+        sqlite3_prepare_v2(db, "INSERT INTO kv VALUES(?, ?, ?)", -1, &ins, nullptr);
+        // Rows plus the replica's per-row metadata make the database about 1.1x the values.
+        while (qint64(txn) * 500 * (value.size() + 100) < targetBytes) {
+            sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
             for (int i = 0; i < 500; ++i) {
-                auto r = tx.exec(u"INSERT INTO kv VALUES(?, ?, ?)"_s,
-                                 {u"r%1-%2"_s.arg(txn).arg(i), value, i});
-                if (!r)
-                    return r.error();
+                const QByteArray key = "r" + QByteArray::number(txn) + '-' + QByteArray::number(i);
+                sqlite3_bind_text(ins, 1, key.constData(), int(key.size()), SQLITE_TRANSIENT);
+                sqlite3_bind_blob(ins, 2, value.constData(), int(value.size()), SQLITE_STATIC);
+                sqlite3_bind_int64(ins, 3, i);
+                sqlite3_step(ins);
+                sqlite3_reset(ins);
             }
-            return {};
-        });
-        if (!w)
-            qFatal("write failed");
-        ++txn;
+            sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+            ++txn;
+        }
+        sqlite3_finalize(ins);
+        sqlite3_close(db);
     }
+    auto a = origin(Durability::Normal, aDb, false);
     (void) a->query(u"PRAGMA wal_checkpoint(TRUNCATE)"_s);
     const qint64 rows = qint64(txn) * 500;
     // Baseline: VACUUM INTO plus a file copy.
@@ -429,6 +445,16 @@ void Bench::resync()
     Replica b(c);
     if (!b.open() || !b.registerTable(u"kv"_s, kKvDdl) || !b.start())
         qFatal("cannot open b");
+    // Where the time goes: when each phase began, relative to the start.
+    QString phases;
+    ResyncProgress::Phase lastPhase = ResyncProgress::Phase::Idle;
+    QObject::connect(&b, &Replica::resyncProgress, [&](const ResyncProgress &p) {
+        if (p.phase == lastPhase)
+            return;
+        lastPhase = p.phase;
+        phases += u" %1@%2s"_s.arg(ResyncProgress::phaseName(p.phase))
+                          .arg(t.elapsed() / 1000.0, 0, 'f', 2);
+    });
     t.restart();
     if (!b.startResync(u"a"_s))
         qFatal("cannot start resync");
@@ -438,8 +464,8 @@ void Bench::resync()
     const double took = t.elapsed() / 1000.0;
     std::printf(
             "resync   %.0f MB, %lld rows: VACUUM INTO + copy %.2f s (%.0f MB/s); snapshot resync "
-            "(VACUUM INTO, SHA-256 x2, TCP, quick_check, swap, catch-up) %.2f s (%.0f MB/s); "
-            "speed ratio %.2f (target >= 0.5) [%s]\n",
+            "(VACUUM INTO, BLAKE2b, TCP, quick_check, swap, catch-up) %.2f s (%.0f MB/s); "
+            "speed ratio %.2f (target >= 0.5) [%s; phases:%s]\n",
             size / 1048576.0,
             static_cast<long long>(rows),
             baseline,
@@ -447,7 +473,8 @@ void Bench::resync()
             took,
             size / 1048576.0 / took,
             baseline / took,
-            qPrintable(ResyncProgress::phaseName(b.resyncStatus().phase)));
+            qPrintable(ResyncProgress::phaseName(b.resyncStatus().phase)),
+            qPrintable(phases));
 }
 
 int Bench::run()
@@ -455,8 +482,13 @@ int Bench::run()
     std::printf("bench_sync: %.0f s per measurement, database files in %s\n",
                 m_seconds,
                 qPrintable(m_dir.path()));
+    const auto wanted = [this](const QString &name) {
+        return m_only.isEmpty() || m_only.contains(name);
+    };
     for (Durability d : {Durability::Full, Durability::Normal}) {
         for (int rows : {100, 1}) {
+            if (!wanted(u"commit"_s))
+                break;
             const double plain = plainRate(rows, d);
             const double captured = replicatedRate(rows, d, false);
             const double repl = replicatedRate(rows, d, true);
@@ -474,12 +506,17 @@ int Bench::run()
             std::fflush(stdout);
         }
     }
-    lag(2000, Durability::Full);
-    lag(2000, Durability::Normal);
-    std::fflush(stdout);
-    backlog();
-    std::fflush(stdout);
-    resync();
+    if (wanted(u"lag"_s)) {
+        lag(2000, Durability::Full);
+        lag(2000, Durability::Normal);
+        std::fflush(stdout);
+    }
+    if (wanted(u"backlog"_s)) {
+        backlog();
+        std::fflush(stdout);
+    }
+    if (wanted(u"resync"_s))
+        resync();
     return 0;
 }
 
@@ -487,6 +524,7 @@ int Bench::run()
 
 int main(int argc, char **argv)
 {
+    tuneAllocatorForLargeBuffers(); // as meridiand does
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
     parser.addOptions({
@@ -497,10 +535,20 @@ int main(int argc, char **argv)
             {u"origin-port"_s, u"origin port"_s, u"port"_s},
             {u"seconds"_s, u"seconds per measurement"_s, u"s"_s, u"3"_s},
             {u"resync-mb"_s, u"database size for the resync measurement"_s, u"mb"_s, u"200"_s},
+            {u"only"_s,
+             u"run only these measurements (commit, lag, backlog, resync; comma-separated)"_s,
+             u"list"_s},
     });
     parser.process(app);
     if (parser.isSet(u"peer"_s))
         return runPeer(parser);
-    Bench bench(parser.value(u"seconds"_s).toDouble(), parser.value(u"resync-mb"_s).toInt());
+    const QStringList only = parser.value(u"only"_s).split(u',', Qt::SkipEmptyParts);
+    for (const QString &name : only) {
+        if (!QStringList{u"commit"_s, u"lag"_s, u"backlog"_s, u"resync"_s}.contains(name)) {
+            std::fprintf(stderr, "bench_sync: unknown measurement \"%s\"\n", qPrintable(name));
+            return 2;
+        }
+    }
+    Bench bench(parser.value(u"seconds"_s).toDouble(), parser.value(u"resync-mb"_s).toInt(), only);
     return bench.run();
 }

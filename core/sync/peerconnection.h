@@ -43,7 +43,9 @@ private:
     bool m_outbound;
     bool m_closed = false;
     QString m_peerId;
-    QByteArray m_buffer;
+    // Length (type byte + body) and type of the frame whose body is still arriving; 0: none.
+    quint32 m_pendingLength = 0;
+    quint8 m_pendingType = 0;
     QElapsedTimer m_lastFrame;
 };
 

@@ -759,11 +759,9 @@ void Replica::serveSnapshot(Internal::PeerConnection *connection, const QByteArr
     auto *server = new Internal::SnapshotServer(
             connection,
             m_config.databasePath + u".snapshots"_s,
-            [this](const QString &path) -> QString {
-                if (!isOpen())
-                    return u"the replica is not open"_s;
-                auto r = m_store->vacuumInto(path);
-                return r ? QString() : r.error().message;
+            // Runs on the snapshot server's worker thread: its own read-only connection.
+            [database = m_config.databasePath](const QString &path) -> QString {
+                return Internal::ReplicaStore::vacuumInto(database, path);
             },
             m_config.snapshotChunkBytes,
             this);

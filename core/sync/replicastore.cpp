@@ -1246,14 +1246,15 @@ SyncResult<int> ReplicaStore::collectTombstones(quint64 belowHlc)
     return int(*r);
 }
 
-SyncResult<void> ReplicaStore::vacuumInto(const QString &path)
+QString ReplicaStore::vacuumInto(const QString &database, const QString &path)
 {
-    if (!m_readDb.isOpen())
-        return syncError(SyncError::Code::NotOpen, u"the replica is not open"_s);
-    auto r = m_readDb.run(u"VACUUM INTO ?"_s, {path}, nullptr);
-    if (!r)
-        return r.error();
-    return {};
+    // A connection of its own, so any thread may call this; VACUUM INTO reads one consistent
+    // snapshot (a read transaction) while the replica goes on writing through WAL.
+    SqliteDb db;
+    if (auto r = db.open(database, true); !r)
+        return r.error().message;
+    auto r = db.run(u"VACUUM INTO ?"_s, {path}, nullptr);
+    return r ? QString() : r.error().message;
 }
 
 SyncResult<void> ReplicaStore::savePeerAcks(const QMap<QString, CursorVector> &acks)

@@ -92,8 +92,8 @@ public:
     SyncResult<void> savePeerAcks(const QMap<QString, CursorVector> &acks);
     SyncResult<QMap<QString, CursorVector>> loadPeerAcks();
     SqliteDb &writeDb() { return m_db; }
-    // A consistent copy of the whole database (data, log, cursors) at one instant.
-    SyncResult<void> vacuumInto(const QString &path);
+    // A consistent copy of `database` at `path` (VACUUM INTO); thread-safe. Returns an error or "".
+    static QString vacuumInto(const QString &database, const QString &path);
 
 private:
     struct TableInfo

@@ -138,21 +138,21 @@ void ResyncSession::onFrame(quint8 type, const QByteArray &body)
 void ResyncSession::onMeta(const QByteArray &body)
 {
     const auto meta = Wire::parseSnapshotMeta(body);
-    if (!meta || meta->sha256.size() != 32) {
+    if (!meta || meta->checksum.size() != 32) {
         fail(u"malformed snapshot description"_s);
         return;
     }
     m_snapshotId = meta->snapshotId;
-    m_sha256 = meta->sha256;
+    m_checksum = meta->checksum;
     m_size = qint64(meta->size);
     QFile state(statePath());
     if (!state.open(QIODevice::WriteOnly | QIODevice::Truncate)
-        || state.write(
-                   QJsonDocument(QJsonObject{{u"peer"_s, m_peer.regionId},
-                                             {u"snapshot_id"_s, m_snapshotId},
-                                             {u"size"_s, m_size},
-                                             {u"sha256"_s, QString::fromLatin1(m_sha256.toHex())}})
-                           .toJson())
+        || state.write(QJsonDocument(QJsonObject{{u"peer"_s, m_peer.regionId},
+                                                 {u"snapshot_id"_s, m_snapshotId},
+                                                 {u"size"_s, m_size},
+                                                 {u"blake2b_256"_s,
+                                                  QString::fromLatin1(m_checksum.toHex())}})
+                               .toJson())
                    < 0) {
         fail(u"cannot write %1"_s.arg(statePath()));
         return;
@@ -163,6 +163,15 @@ void ResyncSession::onMeta(const QByteArray &body)
         || !m_file.seek(qint64(meta->offset))) {
         fail(u"cannot write %1: %2"_s.arg(partialPath(), m_file.errorString()));
         return;
+    }
+    // A resumed transfer hashes the part it already has once; new chunks are hashed as they
+    // arrive, so verifying needs no second pass over the file.
+    m_hash.reset();
+    if (meta->offset > 0) {
+        if (!m_file.seek(0) || !m_hash.addData(&m_file) || m_file.pos() != qint64(meta->offset)) {
+            fail(u"cannot read back %1"_s.arg(partialPath()));
+            return;
+        }
     }
     m_done = m_resumedFrom = qint64(meta->offset);
     m_clock.start();
@@ -185,6 +194,7 @@ void ResyncSession::onChunk(const QByteArray &body)
         fail(u"cannot write %1: %2"_s.arg(partialPath(), m_file.errorString()));
         return;
     }
+    m_hash.addData(data);
     m_done += data.size();
     if (m_clock.elapsed() - m_lastReportMs >= 100 || m_done == m_size) {
         m_lastReportMs = m_clock.elapsed();
@@ -196,15 +206,13 @@ void ResyncSession::onChunk(const QByteArray &body)
 
 void ResyncSession::verify()
 {
-    report(ResyncProgress::Phase::Verify, u"checking SHA-256 and SQLite integrity"_s);
-    if (!m_file.flush() || !m_file.seek(0)) {
-        fail(u"cannot read back %1"_s.arg(partialPath()));
+    report(ResyncProgress::Phase::Verify, u"checking the checksum and SQLite integrity"_s);
+    if (!m_file.flush()) {
+        fail(u"cannot write %1: %2"_s.arg(partialPath(), m_file.errorString()));
         return;
     }
-    QCryptographicHash sha(QCryptographicHash::Sha256);
-    sha.addData(&m_file);
     m_file.close();
-    if (sha.result() != m_sha256) {
+    if (m_hash.result() != m_checksum) {
         discardFiles();
         fail(u"snapshot checksum mismatch; the partial file was discarded, retry to fetch it "
              "again"_s);

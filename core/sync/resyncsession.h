@@ -2,7 +2,9 @@
 
 #include "core/sync/syncconfig.h"
 #include "core/sync/synctypes.h"
+#include "core/sync/wireprotocol.h"
 
+#include <QCryptographicHash>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QObject>
@@ -13,9 +15,9 @@ class PeerConnection;
 
 // The fetching half of a resync: asks a peer for a snapshot (or to resume the one a previous
 // attempt was reading), writes it beside the database as <db>.resync.partial with its identity
-// in <db>.resync.json, and verifies it (SHA-256 of the whole file, then SQLite quick_check).
-// Swapping it in is the Replica's job. Cancelling or losing the connection keeps the partial
-// file so the next attempt resumes where this one stopped.
+// in <db>.resync.json, and verifies it (a BLAKE2b-256 checksum of the whole file, hashed as the
+// chunks arrive, then SQLite quick_check). Swapping it in is the Replica's job. Cancelling or
+// losing the connection keeps the partial file so the next attempt resumes where this one stopped.
 class ResyncSession final : public QObject
 {
     Q_OBJECT
@@ -55,7 +57,8 @@ private:
     PeerConnection *m_conn = nullptr;
     QFile m_file;
     QString m_snapshotId;
-    QByteArray m_sha256;
+    QByteArray m_checksum;
+    QCryptographicHash m_hash{Wire::kSnapshotChecksum}; // over bytes [0, m_done)
     qint64 m_size = 0;
     qint64 m_done = 0;
     qint64 m_resumedFrom = 0;

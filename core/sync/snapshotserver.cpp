@@ -3,12 +3,15 @@
 #include "core/sync/peerconnection.h"
 #include "core/sync/wireprotocol.h"
 
+#include <QCoreApplication>
 #include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
 #include <QLoggingCategory>
 #include <QRegularExpression>
 #include <QUuid>
+
+#include <thread>
 
 using namespace Qt::StringLiterals;
 
@@ -54,10 +57,37 @@ void SnapshotServer::handle(const QByteArray &body)
         fail(u"malformed snapshot request"_s);
         return;
     }
-    QDir dir(m_dir);
-    if (!dir.exists() && !QDir().mkpath(m_dir)) {
-        fail(u"cannot create %1"_s.arg(m_dir));
-        return;
+    // The worker owns copies of what it needs; its answer comes back through a guarded queued
+    // call, so a server (or connection) gone meanwhile just drops it.
+    QPointer<SnapshotServer> self(this);
+    std::thread([self,
+                 dir = m_dir,
+                 make = m_make,
+                 id = req->snapshotId,
+                 offset = req->offset,
+                 region = req->regionId] {
+        const Prepared prepared = prepare(dir, make, id, offset, region);
+        QMetaObject::invokeMethod(
+                QCoreApplication::instance(),
+                [self, prepared] {
+                    if (self)
+                        self->start(prepared);
+                },
+                Qt::QueuedConnection);
+    }).detach();
+}
+
+SnapshotServer::Prepared SnapshotServer::prepare(const QString &dirPath,
+                                                 const MakeSnapshot &make,
+                                                 QString id,
+                                                 quint64 offset,
+                                                 const QString &forRegion)
+{
+    Prepared out;
+    QDir dir(dirPath);
+    if (!dir.exists() && !QDir().mkpath(dirPath)) {
+        out.error = u"cannot create %1"_s.arg(dirPath);
+        return out;
     }
     const QDateTime cutoff = QDateTime::currentDateTimeUtc().addMSecs(-kKeepSnapshotsMs);
     for (const QFileInfo &fi : dir.entryInfoList({u"*.db"_s}, QDir::Files)) {
@@ -65,37 +95,48 @@ void SnapshotServer::handle(const QByteArray &body)
             QFile::remove(fi.filePath());
     }
     static const QRegularExpression idPattern(u"^[0-9a-f]{32}$"_s);
-    QString id = req->snapshotId;
-    quint64 offset = req->offset;
     if (id.isEmpty() || !idPattern.match(id).hasMatch()
         || !QFile::exists(dir.filePath(id + u".db"_s))) {
         id = QUuid::createUuid().toString(QUuid::Id128);
         offset = 0;
-        const QString err = m_make(dir.filePath(id + u".db"_s));
+        const QString err = make(dir.filePath(id + u".db"_s));
         if (!err.isEmpty()) {
             QFile::remove(dir.filePath(id + u".db"_s));
-            fail(u"cannot make a snapshot: "_s + err);
-            return;
+            out.error = u"cannot make a snapshot: "_s + err;
+            return out;
         }
-        qCInfo(lcSnapshot) << "made snapshot" << id << "for" << req->regionId;
+        qCInfo(lcSnapshot) << "made snapshot" << id << "for" << forRegion;
     } else {
-        qCInfo(lcSnapshot) << "resuming snapshot" << id << "for" << req->regionId << "at" << offset;
+        qCInfo(lcSnapshot) << "resuming snapshot" << id << "for" << forRegion << "at" << offset;
     }
-    m_file.setFileName(dir.filePath(id + u".db"_s));
+    QFile file(dir.filePath(id + u".db"_s));
+    QCryptographicHash hash(Wire::kSnapshotChecksum);
+    if (!file.open(QIODevice::ReadOnly) || !hash.addData(&file)) {
+        out.error = u"cannot read snapshot %1"_s.arg(id);
+        return out;
+    }
+    out.id = id;
+    out.checksum = hash.result();
+    out.offset = offset > quint64(file.size()) ? 0 : offset;
+    return out;
+}
+
+void SnapshotServer::start(const Prepared &prepared)
+{
+    if (!prepared.error.isEmpty()) {
+        fail(prepared.error);
+        return;
+    }
+    if (!m_conn || !m_conn->isOpen())
+        return;
+    m_file.setFileName(QDir(m_dir).filePath(prepared.id + u".db"_s));
     if (!m_file.open(QIODevice::ReadOnly)) {
-        fail(u"cannot read snapshot %1"_s.arg(id));
+        fail(u"cannot read snapshot %1"_s.arg(prepared.id));
         return;
     }
-    QCryptographicHash sha(QCryptographicHash::Sha256);
-    if (!sha.addData(&m_file)) {
-        fail(u"cannot hash snapshot %1"_s.arg(id));
-        return;
-    }
-    if (offset > quint64(m_file.size()))
-        offset = 0;
-    Wire::SnapshotMeta meta{id, quint64(m_file.size()), sha.result(), offset};
+    Wire::SnapshotMeta meta{prepared.id, quint64(m_file.size()), prepared.checksum, prepared.offset};
     m_conn->send(quint8(Wire::Type::SnapshotMeta), Wire::snapshotMeta(meta));
-    m_offset = qint64(offset);
+    m_offset = qint64(prepared.offset);
     m_file.seek(m_offset);
     sendMore();
 }

@@ -15,6 +15,9 @@ class PeerConnection;
 // the database (VACUUM INTO under a read transaction, sync metadata and cursors included) or
 // reuses the one an interrupted transfer was reading, then streams it from the requested offset
 // in chunks as the socket drains. Snapshot files are kept a while so a retry can resume.
+// Making and hashing the copy take seconds for a large database, so they run on a worker thread
+// (MakeSnapshot must therefore be thread-safe: it opens its own connection); the replica's
+// thread keeps serving writes and replication meanwhile.
 class SnapshotServer final : public QObject
 {
     Q_OBJECT
@@ -32,6 +35,19 @@ public:
     void handle(const QByteArray &request);
 
 private:
+    struct Prepared
+    {
+        QString error;
+        QString id;
+        QByteArray checksum;
+        quint64 offset = 0;
+    };
+    static Prepared prepare(const QString &dir,
+                            const MakeSnapshot &make,
+                            QString id,
+                            quint64 offset,
+                            const QString &forRegion);
+    void start(const Prepared &prepared);
     void sendMore();
     void fail(const QString &message);
 

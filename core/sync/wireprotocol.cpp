@@ -216,7 +216,7 @@ QByteArray snapshotMeta(const SnapshotMeta &m)
     ByteWriter w(&out);
     w.string(m.snapshotId);
     w.varint(m.size);
-    w.bytes(m.sha256);
+    w.bytes(m.checksum);
     w.varint(m.offset);
     return out;
 }
@@ -225,7 +225,7 @@ std::optional<SnapshotMeta> parseSnapshotMeta(const QByteArray &body)
 {
     ByteReader r(body);
     SnapshotMeta m;
-    if (!r.string(&m.snapshotId) || !r.varint(&m.size) || !r.bytes(&m.sha256)
+    if (!r.string(&m.snapshotId) || !r.varint(&m.size) || !r.bytes(&m.checksum)
         || !r.varint(&m.offset))
         return std::nullopt;
     return m;
