@@ -32,6 +32,14 @@ QString percentText(double share)
     return QLocale::c().toString(share * 100.0, 'f', 1) + u" %"_s;
 }
 
+// "10,000": counts are easier to read grouped, the same on every system.
+QString grouped(qint64 value)
+{
+    QLocale locale = QLocale::c();
+    locale.setNumberOptions({});
+    return locale.toString(value);
+}
+
 // Drains that the server lets run forever still stop being followed after this.
 constexpr double kDefaultDrainFollowS = 300.0;
 
@@ -249,7 +257,7 @@ QString ActionController::describeInboundLag(const QString &region, const Api::C
         lines.append(u"  from %1: %2 s behind, %3 entries behind, %4"_s
                              .arg(link.origin,
                                   QLocale::c().toString(link.secondsBehind, 'f', 2),
-                                  QLocale::c().toString(link.entriesBehind),
+                                  grouped(link.entriesBehind),
                                   link.state));
     }
     if (lines.isEmpty())
@@ -312,7 +320,7 @@ ResyncDescription ActionController::describeResync(const Api::ResyncProgress &pr
         parts.append(progress.state); // done | cancelled
     }
     parts.append(d.bytes);
-    parts.append(u"%1 rows"_s.arg(QLocale::c().toString(progress.rows)));
+    parts.append(u"%1 rows"_s.arg(grouped(progress.rows)));
     if (!d.eta.isEmpty())
         parts.append(u"ETA "_s + d.eta);
     d.text = parts.join(u" · "_s);
