@@ -1,0 +1,376 @@
+#include "ui/replicationdashboard.h"
+
+#include "core/control/controlclient.h"
+#include "ui/digestmodel.h"
+#include "ui/linktablemodel.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QComboBox>
+#include <QDateTimeAxis>
+#include <QFile>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLegendMarker>
+#include <QLineSeries>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QTableView>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <QValueAxis>
+
+#include <algorithm>
+#include <cmath>
+
+using namespace Qt::StringLiterals;
+
+namespace Meridian {
+
+namespace {
+
+const QList<QColor> &seriesColors()
+{
+    static const QList<QColor> colors{{0x1f, 0x77, 0xb4},
+                                      {0xff, 0x7f, 0x0e},
+                                      {0x2c, 0xa0, 0x2c},
+                                      {0xd6, 0x27, 0x28},
+                                      {0x94, 0x67, 0xbd},
+                                      {0x8c, 0x56, 0x4b},
+                                      {0xe3, 0x77, 0xc2},
+                                      {0x7f, 0x7f, 0x7f},
+                                      {0xbc, 0xbd, 0x22},
+                                      {0x17, 0xbe, 0xcf}};
+    return colors;
+}
+
+QChart *makeChart(const QString &title, QDateTimeAxis **x, QValueAxis **y, const QString &yTitle)
+{
+    auto *chart = new QChart;
+    chart->setTitle(title);
+    chart->setMargins(QMargins(4, 4, 4, 4));
+    chart->legend()->setAlignment(Qt::AlignRight);
+    QFont legendFont = chart->legend()->font();
+    legendFont.setPointSizeF(legendFont.pointSizeF() * 0.85);
+    chart->legend()->setFont(legendFont);
+    *x = new QDateTimeAxis;
+    (*x)->setFormat(u"HH:mm:ss"_s);
+    (*x)->setTickCount(6);
+    *y = new QValueAxis;
+    (*y)->setTitleText(yTitle);
+    (*y)->setLabelFormat(u"%.2f"_s);
+    (*y)->setRange(0, 1);
+    chart->addAxis(*x, Qt::AlignBottom);
+    chart->addAxis(*y, Qt::AlignLeft);
+    return chart;
+}
+
+QTableView *makeTable(QAbstractItemModel *model, int sortRole)
+{
+    auto *proxy = new QSortFilterProxyModel(model);
+    proxy->setSourceModel(model);
+    proxy->setSortRole(sortRole);
+    auto *view = new QTableView;
+    view->setModel(proxy);
+    view->setSortingEnabled(true);
+    view->sortByColumn(0, Qt::AscendingOrder);
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setAlternatingRowColors(true);
+    view->verticalHeader()->hide();
+    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 6);
+    view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    view->horizontalHeader()->setStretchLastSection(true);
+    return view;
+}
+
+} // namespace
+
+ReplicationDashboard::ReplicationDashboard(ControlClient *client, QWidget *parent)
+    : QWidget(parent)
+    , m_client(client)
+    , m_charts(new QWidget)
+    , m_range(new QComboBox)
+    , m_digestLabel(new QLabel)
+    , m_linkModel(new LinkTableModel(this))
+    , m_digestModel(new DigestModel(this))
+    , m_digestTimer(new QTimer(this))
+{
+    setObjectName(u"ReplicationDashboard"_s);
+    m_lagChart = makeChart(tr("Replication lag per link"), &m_lagX, &m_lagY, tr("seconds behind"));
+    m_rateChart = makeChart(tr("Apply rate per link"), &m_rateX, &m_rateY, tr("entries / s"));
+    m_rateY->setLabelFormat(u"%.0f"_s);
+    auto *lagView = new QChartView(m_lagChart);
+    auto *rateView = new QChartView(m_rateChart);
+    for (QChartView *view : {lagView, rateView}) {
+        view->setRenderHint(QPainter::Antialiasing);
+        view->setMinimumHeight(200);
+    }
+    auto *chartsLayout = new QVBoxLayout(m_charts);
+    chartsLayout->setContentsMargins(0, 0, 0, 0);
+    chartsLayout->addWidget(lagView);
+    chartsLayout->addWidget(rateView);
+
+    for (int minutes : {1, 5, 15, 60})
+        m_range->addItem(tr("Last %n min", nullptr, minutes), minutes);
+    m_range->setCurrentIndex(m_range->findData(m_rangeMinutes));
+    m_range->setAccessibleName(tr("Time range of the charts"));
+    auto *png = new QPushButton(tr("Export PNG…"));
+    auto *csv = new QPushButton(tr("Export CSV…"));
+    png->setToolTip(tr("Save the charts as an image"));
+    csv->setToolTip(tr("Save the samples of the selected range as CSV"));
+    m_digestLabel->setText(client ? tr("Digest agreement: not read yet")
+                                  : tr("Digest agreement: no connection"));
+    m_digestLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    auto *bar = new QHBoxLayout;
+    bar->addWidget(new QLabel(tr("Range:")));
+    bar->addWidget(m_range);
+    bar->addSpacing(16);
+    bar->addWidget(m_digestLabel, 1);
+    bar->addWidget(png);
+    bar->addWidget(csv);
+
+    m_linkView = makeTable(m_linkModel, LinkTableModel::SortRole);
+    m_digestView = makeTable(m_digestModel, DigestModel::SortRole);
+    m_linkView->setAccessibleName(tr("Replication links"));
+    m_digestView->setAccessibleName(tr("Digest per region"));
+    auto *tables = new QSplitter(Qt::Horizontal);
+    tables->addWidget(m_linkView);
+    tables->addWidget(m_digestView);
+    tables->setStretchFactor(0, 3);
+    tables->setStretchFactor(1, 2);
+
+    auto *split = new QSplitter(Qt::Vertical);
+    split->addWidget(m_charts);
+    split->addWidget(tables);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(bar);
+    layout->addWidget(split, 1);
+
+    connect(m_range, &QComboBox::currentIndexChanged, this, [this] {
+        setRangeMinutes(m_range->currentData().toInt());
+    });
+    connect(png, &QPushButton::clicked, this, [this] { promptExport(true); });
+    connect(csv, &QPushButton::clicked, this, [this] { promptExport(false); });
+    m_digestTimer->setInterval(5000);
+    connect(m_digestTimer, &QTimer::timeout, this, &ReplicationDashboard::refreshDigest);
+}
+
+ReplicationDashboard::~ReplicationDashboard() = default;
+
+void ReplicationDashboard::setRangeMinutes(int minutes)
+{
+    m_rangeMinutes = std::clamp(minutes, 1, 60);
+    const int index = m_range->findData(m_rangeMinutes);
+    if (index >= 0 && index != m_range->currentIndex()) {
+        const QSignalBlocker blocker(m_range);
+        m_range->setCurrentIndex(index);
+    }
+    const QString format = m_rangeMinutes >= 15 ? u"HH:mm"_s : u"HH:mm:ss"_s;
+    m_lagX->setFormat(format);
+    m_rateX->setFormat(format);
+    refreshCharts();
+}
+
+void ReplicationDashboard::setDigestInterval(int ms)
+{
+    m_digestTimer->setInterval(ms);
+}
+
+void ReplicationDashboard::setCluster(const Api::ClusterView &view)
+{
+    m_history.addView(view);
+    m_linkModel->setLinks(view.links);
+    if (isVisible())
+        refreshCharts();
+    else
+        m_chartsDirty = true;
+}
+
+qint64 ReplicationDashboard::rangeStartMs() const
+{
+    const qint64 end = m_history.newestMs() > 0 ? m_history.newestMs()
+                                                : QDateTime::currentMSecsSinceEpoch();
+    return end - qint64(m_rangeMinutes) * 60000;
+}
+
+ReplicationDashboard::Series &ReplicationDashboard::seriesFor(const QString &key)
+{
+    auto it = m_series.find(key);
+    if (it != m_series.end())
+        return *it;
+    Series series;
+    const QColor color = seriesColors().at(m_series.size() % seriesColors().size());
+    auto make = [&key, &color](QChart *chart, QDateTimeAxis *x, QValueAxis *y) {
+        auto *line = new QLineSeries;
+        line->setName(key);
+        QPen pen(color);
+        pen.setWidthF(1.8);
+        line->setPen(pen);
+        chart->addSeries(line);
+        line->attachAxis(x);
+        line->attachAxis(y);
+        return line;
+    };
+    series.lag = make(m_lagChart, m_lagX, m_lagY);
+    series.rate = make(m_rateChart, m_rateX, m_rateY);
+    return *m_series.insert(key, series);
+}
+
+void ReplicationDashboard::refreshCharts()
+{
+    m_chartsDirty = false;
+    const qint64 start = rangeStartMs();
+    const qint64 end = start + qint64(m_rangeMinutes) * 60000;
+    double maxLag = 0;
+    double maxRate = 0;
+    for (const QString &key : m_history.links()) {
+        QList<QPointF> lag;
+        QList<QPointF> rate;
+        for (const LinkSample &sample : m_history.samples(key)) {
+            if (sample.timeMs < start)
+                continue;
+            lag.append(QPointF(double(sample.timeMs), sample.secondsBehind));
+            rate.append(QPointF(double(sample.timeMs), sample.applyRate));
+            maxLag = std::max(maxLag, sample.secondsBehind);
+            maxRate = std::max(maxRate, sample.applyRate);
+        }
+        Series &series = seriesFor(key);
+        series.lag->replace(lag);
+        series.rate->replace(rate);
+    }
+    for (QDateTimeAxis *x : {m_lagX, m_rateX})
+        x->setRange(QDateTime::fromMSecsSinceEpoch(start), QDateTime::fromMSecsSinceEpoch(end));
+    m_lagY->setRange(0, maxLag > 0 ? maxLag * 1.15 : 1.0);
+    m_rateY->setRange(0, maxRate > 0 ? std::ceil(maxRate * 1.15) : 10.0);
+    m_lagY->applyNiceNumbers();
+    m_rateY->applyNiceNumbers();
+}
+
+QList<QPointF> ReplicationDashboard::lagPoints(const QString &linkKey) const
+{
+    const auto it = m_series.constFind(linkKey);
+    return it == m_series.cend() ? QList<QPointF>() : it->lag->points();
+}
+
+void ReplicationDashboard::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    if (m_chartsDirty)
+        refreshCharts();
+    if (m_client) {
+        refreshDigest();
+        m_digestTimer->start();
+    }
+}
+
+void ReplicationDashboard::hideEvent(QHideEvent *event)
+{
+    QWidget::hideEvent(event);
+    m_digestTimer->stop();
+}
+
+void ReplicationDashboard::refreshDigest()
+{
+    if (!m_client || m_digestCall)
+        return; // one at a time: a slow digest is not asked again before it answers
+    m_digestCall = m_client->digest(this, [this](const Api::ApiResult<Api::DigestReport> &result) {
+        if (!result) {
+            m_digestLabel->setText(
+                    tr("Digest agreement: not read (%1)").arg(result.error().toString()));
+            m_digestLabel->setStyleSheet({});
+            emit digestFailed(result.error());
+            return;
+        }
+        showDigest(result.value());
+        emit digestUpdated(result.value());
+    });
+}
+
+void ReplicationDashboard::showDigest(const Api::DigestReport &report)
+{
+    m_digestModel->setReport(report);
+    qint64 overwritten = 0;
+    QStringList differ;
+    QStringList unreachable;
+    for (const Api::RegionDigest &region : report.regions) {
+        overwritten += region.overwrittenTotal();
+        if (!region.reachable)
+            unreachable.append(region.region);
+        else if (region.digest != m_digestModel->majorityDigest())
+            differ.append(region.region);
+    }
+    QString text;
+    QString color;
+    if (report.agree) {
+        text = tr("✔ All %n region(s) hold the same data", nullptr, int(report.regions.size()));
+        color = u"#2e9d4a"_s;
+    } else if (!differ.isEmpty()) {
+        text = tr("✖ Data differs in %1").arg(differ.join(u", "_s));
+        color = u"#d32f2f"_s;
+    } else {
+        text = tr("Digest agreement unknown");
+        color = u"#e09b16"_s;
+    }
+    if (!unreachable.isEmpty())
+        text += tr(" · unreachable: %1").arg(unreachable.join(u", "_s));
+    text += tr(" · %n overwritten write(s)", nullptr, int(overwritten));
+    m_digestLabel->setText(text);
+    m_digestLabel->setStyleSheet(u"QLabel { color: %1; font-weight: bold; }"_s.arg(color));
+}
+
+QByteArray ReplicationDashboard::csv() const
+{
+    return m_history.toCsv(rangeStartMs());
+}
+
+bool ReplicationDashboard::exportPng(const QString &path, QString *error) const
+{
+    const QPixmap image = m_charts->grab();
+    if (image.isNull() || !image.save(path, "PNG")) {
+        if (error)
+            *error = tr("Could not write the image %1: check the folder exists and is writable.")
+                             .arg(path);
+        return false;
+    }
+    return true;
+}
+
+bool ReplicationDashboard::exportCsv(const QString &path, QString *error) const
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(csv()) < 0 || !file.commit()) {
+        if (error)
+            *error = tr("Could not write %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+void ReplicationDashboard::promptExport(bool png)
+{
+    auto *dialog = new QFileDialog(this,
+                                   png ? tr("Export the charts") : tr("Export the samples"),
+                                   QString(),
+                                   png ? tr("PNG image (*.png)") : tr("CSV (*.csv)"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setAcceptMode(QFileDialog::AcceptSave);
+    dialog->setDefaultSuffix(png ? u"png"_s : u"csv"_s);
+    dialog->selectFile(png ? u"replication.png"_s : u"replication.csv"_s);
+    connect(dialog, &QFileDialog::fileSelected, this, [this, png](const QString &path) {
+        QString error;
+        const bool ok = png ? exportPng(path, &error) : exportCsv(path, &error);
+        if (!ok)
+            m_digestLabel->setText(error);
+    });
+    dialog->open();
+}
+
+} // namespace Meridian

@@ -1,0 +1,114 @@
+#pragma once
+
+// ReplicationDashboard: replication at a glance. Lag per link over time (seconds behind) and
+// apply rate (Qt Charts) from the cluster views it is fed, kept in a bounded ring per link;
+// backlog and link states (table); digest agreement across regions and overwritten-writes
+// counters (GET /v1/digest, polled every 5 s while the dashboard is visible); a selectable time
+// range (1, 5, 15, 60 min); export of the charts to PNG and of the samples to CSV.
+//
+// How to wire it (MainWindow):
+//   auto *replication = new Meridian::ReplicationDashboard(client, this);
+//   connect(watcher, &ClusterWatcher::clusterUpdated,
+//           replication, &Meridian::ReplicationDashboard::setCluster);
+//   a tab or a dock: tabs->addTab(replication, tr("Replication"));
+// `client` may be null: no digest then.
+
+#include "core/control/apitypes.h"
+#include "ui/replicationhistory.h"
+
+#include <QHash>
+#include <QPointer>
+#include <QWidget>
+
+class QChart;
+class QChartView;
+class QComboBox;
+class QDateTimeAxis;
+class QLabel;
+class QLineSeries;
+class QTableView;
+class QTimer;
+class QValueAxis;
+
+namespace Meridian {
+
+class ControlCall;
+class ControlClient;
+class DigestModel;
+class LinkTableModel;
+
+class ReplicationDashboard final : public QWidget
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ReplicationDashboard)
+
+public:
+    explicit ReplicationDashboard(ControlClient *client, QWidget *parent = nullptr);
+    ~ReplicationDashboard() override;
+
+    // 1, 5, 15 or 60.
+    void setRangeMinutes(int minutes);
+    int rangeMinutes() const { return m_rangeMinutes; }
+    void setDigestInterval(int ms);
+
+    const ReplicationHistory &history() const { return m_history; }
+    LinkTableModel *linkModel() const { return m_linkModel; }
+    DigestModel *digestModel() const { return m_digestModel; }
+    QLabel *digestLabel() const { return m_digestLabel; }
+    QWidget *chartsWidget() const { return m_charts; }
+    // The points a link's lag series shows now (in the selected range).
+    QList<QPointF> lagPoints(const QString &linkKey) const;
+
+    // The charts as an image; the samples of the selected range as CSV.
+    bool exportPng(const QString &path, QString *error = nullptr) const;
+    bool exportCsv(const QString &path, QString *error = nullptr) const;
+    QByteArray csv() const;
+
+public slots:
+    void setCluster(const Meridian::Api::ClusterView &view);
+    // Reads GET /v1/digest now (also done every 5 s while visible).
+    void refreshDigest();
+
+signals:
+    void digestUpdated(const Meridian::Api::DigestReport &report);
+    void digestFailed(const Meridian::Api::ApiError &error);
+
+protected:
+    void showEvent(QShowEvent *event) override;
+    void hideEvent(QHideEvent *event) override;
+
+private:
+    struct Series
+    {
+        QLineSeries *lag = nullptr;
+        QLineSeries *rate = nullptr;
+    };
+    void refreshCharts();
+    Series &seriesFor(const QString &key);
+    qint64 rangeStartMs() const;
+    void showDigest(const Api::DigestReport &report);
+    void promptExport(bool png);
+
+    ControlClient *m_client;
+    ReplicationHistory m_history;
+    int m_rangeMinutes = 5;
+    QHash<QString, Series> m_series;
+    QChart *m_lagChart;
+    QChart *m_rateChart;
+    QDateTimeAxis *m_lagX;
+    QValueAxis *m_lagY;
+    QDateTimeAxis *m_rateX;
+    QValueAxis *m_rateY;
+    QWidget *m_charts;
+    QComboBox *m_range;
+    QLabel *m_digestLabel;
+    LinkTableModel *m_linkModel;
+    DigestModel *m_digestModel;
+    QTableView *m_linkView;
+    QTableView *m_digestView;
+    QTimer *m_digestTimer;
+    QPointer<ControlCall> m_digestCall;
+    bool m_chartsDirty = false;
+};
+
+} // namespace Meridian
