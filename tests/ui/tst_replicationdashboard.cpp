@@ -1,0 +1,247 @@
+// ReplicationDashboard: the bounded sample ring per link, the time range, CSV and PNG export,
+// the link and digest models under QAbstractItemModelTester, and the digest of a real cluster.
+#include "core/cluster/localcluster.h"
+#include "core/control/controlclient.h"
+#include "ui/digestmodel.h"
+#include "ui/linktablemodel.h"
+#include "ui/replicationdashboard.h"
+#include "ui/replicationhistory.h"
+
+#include <QAbstractItemModelTester>
+#include <QFile>
+#include <QImage>
+#include <QLabel>
+#include <QScopeGuard>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace Meridian;
+
+namespace {
+
+const QDateTime kT0 = QDateTime::fromString(u"2026-11-25T06:00:00.000Z"_s, Qt::ISODateWithMs);
+
+Api::LinkStatus link(const QString &origin, const QString &replica, double lag, double rate)
+{
+    Api::LinkStatus l;
+    l.origin = origin;
+    l.replica = replica;
+    l.state = lag > 1 ? u"lagging"_s : u"caught_up"_s;
+    l.secondsBehind = lag;
+    l.entriesBehind = qint64(lag * 10);
+    l.applyRate = rate;
+    l.rttMs = 71.5;
+    l.lastContact = kT0;
+    return l;
+}
+
+// Views one second apart: us-east→eu-west lags i/10 s, eu-west→us-east stays caught up.
+Api::ClusterView view(int second)
+{
+    Api::ClusterView v;
+    v.generatedAt = kT0.addSecs(second);
+    v.links = {link(u"us-east"_s, u"eu-west"_s, second / 10.0, 100.0 + second),
+               link(u"eu-west"_s, u"us-east"_s, 0.0, 5.0)};
+    return v;
+}
+
+} // namespace
+
+class tst_ReplicationDashboard final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void ringIsBounded();
+    void csvContent();
+    void rangeSelectsPoints();
+    void exportFiles();
+    void linkModel();
+    void digestModel();
+    void digestOfRealCluster();
+};
+
+void tst_ReplicationDashboard::ringIsBounded()
+{
+    ReplicationHistory history(100);
+    for (int i = 0; i < 250; ++i)
+        history.addView(view(i));
+    const QString key = ReplicationHistory::linkKey(u"us-east"_s, u"eu-west"_s);
+    QCOMPARE(history.links().size(), 2);
+    QCOMPARE(history.samples(key).size(), size_t(100));
+    QCOMPARE(history.samples(key).front().timeMs, kT0.addSecs(150).toMSecsSinceEpoch());
+    QCOMPARE(history.samples(key).back().secondsBehind, 24.9);
+    // The same view again and an older one add nothing.
+    history.addView(view(249));
+    history.addView(view(10));
+    QCOMPARE(history.sampleCount(), 200);
+}
+
+void tst_ReplicationDashboard::csvContent()
+{
+    ReplicationHistory history;
+    history.addView(view(0));
+    history.addView(view(1));
+    const QList<QByteArray> lines = history.toCsv().split('\n');
+    QCOMPARE(lines.size(), 6); // header, 4 samples, final newline
+    QCOMPARE(lines.at(0),
+             QByteArray(
+                     "time,origin,replica,state,seconds_behind,entries_behind,apply_rate,rtt_ms"));
+    QCOMPARE(lines.at(1),
+             QByteArray("2026-11-25T06:00:00.000Z,eu-west,us-east,caught_up,0.000,0,5.00,71.5"));
+    QCOMPARE(lines.at(4),
+             QByteArray("2026-11-25T06:00:01.000Z,us-east,eu-west,caught_up,0.100,1,101.00,71.5"));
+    QVERIFY(lines.last().isEmpty());
+    // Since a time: only the later samples.
+    QCOMPARE(history.toCsv(kT0.addSecs(1).toMSecsSinceEpoch()).count('\n'), 3);
+}
+
+void tst_ReplicationDashboard::rangeSelectsPoints()
+{
+    ReplicationDashboard dashboard(nullptr);
+    dashboard.resize(900, 700);
+    dashboard.show();
+    // 20 minutes of samples, one every 10 s.
+    for (int s = 0; s <= 1200; s += 10)
+        dashboard.setCluster(view(s));
+    const QString key = ReplicationHistory::linkKey(u"us-east"_s, u"eu-west"_s);
+    dashboard.setRangeMinutes(1);
+    QCOMPARE(dashboard.lagPoints(key).size(), 7); // 1140..1200
+    QCOMPARE(dashboard.lagPoints(key).last().y(), 120.0);
+    dashboard.setRangeMinutes(5);
+    QCOMPARE(dashboard.lagPoints(key).size(), 31);
+    dashboard.setRangeMinutes(60);
+    QCOMPARE(dashboard.lagPoints(key).size(), 121);
+    // CSV follows the range too.
+    dashboard.setRangeMinutes(1);
+    QCOMPARE(dashboard.csv().count('\n'), 1 + 7 * 2);
+}
+
+void tst_ReplicationDashboard::exportFiles()
+{
+    QTemporaryDir dir;
+    ReplicationDashboard dashboard(nullptr);
+    dashboard.resize(900, 700);
+    dashboard.show();
+    for (int s = 0; s < 30; ++s)
+        dashboard.setCluster(view(s));
+    const QString png = dir.filePath(u"charts.png"_s);
+    const QString csv = dir.filePath(u"samples.csv"_s);
+    QString error;
+    QVERIFY2(dashboard.exportPng(png, &error), qPrintable(error));
+    QVERIFY2(dashboard.exportCsv(csv, &error), qPrintable(error));
+    const QImage image(png);
+    QVERIFY(!image.isNull());
+    QCOMPARE(image.size(), dashboard.chartsWidget()->grab().size());
+    QFile file(csv);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray content = file.readAll();
+    QCOMPARE(content, dashboard.csv());
+    QVERIFY(content.contains("us-east,eu-west,lagging,2.900,29,129.00,71.5"));
+    QVERIFY(!dashboard.exportCsv(dir.filePath(u"missing/dir/x.csv"_s), &error));
+    QVERIFY(error.contains(u"missing/dir"_s));
+}
+
+void tst_ReplicationDashboard::linkModel()
+{
+    LinkTableModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setLinks(view(20).links);
+    QCOMPARE(model.rowCount(), 2);
+    // Sorted by origin then replica.
+    QCOMPARE(model.index(0, LinkTableModel::OriginColumn).data().toString(), u"eu-west"_s);
+    QCOMPARE(model.index(1, LinkTableModel::StateColumn).data().toString(), u"lagging"_s);
+    QCOMPARE(model.index(1, LinkTableModel::SecondsBehindColumn).data().toString(), u"2.00 s"_s);
+    QCOMPARE(model.index(1, LinkTableModel::EntriesBehindColumn).data().toString(), u"20"_s);
+    QCOMPARE(model.index(1, LinkTableModel::SecondsBehindColumn)
+                     .data(LinkTableModel::SortRole)
+                     .toDouble(),
+             2.0);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+    model.setLinks(view(0).links); // same links, new figures: dataChanged, no reset
+    QCOMPARE(changed.size(), 1);
+    QCOMPARE(reset.size(), 0);
+    model.setLinks({});
+    QCOMPARE(model.rowCount(), 0);
+    QCOMPARE(reset.size(), 1);
+}
+
+void tst_ReplicationDashboard::digestModel()
+{
+    const QJsonObject json{
+            {u"agree"_s, false},
+            {u"regions"_s,
+             QJsonObject{{u"us-east"_s,
+                          QJsonObject{{u"digest"_s, u"aaaa"_s},
+                                      {u"reachable"_s, true},
+                                      {u"overwritten"_s,
+                                       QJsonObject{{u"kv"_s, QJsonObject{{u"eu-west"_s, 3}}}}}}},
+                         {u"eu-west"_s,
+                          QJsonObject{{u"digest"_s, u"aaaa"_s}, {u"reachable"_s, true}}},
+                         {u"ap-southeast"_s,
+                          QJsonObject{{u"digest"_s, u"bbbb"_s}, {u"reachable"_s, true}}}}}};
+    const Api::ApiResult<Api::DigestReport> report = Api::DigestReport::fromJson(json);
+    QVERIFY2(report.ok(), qPrintable(report.error().message));
+    DigestModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setReport(report.value());
+    QCOMPARE(model.rowCount(), 3);
+    QCOMPARE(model.majorityDigest(), u"aaaa"_s);
+    QHash<QString, QString> agreement;
+    QHash<QString, QString> overwritten;
+    for (int row = 0; row < model.rowCount(); ++row) {
+        const QString region = model.index(row, DigestModel::RegionColumn).data().toString();
+        agreement[region] = model.index(row, DigestModel::AgreementColumn).data().toString();
+        overwritten[region] = model.index(row, DigestModel::OverwrittenColumn).data().toString();
+    }
+    QCOMPARE(agreement.value(u"ap-southeast"_s), u"differs"_s);
+    QCOMPARE(agreement.value(u"us-east"_s), u"agrees"_s);
+    QCOMPARE(overwritten.value(u"us-east"_s), u"3"_s);
+    QCOMPARE(overwritten.value(u"eu-west"_s), u"0"_s);
+}
+
+void tst_ReplicationDashboard::digestOfRealCluster()
+{
+    QTemporaryDir dir;
+    LocalCluster cluster(dir.filePath(u"c"_s));
+    LocalClusterOptions options;
+    options.regions = 2;
+    options.edges = 0;
+    options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s;
+    options.configOverrides = {{u"shutdown_timeout_ms"_s, 3000}};
+    QString error;
+    QVERIFY2(cluster.up(options, &error), qPrintable(error));
+    auto down = qScopeGuard([&cluster] {
+        QString ignored;
+        cluster.down(5000, &ignored);
+    });
+    ControlClient client;
+    QVERIFY(client.setEndpoint(cluster.node(u"us-east"_s)->controlUrl.toString()));
+    client.setToken(QString::fromLatin1(cluster.viewerToken()));
+
+    ReplicationDashboard dashboard(&client);
+    QAbstractItemModelTester tester(dashboard.digestModel(),
+                                    QAbstractItemModelTester::FailureReportingMode::QtTest);
+    dashboard.setDigestInterval(200);
+    QSignalSpy updated(&dashboard, &ReplicationDashboard::digestUpdated);
+    dashboard.show(); // polling starts when shown
+    // Two empty regions agree once both answer.
+    QTRY_VERIFY_WITH_TIMEOUT(!updated.isEmpty()
+                                     && updated.last().at(0).value<Api::DigestReport>().agree,
+                             20000);
+    QCOMPARE(dashboard.digestModel()->rowCount(), 2);
+    QVERIFY2(dashboard.digestLabel()->text().contains(u"same data"_s),
+             qPrintable(dashboard.digestLabel()->text()));
+    // Hidden: no more polling.
+    dashboard.hide();
+    QTest::qWait(100); // let an answer already on its way arrive
+    const qsizetype seen = updated.size();
+    QTest::qWait(1000);
+    QCOMPARE(updated.size(), seen);
+}
+
+QTEST_MAIN(tst_ReplicationDashboard)
+#include "tst_replicationdashboard.moc"
