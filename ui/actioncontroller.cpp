@@ -179,6 +179,14 @@ void ActionController::ask(const ConfirmationRequest &request, std::function<voi
     if (notice)
         box->setIcon(request.warning ? QMessageBox::Warning : QMessageBox::Information);
     box->setTextFormat(Qt::PlainText);
+    // The first paragraph is the question, the rest the impact; wide enough for a share table.
+    const qsizetype split = request.text.indexOf(u"\n\n"_s);
+    if (split > 0) {
+        box->setText(request.text.left(split));
+        box->setInformativeText(request.text.mid(split + 2));
+    }
+    box->setStyleSheet(u"QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel "
+                       "{ min-width: 460px; }"_s);
     box->setAttribute(Qt::WA_DeleteOnClose);
     QAbstractButton *accept = nullptr;
     if (notice) {

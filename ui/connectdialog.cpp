@@ -2,6 +2,7 @@
 
 #include "core/control/controlclient.h"
 
+#include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -49,13 +50,14 @@ ConnectDialog::ConnectDialog(ProfileStore *store, QWidget *parent)
     m_endpoints->setMinimumHeight(m_endpoints->fontMetrics().lineSpacing() * 5);
     m_token->setEchoMode(QLineEdit::Password);
     m_token->setPlaceholderText(tr("Bearer token (admin or viewer)"));
-    auto *show = m_token->addAction(QIcon(), QLineEdit::TrailingPosition);
-    show->setText(tr("Show"));
+    auto *show = new QCheckBox(tr("S&how"));
     show->setToolTip(tr("Show or hide the token"));
-    show->setCheckable(true);
-    connect(show, &QAction::toggled, this, [this](bool on) {
+    connect(show, &QCheckBox::toggled, this, [this](bool on) {
         m_token->setEchoMode(on ? QLineEdit::Normal : QLineEdit::Password);
     });
+    auto *tokenRow = new QHBoxLayout;
+    tokenRow->addWidget(m_token, 1);
+    tokenRow->addWidget(show);
     m_tokenNote->setWordWrap(true);
     m_tokenNote->setText(m_store->tokenStorageNote());
     QFont small = m_tokenNote->font();
@@ -68,7 +70,9 @@ ConnectDialog::ConnectDialog(ProfileStore *store, QWidget *parent)
     auto *form = new QFormLayout;
     form->addRow(tr("&Name:"), m_name);
     form->addRow(tr("&Endpoints:"), m_endpoints);
-    form->addRow(tr("&Token:"), m_token);
+    auto *tokenLabel = new QLabel(tr("&Token:"));
+    tokenLabel->setBuddy(m_token);
+    form->addRow(tokenLabel, tokenRow);
     form->addRow(QString(), m_tokenNote);
     auto *right = new QVBoxLayout;
     right->addLayout(form);
@@ -103,12 +107,23 @@ ConnectDialog::ConnectDialog(ProfileStore *store, QWidget *parent)
         m_store->removeProfile(name);
         setProfile({});
     });
-    connect(m_list, &QListWidget::currentTextChanged, this, &ConnectDialog::showProfile);
+    // Selection, not the current item: focusing the list makes its first row current without
+    // selecting it, and that must not replace a profile being typed in.
+    connect(m_list, &QListWidget::itemSelectionChanged, this, [this] {
+        const QList<QListWidgetItem *> selected = m_list->selectedItems();
+        if (!selected.isEmpty())
+            showProfile(selected.first()->text());
+    });
     connect(m_store, &ProfileStore::profilesChanged, this, &ConnectDialog::reloadList);
     connect(m_store,
             &ProfileStore::tokenStored,
             this,
             [this](const QString &, bool, const QString &note) { m_tokenNote->setText(note); });
+    connect(m_store, &ProfileStore::keychainChecked, this, [this] {
+        m_tokenNote->setText(m_store->tokenStorageNote());
+        m_tokenNote->setToolTip(m_store->keychainError());
+    });
+    m_store->checkKeychain();
 
     reloadList();
     const QString last = m_store->lastUsed();
@@ -168,6 +183,13 @@ void ConnectDialog::showProfile(const QString &name)
 void ConnectDialog::setProfile(const ClusterProfile &profile)
 {
     ++m_generation;
+    {
+        const QSignalBlocker blocker(m_list);
+        const QList<QListWidgetItem *> found = m_list->findItems(profile.name, Qt::MatchExactly);
+        m_list->clearSelection();
+        if (!found.isEmpty())
+            m_list->setCurrentItem(found.first());
+    }
     m_loadedName = profile.name;
     m_name->setText(profile.name);
     m_endpoints->setPlainText(profile.endpoints.join(u'\n'));
@@ -270,10 +292,7 @@ void ConnectDialog::finishTest(bool ok, const QString &message, bool acceptAfter
 {
     setBusy(false);
     m_result->setText(message);
-    QPalette palette = m_result->palette();
-    palette.setColor(QPalette::WindowText,
-                     ok ? palette.color(QPalette::WindowText) : QColor(0xc6, 0x28, 0x28));
-    m_result->setPalette(ok ? QPalette() : palette);
+    m_result->setStyleSheet(ok ? u"QLabel { color: #2e7d32; }"_s : u"QLabel { color: #c62828; }"_s);
     emit connectionTested(ok, message);
     if (ok && acceptAfter)
         QDialog::accept();

@@ -58,7 +58,9 @@ QVariant DigestModel::data(const QModelIndex &index, int role) const
         case RegionColumn:
             return region.region;
         case DigestColumn:
-            return region.reachable ? region.digest.left(16) : tr("—");
+            if (!region.reachable)
+                return tr("—");
+            return region.digest.size() > 12 ? region.digest.right(12) : region.digest;
         case AgreementColumn:
             if (!region.reachable)
                 return tr("unreachable");
@@ -112,7 +114,7 @@ QVariant DigestModel::headerData(int section, Qt::Orientation orientation, int r
     case AgreementColumn:
         return tr("Agreement");
     case OverwrittenColumn:
-        return tr("Overwritten writes");
+        return tr("Overwritten");
     }
     return {};
 }

@@ -78,8 +78,8 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
         if (index.column() == SummaryColumn
             && (e.summary.contains(u"→ 4"_s) || e.summary.contains(u"→ 5"_s)
                 || e.summary.contains(u"unhealthy"_s) || e.summary.contains(u"unreachable"_s)))
-            return QPalette().color(QPalette::Link).value() > 128 ? QColor(0xff, 0x8a, 0x80)
-                                                                  : QColor(0xb0, 0x1c, 0x1c);
+            return QPalette().color(QPalette::Base).lightness() < 128 ? QColor(0xff, 0x8a, 0x80)
+                                                                      : QColor(0xb0, 0x1c, 0x1c);
         return {};
     case DetailRole:
         return e.detail;

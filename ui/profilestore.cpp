@@ -46,10 +46,9 @@ QString ProfileStore::tokenStorageNote() const
         return tr("Tokens are kept for this session only (the keychain is turned off); "
                   "you will be asked again next time.");
     if (!m_keychainWorks)
-        return tr("No desktop keychain answered (%1): tokens are kept for this session only "
-                  "and you will be asked again next time. They are never written to the "
-                  "settings file.")
-                .arg(m_keychainError);
+        return tr("No desktop keychain service answered, so tokens are kept for this session "
+                  "only: you will be asked again next time. They are never written to the "
+                  "settings file.");
     return tr("Tokens are kept in the desktop keychain (service \"%1\"), never in the settings "
               "file.")
             .arg(keychainService());
@@ -173,6 +172,32 @@ QString ProfileStore::renameProfile(const QString &from, const QString &to)
     deleteToken(from);
     storeToken(to, token);
     return {};
+}
+
+void ProfileStore::checkKeychain()
+{
+    if (m_keychainChecked || m_keychainChecking)
+        return;
+    if (!m_keychainEnabled) {
+        m_keychainChecked = true;
+        QMetaObject::invokeMethod(
+                this, [this] { emit keychainChecked(false); }, Qt::QueuedConnection);
+        return;
+    }
+    m_keychainChecking = true;
+    auto *job = new QKeychain::ReadPasswordJob(keychainService(), this);
+    job->setAutoDelete(true);
+    job->setInsecureFallback(false);
+    job->setKey(u"probe"_s);
+    connect(job, &QKeychain::Job::finished, this, [this](QKeychain::Job *j) {
+        m_keychainChecking = false;
+        m_keychainChecked = true;
+        // "No such entry" is the keychain answering; anything else means there is none.
+        if (j->error() != QKeychain::NoError && j->error() != QKeychain::EntryNotFound)
+            keychainFailed(j->errorString());
+        emit keychainChecked(keychainAvailable());
+    });
+    job->start();
 }
 
 void ProfileStore::keychainFailed(const QString &reason)

@@ -45,6 +45,12 @@ public:
     bool keychainEnabled() const { return m_keychainEnabled; }
     // false once the keychain failed (no service): tokens are then session-only.
     bool keychainAvailable() const { return m_keychainEnabled && m_keychainWorks; }
+    // Asks the keychain once whether it answers at all (async; keychainChecked follows), so
+    // that tokenStorageNote() is right before the first token is stored.
+    void checkKeychain();
+    bool isKeychainChecked() const { return m_keychainChecked; }
+    // The keychain's own words when it failed (for a tooltip; often just "Unknown error").
+    QString keychainError() const { return m_keychainError; }
     // What the operator is told about where tokens are kept.
     QString tokenStorageNote() const;
 
@@ -74,6 +80,7 @@ signals:
     void profilesChanged();
     // inKeychain false: the token is kept for this session only (`note` says why).
     void tokenStored(const QString &name, bool inKeychain, const QString &note);
+    void keychainChecked(bool available);
 
 private:
     void writeProfiles(const QList<ClusterProfile> &profiles);
@@ -84,6 +91,8 @@ private:
     QSettings *m_settings;
     bool m_keychainEnabled = true;
     bool m_keychainWorks = true;
+    bool m_keychainChecked = false;
+    bool m_keychainChecking = false;
     QString m_keychainError;
     QHash<QString, QString> m_sessionTokens;
 };

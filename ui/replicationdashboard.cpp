@@ -54,6 +54,7 @@ QChart *makeChart(const QString &title, QDateTimeAxis **x, QValueAxis **y, const
     chart->setTitle(title);
     chart->setMargins(QMargins(4, 4, 4, 4));
     chart->legend()->setAlignment(Qt::AlignRight);
+    chart->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);
     QFont legendFont = chart->legend()->font();
     legendFont.setPointSizeF(legendFont.pointSizeF() * 0.85);
     chart->legend()->setFont(legendFont);
@@ -141,8 +142,8 @@ ReplicationDashboard::ReplicationDashboard(ControlClient *client, QWidget *paren
     auto *tables = new QSplitter(Qt::Horizontal);
     tables->addWidget(m_linkView);
     tables->addWidget(m_digestView);
-    tables->setStretchFactor(0, 3);
-    tables->setStretchFactor(1, 2);
+    tables->setStretchFactor(0, 5);
+    tables->setStretchFactor(1, 3);
 
     auto *split = new QSplitter(Qt::Vertical);
     split->addWidget(m_charts);
