@@ -43,6 +43,7 @@ private slots:
     void forceNeedsTwoConfirmationsAndDrainIsFollowed();
     void promoteShowsInboundLag();
     void resyncIsFollowedToTheEnd();
+    void revertRestoresAndRefusesTwice();
 
 private:
     Api::ClusterView fetchCluster();
@@ -352,6 +353,40 @@ void tst_ActionController::resyncIsFollowedToTheEnd()
     QVERIFY2(!last.failed && last.text.contains(u"done"_s), qPrintable(last.text));
     QCOMPARE(last.value, 100);
     QVERIFY(!m_controller->isRunning(u"resync:eu-west"_s));
+}
+
+void tst_ActionController::revertRestoresAndRefusesTwice()
+{
+    m_answers[ConfirmationRequest::Kind::Confirm] = true;
+    QSignalSpy finished(m_controller.get(), &ActionController::actionFinished);
+    m_controller->dial(u"eu-west"_s, 40);
+    QVERIFY(finished.wait(15000));
+    const Api::ActionResult dialed = finished.first().at(2).value<Api::ActionResult>();
+    QCOMPARE(dialed.action.kind, u"dial"_s);
+    QCOMPARE(fetchRegion(u"eu-west"_s).dial, 40);
+
+    m_asked.clear();
+    m_controller->revert(dialed.action.id);
+    QVERIFY(finished.wait(15000));
+    QCOMPARE(finished.last().at(0).toString(), u"revert"_s);
+    QCOMPARE(m_asked.size(), 1);
+    // The confirmation says what is undone.
+    QVERIFY2(m_asked.first().text.contains(dialed.action.id)
+                     && m_asked.first().text.contains(u"dial of eu-west"_s),
+             qPrintable(m_asked.first().text));
+    QTRY_COMPARE_WITH_TIMEOUT(fetchRegion(u"eu-west"_s).dial, 100, 10000);
+
+    // Reverting it again is a conflict: not forceable, shown with the server's reason.
+    m_asked.clear();
+    QSignalSpy refused(m_controller.get(), &ActionController::actionRefused);
+    m_controller->revert(dialed.action.id);
+    QVERIFY(refused.wait(15000));
+    const Api::ApiError error = refused.first().at(2).value<Api::ApiError>();
+    QCOMPARE(error.httpStatus, 409);
+    QCOMPARE(m_asked.size(), 2);
+    QCOMPARE(m_asked.last().kind, ConfirmationRequest::Kind::Notice);
+    QVERIFY2(m_asked.last().text.contains(error.message), qPrintable(m_asked.last().text));
+    QCOMPARE(fetchRegion(u"eu-west"_s).dial, 100);
 }
 
 QTEST_MAIN(tst_ActionController)
