@@ -293,25 +293,26 @@ void EventLogDock::addEvent(const Api::ApiEvent &event)
 
 void EventLogDock::refreshAudit()
 {
-    if (!m_client)
-        return;
-    m_client->audit(200, this, [this](const Api::ApiResult<QList<Api::AuditEntry>> &result) {
-        if (!result) {
-            updateStatus(tr("audit log not read: %1").arg(result.error().toString()));
-            emit auditFailed(result.error());
-            return;
-        }
-        int added = 0;
-        // Oldest first, so the ids follow time.
-        const QList<Api::AuditEntry> &entries = result.value();
-        for (auto it = entries.crbegin(); it != entries.crend(); ++it) {
-            if (m_history->addAudit(*it))
-                ++added;
-        }
-        if (added > 0)
-            reload();
-        emit auditRefreshed(added);
-    });
+    if (!m_client || m_auditCall)
+        return; // one read at a time
+    m_auditCall
+            = m_client->audit(200, this, [this](const Api::ApiResult<QList<Api::AuditEntry>> &result) {
+                  if (!result) {
+                      updateStatus(tr("audit log not read: %1").arg(result.error().toString()));
+                      emit auditFailed(result.error());
+                      return;
+                  }
+                  int added = 0;
+                  // Oldest first, so the ids follow time.
+                  const QList<Api::AuditEntry> &entries = result.value();
+                  for (auto it = entries.crbegin(); it != entries.crend(); ++it) {
+                      if (m_history->addAudit(*it))
+                          ++added;
+                  }
+                  if (added > 0)
+                      reload();
+                  emit auditRefreshed(added);
+              });
 }
 
 } // namespace Meridian

@@ -16,6 +16,7 @@
 
 #include <QAbstractTableModel>
 #include <QDockWidget>
+#include <QPointer>
 
 #include <memory>
 
@@ -27,6 +28,7 @@ class QTimer;
 
 namespace Meridian {
 
+class ControlCall;
 class ControlClient;
 
 // The rows of the event log, newest first, at most maxRows().
@@ -103,6 +105,7 @@ private:
     QTableView *m_view;
     QLabel *m_status;
     QTimer *m_auditTimer;
+    QPointer<ControlCall> m_auditCall;
     QTimer *m_searchDelay;
     QString m_openError;
 };

@@ -19,6 +19,7 @@
 #include <QMessageBox>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
+#include <QProgressDialog>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -253,7 +254,31 @@ void tst_PanelScreenshots::confirmationAndRefusal()
                                      && box->text().contains(u"min_active_regions"_s),
                              15000);
     save(box, u"refusal-force-offer"_s);
-    box->reject();
+    // Force it: a second, explicit confirmation, then the drain is followed in a progress dialog.
+    auto acceptBox = [](QMessageBox *b) {
+        const QList<QAbstractButton *> all = b->buttons();
+        for (QAbstractButton *button : all) {
+            if (b->buttonRole(button) == QMessageBox::AcceptRole)
+                button->click();
+        }
+    };
+    acceptBox(box);
+    QTRY_VERIFY_WITH_TIMEOUT((box = window.findChild<QMessageBox *>())
+                                     && box->windowTitle().startsWith(u"Force"_s),
+                             15000);
+    save(box, u"confirm-force"_s);
+    QSignalSpy finished(&actions, &ActionController::actionFinished);
+    acceptBox(box);
+    QVERIFY(finished.wait(15000));
+    QProgressDialog *progress = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT((progress = window.findChild<QProgressDialog *>())
+                                     && progress->labelText().contains(u"drained"_s),
+                             20000);
+    save(progress, u"drain-progress"_s);
+    actions.setConfirmationPolicy(
+            [](const ConfirmationRequest &, std::function<void(bool)> d) { d(true); });
+    actions.activate(u"eu-west"_s);
+    QVERIFY(finished.wait(15000));
 }
 
 QTEST_MAIN(tst_PanelScreenshots)
