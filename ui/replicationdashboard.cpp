@@ -155,6 +155,7 @@ ReplicationDashboard::ReplicationDashboard(ControlClient *client, QWidget *paren
     layout->addLayout(bar);
     layout->addWidget(split, 1);
 
+    applyChartTheme();
     connect(m_range, &QComboBox::currentIndexChanged, this, [this] {
         setRangeMinutes(m_range->currentData().toInt());
     });
@@ -212,6 +213,7 @@ ReplicationDashboard::Series &ReplicationDashboard::seriesFor(const QString &key
     auto make = [&key, &color](QChart *chart, QDateTimeAxis *x, QValueAxis *y) {
         auto *line = new QLineSeries;
         line->setName(key);
+        line->setProperty("meridianColor", color);
         QPen pen(color);
         pen.setWidthF(1.8);
         line->setPen(pen);
@@ -223,6 +225,38 @@ ReplicationDashboard::Series &ReplicationDashboard::seriesFor(const QString &key
     series.lag = make(m_lagChart, m_lagX, m_lagY);
     series.rate = make(m_rateChart, m_rateX, m_rateY);
     return *m_series.insert(key, series);
+}
+
+void ReplicationDashboard::applyChartTheme()
+{
+    // Follow the palette: a dark chart on a dark window. A theme resets series colours and
+    // fonts, so ours are put back.
+    const bool dark = palette().color(QPalette::Window).lightness() < 128;
+    const QChart::ChartTheme theme = dark ? QChart::ChartThemeDark : QChart::ChartThemeLight;
+    for (QChart *chart : {m_lagChart, m_rateChart}) {
+        if (chart->theme() == theme)
+            continue;
+        chart->setTheme(theme);
+        chart->setBackgroundRoundness(0);
+        QFont legendFont = font();
+        legendFont.setPointSizeF(legendFont.pointSizeF() * 0.85);
+        chart->legend()->setFont(legendFont);
+        const QList<QAbstractSeries *> all = chart->series();
+        for (QAbstractSeries *series : all) {
+            if (auto *line = qobject_cast<QLineSeries *>(series)) {
+                QPen pen(line->property("meridianColor").value<QColor>());
+                pen.setWidthF(1.8);
+                line->setPen(pen);
+            }
+        }
+    }
+}
+
+void ReplicationDashboard::changeEvent(QEvent *event)
+{
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange)
+        applyChartTheme();
 }
 
 void ReplicationDashboard::refreshCharts()

@@ -76,6 +76,7 @@ signals:
 protected:
     void showEvent(QShowEvent *event) override;
     void hideEvent(QHideEvent *event) override;
+    void changeEvent(QEvent *event) override;
 
 private:
     struct Series
@@ -84,6 +85,7 @@ private:
         QLineSeries *rate = nullptr;
     };
     void refreshCharts();
+    void applyChartTheme();
     Series &seriesFor(const QString &key);
     qint64 rangeStartMs() const;
     void showDigest(const Api::DigestReport &report);

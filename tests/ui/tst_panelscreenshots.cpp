@@ -58,6 +58,22 @@ void tst_PanelScreenshots::initTestCase()
 {
     m_dir = std::make_unique<QTemporaryDir>();
     m_out = qEnvironmentVariable("MERIDIAN_SCREENSHOT_DIR", m_dir->filePath(u"shots"_s));
+    // MERIDIAN_SCREENSHOT_DARK=1: the same panels on a dark palette (Fusion), to check contrast.
+    if (qEnvironmentVariableIsSet("MERIDIAN_SCREENSHOT_DARK")) {
+        QApplication::setStyle(u"Fusion"_s);
+        QPalette dark;
+        dark.setColor(QPalette::Window, QColor(0x2b, 0x2b, 0x2b));
+        dark.setColor(QPalette::WindowText, QColor(0xe6, 0xe6, 0xe6));
+        dark.setColor(QPalette::Base, QColor(0x1e, 0x1e, 0x1e));
+        dark.setColor(QPalette::AlternateBase, QColor(0x33, 0x33, 0x33));
+        dark.setColor(QPalette::Text, QColor(0xe6, 0xe6, 0xe6));
+        dark.setColor(QPalette::Button, QColor(0x3a, 0x3a, 0x3a));
+        dark.setColor(QPalette::ButtonText, QColor(0xe6, 0xe6, 0xe6));
+        dark.setColor(QPalette::Mid, QColor(0x70, 0x70, 0x70));
+        dark.setColor(QPalette::Highlight, QColor(0x3d, 0x8e, 0xd6));
+        dark.setColor(QPalette::PlaceholderText, QColor(0x90, 0x90, 0x90));
+        QApplication::setPalette(dark);
+    }
     QVERIFY(QDir().mkpath(m_out));
     m_cluster = std::make_unique<LocalCluster>(m_dir->filePath(u"cluster"_s));
     LocalClusterOptions options;
@@ -168,6 +184,8 @@ void tst_PanelScreenshots::replicationDashboard()
                                      && digest.last().at(0).value<Api::DigestReport>().agree,
                              20000);
     dashboard.setCluster(fetchCluster());
+    for (const Api::RegionDigest &region : digest.last().at(0).value<Api::DigestReport>().regions)
+        qInfo("digest of %s: %s", qPrintable(region.region), qPrintable(region.digest));
     QVERIFY(dashboard.history().sampleCount() >= 6 * 6);
     save(&dashboard, u"replication-dashboard"_s);
 }
