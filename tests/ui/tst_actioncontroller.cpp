@@ -6,6 +6,7 @@
 #include "ui/actioncontroller.h"
 
 #include <QAction>
+#include <QJsonArray>
 #include <QLocale>
 #include <QScopeGuard>
 #include <QSignalSpy>
@@ -44,6 +45,7 @@ private slots:
     void promoteShowsInboundLag();
     void resyncIsFollowedToTheEnd();
     void revertRestoresAndRefusesTwice();
+    void pendingApprovalIsExplained();
 
 private:
     Api::ClusterView fetchCluster();
@@ -68,7 +70,10 @@ void tst_ActionController::initTestCase()
     options.regions = 2;
     options.edges = 0;
     options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s;
-    options.controlOverrides = {{u"min_active_regions"_s, 2}, {u"probe_interval_ms"_s, 200}};
+    // Weight changes need a second admin: the controller must say so, not claim success.
+    options.controlOverrides = {{u"min_active_regions"_s, 2},
+                                {u"probe_interval_ms"_s, 200},
+                                {u"approval_required"_s, QJsonArray{u"weight"_s}}};
     options.configOverrides = {{u"shutdown_timeout_ms"_s, 3000}};
     QString error;
     QVERIFY2(m_cluster->up(options, &error), qPrintable(error));
@@ -387,6 +392,22 @@ void tst_ActionController::revertRestoresAndRefusesTwice()
     QCOMPARE(m_asked.last().kind, ConfirmationRequest::Kind::Notice);
     QVERIFY2(m_asked.last().text.contains(error.message), qPrintable(m_asked.last().text));
     QCOMPARE(fetchRegion(u"eu-west"_s).dial, 100);
+}
+
+void tst_ActionController::pendingApprovalIsExplained()
+{
+    m_answers[ConfirmationRequest::Kind::Confirm] = true;
+    QSignalSpy finished(m_controller.get(), &ActionController::actionFinished);
+    m_controller->setWeight(u"eu-west"_s, 250);
+    QVERIFY(finished.wait(15000));
+    const Api::ActionResult result = finished.first().at(2).value<Api::ActionResult>();
+    QCOMPARE(result.action.status, u"pending_approval"_s);
+    QCOMPARE(m_asked.size(), 2);
+    QCOMPARE(m_asked.last().kind, ConfirmationRequest::Kind::Notice);
+    QVERIFY2(m_asked.last().text.contains(result.action.id)
+                     && m_asked.last().text.contains(u"second admin"_s),
+             qPrintable(m_asked.last().text));
+    QCOMPARE(fetchRegion(u"eu-west"_s).weight, 100); // not applied yet
 }
 
 QTEST_MAIN(tst_ActionController)
