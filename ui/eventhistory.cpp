@@ -129,6 +129,7 @@ bool EventHistory::open(QString *error)
         return fail(u"cannot prepare the event history %1: %2 (delete the file to start afresh)"_s
                             .arg(m_path, reason));
     }
+    m_count = countRows();
     return true;
 }
 
@@ -138,6 +139,7 @@ void EventHistory::close()
         sqlite3_close_v2(m_db);
         m_db = nullptr;
     }
+    m_count = 0;
 }
 
 HistoryEntry EventHistory::fromEvent(const Api::ApiEvent &event, const QDateTime &received)
@@ -272,6 +274,7 @@ std::optional<HistoryEntry> EventHistory::insert(HistoryEntry entry, const QStri
     if (sqlite3_changes(m_db) == 0)
         return std::nullopt;
     entry.id = sqlite3_last_insert_rowid(m_db);
+    ++m_count;
     if (++m_insertsSincePrune >= 1000)
         prune();
     return entry;
@@ -285,6 +288,7 @@ void EventHistory::prune()
         remove.bind(1, m_maxEntries);
         remove.step();
     }
+    m_count = countRows();
 }
 
 QList<HistoryEntry> EventHistory::search(const QString &text, const QString &type, int limit) const
@@ -331,7 +335,7 @@ QStringList EventHistory::eventTypes() const
     return types;
 }
 
-qint64 EventHistory::count() const
+qint64 EventHistory::countRows() const
 {
     if (!m_db)
         return 0;

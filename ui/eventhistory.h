@@ -72,7 +72,7 @@ public:
     QList<HistoryEntry> search(const QString &text, const QString &type, int limit = 1000) const;
     // The event types seen so far, sorted.
     QStringList eventTypes() const;
-    qint64 count() const;
+    qint64 count() const { return m_count; }
     QString lastError() const { return m_lastError; }
 
     static HistoryEntry fromEvent(const Api::ApiEvent &event, const QDateTime &received);
@@ -81,12 +81,14 @@ public:
 private:
     std::optional<HistoryEntry> insert(HistoryEntry entry, const QString &key);
     void prune();
+    qint64 countRows() const;
 
     QString m_path;
     sqlite3 *m_db = nullptr;
     QSet<QString> m_ignored{QStringLiteral("traffic"), QStringLiteral("lag")};
     qint64 m_maxEntries = 100000;
     qint64 m_insertsSincePrune = 0;
+    qint64 m_count = 0;
     QString m_lastError;
 };
 

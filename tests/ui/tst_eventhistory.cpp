@@ -61,6 +61,7 @@ private slots:
     void searchByTextAndType();
     void auditStoredOnce();
     void ignoredTypes();
+    void oldestEntriesGo();
     void dockShowsLiveEventsAndFilters();
     void dockWithoutHistoryFile();
 };
@@ -161,6 +162,26 @@ void tst_EventHistory::ignoredTypes()
     QVERIFY(history.addEvent(sse(u"newer_type"_s, {{u"region"_s, u"eu-west"_s}})));
     QCOMPARE(history.count(), 1);
     QCOMPARE(history.search({}, {}).first().region, u"eu-west"_s);
+}
+
+void tst_EventHistory::oldestEntriesGo()
+{
+    QTemporaryDir dir;
+    EventHistory history(dir.filePath(u"h.sqlite"_s));
+    QVERIFY(history.open(nullptr));
+    history.setMaxEntries(500);
+    const QDateTime t0 = QDateTime::currentDateTimeUtc();
+    for (int i = 0; i < 1200; ++i)
+        history.addEvent(actionEvent(u"act-%1"_s.arg(i), u"dial"_s, u"eu-west"_s), t0.addSecs(i));
+    // Pruned every 1000 inserts: at most max + 1000 rows, the newest kept.
+    QVERIFY2(history.count() <= 500 + 1000 && history.count() >= 500,
+             qPrintable(QString::number(history.count())));
+    QVERIFY(history.count() < 1200);
+    QVERIFY(history.search(u"act-1199"_s, {}).size() == 1);
+    QVERIFY(history.search(u"(act-3)"_s, {}).isEmpty());
+    EventHistory reopened(dir.filePath(u"h.sqlite"_s));
+    QVERIFY(reopened.open(nullptr));
+    QCOMPARE(reopened.count(), history.count());
 }
 
 void tst_EventHistory::dockShowsLiveEventsAndFilters()
