@@ -6,6 +6,7 @@
 #include "ui/actioncontroller.h"
 
 #include <QAction>
+#include <QInputDialog>
 #include <QJsonArray>
 #include <QLocale>
 #include <QScopeGuard>
@@ -46,6 +47,7 @@ private slots:
     void resyncIsFollowedToTheEnd();
     void revertRestoresAndRefusesTwice();
     void pendingApprovalIsExplained();
+    void qactionsAskForTheirParameters();
 
 private:
     Api::ClusterView fetchCluster();
@@ -408,6 +410,58 @@ void tst_ActionController::pendingApprovalIsExplained()
                      && m_asked.last().text.contains(u"second admin"_s),
              qPrintable(m_asked.last().text));
     QCOMPARE(fetchRegion(u"eu-west"_s).weight, 100); // not applied yet
+}
+
+void tst_ActionController::qactionsAskForTheirParameters()
+{
+    // Triggered from a toolbar or menu, an action first asks for its parameter in a dialog.
+    QWidget window;
+    window.show();
+    ActionController controller(m_client.get(), &window);
+    controller.setShowProgressDialogs(false);
+    QList<ConfirmationRequest> asked;
+    controller.setConfirmationPolicy(
+            [&asked](const ConfirmationRequest &request, std::function<void(bool)> decide) {
+                asked.append(request);
+                decide(false);
+            });
+    controller.setCluster(fetchCluster());
+    controller.setSelectedRegion(u"eu-west"_s);
+    QSignalSpy declined(&controller, &ActionController::actionDeclined);
+
+    controller.dialAction()->trigger();
+    QInputDialog *input = nullptr;
+    QTRY_VERIFY((input = window.findChild<QInputDialog *>()) && input->isVisible());
+    QCOMPARE(input->intValue(), 100); // the region's current dial
+    input->setIntValue(30);
+    input->accept();
+    QTRY_COMPARE_WITH_TIMEOUT(declined.size(), 1, 15000);
+    QCOMPARE(asked.last().action, u"dial"_s);
+    QVERIFY2(asked.last().text.contains(u"from 100 % to 30 %"_s), qPrintable(asked.last().text));
+
+    QTRY_VERIFY(!window.findChild<QInputDialog *>());
+    controller.resyncAction()->trigger();
+    QTRY_VERIFY((input = window.findChild<QInputDialog *>()) && input->isVisible());
+    QVERIFY(input->comboBoxItems().contains(u"us-east"_s));
+    QVERIFY(!input->comboBoxItems().contains(u"eu-west"_s));
+    input->setTextValue(u"us-east"_s);
+    input->accept();
+    QTRY_COMPARE_WITH_TIMEOUT(declined.size(), 2, 15000);
+    QCOMPARE(asked.last().action, u"resync"_s);
+    QVERIFY2(asked.last().text.contains(u"from us-east"_s), qPrintable(asked.last().text));
+
+    // Revert offers the recent applied actions, newest first.
+    QTRY_VERIFY(!window.findChild<QInputDialog *>());
+    controller.revertAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT((input = window.findChild<QInputDialog *>()) && input->isVisible(),
+                             15000);
+    QVERIFY(!input->comboBoxItems().isEmpty());
+    const QString first = input->comboBoxItems().first();
+    QVERIFY2(first.startsWith(u"act-"_s), qPrintable(first));
+    input->accept();
+    QTRY_COMPARE_WITH_TIMEOUT(declined.size(), 3, 15000);
+    QCOMPARE(asked.last().action, u"revert"_s);
+    QVERIFY2(asked.last().text.contains(first.section(u' ', 0, 0)), qPrintable(asked.last().text));
 }
 
 QTEST_MAIN(tst_ActionController)
