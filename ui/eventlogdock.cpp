@@ -2,12 +2,17 @@
 
 #include "core/control/controlclient.h"
 
+#include <QAction>
 #include <QComboBox>
+#include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPalette>
+#include <QPlainTextEdit>
+#include <QSplitter>
 #include <QTableView>
 #include <QTimer>
 #include <QToolButton>
@@ -120,6 +125,7 @@ EventLogDock::EventLogDock(ControlClient *client, QWidget *parent, const QString
     , m_search(new QLineEdit)
     , m_type(new QComboBox)
     , m_view(new QTableView)
+    , m_detail(new QPlainTextEdit)
     , m_status(new QLabel)
     , m_auditTimer(new QTimer(this))
     , m_searchDelay(new QTimer(this))
@@ -160,9 +166,34 @@ EventLogDock::EventLogDock(ControlClient *client, QWidget *parent, const QString
     auto *layout = new QVBoxLayout(content);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(bar);
-    layout->addWidget(m_view, 1);
+    // The selected entry in full (its JSON), selectable for copying.
+    m_detail->setReadOnly(true);
+    m_detail->setPlaceholderText(tr("Select an entry to see all of it"));
+    m_detail->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_detail->setAccessibleName(tr("The selected entry in full"));
+    auto *split = new QSplitter(Qt::Vertical);
+    split->addWidget(m_view);
+    split->addWidget(m_detail);
+    split->setStretchFactor(0, 4);
+    split->setStretchFactor(1, 1);
+    split->setCollapsible(0, false);
+    layout->addWidget(split, 1);
     layout->addWidget(m_status);
     setWidget(content);
+
+    auto *find = new QAction(tr("Search the event log"), this);
+    find->setShortcut(QKeySequence::Find);
+    find->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    connect(find, &QAction::triggered, this, [this] {
+        m_search->setFocus(Qt::ShortcutFocusReason);
+        m_search->selectAll();
+    });
+    addAction(find);
+    connect(m_view->selectionModel(),
+            &QItemSelectionModel::currentRowChanged,
+            this,
+            [this](const QModelIndex &current) { showDetail(current.row()); });
+    connect(m_model, &QAbstractItemModel::modelReset, this, [this] { showDetail(-1); });
 
     m_searchDelay->setSingleShot(true);
     m_searchDelay->setInterval(200);
@@ -187,6 +218,25 @@ EventLogDock::EventLogDock(ControlClient *client, QWidget *parent, const QString
 }
 
 EventLogDock::~EventLogDock() = default;
+
+void EventLogDock::showDetail(int row)
+{
+    if (row < 0 || row >= m_model->rowCount()) {
+        m_detail->clear();
+        return;
+    }
+    const HistoryEntry &entry = m_model->entry(row);
+    QString detail = entry.detail;
+    const QJsonDocument json = QJsonDocument::fromJson(entry.detail.toUtf8());
+    if (!json.isNull())
+        detail = QString::fromUtf8(json.toJson(QJsonDocument::Indented)).trimmed();
+    m_detail->setPlainText(u"%1  %2 %3  %4\n%5"_s.arg(entry.time.toLocalTime().toString(
+                                                              u"yyyy-MM-dd HH:mm:ss.zzz"_s),
+                                                      entry.source,
+                                                      entry.type,
+                                                      entry.summary,
+                                                      detail));
+}
 
 void EventLogDock::setTypeFilter(const QString &type)
 {

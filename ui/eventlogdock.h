@@ -23,6 +23,7 @@
 class QComboBox;
 class QLabel;
 class QLineEdit;
+class QPlainTextEdit;
 class QTableView;
 class QTimer;
 
@@ -76,6 +77,8 @@ public:
     EventLogModel *model() const { return m_model; }
     QLineEdit *searchBox() const { return m_search; }
     QComboBox *typeFilter() const { return m_type; }
+    QTableView *view() const { return m_view; }
+    QPlainTextEdit *detailView() const { return m_detail; }
     // Selects a type filter: "" (all), "audit" or an event type.
     void setTypeFilter(const QString &type);
     void setSearchText(const QString &text);
@@ -96,6 +99,7 @@ private:
     bool matchesFilter(const HistoryEntry &entry) const;
     void updateTypes();
     void updateStatus(const QString &extra = {});
+    void showDetail(int row);
 
     ControlClient *m_client;
     std::unique_ptr<EventHistory> m_history;
@@ -103,6 +107,7 @@ private:
     QLineEdit *m_search;
     QComboBox *m_type;
     QTableView *m_view;
+    QPlainTextEdit *m_detail;
     QLabel *m_status;
     QTimer *m_auditTimer;
     QPointer<ControlCall> m_auditCall;

@@ -7,6 +7,8 @@
 #include <QComboBox>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QPlainTextEdit>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -205,6 +207,10 @@ void tst_EventHistory::dockShowsLiveEventsAndFilters()
     QCOMPARE(dock.model()->rowCount(), 2);
     QCOMPARE(dock.model()->index(0, EventLogModel::TypeColumn).data().toString(), u"action"_s);
     QCOMPARE(dock.model()->index(0, EventLogModel::RegionColumn).data().toString(), u"eu-west"_s);
+    // The selected entry shows in full, its JSON indented.
+    dock.view()->setCurrentIndex(dock.model()->index(0, 0));
+    QVERIFY2(dock.detailView()->toPlainText().contains(u"\"id\": \"act-9\""_s),
+             qPrintable(dock.detailView()->toPlainText()));
 
     dock.setTypeFilter(u"audit"_s);
     QCOMPARE(dock.model()->rowCount(), 1);

@@ -22,6 +22,7 @@
 #include <QProgressDialog>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -208,7 +209,7 @@ void tst_PanelScreenshots::eventLog()
     QVERIFY(refused.wait(15000));
 
     EventLogDock dock(m_client.get(), nullptr, m_dir->filePath(u"history.sqlite"_s));
-    dock.resize(980, 360);
+    dock.resize(980, 460);
     QSignalSpy audited(&dock, &EventLogDock::auditRefreshed);
     dock.show();
     QVERIFY(audited.wait(15000));
@@ -221,6 +222,7 @@ void tst_PanelScreenshots::eventLog()
                                    u"{\"regions\":[{\"id\":\"eu-west\",\"state\":\"active\"}]}"_s)
                     .value());
     QVERIFY(dock.model()->rowCount() >= 4);
+    dock.view()->setCurrentIndex(dock.model()->index(2, 0)); // the refused drain, in full
     save(&dock, u"event-log"_s);
     actions.dial(u"eu-west"_s, 100);
     QVERIFY(finished.wait(15000));
