@@ -505,7 +505,7 @@ void ActionController::promote(const QString &region)
                    tr("Promote %1 to primary: it becomes active and first in failover order.")
                            .arg(regionLabel(region)),
                    Api::PreviewRequest::promote(region),
-                   tr("Replication into %1 (writes it has not applied yet are not there):\n%2")
+                   tr("Replication into %1 (writes it has not applied yet are missing there):\n%2")
                            .arg(region, describeInboundLag(region, m_cluster)),
                    tr("Promote"),
                    [this, region](bool force, ResultHandler done) {
