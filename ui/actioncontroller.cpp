@@ -78,6 +78,10 @@ ActionController::ActionController(ControlClient *client, QWidget *dialogParent,
                     tr("Undo a recent action, restoring the state it replaced"),
                     QKeySequence(u"Ctrl+Shift+Z"_s));
 
+    m_approve = make(tr("Approve…"),
+                     tr("Apply an action that waits for a second admin's approval"),
+                     QKeySequence());
+    connect(m_approve, &QAction::triggered, this, &ActionController::promptApprove);
     connect(m_drain, &QAction::triggered, this, &ActionController::promptDrain);
     connect(m_activate, &QAction::triggered, this, [this] { activate(m_selected); });
     connect(m_promote, &QAction::triggered, this, [this] { promote(m_selected); });
@@ -148,6 +152,7 @@ void ActionController::updateActionStates()
     m_dial->setEnabled(has);
     m_resync->setEnabled(has && !resyncRunning);
     m_revert->setEnabled(m_client != nullptr);
+    m_approve->setEnabled(m_client != nullptr);
 
     const QString suffix = has ? u" "_s + id : QString();
     m_drain->setText(tr("Drain%1…").arg(suffix));
@@ -345,31 +350,33 @@ void ActionController::confirmThenRun(const QString &action,
                                       const QString &extra,
                                       const QString &acceptLabel,
                                       Call call,
-                                      Success onSuccess)
+                                      Success onSuccess,
+                                      bool forceable)
 {
     if (!m_client)
         return;
-    auto confirm = [this, action, region, title, intro, extra, acceptLabel, call, onSuccess](
-                           const QString &impact) {
-        ConfirmationRequest request;
-        request.kind = ConfirmationRequest::Kind::Confirm;
-        request.action = action;
-        request.region = region;
-        request.title = title;
-        QStringList parts{intro};
-        if (!impact.isEmpty())
-            parts.append(impact);
-        if (!extra.isEmpty())
-            parts.append(extra);
-        request.text = parts.join(u"\n\n"_s);
-        request.acceptLabel = acceptLabel;
-        ask(request, [this, action, region, call, onSuccess](bool yes) {
-            if (yes)
-                run(action, region, call, false, true, onSuccess);
-            else
-                emit actionDeclined(action, region);
-        });
-    };
+    auto confirm =
+            [this, action, region, title, intro, extra, acceptLabel, call, onSuccess, forceable](
+                    const QString &impact) {
+                ConfirmationRequest request;
+                request.kind = ConfirmationRequest::Kind::Confirm;
+                request.action = action;
+                request.region = region;
+                request.title = title;
+                QStringList parts{intro};
+                if (!impact.isEmpty())
+                    parts.append(impact);
+                if (!extra.isEmpty())
+                    parts.append(extra);
+                request.text = parts.join(u"\n\n"_s);
+                request.acceptLabel = acceptLabel;
+                ask(request, [this, action, region, call, onSuccess, forceable](bool yes) {
+                    if (yes)
+                        run(action, region, call, false, forceable, onSuccess);
+                    else
+                        emit actionDeclined(action, region);
+                });
+            };
     if (!preview) {
         confirm({});
         return;
@@ -610,6 +617,47 @@ void ActionController::revert(const QString &actionId)
                                                               this,
                                                               std::move(done));
                                          });
+                      });
+}
+
+void ActionController::approve(const QString &actionId)
+{
+    if (!m_client)
+        return;
+    m_client->actions(100,
+                      this,
+                      [this, actionId](const Api::ApiResult<QList<Api::ActionInfo>> &result) {
+                          QString what = tr("Approve action %1.").arg(actionId);
+                          if (result) {
+                              for (const Api::ActionInfo &info : result.value()) {
+                                  if (info.id != actionId)
+                                      continue;
+                                  what = tr("Approve %1: the %2%3 that %4 asked for at %5; it is "
+                                            "applied now, under your token.")
+                                                 .arg(actionId,
+                                                      info.kind,
+                                                      info.region.isEmpty()
+                                                              ? QString()
+                                                              : u" of "_s + info.region,
+                                                      info.actor.isEmpty()
+                                                              ? tr("someone")
+                                                              : tr("%1").arg(info.actor),
+                                                      info.time.toUTC().toString(Qt::ISODate));
+                              }
+                          }
+                          confirmThenRun(
+                                  u"approve"_s,
+                                  {},
+                                  tr("Approve %1?").arg(actionId),
+                                  what,
+                                  std::nullopt,
+                                  {},
+                                  tr("Approve"),
+                                  [this, actionId](bool, ResultHandler done) {
+                                      m_client->approve(actionId, this, std::move(done));
+                                  },
+                                  {},
+                                  false); // the API has no forced approval
                       });
 }
 
@@ -925,46 +973,68 @@ void ActionController::promptResync()
 
 void ActionController::promptRevert()
 {
+    chooseAction(u"applied"_s,
+                 tr("Revert an action"),
+                 tr("No recent action is in the applied state."),
+                 [this](const QString &id) { revert(id); });
+}
+
+void ActionController::promptApprove()
+{
+    chooseAction(u"pending_approval"_s,
+                 tr("Approve an action"),
+                 tr("No action waits for approval."),
+                 [this](const QString &id) { approve(id); });
+}
+
+void ActionController::chooseAction(const QString &status,
+                                    const QString &title,
+                                    const QString &emptyText,
+                                    std::function<void(const QString &)> chosen)
+{
     if (!m_client || !m_dialogParent)
         return;
-    m_client->actions(30, this, [this](const Api::ApiResult<QList<Api::ActionInfo>> &result) {
-        if (!result) {
-            notify(u"revert"_s,
-                   {},
-                   tr("No actions"),
-                   tr("The recent actions could not be read:\n%1").arg(result.error().toString()),
-                   true);
-            return;
-        }
-        QStringList items;
-        for (const Api::ActionInfo &info : result.value()) {
-            if (info.status != u"applied")
-                continue;
-            items.append(u"%1  %2 %3  by %4 at %5"_s.arg(info.id,
-                                                         info.kind,
-                                                         info.region,
-                                                         info.actor,
-                                                         info.time.toLocalTime().toString(
-                                                                 u"HH:mm:ss"_s)));
-        }
-        if (items.isEmpty()) {
-            notify(u"revert"_s,
-                   {},
-                   tr("Nothing to revert"),
-                   tr("No recent action is in the applied state."),
-                   false);
-            return;
-        }
-        QInputDialog *dialog = newInput(m_dialogParent,
-                                        tr("Revert an action"),
-                                        tr("Action to revert (newest first):"));
-        dialog->setComboBoxItems(items);
-        dialog->setComboBoxEditable(false);
-        connect(dialog, &QInputDialog::textValueSelected, this, [this](const QString &item) {
-            revert(item.section(u' ', 0, 0));
-        });
-        dialog->open();
-    });
+    m_client->actions(30,
+                      this,
+                      [this, status, title, emptyText, chosen](
+                              const Api::ApiResult<QList<Api::ActionInfo>> &result) {
+                          if (!result) {
+                              notify({},
+                                     {},
+                                     title,
+                                     tr("The recent actions could not be read:\n%1")
+                                             .arg(result.error().toString()),
+                                     true);
+                              return;
+                          }
+                          QStringList items;
+                          for (const Api::ActionInfo &info : result.value()) {
+                              if (info.status != status)
+                                  continue;
+                              items.append(u"%1  %2 %3  by %4 at %5"_s
+                                                   .arg(info.id,
+                                                        info.kind,
+                                                        info.region,
+                                                        info.actor,
+                                                        info.time.toLocalTime().toString(
+                                                                u"HH:mm:ss"_s)));
+                          }
+                          if (items.isEmpty()) {
+                              notify({}, {}, title, emptyText, false);
+                              return;
+                          }
+                          QInputDialog *dialog
+                                  = newInput(m_dialogParent, title, tr("Action (newest first):"));
+                          dialog->setComboBoxItems(items);
+                          dialog->setComboBoxEditable(false);
+                          connect(dialog,
+                                  &QInputDialog::textValueSelected,
+                                  this,
+                                  [chosen](const QString &item) {
+                                      chosen(item.section(u' ', 0, 0));
+                                  });
+                          dialog->open();
+                      });
 }
 
 } // namespace Meridian

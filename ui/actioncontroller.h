@@ -16,7 +16,7 @@
 //   menu.addActions(actions->regionActions());
 //   addActions(actions->regionActions()); // so the shortcuts work anywhere in the window
 // Shortcuts: Ctrl+Shift+D drain, Ctrl+Shift+A activate, Ctrl+Shift+P promote, Ctrl+Shift+L dial,
-// Ctrl+Shift+Y resync, Ctrl+Shift+Z revert.
+// Ctrl+Shift+Y resync, Ctrl+Shift+Z revert; approveAction() (not region-bound) has none.
 // Progress of drains and resyncs shows in non-modal progress dialogs (setShowProgressDialogs)
 // and in the operationProgress signal (e.g. for the status bar).
 //
@@ -117,6 +117,9 @@ public:
     QAction *revertAction() const { return m_revert; }
     // All six, in toolbar order.
     QList<QAction *> regionActions() const;
+    // Approve an action that waits for a second admin (not region-bound, so not in
+    // regionActions(); put it in a menu: actionsMenu->addAction(actions->approveAction())).
+    QAction *approveAction() const { return m_approve; }
 
     // The actions themselves, without the input dialogs the QActions open first. Each one
     // previews, asks the confirmation policy, calls the API and reports through the signals.
@@ -127,6 +130,8 @@ public:
     void setWeight(const QString &region, int weight);
     void resync(const QString &region, const QString &from = {});
     void revert(const QString &actionId);
+    // Applies a pending_approval action; the token must differ from the requester's.
+    void approve(const QString &actionId);
     void setStrategy(const Api::StrategyInfo &strategy);
 
     // Stops following (and for a resync, cancels) an operation by OperationProgress::id.
@@ -189,7 +194,8 @@ private:
                         const QString &extra,
                         const QString &acceptLabel,
                         Call call,
-                        Success onSuccess = {});
+                        Success onSuccess = {},
+                        bool forceable = true);
     // Sends the call; a refusal that the API lets force is offered as "force" (two questions),
     // any other refusal is shown with the server's reason; `onSuccess` runs for applied actions.
     void run(const QString &action,
@@ -212,6 +218,12 @@ private:
     void promptDial();
     void promptResync();
     void promptRevert();
+    void promptApprove();
+    // Recent actions with `status`, newest first, offered in a list; `chosen` gets the id.
+    void chooseAction(const QString &status,
+                      const QString &title,
+                      const QString &emptyText,
+                      std::function<void(const QString &)> chosen);
 
     ControlClient *m_client;
     QPointer<QWidget> m_dialogParent;
@@ -228,6 +240,7 @@ private:
     QAction *m_dial;
     QAction *m_resync;
     QAction *m_revert;
+    QAction *m_approve;
 };
 
 } // namespace Meridian

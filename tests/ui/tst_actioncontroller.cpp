@@ -6,8 +6,10 @@
 #include "ui/actioncontroller.h"
 
 #include <QAction>
+#include <QFile>
 #include <QInputDialog>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QLocale>
 #include <QScopeGuard>
 #include <QSignalSpy>
@@ -410,6 +412,38 @@ void tst_ActionController::pendingApprovalIsExplained()
                      && m_asked.last().text.contains(u"second admin"_s),
              qPrintable(m_asked.last().text));
     QCOMPARE(fetchRegion(u"eu-west"_s).weight, 100); // not applied yet
+
+    // The requester cannot approve its own action: refused with the server's reason.
+    m_asked.clear();
+    QSignalSpy refused(m_controller.get(), &ActionController::actionRefused);
+    m_controller->approve(result.action.id);
+    QVERIFY(refused.wait(15000));
+    QCOMPARE(refused.first().at(2).value<Api::ApiError>().httpStatus, 409);
+    QCOMPARE(m_asked.size(), 2);
+    QVERIFY2(m_asked.first().text.contains(u"weight of eu-west"_s),
+             qPrintable(m_asked.first().text));
+    QCOMPARE(m_asked.last().kind, ConfirmationRequest::Kind::Notice);
+    QCOMPARE(fetchRegion(u"eu-west"_s).weight, 100);
+
+    // A second admin (the cluster's own token) approves it through its own controller.
+    QFile file(m_cluster->clusterFile());
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QString second
+            = QJsonDocument::fromJson(file.readAll()).object().value(u"cluster_token"_s).toString();
+    QVERIFY(!second.isEmpty());
+    ControlClient otherClient;
+    QVERIFY(otherClient.setEndpoint(m_client->endpoint().toString()));
+    otherClient.setToken(second);
+    ActionController other(&otherClient, nullptr);
+    other.setShowProgressDialogs(false);
+    other.setConfirmationPolicy([](const ConfirmationRequest &r, std::function<void(bool)> d) {
+        d(r.kind == ConfirmationRequest::Kind::Confirm);
+    });
+    QSignalSpy approved(&other, &ActionController::actionFinished);
+    other.approve(result.action.id);
+    QVERIFY(approved.wait(15000));
+    QCOMPARE(approved.first().at(0).toString(), u"approve"_s);
+    QTRY_COMPARE_WITH_TIMEOUT(fetchRegion(u"eu-west"_s).weight, 250, 10000);
 }
 
 void tst_ActionController::qactionsAskForTheirParameters()
