@@ -15,6 +15,7 @@
 #include <QLabel>
 #include <QLegendMarker>
 #include <QLineSeries>
+#include <QLocale>
 #include <QPushButton>
 #include <QSaveFile>
 #include <QSortFilterProxyModel>
@@ -95,6 +96,7 @@ ReplicationDashboard::ReplicationDashboard(ControlClient *client, QWidget *paren
     , m_client(client)
     , m_charts(new QWidget)
     , m_range(new QComboBox)
+    , m_summary(new QLabel)
     , m_digestLabel(new QLabel)
     , m_linkModel(new LinkTableModel(this))
     , m_digestModel(new DigestModel(this))
@@ -130,10 +132,16 @@ ReplicationDashboard::ReplicationDashboard(ControlClient *client, QWidget *paren
     auto *bar = new QHBoxLayout;
     bar->addWidget(new QLabel(tr("Range:")));
     bar->addWidget(m_range);
-    bar->addSpacing(16);
-    bar->addWidget(m_digestLabel, 1);
+    bar->addStretch(1);
     bar->addWidget(png);
     bar->addWidget(csv);
+    // At a glance: the worst link and the digest agreement, each elided rather than widening
+    // the dashboard.
+    auto *glance = new QHBoxLayout;
+    for (QLabel *label : {m_summary, m_digestLabel})
+        label->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    glance->addWidget(m_summary, 1);
+    glance->addWidget(m_digestLabel, 1);
 
     m_linkView = makeTable(m_linkModel, LinkTableModel::SortRole);
     m_digestView = makeTable(m_digestModel, DigestModel::SortRole);
@@ -153,6 +161,7 @@ ReplicationDashboard::ReplicationDashboard(ControlClient *client, QWidget *paren
 
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(bar);
+    layout->addLayout(glance);
     layout->addWidget(split, 1);
 
     applyChartTheme();
@@ -190,10 +199,33 @@ void ReplicationDashboard::setCluster(const Api::ClusterView &view)
 {
     m_history.addView(view);
     m_linkModel->setLinks(view.links);
+    m_summary->setText(summarize(view.links));
     if (isVisible())
         refreshCharts();
     else
         m_chartsDirty = true;
+}
+
+QString ReplicationDashboard::summarize(const QList<Api::LinkStatus> &links)
+{
+    if (links.isEmpty())
+        return tr("No replication links");
+    const Api::LinkStatus *worst = &links.first();
+    qint64 backlog = 0;
+    int caughtUp = 0;
+    for (const Api::LinkStatus &link : links) {
+        if (link.secondsBehind > worst->secondsBehind)
+            worst = &link;
+        backlog += link.entriesBehind;
+        if (link.state == u"caught_up")
+            ++caughtUp;
+    }
+    return tr("Worst lag %1 s (%2) · backlog %3 · %4 of %5 links caught up")
+            .arg(QLocale::c().toString(worst->secondsBehind, 'f', 2),
+                 ReplicationHistory::linkKey(*worst))
+            .arg(backlog)
+            .arg(caughtUp)
+            .arg(links.size());
 }
 
 qint64 ReplicationDashboard::rangeStartMs() const

@@ -63,6 +63,9 @@ public:
     bool exportPng(const QString &path, QString *error = nullptr) const;
     bool exportCsv(const QString &path, QString *error = nullptr) const;
     QByteArray csv() const;
+    // "Worst lag 0.35 s (us-east→eu-west) · backlog 12 · 5 of 6 links caught up"
+    static QString summarize(const QList<Api::LinkStatus> &links);
+    QLabel *summaryLabel() const { return m_summary; }
 
 public slots:
     void setCluster(const Meridian::Api::ClusterView &view);
@@ -103,6 +106,7 @@ private:
     QValueAxis *m_rateY;
     QWidget *m_charts;
     QComboBox *m_range;
+    QLabel *m_summary;
     QLabel *m_digestLabel;
     LinkTableModel *m_linkModel;
     DigestModel *m_digestModel;

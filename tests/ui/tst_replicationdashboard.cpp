@@ -110,6 +110,8 @@ void tst_ReplicationDashboard::rangeSelectsPoints()
     dashboard.setRangeMinutes(1);
     QCOMPARE(dashboard.lagPoints(key).size(), 7); // 1140..1200
     QCOMPARE(dashboard.lagPoints(key).last().y(), 120.0);
+    QCOMPARE(dashboard.summaryLabel()->text(),
+             u"Worst lag 120.00 s (us-east→eu-west) · backlog 1200 · 1 of 2 links caught up"_s);
     dashboard.setRangeMinutes(5);
     QCOMPARE(dashboard.lagPoints(key).size(), 31);
     dashboard.setRangeMinutes(60);
