@@ -97,6 +97,12 @@ BalancingResult<> Balancer::setEndpointEjected(const QString &regionId,
     return apply(ConfigChange::setEndpointEjected(regionId, url, ejected));
 }
 
+void Balancer::setEndpointTag(const QString &regionId, const QString &url, int tag)
+{
+    std::lock_guard lock(m_writeMutex);
+    endpointStats(regionStats(regionId), url)->tag.store(tag, std::memory_order_relaxed);
+}
+
 BalancerConfig Balancer::config() const
 {
     std::lock_guard lock(m_writeMutex);
@@ -213,6 +219,25 @@ BalancingResult<> Balancer::install(const BalancerConfig &config, const Strategy
             m_homeSignature = signature;
         }
         snapshot->home = m_homeTable;
+        // Sticky drain: a draining region keeps the keys whose home it is until it is drained
+        // (its drain deadline), so sessions are not cut mid-way; nothing else goes to it.
+        snapshot->sticky.resize(size_t(config.regions.size()));
+        for (int i = 0; i < config.regions.size(); ++i) {
+            const Region &region = config.regions[i];
+            if (region.state != AdminState::Draining || region.dial <= 0)
+                continue;
+            auto entry = std::make_unique<SnapshotRegion>();
+            entry->stats = regionStats(region.id);
+            for (const Endpoint &endpoint : region.endpoints) {
+                if (isEndpointUsable(endpoint, config.unknownIsHealthy))
+                    entry->endpoints.push_back(endpointStats(entry->stats, endpoint.url));
+            }
+            if (entry->endpoints.empty())
+                continue;
+            entry->dialThreshold = dialThreshold(region.dial);
+            entry->homeIndex = i;
+            snapshot->sticky[size_t(i)] = std::move(entry);
+        }
     }
 
     snapshot->version = ++m_version;
@@ -313,9 +338,24 @@ void Balancer::observeLatency(RegionStats *region, std::chrono::nanoseconds late
 
 PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &request) const
 {
+    const auto excluded = [&request](const SnapshotRegion &region) {
+        for (const QString &id : request.excludedRegions) {
+            if (id == region.stats->id)
+                return true;
+        }
+        return false;
+    };
+    const SnapshotRegion *stickyRegion = nullptr;
+    if (s.kind == StrategyKind::ConsistentHash && !request.hashKey.isEmpty() && s.home
+        && !s.sticky.empty()) {
+        const quint64 hash = hashKey(request.hashKey);
+        const SnapshotRegion *home = s.sticky[s.home->lookup(hash)].get();
+        if (home && acceptsDial(*home, quint32(mix64(hash ^ Golden))) && !excluded(*home))
+            stickyRegion = home;
+    }
     const SnapshotView *view = &s.eligible;
     bool panic = false;
-    if (view->regions.empty()) {
+    if (view->regions.empty() && !stickyRegion) {
         if (s.config.panicMode == PanicMode::Refuse)
             return PickResult(s.config.regions.isEmpty() ? Refusal::NothingToSpread
                                                          : Refusal::NoEligibleRegion);
@@ -330,7 +370,8 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
     quint64 keyHash = 0;
     bool keyed = false;
 
-    switch (s.kind) {
+    // A sticky key skips the strategy (no case matches): it stays with its draining home.
+    switch (stickyRegion ? StrategyKind(-1) : s.kind) {
     case StrategyKind::RoundRobin:
     case StrategyKind::WeightedRoundRobin: {
         const quint64 cursor = m_cursor.fetch_add(1, std::memory_order_relaxed);
@@ -467,7 +508,45 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
     }
     }
 
-    const SnapshotRegion &region = regions[chosen];
+    if (stickyRegion) {
+        keyed = true;
+        keyHash = mix64(hashKey(request.hashKey) ^ Golden);
+    }
+    if (!request.excludedRegions.empty() && !stickyRegion && excluded(regions[chosen])) {
+        // A retry: the strategy's next choice that was not tried yet. Failover keeps its
+        // priority order; the others draw by weight among the rest, then scan.
+        bool found = false;
+        if (s.kind == StrategyKind::Failover) {
+            for (quint16 index : view->order) {
+                if (!excluded(regions[index])) {
+                    chosen = index;
+                    found = true;
+                    break;
+                }
+            }
+        } else {
+            for (int attempt = 0; attempt < 8 && !found; ++attempt) {
+                const quint32 candidate = view->alias.sample(nextRandom());
+                if (!excluded(regions[candidate])) {
+                    chosen = candidate;
+                    found = true;
+                }
+            }
+            const quint32 start = n > 1 ? quint32(nextRandom() % n) : 0;
+            for (quint32 k = 0; k < n && !found; ++k) {
+                const quint32 candidate = (start + k) % n;
+                if (!excluded(regions[candidate])) {
+                    chosen = candidate;
+                    found = true;
+                }
+            }
+        }
+        if (!found)
+            return PickResult(Refusal::AllExcluded);
+        keyed = false;
+    }
+
+    const SnapshotRegion &region = stickyRegion ? *stickyRegion : regions[chosen];
     const auto &endpoints = region.endpoints;
     EndpointStats *endpoint = endpoints.front();
     const auto m = static_cast<quint32>(endpoints.size());

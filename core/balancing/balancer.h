@@ -53,6 +53,10 @@ public:
                                         HealthState health);
     // Shorthand for apply(ConfigChange::setEndpointEjected(...)), for outlier detection.
     BalancingResult<> setEndpointEjected(const QString &regionId, const QString &url, bool ejected);
+    // Attaches an integer to an endpoint (created if not yet configured) that every PickResult
+    // for it returns from endpointTag(): a data plane keeps its own connection tables by index
+    // this way, without looking strings up on each pick.
+    void setEndpointTag(const QString &regionId, const QString &url, int tag);
     BalancerConfig config() const;
     // Increases with every installed configuration.
     quint64 version() const;

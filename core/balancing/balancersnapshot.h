@@ -54,6 +54,9 @@ struct BalancerSnapshot
     SnapshotView eligible;
     SnapshotView panic;
     std::shared_ptr<const MaglevTable> home; // consistent_hash over every configured region
+    // consistent_hash: draining regions (dial above 0, a usable endpoint) by configuration
+    // index, which keep the keys whose home they are until they are drained; null elsewhere.
+    std::vector<std::unique_ptr<SnapshotRegion>> sticky;
     quint64 version = 0;
 };
 

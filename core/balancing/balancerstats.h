@@ -34,6 +34,7 @@ struct alignas(64) EndpointStats
     RegionStats *const region;
     const QString url;
     std::atomic<int> inFlight{0};
+    std::atomic<int> tag{-1}; // Balancer::setEndpointTag
 };
 
 } // namespace Meridian::Internal

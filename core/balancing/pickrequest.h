@@ -2,7 +2,10 @@
 
 #include <QByteArrayView>
 
+#include <QString>
+
 #include <optional>
+#include <span>
 
 namespace Meridian {
 
@@ -22,10 +25,13 @@ struct GeoPoint
 // What a caller knows about one request: a key for consistent_hash (a session id, a user id,
 // the client address) and the client's location for geo_proximity. Both optional; a strategy
 // that needs one and does not get it falls back to weighted random (docs/balancing.md).
+// `excludedRegions` (by id) are not picked for this request: a retry after a region failed it
+// goes elsewhere. Empty for first attempts, so the usual pick reads nothing more.
 struct PickRequest
 {
     QByteArrayView hashKey;
     std::optional<GeoPoint> client;
+    std::span<const QString> excludedRegions;
 };
 
 } // namespace Meridian

@@ -56,6 +56,11 @@ const QString &PickResult::endpointUrl() const
     return m_endpoint ? m_endpoint->url : none;
 }
 
+int PickResult::endpointTag() const
+{
+    return m_endpoint ? m_endpoint->tag.load(std::memory_order_relaxed) : -1;
+}
+
 QString PickResult::refusalMessage() const
 {
     switch (m_refusal) {
@@ -67,6 +72,8 @@ QString PickResult::refusalMessage() const
     case Refusal::NothingToSpread:
         return u"no region is active with a dial above 0 and an endpoint, so there is nowhere "
                "to send requests; activate a region or raise its dial"_s;
+    case Refusal::AllExcluded:
+        return u"every region that could take this request has already failed it"_s;
     }
     return {};
 }

@@ -16,6 +16,7 @@ enum class Refusal {
     None,
     NoEligibleRegion, // nothing eligible and the panic mode is `refuse`
     NothingToSpread,  // nothing eligible, and no active region with a non-zero dial and an endpoint
+    AllExcluded,      // every region the pick could use is in PickRequest::excludedRegions
 };
 
 // The outcome of Balancer::pick: the chosen region and endpoint, or a refusal with its reason.
@@ -39,6 +40,8 @@ public:
     // Empty strings when refused.
     const QString &regionId() const;
     const QString &endpointUrl() const;
+    // The tag the owner gave the endpoint with Balancer::setEndpointTag, or -1.
+    int endpointTag() const;
     // Chosen by the panic spread (nothing was eligible): the endpoint may be unhealthy.
     bool panic() const { return m_panic; }
     Refusal refusal() const { return m_refusal; }

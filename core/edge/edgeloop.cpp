@@ -919,17 +919,17 @@ struct LoopState
         c->state = Client::State::Proxy;
         ++active;
         c->deadline = 0;
-        dispatch(c, pick, false);
+        c->pick = std::move(pick);
+        dispatch(c, false);
     }
 
-    // Starts one attempt of the current request against `pick`.
-    void dispatch(Client *c, const EdgePick &pick, bool fresh)
+    // Starts one attempt of the current request against `c->pick`.
+    void dispatch(Client *c, bool fresh)
     {
-        c->pick = pick;
         c->attemptUs = monotonicUs();
-        traffic.begin(worker, pick.region);
+        traffic.begin(worker, c->pick.region);
         c->counted = true;
-        Upstream *u = acquire(pick.endpoint, fresh);
+        Upstream *u = acquire(c->pick.endpoint, fresh);
         if (!u) {
             attemptFailed(c, nullptr, Failure::Connect);
             return;
@@ -999,8 +999,8 @@ struct LoopState
             c->staleRetried = true;
             traffic.finish(worker, c->pick.region, 0, latency);
             c->counted = false;
-            router.release(c->pick, true, latency);
-            dispatch(c, c->pick, true);
+            // The same pick goes on: it keeps its in-flight slot.
+            dispatch(c, true);
             return;
         }
         const bool regionFault = f != Failure::Truncated;
@@ -1018,7 +1018,8 @@ struct LoopState
                 if (c->attempts == 0)
                     ++retriesInFlight;
                 ++c->attempts;
-                dispatch(c, next, false);
+                c->pick = std::move(next);
+                dispatch(c, false);
                 return;
             }
         }
