@@ -88,6 +88,8 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
             u"maxmind_database"_s,
             u"hash_key"_s,
             u"cache"_s,
+            u"health_check"_s,
+            u"outlier"_s,
     };
     EdgeConfig c;
     Reader r{object, {}};
@@ -152,6 +154,35 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
                 r.fail(u"cache"_s, cr.error.mid(5));
         }
     }
+    // Sub-objects parsed by the balancing core, over the edge's own defaults.
+    auto overlay = [&r, &object](const QString &key, const QJsonObject &defaults, auto parse) {
+        if (!object.contains(key))
+            return;
+        if (!object.value(key).isObject()) {
+            r.fail(key, u"must be an object"_s);
+            return;
+        }
+        QJsonObject merged = defaults;
+        const QJsonObject given = object.value(key).toObject();
+        for (auto it = given.begin(); it != given.end(); ++it)
+            merged.insert(it.key(), it.value());
+        if (const QString why = parse(merged); !why.isEmpty())
+            r.fail(key, why);
+    };
+    overlay(u"health_check"_s, c.healthCheck.toJson(), [&c](const QJsonObject &o) {
+        auto parsed = HealthCheckSettings::fromJson(o);
+        if (!parsed)
+            return parsed.error();
+        c.healthCheck = parsed.value();
+        return QString();
+    });
+    overlay(u"outlier"_s, c.outlier.toJson(), [&c](const QJsonObject &o) {
+        auto parsed = OutlierSettings::fromJson(o);
+        if (!parsed)
+            return parsed.error();
+        c.outlier = parsed.value();
+        return QString();
+    });
     if (!r.error.isEmpty()) {
         if (error)
             *error = r.error;
@@ -187,7 +218,30 @@ QJsonObject EdgeConfig::toJson() const
              QJsonObject{{u"enabled"_s, cacheEnabled},
                          {u"max_bytes"_s, double(cacheMaxBytes)},
                          {u"max_object_bytes"_s, double(cacheMaxObjectBytes)}}},
+            {u"health_check"_s, healthCheck.toJson()},
+            {u"outlier"_s, outlier.toJson()},
     };
+}
+
+HealthCheckSettings EdgeConfig::defaultHealthCheck()
+{
+    HealthCheckSettings s;
+    s.interval = std::chrono::milliseconds(250);
+    s.timeout = std::chrono::milliseconds(250);
+    s.rise = 2;
+    s.fall = 2;
+    return s;
+}
+
+OutlierSettings EdgeConfig::defaultOutlier()
+{
+    OutlierSettings s;
+    s.consecutiveFailures = 3;
+    s.baseEjection = std::chrono::milliseconds(5000);
+    s.maxEjection = std::chrono::milliseconds(60000);
+    s.maxEjectionPercent = 50;
+    s.holdDown = std::chrono::milliseconds(30000);
+    return s;
 }
 
 } // namespace Meridian

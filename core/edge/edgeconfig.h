@@ -1,5 +1,8 @@
 #pragma once
 
+#include "core/balancing/healthchecksettings.h"
+#include "core/balancing/outliersettings.h"
+
 #include <QJsonObject>
 #include <QString>
 
@@ -42,6 +45,13 @@ struct EdgeConfig
     QString maxmindDatabase;
     // consistent_hash key: "client_address", "header:NAME" or "cookie:NAME".
     QString hashKey = QStringLiteral("client_address");
+
+    // Active health checks of every region endpoint and passive outlier detection. Faster than
+    // the core's defaults: a killed region is out within about interval × fall.
+    HealthCheckSettings healthCheck = defaultHealthCheck();
+    OutlierSettings outlier = defaultOutlier();
+    static HealthCheckSettings defaultHealthCheck();
+    static OutlierSettings defaultOutlier();
 
     // The edge cache.
     bool cacheEnabled = true;

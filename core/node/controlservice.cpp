@@ -973,6 +973,46 @@ QJsonObject ControlService::probeOf(const QString &nodeId) const
     return m_monitor->snapshot(nodeId).probe;
 }
 
+QMap<QString, QJsonObject> ControlService::edgeTraffic() const
+{
+    QList<QJsonObject> reports;
+    for (const EdgeSpec &edge : m_config.edges) {
+        if (m_config.roleEdge && edge.id == m_config.nodeId)
+            reports.append(m_backend->localTraffic().value(u"edge"_s).toObject());
+        else if (m_monitor->isReachable(edge.id))
+            reports.append(
+                    probeOf(edge.id).value(u"traffic"_s).toObject().value(u"edge"_s).toObject());
+    }
+    QMap<QString, QJsonObject> sum;
+    double totalRps = 0.0;
+    for (const QJsonObject &report : reports) {
+        for (auto it = report.begin(); it != report.end(); ++it) {
+            const QJsonObject t = it.value().toObject();
+            QJsonObject &out = sum[it.key()];
+            auto add = [&out, &t](const QString &key) {
+                out.insert(key, out.value(key).toDouble() + t.value(key).toDouble());
+            };
+            auto worst = [&out, &t](const QString &key) {
+                out.insert(key, std::max(out.value(key).toDouble(), t.value(key).toDouble()));
+            };
+            for (const QString &key :
+                 {u"rps"_s, u"in_flight"_s, u"requests"_s, u"failures"_s, u"retries"_s})
+                add(key);
+            worst(u"p50_ms"_s);
+            worst(u"p99_ms"_s);
+            QJsonObject status = out.value(u"status"_s).toObject();
+            const QJsonObject more = t.value(u"status"_s).toObject();
+            for (auto s = more.begin(); s != more.end(); ++s)
+                status.insert(s.key(), status.value(s.key()).toDouble() + s.value().toDouble());
+            out.insert(u"status"_s, status);
+            totalRps += t.value(u"rps"_s).toDouble();
+        }
+    }
+    for (QJsonObject &out : sum)
+        out.insert(u"share"_s, totalRps > 0.0 ? out.value(u"rps"_s).toDouble() / totalRps : 0.0);
+    return sum;
+}
+
 QJsonArray ControlService::inboundLinksOf(const QString &region) const
 {
     if (m_config.roleRegion && region == m_config.region)
@@ -1077,6 +1117,8 @@ QJsonObject ControlService::regionJson(const QString &id, const QMap<QString, do
                                                {u"health"_s, health}}}}};
     if (control.drainDeadline.isValid() && control.state == u"draining"_s)
         object.insert(u"drain_deadline"_s, toIsoTime(control.drainDeadline));
+    if (!m_config.edges.isEmpty())
+        object.insert(u"edge"_s, edgeTraffic().value(id));
     return object;
 }
 
@@ -1265,11 +1307,15 @@ void ControlService::publishPeriodic()
     publish("lag", {{u"links"_s, linksJson()}});
     const auto shares = m_backend->trafficShares(m_store->state());
     QJsonObject regions;
+    const auto edge = edgeTraffic();
     for (const RegionSpec &spec : m_config.regions) {
         const bool self = m_config.roleRegion && spec.id == m_config.region;
         QJsonObject traffic = self ? m_backend->localTraffic()
                                    : probeOf(spec.id).value(u"traffic"_s).toObject();
+        traffic.remove(u"edge"_s); // a region+edge node's own gateway report: summed below
         traffic.insert(u"traffic_share"_s, shares.value(spec.id, 0.0));
+        if (!m_config.edges.isEmpty())
+            traffic.insert(u"edge"_s, edge.value(spec.id));
         regions.insert(spec.id, traffic);
     }
     publish("traffic", {{u"regions"_s, regions}});

@@ -110,6 +110,9 @@ private:
     QJsonArray inboundLinksOf(const QString &region) const;
     std::optional<QList<InboundLink>> inboundForSafety(const QString &region) const;
     QJsonObject probeOf(const QString &nodeId) const;
+    // What the cluster's edge gateways sent to each region over their last second, summed over
+    // the edges this node knows (itself and the reachable ones): region id -> EdgeTraffic JSON.
+    QMap<QString, QJsonObject> edgeTraffic() const;
     bool isReachable(const QString &nodeId) const;
     void digest(HttpResponder responder);
 

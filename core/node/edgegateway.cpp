@@ -1,6 +1,10 @@
 #include "core/node/edgegateway.h"
 
+#include "core/balancing/activehealthchecker.h"
+#include "core/balancing/outlierdetector.h"
 #include "core/balancing/regionstate.h"
+#include "core/edge/edgerouter.h"
+#include "core/edge/edgeserver.h"
 
 #include <QLoggingCategory>
 
@@ -46,18 +50,104 @@ EdgeGateway::EdgeGateway(const NodeConfig &config, QObject *parent)
     , m_config(config)
 {}
 
+EdgeGateway::~EdgeGateway()
+{
+    stop(0);
+}
+
 QString EdgeGateway::start()
 {
+    QString error;
+    const auto edge = EdgeConfig::fromJson(m_config.edgeSection, &error);
+    if (!edge)
+        return u"%1: edge: %2"_s.arg(m_config.file, error);
+    m_edgeConfig = *edge;
+
+    m_router = std::make_shared<EdgeRouter>(m_edgeConfig);
+    m_outliers = new OutlierDetector(Clock::steady(), this);
+    if (auto r = m_outliers->setSettings(m_edgeConfig.outlier); !r)
+        return u"%1: edge.outlier: %2"_s.arg(m_config.file, r.error());
+    m_router->setOutlierDetector(m_outliers);
+    const std::weak_ptr<EdgeRouter> router = m_router;
+    // Emitted on the worker thread that saw the failure: the router is thread-safe.
+    connect(
+            m_outliers,
+            &OutlierDetector::ejected,
+            this,
+            [router](const QString &region, const QString &url, std::chrono::milliseconds ms) {
+                if (auto r = router.lock()) {
+                    qCInfo(lcEdge).noquote()
+                            << "ejected" << url << "of" << region << "for" << ms.count() << "ms";
+                    r->setEjected(region, url, true);
+                }
+            },
+            Qt::DirectConnection);
+    connect(
+            m_outliers,
+            &OutlierDetector::returned,
+            this,
+            [router](const QString &region, const QString &url) {
+                if (auto r = router.lock())
+                    r->setEjected(region, url, false);
+            },
+            Qt::DirectConnection);
+
+    m_checker = new ActiveHealthChecker(Clock::steady(), this);
+    if (auto r = m_checker->setSettings(m_edgeConfig.healthCheck); !r)
+        return u"%1: edge.health_check: %2"_s.arg(m_config.file, r.error());
+    connect(m_checker,
+            &ActiveHealthChecker::healthChanged,
+            this,
+            [this](const QString &region, const QString &url, HealthState health) {
+                qCInfo(lcEdge).noquote()
+                        << "endpoint" << url << "of" << region << "is now" << toString(health);
+                m_checked.insert({region, url}, health);
+                rebuild();
+            });
+
     m_running = true;
     rebuild();
-    qCInfo(lcEdge).noquote() << "edge role started for" << m_config.nodeId
-                             << "(state and health tracking)";
+    QList<EndpointRef> targets;
+    QList<EndpointRef> outlierTargets;
+    for (const Region &region : m_balancer.regions) {
+        for (const Endpoint &endpoint : region.endpoints)
+            targets.append({region.id, endpoint.url});
+    }
+    m_checker->setTargets(targets);
+    m_outliers->setTargets(targets);
+    m_checker->start();
+    m_outliers->start();
+
+    m_server = new EdgeServer(m_edgeConfig, m_router, this);
+    connect(m_server, &EdgeServer::trafficUpdated, this, [this](const auto &traffic) {
+        m_traffic = traffic;
+        emit trafficUpdated();
+    });
+    if (!m_server->start(&error)) {
+        m_running = false;
+        return error;
+    }
+    qCInfo(lcEdge).noquote() << "edge role started for" << m_config.nodeId << "on"
+                             << u"%1:%2"_s.arg(m_edgeConfig.listenHost).arg(m_server->port())
+                             << "with" << m_balancer.regions.size() << "regions, strategy"
+                             << m_balancer.strategy;
     return {};
 }
 
-void EdgeGateway::stop()
+void EdgeGateway::stop(int graceMs)
 {
     m_running = false;
+    if (m_checker)
+        m_checker->stop();
+    if (m_outliers)
+        m_outliers->stop();
+    if (m_server)
+        m_server->stop(graceMs);
+}
+
+quint16 EdgeGateway::port() const
+{
+    return m_server ? m_server->port() : 0;
 }
 
 void EdgeGateway::setControlState(const ControlState &state)
@@ -77,10 +167,47 @@ void EdgeGateway::rebuild()
     if (!m_running)
         return;
     BalancerConfig next = balancerConfigFor(m_config, m_state, m_health);
+    for (Region &region : next.regions) {
+        for (Endpoint &endpoint : region.endpoints) {
+            const HealthState checked = m_checked.value({region.id, endpoint.url},
+                                                        HealthState::Unknown);
+            if (checked != HealthState::Unknown)
+                endpoint.health = checked;
+        }
+    }
     if (next == m_balancer)
         return;
+    QString error;
+    if (!m_router->setConfig(next, &error)) {
+        qCWarning(lcEdge).noquote()
+                << "balancing configuration rejected, keeping the last one:" << error;
+        return;
+    }
+    if (!error.isEmpty())
+        qCWarning(lcEdge).noquote() << error;
     m_balancer = next;
     emit balancerConfigChanged(m_balancer);
+}
+
+QJsonObject EdgeGateway::trafficJson() const
+{
+    QJsonObject regions;
+    for (const EdgeRegionTraffic &t : m_traffic) {
+        QJsonObject status;
+        for (int c = 1; c <= 5; ++c)
+            status.insert(u"%1xx"_s.arg(c), double(t.byClass[size_t(c)]));
+        regions.insert(t.region,
+                       QJsonObject{{u"rps"_s, t.rps},
+                                   {u"share"_s, t.share},
+                                   {u"p50_ms"_s, t.p50Ms},
+                                   {u"p99_ms"_s, t.p99Ms},
+                                   {u"in_flight"_s, double(t.inFlight)},
+                                   {u"requests"_s, double(t.requests)},
+                                   {u"status"_s, status},
+                                   {u"failures"_s, double(t.failures)},
+                                   {u"retries"_s, double(t.retries)}});
+    }
+    return regions;
 }
 
 } // namespace Meridian

@@ -1,17 +1,31 @@
 #pragma once
 
 #include "core/balancing/balancerconfig.h"
+#include "core/balancing/endpointref.h"
 #include "core/control/controlstate.h"
+#include "core/edge/edgeconfig.h"
+#include "core/edge/edgetraffic.h"
 #include "core/node/nodeconfig.h"
 
+#include <QHash>
+#include <QJsonObject>
 #include <QObject>
+
+#include <memory>
 
 namespace Meridian {
 
-// The seam of the `edge` role: started by Node when the role includes edge, fed with the shared
-// control state and the region health this node's ClusterMonitor measures, it keeps the
-// balancing configuration the gateway's data plane (core/edge) picks from. Today it does health
-// and state tracking only; the data plane plugs in here.
+class ActiveHealthChecker;
+class EdgeRouter;
+class EdgeServer;
+class OutlierDetector;
+
+// The `edge` role of a node: runs the edge data plane (core/edge's EdgeServer on the `edge`
+// section's listen address) in front of the cluster's regions. It turns the shared control state
+// and endpoint health into the BalancerConfig the gateway picks from and pushes every change to
+// the router at once (an atomic swap: no connection is dropped); it runs the active health
+// checks of every region endpoint and the passive outlier detection, and keeps the per-region
+// traffic the data plane measured for /metrics, GET /v1/cluster and the `traffic` events.
 class EdgeGateway final : public QObject
 {
     Q_OBJECT
@@ -19,25 +33,43 @@ class EdgeGateway final : public QObject
 
 public:
     EdgeGateway(const NodeConfig &config, QObject *parent = nullptr);
+    ~EdgeGateway() override;
 
     // Returns an error message, or nothing when it runs.
     QString start();
-    void stop();
+    // Stops accepting and lets in-flight requests finish for up to `graceMs`.
+    void stop(int graceMs = 5000);
 
     void setControlState(const ControlState &state);
+    // The cluster monitor's view of a region's data endpoint; the gateway's own active checks
+    // win once they have a verdict.
     void setRegionHealth(const QString &region, const QString &health);
     const BalancerConfig &balancerConfig() const { return m_balancer; }
+    quint16 port() const;
+
+    // Per-region traffic over the last second: {"id": {"rps", "share", "p50_ms", "p99_ms",
+    // "in_flight", "requests", "status": {"2xx": n, ...}, "failures", "retries"}}.
+    QJsonObject trafficJson() const;
+    QList<EdgeRegionTraffic> traffic() const { return m_traffic; }
 
 signals:
     void balancerConfigChanged(const Meridian::BalancerConfig &config);
+    void trafficUpdated();
 
 private:
     void rebuild();
 
     const NodeConfig &m_config;
+    EdgeConfig m_edgeConfig;
     ControlState m_state;
     QMap<QString, QString> m_health;
+    QHash<EndpointRef, HealthState> m_checked; // the active checker's verdicts
     BalancerConfig m_balancer;
+    std::shared_ptr<EdgeRouter> m_router;
+    EdgeServer *m_server = nullptr;
+    ActiveHealthChecker *m_checker = nullptr;
+    OutlierDetector *m_outliers = nullptr;
+    QList<EdgeRegionTraffic> m_traffic;
     bool m_running = false;
 };
 

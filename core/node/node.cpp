@@ -306,6 +306,8 @@ void Node::shutdown()
     m_drainTimer.stop();
     if (m_monitor)
         m_monitor->stop();
+    if (m_edge)
+        m_edge->stop(m_config.shutdownTimeoutMs);
     if (m_control)
         m_control->closeStreams();
     if (m_serversRunning == 0) {
@@ -380,6 +382,8 @@ QJsonObject Node::localTraffic() const
 {
     QJsonObject traffic = m_traffic.toJson();
     traffic.insert(u"in_flight"_s, m_dataServer ? m_dataServer->inFlightRequests() : 0);
+    if (m_edge)
+        traffic.insert(u"edge"_s, m_edge->trafficJson());
     return traffic;
 }
 
@@ -543,6 +547,8 @@ void Node::setUpMetrics()
     auto &rtt = m_metrics.gauge("meridian_peer_rtt_seconds",
                                 "Probe round trip from this node to each peer.",
                                 {"from", "to"});
+    if (m_config.roleEdge)
+        setUpEdgeMetrics();
     m_metrics.addCollectHook([=,
                               this,
                               &inFlight,
@@ -599,6 +605,61 @@ void Node::setUpMetrics()
             const auto row = m_monitor->rttRow();
             for (auto it = row.cbegin(); it != row.cend(); ++it)
                 rtt.gauge({m_config.nodeId.toUtf8(), it.key().toUtf8()}).set(it.value() / 1000.0);
+        }
+    });
+}
+
+void Node::setUpEdgeMetrics()
+{
+    auto &requests = m_metrics.counter("meridian_edge_requests_total",
+                                       "Requests the edge sent to each region, by status class "
+                                       "(\"none\": no response).",
+                                       {"region", "class"});
+    auto &failures
+            = m_metrics.counter("meridian_edge_upstream_failures_total",
+                                "Attempts that failed at a region (connect, reset, timeout).",
+                                {"region"});
+    auto &retries = m_metrics.counter("meridian_edge_retries_total",
+                                      "Attempts retried away from a region.",
+                                      {"region"});
+    auto &rps = m_metrics.gauge("meridian_edge_requests_per_second",
+                                "Requests per second the edge sent to each region (last second).",
+                                {"region"});
+    auto &share = m_metrics.gauge("meridian_edge_traffic_share",
+                                  "Share of the edge's requests each region got (last second).",
+                                  {"region"});
+    auto &latency = m_metrics.gauge("meridian_edge_latency_seconds",
+                                    "Upstream latency quantiles per region (last second).",
+                                    {"region", "quantile"});
+    auto &inFlight = m_metrics.gauge("meridian_edge_in_flight_requests",
+                                     "Requests the edge has in flight at each region.",
+                                     {"region"});
+    m_metrics.addCollectHook([this,
+                              &requests,
+                              &failures,
+                              &retries,
+                              &rps,
+                              &share,
+                              &latency,
+                              &inFlight]() {
+        if (!m_edge)
+            return;
+        static const QList<QByteArray> classes = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+        auto advance = [](MetricCounter &counter, quint64 total) {
+            if (double(total) > counter.value())
+                counter.inc(double(total) - counter.value());
+        };
+        for (const EdgeRegionTraffic &t : m_edge->traffic()) {
+            const QByteArray region = t.region.toUtf8();
+            for (int c = 0; c < 6; ++c)
+                advance(requests.counter({region, classes[c]}), t.byClass[size_t(c)]);
+            advance(failures.counter({region}), t.failures);
+            advance(retries.counter({region}), t.retries);
+            rps.gauge({region}).set(t.rps);
+            share.gauge({region}).set(t.share);
+            latency.gauge({region, "0.5"}).set(t.p50Ms / 1000.0);
+            latency.gauge({region, "0.99"}).set(t.p99Ms / 1000.0);
+            inFlight.gauge({region}).set(double(t.inFlight));
         }
     });
 }

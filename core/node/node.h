@@ -66,6 +66,7 @@ signals:
 private:
     QString startRelays();
     void setUpMetrics();
+    void setUpEdgeMetrics();
     void settleDrain();
     void finishShutdown();
     QJsonObject resyncJson() const;
