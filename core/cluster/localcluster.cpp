@@ -413,7 +413,9 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
                                                   QJsonObject{{u"pattern"_s, u"*.html"_s},
                                                               {u"value"_s, u"no-cache"_s}}}}});
         } else {
-            config.insert(u"edge"_s, QJsonObject{{u"listen"_s, node.dataUrl.authority()}});
+            QJsonObject edge{{u"listen"_s, node.dataUrl.authority()}};
+            merge(edge, options.edgeOverrides);
+            config.insert(u"edge"_s, edge);
         }
         config.insert(u"listen"_s, listen);
         merge(config, options.configOverrides);

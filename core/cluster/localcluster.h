@@ -40,6 +40,8 @@ struct LocalClusterOptions
     QJsonObject controlOverrides;
     // Merged into the top level of every node's config (e.g. shutdown_timeout_ms).
     QJsonObject configOverrides;
+    // Merged into the `edge` section of every edge node's config (e.g. hash_key).
+    QJsonObject edgeOverrides;
 };
 
 struct LocalRegionPreset

@@ -1,0 +1,325 @@
+// The edge role end to end: a LocalCluster of real meridiand processes (3 regions + 1 edge) on
+// loopback ports, requests through the edge's data port, strategies, drain and a region killed
+// under load, all driven through the control API.
+#include "../node/testhttp.h"
+#include "core/cluster/localcluster.h"
+#include "edgeload.h"
+
+#include <QDeadlineTimer>
+#include <QJsonArray>
+#include <QMap>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <memory>
+
+using namespace Qt::StringLiterals;
+using namespace Meridian;
+using MeridianTest::at;
+using MeridianTest::call;
+
+class tst_EdgeCluster final : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    std::unique_ptr<LocalCluster> m_cluster;
+    quint16 m_edgePort = 0;
+    QUrl m_control;     // a region's control API (forwards mutations to the leader)
+    QUrl m_edgeControl; // the edge node's control API
+
+    QJsonObject cluster() { return call("GET", at(m_control, u"/v1/cluster"_s), viewer()).json(); }
+    QByteArray admin() const { return m_cluster->adminToken(); }
+    QByteArray viewer() const { return m_cluster->viewerToken(); }
+
+    // Sends `count` requests one after the other and counts the serving regions; "" counts
+    // failed requests (anything but 200).
+    QMap<QByteArray, int> spread(int count, const QList<QByteArray> &headers = {})
+    {
+        EdgeLoad load(m_edgePort, "/healthz", 1);
+        load.setHeaderVariants(headers);
+        load.start(count, 30000);
+        load.wait();
+        QMap<QByteArray, int> seen;
+        for (const EdgeLoad::Sample &s : load.samples())
+            ++seen[s.status == 200 ? s.region : QByteArray()];
+        return seen;
+    }
+
+    // Sets the strategy through the control API and waits until the edge node has it.
+    bool setStrategy(const QString &name)
+    {
+        const auto answer = call("PUT",
+                                 at(m_control, u"/v1/strategy"_s),
+                                 admin(),
+                                 QJsonDocument(QJsonObject{{u"name"_s, name}}).toJson());
+        if (answer.status != 200) {
+            qWarning() << "PUT /v1/strategy" << answer.status << answer.body;
+            return false;
+        }
+        // A poll with a deadline: the change reaches the edge through replication.
+        QDeadlineTimer deadline(10000);
+        while (call("GET", at(m_edgeControl, u"/v1/strategy"_s), viewer())
+                       .json()
+                       .value(u"name"_s)
+                       .toString()
+               != name) {
+            if (deadline.hasExpired())
+                return false;
+            QTest::qWait(50);
+        }
+        return true;
+    }
+
+    bool setWeight(const QString &region, int weight)
+    {
+        return call("PUT",
+                    at(m_control, u"/v1/regions/%1/weight"_s.arg(region)),
+                    admin(),
+                    QJsonDocument(QJsonObject{{u"weight"_s, weight}}).toJson())
+                       .status
+               == 200;
+    }
+
+    // The edge node's view of a region's state.
+    QString edgeState(const QString &region)
+    {
+        return call("GET", at(m_edgeControl, u"/v1/regions/%1"_s.arg(region)), viewer())
+                .json()
+                .value(u"state"_s)
+                .toString();
+    }
+
+    QJsonObject edgeTraffic(const QString &region)
+    {
+        for (const QJsonValue &r : cluster().value(u"regions"_s).toArray()) {
+            if (r.toObject().value(u"id"_s).toString() == region)
+                return r.toObject().value(u"edge"_s).toObject();
+        }
+        return {};
+    }
+
+    static QSet<QByteArray> regionsIn(const std::vector<EdgeLoad::Sample> &samples)
+    {
+        QSet<QByteArray> seen;
+        for (const auto &s : samples)
+            seen.insert(s.region);
+        return seen;
+    }
+
+    static int failures(const std::vector<EdgeLoad::Sample> &samples)
+    {
+        int failed = 0;
+        for (const auto &s : samples)
+            failed += s.status != 200;
+        return failed;
+    }
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        m_cluster = std::make_unique<LocalCluster>(m_dir.filePath(u"c"_s));
+        LocalClusterOptions options;
+        options.regions = 3;
+        options.edges = 1;
+        options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s;
+        options.controlOverrides = {{u"probe_interval_ms"_s, 200}};
+        options.edgeOverrides = {{u"workers"_s, 2}, {u"hash_key"_s, u"header:X-Session"_s}};
+        QString error;
+        QVERIFY2(m_cluster->up(options, &error), qPrintable(error));
+        const LocalNode *edge = m_cluster->node(u"edge-1"_s);
+        QVERIFY(edge);
+        m_edgePort = quint16(edge->dataUrl.port());
+        m_edgeControl = edge->controlUrl;
+        m_control = m_cluster->node(u"us-east"_s)->controlUrl;
+        QVERIFY(setStrategy(u"round_robin"_s));
+        // Every region takes traffic once the edge has checked them.
+        QTRY_VERIFY_WITH_TIMEOUT(spread(30).size() == 3 && !spread(30).contains(QByteArray()),
+                                 20000);
+    }
+
+    void cleanupTestCase()
+    {
+        if (m_cluster) {
+            QString error;
+            m_cluster->down(5000, &error);
+        }
+    }
+
+    void proxiesAndNamesTheRegion()
+    {
+        EdgeLoad load(m_edgePort, "/", 1);
+        load.start(3, 10000);
+        load.wait();
+        for (const EdgeLoad::Sample &s : load.samples()) {
+            QCOMPARE(s.status, 200);
+            QVERIFY2(m_cluster->node(QString::fromUtf8(s.region)), s.region.constData());
+        }
+        // The edge's traffic is in GET /v1/cluster and the edge node's /metrics.
+        QTRY_VERIFY_WITH_TIMEOUT(edgeTraffic(u"us-east"_s).value(u"requests"_s).toDouble() > 0,
+                                 10000);
+        const auto metrics = call("GET", at(m_edgeControl, u"/metrics"_s), {});
+        QCOMPARE(metrics.status, 200);
+        QVERIFY(metrics.body.contains("meridian_edge_requests_total{region=\"eu-west\""));
+    }
+
+    void roundRobin()
+    {
+        QVERIFY(setStrategy(u"round_robin"_s));
+        const auto seen = spread(60);
+        QCOMPARE(seen.value(QByteArray()), 0);
+        QCOMPARE(seen.size(), 3);
+        for (auto it = seen.begin(); it != seen.end(); ++it)
+            QVERIFY2(it.value() >= 10, it.key().constData());
+    }
+
+    void weighted()
+    {
+        QVERIFY(setStrategy(u"weighted_round_robin"_s));
+        QVERIFY(setWeight(u"us-east"_s, 400));
+        auto reset = qScopeGuard([this]() { setWeight(u"us-east"_s, 100); });
+        // 4 : 1 : 1 once the edge has the weight.
+        QTRY_VERIFY_WITH_TIMEOUT(spread(60).value("us-east") >= 30, 10000);
+        const auto seen = spread(60);
+        QCOMPARE(seen.value(QByteArray()), 0);
+        QVERIFY(seen.value("us-east") > 2 * seen.value("eu-west"));
+        QVERIFY(seen.value("us-east") > 2 * seen.value("ap-southeast"));
+        QVERIFY(seen.value("eu-west") > 0);
+    }
+
+    void failover()
+    {
+        // The first region in failover order (priority, then id) takes everything.
+        QString first;
+        int best = INT_MAX;
+        for (const QJsonValue &v : cluster().value(u"regions"_s).toArray()) {
+            const QJsonObject r = v.toObject();
+            const int priority = r.value(u"priority"_s).toInt();
+            const QString id = r.value(u"id"_s).toString();
+            if (priority < best || (priority == best && id < first)) {
+                best = priority;
+                first = id;
+            }
+        }
+        QVERIFY(setStrategy(u"failover"_s));
+        const auto seen = spread(30);
+        QCOMPARE(seen.size(), 1);
+        QCOMPARE(seen.value(first.toUtf8()), 30);
+    }
+
+    void consistentHashIsSticky()
+    {
+        QVERIFY(setStrategy(u"consistent_hash"_s));
+        QList<QByteArray> sessions;
+        for (int i = 0; i < 16; ++i)
+            sessions.append("X-Session: user-" + QByteArray::number(i) + "\r\n");
+        EdgeLoad load(m_edgePort, "/healthz", 1);
+        load.setHeaderVariants(sessions);
+        load.start(16 * 6, 30000);
+        load.wait();
+        QMap<QByteArray, QSet<QByteArray>> regionsOf;
+        for (const EdgeLoad::Sample &s : load.samples()) {
+            QCOMPARE(s.status, 200);
+            regionsOf[s.key].insert(s.region);
+        }
+        QCOMPARE(regionsOf.size(), 16);
+        QSet<QByteArray> used;
+        for (auto it = regionsOf.begin(); it != regionsOf.end(); ++it) {
+            QVERIFY2(it.value().size() == 1, it.key().constData()); // each session stays put
+            used.unite(it.value());
+        }
+        QVERIFY(used.size() >= 2); // and the sessions are spread
+    }
+
+    void geoProximityByHeader()
+    {
+        QVERIFY(setStrategy(u"geo_proximity"_s));
+        for (const QJsonValue &v : cluster().value(u"regions"_s).toArray()) {
+            const QJsonObject r = v.toObject();
+            const QByteArray location
+                    = "X-Client-Location: " + QByteArray::number(r.value(u"lat"_s).toDouble() + 0.5)
+                      + "," + QByteArray::number(r.value(u"lon"_s).toDouble() - 0.5) + "\r\n";
+            const auto seen = spread(5, {location});
+            QCOMPARE(seen.size(), 1);
+            QCOMPARE(seen.value(r.value(u"id"_s).toString().toUtf8()), 5);
+        }
+    }
+
+    void drainUnderLoad()
+    {
+        QVERIFY(setStrategy(u"round_robin"_s));
+        EdgeLoad load(m_edgePort, "/healthz", 3);
+        load.start(200000, 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(load.count() > 150 && regionsIn(load.samples()).size() == 3, 20000);
+        const qint64 before = EdgeLoad::nowUs();
+        const auto answer = call("POST",
+                                 at(m_control, u"/v1/regions/eu-west/drain"_s),
+                                 admin(),
+                                 R"({"deadline_s": 60})");
+        const qint64 after = EdgeLoad::nowUs();
+        QCOMPARE(answer.status, 202);
+        // Keep the load going for well past the bound (5 s), then look.
+        const qint64 bound = after + 5'000'000;
+        QTRY_VERIFY_WITH_TIMEOUT(!load.samples().empty()
+                                         && load.samples().back().sentUs > bound + 500'000,
+                                 30000);
+        load.stop();
+        const auto samples = load.samples();
+        qint64 lastEuWest = 0;
+        int late = 0;
+        int afterBound = 0;
+        for (const EdgeLoad::Sample &s : samples) {
+            if (s.region == "eu-west")
+                lastEuWest = std::max(lastEuWest, s.doneUs);
+            if (s.sentUs > bound) {
+                ++afterBound;
+                late += s.region == "eu-west";
+            }
+        }
+        qInfo("drain: last request served by eu-west finished %.1f ms after the drain call "
+              "started; %d requests, %d failed",
+              double(lastEuWest - before) / 1000.0,
+              int(samples.size()),
+              failures(samples));
+        QCOMPARE(failures(samples), 0);
+        QVERIFY(afterBound > 50);
+        QCOMPARE(late, 0);
+
+        QCOMPARE(call("POST", at(m_control, u"/v1/regions/eu-west/activate"_s), admin(), "{}").status,
+                 200);
+        QTRY_COMPARE_WITH_TIMEOUT(edgeState(u"eu-west"_s), u"active"_s, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(spread(30).contains("eu-west"), 10000);
+    }
+
+    void killedRegionUnderLoad()
+    {
+        QVERIFY(setStrategy(u"round_robin"_s));
+        EdgeLoad load(m_edgePort, "/healthz", 3);
+        load.start(200000, 90000);
+        QTRY_VERIFY_WITH_TIMEOUT(load.count() > 150 && regionsIn(load.samples()).size() == 3, 20000);
+        const qint64 killed = EdgeLoad::nowUs();
+        QString error;
+        QVERIFY2(m_cluster->kill(u"ap-southeast"_s, &error), qPrintable(error));
+        // Its share of the edge's traffic drops to 0 while the others carry the load.
+        QTRY_VERIFY_WITH_TIMEOUT(edgeTraffic(u"ap-southeast"_s).value(u"share"_s).toDouble() == 0.0
+                                         && edgeTraffic(u"us-east"_s).value(u"rps"_s).toDouble()
+                                                    > 0.0,
+                                 20000);
+        const qint64 count = load.count();
+        QTRY_VERIFY_WITH_TIMEOUT(load.count() > count + 200, 20000);
+        load.stop();
+        const auto samples = load.samples();
+        int afterKill = 0;
+        for (const EdgeLoad::Sample &s : samples)
+            afterKill += s.sentUs > killed;
+        qInfo("kill: %d requests after the SIGKILL, %d failed", afterKill, failures(samples));
+        QVERIFY(afterKill > 200);
+        QCOMPARE(failures(samples), 0);
+        QVERIFY2(m_cluster->start(u"ap-southeast"_s, &error), qPrintable(error));
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_EdgeCluster)
+#include "tst_edgecluster.moc"
