@@ -514,9 +514,22 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
     }
     if (!request.excludedRegions.empty() && !stickyRegion && excluded(regions[chosen])) {
         // A retry: the strategy's next choice that was not tried yet. Failover keeps its
-        // priority order; the others draw by weight among the rest, then scan.
+        // priority order, geo_proximity takes the next nearest; the others draw by weight among
+        // the rest, then scan.
         bool found = false;
-        if (s.kind == StrategyKind::Failover) {
+        if (s.kind == StrategyKind::GeoProximity && request.client) {
+            const GeoPoint client = *request.client;
+            double best = -2.0;
+            for (quint32 i = 0; i < n; ++i) {
+                const double dot = view->x[i] * client.x + view->y[i] * client.y
+                                   + view->z[i] * client.z;
+                if (dot > best && !excluded(regions[i])) {
+                    best = dot;
+                    chosen = i;
+                    found = true;
+                }
+            }
+        } else if (s.kind == StrategyKind::Failover) {
             for (quint16 index : view->order) {
                 if (!excluded(regions[index])) {
                     chosen = index;

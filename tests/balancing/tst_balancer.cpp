@@ -96,6 +96,10 @@ private slots:
     void consistentHashWithoutKeyStillPicks();
     void failoverFollowsPriority();
     void drainStopsNewRequestsAndKeepsInFlight();
+    void stickyKeysKeepTheirDrainingRegion();
+    void excludedRegionsAreNotPicked_data();
+    void excludedRegionsAreNotPicked();
+    void endpointTagsComeBackWithPicks();
     void unhealthyEndpointsAreSkipped();
     void unknownHealthFollowsTheOption();
     void panicSpreadIgnoresHealth();
@@ -489,6 +493,105 @@ void tst_Balancer::drainStopsNewRequestsAndKeepsInFlight()
     held.clear();
     QCOMPARE(balancer.inFlight(u"b"_s), 0);
     QCOMPARE(balancer.inFlight(u"a"_s), 0);
+}
+
+void tst_Balancer::stickyKeysKeepTheirDrainingRegion()
+{
+    Balancer balancer;
+    QVERIFY(balancer.setConfig(makeConfig(u"consistent_hash"_s, threeRegions())));
+    auto regionOf = [&balancer](const QByteArray &key) {
+        PickRequest request;
+        request.hashKey = key;
+        return balancer.pick(request).regionId();
+    };
+    QList<QByteArray> keys;
+    for (int i = 0; i < 300; ++i)
+        keys.append("session-" + QByteArray::number(i));
+    QMap<QByteArray, QString> home;
+    for (const QByteArray &key : keys)
+        home.insert(key, regionOf(key));
+    QVERIFY(home.values().contains(u"b"_s));
+
+    // Draining: b's keys stay with b, nothing else goes there (no key, or another home).
+    QVERIFY(balancer.apply(ConfigChange::drain(u"b"_s)));
+    for (const QByteArray &key : keys)
+        QCOMPARE(regionOf(key), home.value(key));
+    QCOMPARE(countPicks(balancer, 100).value(u"b"_s), 0);
+
+    // Drained (the deadline passed): b's keys move, the others stay.
+    QVERIFY(balancer.apply(ConfigChange::setState(u"b"_s, AdminState::Drained)));
+    for (const QByteArray &key : keys) {
+        const QString now = regionOf(key);
+        if (home.value(key) == u"b"_s)
+            QVERIFY(now != u"b"_s);
+        else
+            QCOMPARE(now, home.value(key));
+    }
+    // An unhealthy draining region keeps nobody either.
+    QVERIFY(balancer.apply(ConfigChange::drain(u"b"_s)));
+    QVERIFY(balancer.setEndpointHealth(u"b"_s,
+                                       u"http://b-0.example:8080"_s,
+                                       HealthState::Unhealthy));
+    for (const QByteArray &key : keys)
+        QVERIFY(regionOf(key) != u"b"_s);
+}
+
+void tst_Balancer::excludedRegionsAreNotPicked_data()
+{
+    QTest::addColumn<QString>("strategy");
+    for (const QString &name : strategyNames())
+        QTest::addRow("%s", qPrintable(name)) << name;
+}
+
+void tst_Balancer::excludedRegionsAreNotPicked()
+{
+    QFETCH(QString, strategy);
+    Balancer balancer;
+    QVERIFY(balancer.setConfig(makeConfig(strategy,
+                                          {makeRegion(u"a"_s, 100, 1, 10, 10),
+                                           makeRegion(u"b"_s, 100, 2, 20, 20),
+                                           makeRegion(u"c"_s, 100, 3, 30, 30)})));
+    const QString excludedA[] = {u"a"_s};
+    const QString excludedAb[] = {u"a"_s, u"b"_s};
+    const QString excludedAll[] = {u"a"_s, u"b"_s, u"c"_s};
+    QMap<QString, int> counts;
+    for (int i = 0; i < 200; ++i) {
+        PickRequest request;
+        const QByteArray key = QByteArray::number(i);
+        request.hashKey = key;
+        request.client = GeoPoint::fromDegrees(10, 10); // a is the nearest
+        request.excludedRegions = excludedA;
+        const PickResult result = balancer.pick(request);
+        QVERIFY(result);
+        ++counts[result.regionId()];
+        request.excludedRegions = excludedAb;
+        QCOMPARE(balancer.pick(request).regionId(), u"c"_s);
+        request.excludedRegions = excludedAll;
+        const PickResult none = balancer.pick(request);
+        QVERIFY(!none);
+        QCOMPARE(none.refusal(), Refusal::AllExcluded);
+    }
+    QCOMPARE(counts.value(u"a"_s), 0);
+    if (strategy == u"failover"_s || strategy == u"geo_proximity"_s)
+        QCOMPARE(counts.value(u"b"_s), 200); // the next in order, the next nearest
+    else
+        QVERIFY(counts.value(u"b"_s) > 0 && counts.value(u"c"_s) > 0);
+}
+
+void tst_Balancer::endpointTagsComeBackWithPicks()
+{
+    Balancer balancer;
+    balancer.setEndpointTag(u"a"_s, u"http://a-0.example:8080"_s, 7);
+    QVERIFY(balancer.setConfig(makeConfig(u"round_robin"_s, threeRegions())));
+    balancer.setEndpointTag(u"b"_s, u"http://b-0.example:8080"_s, 8);
+    QMap<QString, int> tags;
+    for (int i = 0; i < 6; ++i) {
+        const PickResult result = balancer.pick();
+        tags.insert(result.regionId(), result.endpointTag());
+    }
+    QCOMPARE(tags.value(u"a"_s), 7);
+    QCOMPARE(tags.value(u"b"_s), 8);
+    QCOMPARE(tags.value(u"c"_s), -1);
 }
 
 void tst_Balancer::unhealthyEndpointsAreSkipped()
