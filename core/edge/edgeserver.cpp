@@ -87,6 +87,26 @@ EdgeCache::Stats EdgeServer::cacheStats() const
     return m_cache ? m_cache->stats() : EdgeCache::Stats{};
 }
 
+QList<EdgeRegionTraffic> EdgeServer::liveCounters() const
+{
+    QList<EdgeRegionTraffic> out;
+    if (!m_traffic)
+        return out;
+    const int regions = std::min(m_router->regionCount(), EdgeTraffic::kMaxRegions);
+    for (int r = 0; r < regions; ++r) {
+        const EdgeTraffic::Totals t = m_traffic->totals(r);
+        EdgeRegionTraffic rt;
+        rt.region = m_router->regionId(r);
+        rt.requests = t.requests;
+        rt.byClass = t.byClass;
+        rt.failures = t.failures;
+        rt.retries = t.retries;
+        rt.inFlight = t.inFlight;
+        out.append(rt);
+    }
+    return out;
+}
+
 void EdgeServer::sample()
 {
     if (!m_traffic)

@@ -189,6 +189,11 @@ void EdgeGateway::rebuild()
     emit balancerConfigChanged(m_balancer);
 }
 
+QList<EdgeRegionTraffic> EdgeGateway::liveCounters() const
+{
+    return m_server ? m_server->liveCounters() : QList<EdgeRegionTraffic>{};
+}
+
 QJsonObject EdgeGateway::trafficJson() const
 {
     QJsonObject regions;

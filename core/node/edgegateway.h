@@ -51,6 +51,8 @@ public:
     // "in_flight", "requests", "status": {"2xx": n, ...}, "failures", "retries"}}.
     QJsonObject trafficJson() const;
     QList<EdgeRegionTraffic> traffic() const { return m_traffic; }
+    // Counters read now (see EdgeServer::liveCounters).
+    QList<EdgeRegionTraffic> liveCounters() const;
 
 signals:
     void balancerConfigChanged(const Meridian::BalancerConfig &config);

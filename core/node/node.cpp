@@ -615,6 +615,10 @@ void Node::setUpEdgeMetrics()
                                        "Requests the edge sent to each region, by status class "
                                        "(\"none\": no response).",
                                        {"region", "class"});
+    auto &attempts = m_metrics.counter("meridian_edge_attempts_total",
+                                       "Attempts the edge started at each region (requests and "
+                                       "their retries).",
+                                       {"region"});
     auto &failures
             = m_metrics.counter("meridian_edge_upstream_failures_total",
                                 "Attempts that failed at a region (connect, reset, timeout).",
@@ -636,6 +640,7 @@ void Node::setUpEdgeMetrics()
                                      {"region"});
     m_metrics.addCollectHook([this,
                               &requests,
+                              &attempts,
                               &failures,
                               &retries,
                               &rps,
@@ -649,17 +654,21 @@ void Node::setUpEdgeMetrics()
             if (double(total) > counter.value())
                 counter.inc(double(total) - counter.value());
         };
-        for (const EdgeRegionTraffic &t : m_edge->traffic()) {
+        for (const EdgeRegionTraffic &t : m_edge->liveCounters()) {
             const QByteArray region = t.region.toUtf8();
             for (int c = 0; c < 6; ++c)
                 advance(requests.counter({region, classes[c]}), t.byClass[size_t(c)]);
+            advance(attempts.counter({region}), t.requests);
             advance(failures.counter({region}), t.failures);
             advance(retries.counter({region}), t.retries);
+            inFlight.gauge({region}).set(double(t.inFlight));
+        }
+        for (const EdgeRegionTraffic &t : m_edge->traffic()) {
+            const QByteArray region = t.region.toUtf8();
             rps.gauge({region}).set(t.rps);
             share.gauge({region}).set(t.share);
             latency.gauge({region, "0.5"}).set(t.p50Ms / 1000.0);
             latency.gauge({region, "0.99"}).set(t.p99Ms / 1000.0);
-            inFlight.gauge({region}).set(double(t.inFlight));
         }
     });
 }
