@@ -960,13 +960,20 @@ struct LoopState
 
     enum class Failure { Connect, NoResponse, BadResponse, Timeout, Truncated, Retryable5xx };
 
-    bool retryAllowed(Client *c, bool wroteAny)
+    // Whether the current request may be retried elsewhere. `budgeted` retries (after a 502/503
+    // or a malformed answer: the region did work and may be overloaded) also need room in the
+    // retry budget; retries after a connect failure or a connection lost before any response
+    // byte (a region that died or closed) are bounded by max_retries alone, so that a region
+    // killed under load costs no request however many were in flight there.
+    bool retryAllowed(Client *c, bool wroteAny, bool budgeted = true)
     {
         const bool nothingSent = !wroteAny;
         if (!(nothingSent || (c->idempotent && !c->hasBody)) || c->respHeadSent)
             return false;
         if (c->attempts >= cfg.maxRetries)
             return false;
+        if (!budgeted)
+            return true;
         const int budget = std::max(cfg.minRetryConcurrency, active * cfg.retryBudgetPercent / 100);
         return retriesInFlight < budget;
     }
@@ -1008,7 +1015,9 @@ struct LoopState
         traffic.finish(worker, c->pick.region, f == Failure::Retryable5xx ? c->status : 0, latency);
         c->counted = false;
         router.release(c->pick, !regionFault, latency);
-        if (f != Failure::Timeout && f != Failure::Truncated && retryAllowed(c, wroteAny)) {
+        const bool budgeted = f != Failure::Connect && f != Failure::NoResponse;
+        if (f != Failure::Timeout && f != Failure::Truncated
+            && retryAllowed(c, wroteAny, budgeted)) {
             EdgePick next;
             c->excluded |= uint64_t(1) << (c->pick.region & 63);
             HttpWire::RequestHead head;
