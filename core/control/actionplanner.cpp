@@ -329,11 +329,17 @@ ControlResult<ActionPlan> ActionPlanner::planRevert(const ControlState &current,
     return plan;
 }
 
-bool ActionPlanner::drainSettled(const RegionControl &region, int inFlight, const QDateTime &now)
+bool ActionPlanner::drainSettled(const RegionControl &region,
+                                 int inFlight,
+                                 const QDateTime &now,
+                                 bool sticky)
 {
     if (region.state != u"draining"_s)
         return false;
-    return inFlight <= 0 || (region.drainDeadline.isValid() && now >= region.drainDeadline);
+    const bool pastDeadline = region.drainDeadline.isValid() && now >= region.drainDeadline;
+    if (sticky && region.drainDeadline.isValid())
+        return pastDeadline;
+    return inFlight <= 0 || pastDeadline;
 }
 
 } // namespace Meridian

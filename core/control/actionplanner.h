@@ -78,7 +78,12 @@ public:
                                          bool force) const;
 
     // Whether a draining region is now drained: no request in flight or its deadline passed.
-    static bool drainSettled(const RegionControl &region, int inFlight, const QDateTime &now);
+    // With `sticky` (the strategy keeps sessions on a draining region: consistent_hash) an idle
+    // moment is not the end of the drain, only the deadline is.
+    static bool drainSettled(const RegionControl &region,
+                             int inFlight,
+                             const QDateTime &now,
+                             bool sticky = false);
 
 private:
     std::optional<ControlError> checkMinActive(const ControlState &current,

@@ -340,7 +340,9 @@ void Node::settleDrain()
     if (control.state != u"draining"_s)
         return;
     const int inFlight = m_dataServer ? int(m_dataServer->inFlightRequests()) : 0;
-    if (!ActionPlanner::drainSettled(control, inFlight, QDateTime::currentDateTimeUtc()))
+    // Under consistent_hash the edges keep a draining region's sessions there until the deadline.
+    const bool sticky = m_store->state().strategy.name == u"consistent_hash"_s;
+    if (!ActionPlanner::drainSettled(control, inFlight, QDateTime::currentDateTimeUtc(), sticky))
         return;
     m_control->settleDrain(m_config.region, control);
 }

@@ -247,6 +247,52 @@ private slots:
         }
     }
 
+    void stickySessionsKeepADrainingRegion()
+    {
+        QVERIFY(setStrategy(u"consistent_hash"_s));
+        QList<QByteArray> sessions;
+        for (int i = 0; i < 24; ++i)
+            sessions.append("X-Session: sticky-" + QByteArray::number(i) + "\r\n");
+        auto regionsBySession = [this, &sessions]() {
+            EdgeLoad load(m_edgePort, "/healthz", 1);
+            load.setHeaderVariants(sessions);
+            load.start(int(sessions.size()), 30000);
+            load.wait();
+            QMap<QByteArray, QByteArray> out;
+            for (const EdgeLoad::Sample &s : load.samples())
+                out.insert(s.key, s.status == 200 ? s.region : QByteArray("failed"));
+            return out;
+        };
+        const auto home = regionsBySession();
+        QCOMPARE(home.size(), sessions.size());
+        const QByteArray drained = home.first(); // a region that is some session's home
+        QCOMPARE(call("POST",
+                      at(m_control, u"/v1/regions/%1/drain"_s.arg(QString::fromUtf8(drained))),
+                      admin(),
+                      R"({"deadline_s": 10})")
+                         .status,
+                 202);
+        QTRY_COMPARE_WITH_TIMEOUT(edgeState(QString::fromUtf8(drained)), u"draining"_s, 10000);
+        // While draining, every session stays where it was, including the drained region's.
+        QCOMPARE(regionsBySession(), home);
+        // At the deadline the drain ends and only its sessions move.
+        QTRY_COMPARE_WITH_TIMEOUT(edgeState(QString::fromUtf8(drained)), u"drained"_s, 20000);
+        const auto after = regionsBySession();
+        for (auto it = home.begin(); it != home.end(); ++it) {
+            if (it.value() == drained)
+                QVERIFY(after.value(it.key()) != drained && after.value(it.key()) != "failed");
+            else
+                QCOMPARE(after.value(it.key()), it.value());
+        }
+        QCOMPARE(call("POST",
+                      at(m_control, u"/v1/regions/%1/activate"_s.arg(QString::fromUtf8(drained))),
+                      admin(),
+                      "{}")
+                         .status,
+                 200);
+        QTRY_COMPARE_WITH_TIMEOUT(edgeState(QString::fromUtf8(drained)), u"active"_s, 10000);
+    }
+
     void drainUnderLoad()
     {
         QVERIFY(setStrategy(u"round_robin"_s));

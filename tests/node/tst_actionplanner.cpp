@@ -286,6 +286,9 @@ void tst_ActionPlanner::drainSettles()
     QVERIFY(!ActionPlanner::drainSettled(region, 3, kNow));
     QVERIFY(ActionPlanner::drainSettled(region, 0, kNow));
     QVERIFY(ActionPlanner::drainSettled(region, 3, kNow.addSecs(30)));
+    // Sticky sessions (consistent_hash) keep a draining region until its deadline.
+    QVERIFY(!ActionPlanner::drainSettled(region, 0, kNow, true));
+    QVERIFY(ActionPlanner::drainSettled(region, 0, kNow.addSecs(30), true));
     region.state = u"active"_s;
     QVERIFY(!ActionPlanner::drainSettled(region, 0, kNow));
 }
