@@ -6,6 +6,7 @@
 #include <QHostAddress>
 #include <QHostInfo>
 #include <QLoggingCategory>
+#include <QVarLengthArray>
 
 #include <arpa/inet.h>
 #include <bit>
@@ -199,6 +200,8 @@ bool EdgeRouter::setConfig(const BalancerConfig &config, QString *error)
             *error = result.error();
         return false;
     }
+    m_strategy.store(int(strategyFromName(next.strategy).value_or(StrategyKind::RoundRobin)),
+                     std::memory_order_relaxed);
     if (error)
         *error = problems.join(u"; "_s);
     return true;
@@ -246,21 +249,25 @@ bool EdgeRouter::pick(const HttpWire::RequestHead &head,
                       uint64_t excludedRegions,
                       EdgePick &out)
 {
+    // Only what the current strategy reads: the key and the location cost a header scan (and a
+    // MaxMind lookup) that round_robin does not need.
     PickRequest request;
-    const std::string_view key = hashKey(head, clientAddress);
-    request.hashKey = QByteArrayView(key.data(), qsizetype(key.size()));
-    if (m_locator) {
+    const auto kind = static_cast<StrategyKind>(m_strategy.load(std::memory_order_relaxed));
+    if (kind == StrategyKind::ConsistentHash) {
+        const std::string_view key = hashKey(head, clientAddress);
+        request.hashKey = QByteArrayView(key.data(), qsizetype(key.size()));
+    } else if (kind == StrategyKind::GeoProximity && m_locator) {
         if (const auto location = m_locator->locate(head, clientAddress))
             request.client = GeoPoint::fromDegrees(location->lat, location->lon);
     }
-    std::array<QString, kMaxRegions> excluded;
-    size_t excludedCount = 0;
+    QVarLengthArray<QString, 4> excluded;
     for (uint64_t bits = excludedRegions; bits != 0; bits &= bits - 1) {
         const int r = std::countr_zero(bits);
         if (r < regionCount())
-            excluded[excludedCount++] = m_regionIds[size_t(r)];
+            excluded.append(m_regionIds[size_t(r)]);
     }
-    request.excludedRegions = std::span<const QString>(excluded.data(), excludedCount);
+    request.excludedRegions = std::span<const QString>(excluded.constData(),
+                                                       size_t(excluded.size()));
 
     PickResult result = m_balancer->pick(request);
     if (!result)

@@ -119,6 +119,7 @@ private:
     std::unique_ptr<ClientLocator> m_locator;
     OutlierDetector *m_outliers = nullptr;
     HashSource m_hashSource = HashSource::ClientAddress;
+    std::atomic<int> m_strategy{0}; // StrategyKind of the installed configuration
     std::string m_hashName;
 
     // Append-only tables, published by their counts; written under m_writeMutex.
