@@ -309,6 +309,29 @@ private slots:
         QVERIFY(unavailable > 0);
     }
 
+    void retryBudgetBoundsOnlyRetriesAfterAnAnswer()
+    {
+        const auto noBudget = [](EdgeConfig &c) {
+            c.workers = 1;
+            c.retryBudgetPercent = 0;
+            c.minRetryConcurrency = 0;
+        };
+        // A region that is gone: its requests still move elsewhere, budget or not.
+        auto down = makeEdge(2, noBudget);
+        down->regions[0]->shutdown();
+        EdgeTestClient c(down->port());
+        for (int i = 0; i < 6; ++i)
+            QCOMPARE(c.get("/hello").status, 200);
+        // A region that answers 503 (perhaps overloaded): without budget, no retry.
+        auto sick = makeEdge(2, noBudget);
+        sick->regions[0]->setForcedStatus(503);
+        EdgeTestClient s(sick->port());
+        int unavailable = 0;
+        for (int i = 0; i < 6; ++i)
+            unavailable += s.get("/hello").status == 503;
+        QVERIFY(unavailable > 0);
+    }
+
     void noRegionIs502WhenAllAreDown()
     {
         auto e = makeEdge(2);
