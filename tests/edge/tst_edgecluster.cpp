@@ -8,6 +8,8 @@
 #include <QDeadlineTimer>
 #include <QJsonArray>
 #include <QMap>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -163,6 +165,25 @@ private slots:
         const auto metrics = call("GET", at(m_edgeControl, u"/metrics"_s), {});
         QCOMPARE(metrics.status, 200);
         QVERIFY(metrics.body.contains("meridian_edge_requests_total{region=\"eu-west\""));
+        // ... and in the control API's `traffic` events.
+        QNetworkAccessManager manager;
+        QNetworkRequest request(at(m_control, u"/v1/events"_s));
+        request.setRawHeader("Authorization", "Bearer " + viewer());
+        std::unique_ptr<QNetworkReply> events(manager.get(request));
+        QByteArray stream;
+        connect(events.get(), &QNetworkReply::readyRead, this, [&]() {
+            stream += events->readAll();
+        });
+        const auto edgeTrafficEvent = [&stream]() {
+            for (const QByteArray &block : stream.split('\n')) {
+                if (block.startsWith("data: ") && block.contains("\"traffic_share\"")
+                    && block.contains("\"edge\":{") && block.contains("\"2xx\""))
+                    return true;
+            }
+            return false;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(stream.contains("event: traffic") && edgeTrafficEvent(), 10000);
+        events->abort();
     }
 
     void roundRobin()
