@@ -108,7 +108,6 @@ QString EdgeGateway::start()
     m_running = true;
     rebuild();
     QList<EndpointRef> targets;
-    QList<EndpointRef> outlierTargets;
     for (const Region &region : m_balancer.regions) {
         for (const Endpoint &endpoint : region.endpoints)
             targets.append({region.id, endpoint.url});
