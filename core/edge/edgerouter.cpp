@@ -95,10 +95,11 @@ EdgeRouter::EdgeRouter(const EdgeConfig &config)
         m_hashSource = HashSource::Cookie;
         m_hashName = key.mid(7).toStdString();
     }
-    QString error;
-    m_locator = ClientLocator::create(config, &error);
-    if (!m_locator)
-        qCWarning(lcEdgeProxy).noquote() << "geo_proximity without a client location:" << error;
+    m_locator = ClientLocator::create(config, &m_locatorError);
+    if (!m_locator && m_locatorError.isEmpty())
+        m_locatorError = u"the client locator could not be set up"_s;
+    if (m_locator)
+        m_locatorError.clear();
 }
 
 EdgeRouter::EdgeRouter(const EdgeConfig &config, const QList<Region> &regions)

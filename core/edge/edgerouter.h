@@ -105,6 +105,9 @@ public:
     // -1 when unknown.
     int regionIndex(const QString &id) const;
     const Balancer &balancer() const { return *m_balancer; }
+    // Why the client locator could not be set up (a MaxMind database that does not open), or
+    // empty; geo_proximity then falls back to weighted random.
+    const QString &locatorError() const { return m_locatorError; }
 
 private:
     enum class HashSource { ClientAddress, Header, Cookie };
@@ -117,6 +120,7 @@ private:
     EdgeConfig m_config;
     std::unique_ptr<Balancer> m_balancer;
     std::unique_ptr<ClientLocator> m_locator;
+    QString m_locatorError;
     OutlierDetector *m_outliers = nullptr;
     HashSource m_hashSource = HashSource::ClientAddress;
     std::atomic<int> m_strategy{0}; // StrategyKind of the installed configuration

@@ -64,6 +64,8 @@ QString EdgeGateway::start()
     m_edgeConfig = *edge;
 
     m_router = std::make_shared<EdgeRouter>(m_edgeConfig);
+    if (!m_router->locatorError().isEmpty())
+        return u"%1: edge: %2"_s.arg(m_config.file, m_router->locatorError());
     m_outliers = new OutlierDetector(Clock::steady(), this);
     if (auto r = m_outliers->setSettings(m_edgeConfig.outlier); !r)
         return u"%1: edge.outlier: %2"_s.arg(m_config.file, r.error());
