@@ -50,24 +50,15 @@ bool resolve(const QUrl &url, EdgeEndpoint &out)
     return true;
 }
 
-std::string_view trimmed(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
 // The value of cookie `name` in a Cookie header value ("a=1; b=2"), or empty.
 std::string_view cookieValue(std::string_view header, std::string_view name)
 {
     while (!header.empty()) {
         const size_t semicolon = header.find(';');
-        const std::string_view pair = trimmed(header.substr(0, semicolon));
+        const std::string_view pair = HttpWire::trimOws(header.substr(0, semicolon));
         const size_t eq = pair.find('=');
-        if (eq != std::string_view::npos && trimmed(pair.substr(0, eq)) == name)
-            return trimmed(pair.substr(eq + 1));
+        if (eq != std::string_view::npos && HttpWire::trimOws(pair.substr(0, eq)) == name)
+            return HttpWire::trimOws(pair.substr(eq + 1));
         if (semicolon == std::string_view::npos)
             break;
         header.remove_prefix(semicolon + 1);

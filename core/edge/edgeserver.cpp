@@ -87,23 +87,26 @@ EdgeCache::Stats EdgeServer::cacheStats() const
     return m_cache ? m_cache->stats() : EdgeCache::Stats{};
 }
 
+EdgeRegionTraffic EdgeServer::counters(int region, const EdgeTraffic::Totals &t) const
+{
+    EdgeRegionTraffic rt;
+    rt.region = m_router->regionId(region);
+    rt.requests = t.requests;
+    rt.byClass = t.byClass;
+    rt.failures = t.failures;
+    rt.retries = t.retries;
+    rt.inFlight = t.inFlight;
+    return rt;
+}
+
 QList<EdgeRegionTraffic> EdgeServer::liveCounters() const
 {
     QList<EdgeRegionTraffic> out;
     if (!m_traffic)
         return out;
     const int regions = std::min(m_router->regionCount(), EdgeTraffic::kMaxRegions);
-    for (int r = 0; r < regions; ++r) {
-        const EdgeTraffic::Totals t = m_traffic->totals(r);
-        EdgeRegionTraffic rt;
-        rt.region = m_router->regionId(r);
-        rt.requests = t.requests;
-        rt.byClass = t.byClass;
-        rt.failures = t.failures;
-        rt.retries = t.retries;
-        rt.inFlight = t.inFlight;
-        out.append(rt);
-    }
+    for (int r = 0; r < regions; ++r)
+        out.append(counters(r, m_traffic->totals(r)));
     return out;
 }
 
@@ -121,13 +124,7 @@ void EdgeServer::sample()
     for (int r = 0; r < regions; ++r) {
         const EdgeTraffic::Totals t = m_traffic->totals(r);
         EdgeTraffic::Totals &prev = m_previous[size_t(r)];
-        EdgeRegionTraffic rt;
-        rt.region = m_router->regionId(r);
-        rt.requests = t.requests;
-        rt.byClass = t.byClass;
-        rt.failures = t.failures;
-        rt.retries = t.retries;
-        rt.inFlight = t.inFlight;
+        EdgeRegionTraffic rt = counters(r, t);
         window[size_t(r)] = t.requests - prev.requests;
         windowTotal += window[size_t(r)];
         rt.rps = double(window[size_t(r)]) / seconds;

@@ -56,6 +56,8 @@ signals:
     void trafficUpdated(const QList<EdgeRegionTraffic> &traffic);
 
 private:
+    EdgeRegionTraffic counters(int region, const EdgeTraffic::Totals &totals) const;
+
     EdgeConfig m_config;
     std::shared_ptr<EdgeRouter> m_router;
     std::shared_ptr<EdgeTraffic> m_traffic;

@@ -170,15 +170,6 @@ bool nextLine(const char *&p, const char *end, std::string_view &line)
     return true;
 }
 
-std::string_view trimOws(std::string_view v)
-{
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
-        v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
-        v.remove_suffix(1);
-    return v;
-}
-
 bool parseVersion(std::string_view v, int &minor)
 {
     if (v.size() != 8 || v.substr(0, 7) != "HTTP/1.")
@@ -223,6 +214,15 @@ bool parseHeaders(const char *&p, const char *end, Header *headers, int &count, 
 }
 
 } // namespace
+
+std::string_view trimOws(std::string_view v)
+{
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+        v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+        v.remove_suffix(1);
+    return v;
+}
 
 bool isTokenChar(char c)
 {

@@ -54,6 +54,8 @@ Status parseRequest(const char *data, size_t size, RequestHead &head, Error &err
 Status parseResponse(const char *data, size_t size, ResponseHead &head);
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// `v` without leading and trailing spaces and tabs (optional whitespace, RFC 9110).
+std::string_view trimOws(std::string_view v);
 // Whether a comma-separated header value lists `token` (case-insensitive), e.g. Connection.
 bool listContains(std::string_view list, std::string_view token);
 bool isTokenChar(char c);
