@@ -60,7 +60,7 @@ QString EdgeGateway::start()
     QString error;
     const auto edge = EdgeConfig::fromJson(m_config.edgeSection, &error);
     if (!edge)
-        return u"%1: edge: %2"_s.arg(m_config.file, error);
+        return u"%1: %2"_s.arg(m_config.file, error);
     m_edgeConfig = *edge;
 
     m_router = std::make_shared<EdgeRouter>(m_edgeConfig);

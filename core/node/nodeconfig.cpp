@@ -1,5 +1,7 @@
 #include "core/node/nodeconfig.h"
 
+#include "core/edge/edgeconfig.h"
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -480,6 +482,11 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
         config.edgeSection = root.object(u"edge"_s);
         if (!config.roleEdge && !config.edgeSection.isEmpty())
             root.fail(u"edge"_s, u"is only for nodes with the edge role"_s);
+        if (QString why; config.roleEdge && !EdgeConfig::fromJson(config.edgeSection, &why)) {
+            // "edge.FIELD: what is wrong"
+            const qsizetype colon = why.indexOf(u": "_s);
+            root.fail(colon > 0 ? why.left(colon) : u"edge"_s, why.mid(colon + 2));
+        }
 
         ObjectReader sync(root.object(u"sync"_s), u"sync"_s);
         config.syncDurability = sync.string(u"durability"_s, config.syncDurability);

@@ -79,6 +79,7 @@ private slots:
     void defaults();
     void invalid_data();
     void invalid();
+    void edgeSectionIsCheckedAtLoad();
     void unreadableFile();
     void malformedJson();
 };
@@ -182,6 +183,23 @@ void tst_NodeConfig::invalid()
     QCOMPARE(error.field, field);
     QVERIFY2(error.message.contains(problem), qPrintable(error.toString()));
     QVERIFY(error.toString().startsWith(file + u": "_s + field + u": "_s));
+}
+
+void tst_NodeConfig::edgeSectionIsCheckedAtLoad()
+{
+    QJsonObject config = minimalConfig();
+    config.insert(u"role"_s, u"region+edge"_s);
+    config.insert(u"edge"_s, QJsonObject{{u"workers"_s, 2}, {u"health_check"_s, QJsonObject{}}});
+    const auto good = NodeConfigLoader::parse(QJsonDocument(config).toJson(), u"e.json"_s);
+    QVERIFY(std::holds_alternative<NodeConfig>(good));
+    QVERIFY(std::get<NodeConfig>(good).roleEdge);
+
+    config.insert(u"edge"_s, QJsonObject{{u"health_check"_s, QJsonObject{{u"interval_ms"_s, 1}}}});
+    const auto bad = NodeConfigLoader::parse(QJsonDocument(config).toJson(), u"e.json"_s);
+    QVERIFY(std::holds_alternative<ConfigError>(bad));
+    const ConfigError error = std::get<ConfigError>(bad);
+    QCOMPARE(error.field, u"edge.health_check"_s);
+    QVERIFY2(error.message.contains(u"interval_ms"_s), qPrintable(error.toString()));
 }
 
 void tst_NodeConfig::unreadableFile()
