@@ -1,11 +1,40 @@
+#include "core/node/unixsignalnotifier.h"
 #include "core/version.h"
+#include "ui/democluster.h"
 #include "ui/mainwindow.h"
+#include "ui/theme.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QSettings>
 #include <QTimer>
 
 #include <cstdio>
+#include <memory>
+
+namespace {
+
+// The saved cluster profiles (QSettings array "profiles", written by the connect dialog).
+bool hasSavedProfile()
+{
+    QSettings settings;
+    const int size = settings.beginReadArray(QStringLiteral("profiles"));
+    settings.endArray();
+    return size > 0;
+}
+
+QStringList splitEndpoints(const QStringList &values)
+{
+    QStringList endpoints;
+    for (const QString &value : values) {
+        for (const QString &part : value.split(u',', Qt::SkipEmptyParts))
+            endpoints.append(part.trimmed());
+    }
+    return endpoints;
+}
+
+} // namespace
 
 int main(int argc, char *argv[])
 {
@@ -15,45 +44,144 @@ int main(int argc, char *argv[])
     QApplication::setApplicationVersion(Meridian::versionString());
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Meridian control room."));
+    parser.setApplicationDescription(
+            QStringLiteral("Meridian control room. With no saved cluster profile (or with "
+                           "--demo) it starts a local demo cluster and connects to it."));
     parser.addHelpOption();
     const QCommandLineOption versionOption({QStringLiteral("V"), QStringLiteral("version")},
                                            QStringLiteral("Print the version and exit."));
+    const QCommandLineOption demoOption(QStringLiteral("demo"),
+                                        QStringLiteral("Start a local demo cluster (5 regions, 1 "
+                                                       "edge, simulated WAN) and show it."));
+    const QCommandLineOption
+            endpointOption(QStringLiteral("endpoint"),
+                           QStringLiteral("Control API of a node of the cluster to show; repeat "
+                                          "or separate with commas for failover (env "
+                                          "MERIDIAN_ENDPOINT)."),
+                           QStringLiteral("URL"));
+    const QCommandLineOption tokenOption(QStringLiteral("token"),
+                                         QStringLiteral("API token for --endpoint (env "
+                                                        "MERIDIAN_TOKEN)."),
+                                         QStringLiteral("TOKEN"));
+    const QCommandLineOption themeOption(QStringLiteral("theme"),
+                                         QStringLiteral("system (default), light or dark."),
+                                         QStringLiteral("THEME"),
+                                         QStringLiteral("system"));
     const QCommandLineOption
             screenshotOption(QStringLiteral("screenshot"),
                              QStringLiteral("Render the main window to a PNG file and exit."),
                              QStringLiteral("FILE"));
     const QCommandLineOption
             afterOption(QStringLiteral("after"),
-                        QStringLiteral(
-                                "With --screenshot: wait this many seconds first (default 2)."),
+                        QStringLiteral("With --screenshot: wait this many seconds first (default "
+                                       "2), and then until the cluster's data has arrived."),
                         QStringLiteral("SECONDS"),
                         QStringLiteral("2"));
-    parser.addOptions({versionOption, screenshotOption, afterOption});
+    parser.addOptions({versionOption,
+                       demoOption,
+                       endpointOption,
+                       tokenOption,
+                       themeOption,
+                       screenshotOption,
+                       afterOption});
     parser.process(app);
 
     if (parser.isSet(versionOption)) {
         std::fputs(qPrintable(Meridian::versionBanner(QStringLiteral("meridian")) + u'\n'), stdout);
         return 0;
     }
-
-    Meridian::MainWindow window;
-    window.show();
-
+    double after = 0;
     if (parser.isSet(screenshotOption)) {
         bool ok = false;
-        const double after = parser.value(afterOption).toDouble(&ok);
+        after = parser.value(afterOption).toDouble(&ok);
         if (!ok || after < 0) {
             std::fputs("meridian: --after needs a non-negative number of seconds\n", stderr);
             return 2;
         }
+    }
+    bool themeOk = false;
+    const auto themeMode = Meridian::Theme::modeFromString(parser.value(themeOption), &themeOk);
+    if (!themeOk) {
+        std::fputs("meridian: --theme must be system, light or dark\n", stderr);
+        return 2;
+    }
+
+    QStringList endpoints = splitEndpoints(parser.values(endpointOption));
+    if (endpoints.isEmpty())
+        endpoints = splitEndpoints({qEnvironmentVariable("MERIDIAN_ENDPOINT")});
+    const QString token = parser.isSet(tokenOption) ? parser.value(tokenOption)
+                                                    : qEnvironmentVariable("MERIDIAN_TOKEN");
+    const bool demoMode = parser.isSet(demoOption) || (endpoints.isEmpty() && !hasSavedProfile());
+
+    Meridian::Theme theme;
+    theme.setMode(themeMode);
+
+    // SIGINT/SIGTERM end the event loop, so the demo cluster is taken down below.
+    Meridian::UnixSignalNotifier signalNotifier;
+    QObject::connect(&signalNotifier, &Meridian::UnixSignalNotifier::terminateRequested, &app, [] {
+        QApplication::exit(130);
+    });
+
+    std::unique_ptr<Meridian::DemoCluster> demo;
+    auto window = std::make_unique<Meridian::MainWindow>();
+    window->setTheme(&theme);
+    if (demoMode) {
+        demo = std::make_unique<Meridian::DemoCluster>();
+        window->setDemo(demo.get());
+        QObject::connect(demo.get(),
+                         &Meridian::DemoCluster::ready,
+                         window.get(),
+                         [&window](const QStringList &controlEndpoints, const QString &adminToken) {
+                             window->connectToCluster(controlEndpoints,
+                                                      adminToken,
+                                                      QObject::tr("Demo cluster"));
+                         });
+        QObject::connect(demo.get(), &Meridian::DemoCluster::failed, [](const QString &error) {
+            std::fprintf(stderr,
+                         "meridian: the demo cluster did not start: %s\n",
+                         qPrintable(error));
+        });
+        demo->start();
+    } else if (!endpoints.isEmpty()) {
+        QString error;
+        if (!window->connectToCluster(endpoints, token, endpoints.first(), &error)) {
+            std::fprintf(stderr, "meridian: %s\n", qPrintable(error));
+            return 2;
+        }
+    } else {
+        // A saved profile exists: the connect dialog (ui-panels) picks and opens it.
+    }
+    window->show();
+
+    if (parser.isSet(screenshotOption)) {
         const QString file = parser.value(screenshotOption);
-        QTimer::singleShot(int(after * 1000), &app, [&window, file] {
-            const bool saved = window.grab().save(file, "PNG");
+        auto *clock = new QElapsedTimer;
+        clock->start();
+        auto *poll = new QTimer(&app);
+        poll->setInterval(200);
+        QObject::connect(poll, &QTimer::timeout, &app, [&window, file, after, clock, poll] {
+            // Wait `after` seconds, then until the data is there (at most 90 s more).
+            const double elapsed = clock->elapsed() / 1000.0;
+            if (elapsed < after)
+                return;
+            const bool haveData = window->hasClusterData();
+            if (!haveData && elapsed < after + 90)
+                return;
+            poll->stop();
+            delete clock;
+            window->repaint();
+            const bool saved = window->grab().save(file, "PNG");
             if (!saved)
                 std::fprintf(stderr, "meridian: could not write %s\n", qPrintable(file));
-            QApplication::exit(saved ? 0 : 1);
+            if (!haveData)
+                std::fputs("meridian: no cluster data arrived; the screenshot shows why\n", stderr);
+            QApplication::exit(saved && haveData ? 0 : 1);
         });
+        poll->start();
     }
-    return app.exec();
+    const int code = app.exec();
+    window.reset();
+    if (demo)
+        demo->shutdown();
+    return code;
 }
