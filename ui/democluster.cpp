@@ -98,6 +98,7 @@ void DemoCluster::start(const DemoOptions &options)
     local.regions = options.regions;
     local.edges = options.edges;
     local.simulateWan = options.simulateWan;
+    local.meridiandPath = options.meridiandPath;
     QMetaObject::invokeMethod(m_worker,
                               "up",
                               Qt::QueuedConnection,

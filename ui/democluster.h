@@ -23,7 +23,8 @@ struct DemoOptions
     bool simulateWan = true;
     double trafficRatePerS = 25; // synthetic requests per second; 0 for none
     int trafficMaxInFlight = 16;
-    QString baseDir; // where the temporary cluster directory goes; empty: the system temp dir
+    QString baseDir;       // where the temporary cluster directory goes; empty: the system temp dir
+    QString meridiandPath; // empty: beside the executable, then PATH
 };
 
 // The control room's demo: a LocalCluster (the code of `meridianctl local up`) in a temporary

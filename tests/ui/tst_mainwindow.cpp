@@ -1,0 +1,207 @@
+// The control room end to end: a MainWindow connected to a real local cluster shows it in the
+// map, the table and the status bar, shares the selection between them, and drains a region
+// through the GUI's action (confirmation accepted) until the node reports `drained`.
+#include "core/cluster/localcluster.h"
+#include "core/control/controlclient.h"
+#include "ui/mainwindow.h"
+#include "ui/mapwidget.h"
+#include "ui/regionsmodel.h"
+
+#include <QAction>
+#include <QDeadlineTimer>
+#include <QItemSelectionModel>
+#include <QLineEdit>
+#include <QScopeGuard>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace Meridian;
+
+class tst_MainWindow final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void cleanupTestCase();
+    void showsTheCluster();
+    void sharesSelection();
+    void filters();
+    void drainsThroughTheGui();
+    void declinedConfirmationDoesNothing();
+
+private:
+    QString regionState(const QString &id);
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<LocalCluster> m_cluster;
+    std::unique_ptr<MainWindow> m_window;
+};
+
+void tst_MainWindow::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    m_cluster = std::make_unique<LocalCluster>(m_dir.filePath(QStringLiteral("c")));
+    LocalClusterOptions options;
+    options.regions = 3;
+    options.edges = 0;
+    options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR "meridiand");
+    options.controlOverrides = {{QStringLiteral("probe_interval_ms"), 300}};
+    QString error;
+    QVERIFY2(m_cluster->up(options, &error), qPrintable(error));
+
+    m_window = std::make_unique<MainWindow>();
+    m_window->setInteractive(false);
+    QStringList endpoints;
+    for (const LocalNode &node : m_cluster->nodes())
+        endpoints.append(node.controlUrl.toString());
+    QVERIFY2(m_window->connectToCluster(endpoints,
+                                        QString::fromLatin1(m_cluster->adminToken()),
+                                        QStringLiteral("test"),
+                                        &error),
+             qPrintable(error));
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->hasClusterData(), 30000);
+}
+
+void tst_MainWindow::cleanupTestCase()
+{
+    m_window.reset();
+    if (m_cluster) {
+        QString ignored;
+        m_cluster->down(3000, &ignored);
+    }
+}
+
+QString tst_MainWindow::regionState(const QString &id)
+{
+    ControlClient client;
+    client.setEndpoint(m_cluster->nodes().at(0).controlUrl.toString());
+    client.setToken(QString::fromLatin1(m_cluster->viewerToken()));
+    QString state;
+    bool done = false;
+    client.region(id, this, [&](const Api::ApiResult<Api::RegionStatus> &result) {
+        state = result ? result.value().state
+                       : QStringLiteral("error: ") + result.error().toString();
+        done = true;
+    });
+    QDeadlineTimer deadline(15000);
+    while (!done && !deadline.hasExpired())
+        QTest::qWait(20);
+    return done ? state : QStringLiteral("no answer from the node");
+}
+
+void tst_MainWindow::showsTheCluster()
+{
+    QCOMPARE(m_window->regionsModel()->rowCount(), 3);
+    QCOMPARE(m_window->map()->cluster().regions.size(), 3);
+    QCOMPARE(m_window->map()->hitTester().markers().size(), 3);
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->healthText().contains(QStringLiteral("3/3 regions active")),
+                             15000);
+    QVERIFY(m_window->connectionText().contains(QStringLiteral("connected to")));
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->stalenessText().contains(QStringLiteral("updated")), 15000);
+    // The digest comparison arrives too.
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->healthText().contains(QStringLiteral("data agrees"))
+                                     || m_window->healthText().contains(QStringLiteral("differs")),
+                             20000);
+}
+
+void tst_MainWindow::sharesSelection()
+{
+    const QString id = m_cluster->nodes().at(1).id;
+    QSignalSpy changed(m_window.get(), &MainWindow::selectedRegionChanged);
+    // Map → table.
+    MapWidget *map = m_window->map();
+    QTest::mouseClick(map, Qt::LeftButton, {}, map->markerPosition(id).toPoint());
+    QCOMPARE(m_window->selectedRegion(), id);
+    QVERIFY(changed.size() >= 1);
+    const QModelIndex current = m_window->regionsView()->selectionModel()->currentIndex();
+    QVERIFY(current.isValid());
+    QCOMPARE(current.data(RegionsModel::RegionIdRole).toString(), id);
+
+    // Table → map.
+    const QString other = m_cluster->nodes().at(2).id;
+    QSortFilterProxyModel *proxy = m_window->regionsProxy();
+    QModelIndex row;
+    for (int r = 0; r < proxy->rowCount(); ++r) {
+        if (proxy->index(r, 0).data(RegionsModel::RegionIdRole).toString() == other)
+            row = proxy->index(r, 0);
+    }
+    QVERIFY(row.isValid());
+    m_window->regionsView()->selectionModel()->setCurrentIndex(row,
+                                                               QItemSelectionModel::ClearAndSelect
+                                                                       | QItemSelectionModel::Rows);
+    QCOMPARE(m_window->selectedRegion(), other);
+    QCOMPARE(map->selectedRegion(), other);
+
+    // The selection survives the once-a-second refresh.
+    QSignalSpy updated(m_window->watcher(), &ClusterWatcher::clusterUpdated);
+    QVERIFY(updated.wait(10000));
+    QCOMPARE(m_window->regionsView()->selectionModel()->currentIndex().data(
+                     RegionsModel::RegionIdRole),
+             QVariant(other));
+}
+
+void tst_MainWindow::filters()
+{
+    const QString id = m_cluster->nodes().at(0).id;
+    m_window->regionsFilter()->setText(id);
+    QCOMPARE(m_window->regionsProxy()->rowCount(), 1);
+    m_window->regionsFilter()->clear();
+    QCOMPARE(m_window->regionsProxy()->rowCount(), 3);
+}
+
+void tst_MainWindow::drainsThroughTheGui()
+{
+    const QString id = m_cluster->nodes().at(2).id;
+    QStringList asked;
+    m_window->setConfirmationHandler([&asked](const QString &title, const QString &text) {
+        asked.append(title + u'\n' + text);
+        return true;
+    });
+    m_window->selectRegion(id);
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->drainAction()->isEnabled(), 10000);
+    QSignalSpy finished(m_window.get(), &MainWindow::actionFinished);
+    m_window->drainAction()->trigger();
+    QCOMPARE(asked.size(), 1);
+    QVERIFY2(asked.first().contains(id), qPrintable(asked.first()));
+    QTRY_VERIFY_WITH_TIMEOUT(finished.size() >= 1, 20000);
+    QVERIFY2(finished.first().at(2).toBool(), qPrintable(finished.first().at(3).toString()));
+    QCOMPARE(finished.first().at(0).toString(), QStringLiteral("drain"));
+
+    // The node itself reports the region drained (no requests were in flight there)...
+    QTRY_COMPARE_WITH_TIMEOUT(regionState(id), QStringLiteral("drained"), 30000);
+    // ...and the window shows it.
+    QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                const int row = m_window->regionsModel()->rowOf(id);
+                return row >= 0
+                       && m_window->regionsModel()
+                                          ->index(row, RegionsModel::StateColumn)
+                                          .data()
+                                          .toString()
+                                  == u"drained";
+            }(),
+            15000);
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->activateAction()->isEnabled(), 10000);
+    QVERIFY(!m_window->drainAction()->isEnabled());
+}
+
+void tst_MainWindow::declinedConfirmationDoesNothing()
+{
+    const QString id = m_cluster->nodes().at(2).id;
+    m_window->setConfirmationHandler([](const QString &, const QString &) { return false; });
+    m_window->selectRegion(id);
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->activateAction()->isEnabled(), 10000);
+    QSignalSpy finished(m_window.get(), &MainWindow::actionFinished);
+    m_window->activateAction()->trigger();
+    QCOMPARE(finished.size(), 0);
+    QCOMPARE(regionState(id), QStringLiteral("drained"));
+}
+
+QTEST_MAIN(tst_MainWindow)
+#include "tst_mainwindow.moc"
