@@ -5,6 +5,7 @@
 #include "ui/mapprojection.h"
 #include "ui/regionstyle.h"
 
+#include <QHash>
 #include <QPixmap>
 #include <QWidget>
 
@@ -64,10 +65,13 @@ protected:
     void changeEvent(QEvent *event) override;
 
 private:
-    struct Layout
+    // A link line as laid out for the current viewport.
+    struct LinkGeometry
     {
-        QList<MapHitTester::Marker> markers;
-        QList<MapHitTester::Line> lines;
+        qsizetype pair = 0; // index into m_pairs
+        QPolygonF path;     // the curve, flattened
+        QPointF mid;        // where the RTT label goes
+        QPointF normal;     // unit normal of the chord, for thickening
     };
     void relayout();
     void paintLand(QPainter &painter);
@@ -81,6 +85,8 @@ private:
 
     Api::ClusterView m_view;
     QList<RegionPair> m_pairs;
+    QList<LinkGeometry> m_links;
+    QHash<QString, qsizetype> m_regionIndex;
     MapViewport m_viewport;
     MapHitTester m_hitTester;
     QString m_selected;

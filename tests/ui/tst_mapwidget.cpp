@@ -68,11 +68,18 @@ QImage tst_MapWidget::render()
     QImage image(m_map->size(), QImage::Format_ARGB32_Premultiplied);
     image.fill(Qt::white);
     m_map->render(&image);
+    // MERIDIAN_TEST_IMAGES=DIR keeps what was painted, to look at.
+    const QString dumpDir = qEnvironmentVariable("MERIDIAN_TEST_IMAGES");
+    if (!dumpDir.isEmpty()) {
+        image.save(QStringLiteral("%1/%2.png")
+                           .arg(dumpDir, QString::fromLatin1(QTest::currentTestFunction())));
+    }
     return image;
 }
 
 void tst_MapWidget::paintsRegions()
 {
+    m_map->setSelectedRegion(QStringLiteral("eu-west"));
     const QImage image = render();
     for (const auto &[id, expectGreen] : {std::pair{QStringLiteral("us-east"), true},
                                           std::pair{QStringLiteral("eu-west"), true},
