@@ -108,6 +108,14 @@ const QPainterPath &graticulePath()
     return path;
 }
 
+// `color` over `background` at `alpha`, as an opaque colour.
+QColor mixed(const QColor &color, const QColor &background, double alpha)
+{
+    return QColor::fromRgbF(float(color.redF() * alpha + background.redF() * (1 - alpha)),
+                            float(color.greenF() * alpha + background.greenF() * (1 - alpha)),
+                            float(color.blueF() * alpha + background.blueF() * (1 - alpha)));
+}
+
 QPointF bezierPoint(const QPointF &p0, const QPointF &c, const QPointF &p1, double t)
 {
     const double u = 1.0 - t;
@@ -352,7 +360,17 @@ void MapWidget::paintLinks(QPainter &painter)
         QString text;
         QColor color;
     };
+    struct Stroke
+    {
+        const LinkGeometry *link;
+        QColor color;
+        bool dashed;
+        int passes;
+    };
     QList<Label> labels;
+    QList<Stroke> strokes;
+    QHash<quint64, QPainterPath> mesh;
+    QHash<quint64, std::pair<QColor, bool>> meshPens;
     for (const LinkGeometry &link : std::as_const(m_links)) {
         const RegionPair &pair = m_pairs.at(link.pair);
         const Api::RegionStatus *a = region(pair.a);
@@ -364,42 +382,62 @@ void MapWidget::paintLinks(QPainter &painter)
         QColor color = broken ? RegionStyle::unreachable()
                               : RegionStyle::lagColor(pair.worstLagS, pair.worstState);
         const bool problem = broken || color != RegionStyle::healthy();
+        // Faded lines are mixed with the sea's colour rather than drawn translucent: opaque
+        // colours take the raster engine's inline path, translucent ones a thread-pool hand-off
+        // per 255 pixels, which costs far more than the drawing on a busy machine.
         if (dimmed)
-            color.setAlphaF(0.3f);
+            color = mixed(color, colors.sea, 0.3);
         else if (dense && !touchesSelection && !problem)
-            color.setAlphaF(0.45f);
-        QPen pen(color, 1.0);
-        pen.setCosmetic(true);
-        if (broken)
-            pen.setStyle(Qt::DashLine);
-        painter.setPen(pen);
-        const int passes = touchesSelection ? 3 : dense ? 1 : 2;
-        // The faint background mesh of a dense cluster is drawn without antialiasing: a third of
-        // the cost, and nobody reads those lines one by one.
-        painter.setRenderHint(QPainter::Antialiasing,
-                              !dense || touchesSelection || (problem && !dimmed));
-        for (int pass = 0; pass < passes; ++pass) {
-            const double offset = pass - (passes - 1) / 2.0;
-            if (offset == 0)
-                painter.drawPolyline(link.path);
-            else
-                painter.drawPolyline(link.path.translated(link.normal * offset));
+            color = mixed(color, colors.sea, 0.45);
+        if (dense && !touchesSelection) {
+            // The mesh of a dense cluster: one path per pen, drawn without antialiasing (half
+            // the cost; nobody reads those lines one by one).
+            const quint64 key = quint64(color.rgb()) << 1 | (broken ? 1 : 0);
+            auto it = mesh.find(key);
+            if (it == mesh.end()) {
+                it = mesh.insert(key, {});
+                meshPens.insert(key, {color, broken});
+            }
+            it->addPolygon(link.path);
+        } else {
+            strokes.append({&link, color, broken, touchesSelection ? 3 : 2});
         }
         if ((!dense && !dimmed) || touchesSelection) {
             labels.append(
                     {link.mid,
-                     broken && pair.rttMs <= 0 ? tr("down") : RegionStyle::formatMs(pair.rttMs),
+                     // A broken link's last RTT is stale: say it is down instead.
+                     broken || pair.rttMs <= 0 ? tr("down") : RegionStyle::formatMs(pair.rttMs),
                      color});
         }
     }
+    painter.setRenderHint(QPainter::Antialiasing, false);
+    for (auto it = mesh.cbegin(); it != mesh.cend(); ++it) {
+        const auto &[color, dashed] = meshPens.value(it.key());
+        QPen pen(color, 1.0);
+        pen.setCosmetic(true);
+        if (dashed)
+            pen.setStyle(Qt::DashLine);
+        painter.setPen(pen);
+        painter.drawPath(*it);
+    }
     painter.setRenderHint(QPainter::Antialiasing, true);
+    // Thick lines: a 1-pixel cosmetic pen drawn side by side.
+    for (const Stroke &stroke : std::as_const(strokes)) {
+        QPen pen(stroke.color, 1.0);
+        pen.setCosmetic(true);
+        if (stroke.dashed)
+            pen.setStyle(Qt::DashLine);
+        painter.setPen(pen);
+        for (int pass = 0; pass < stroke.passes; ++pass) {
+            const double offset = pass - (stroke.passes - 1) / 2.0;
+            painter.drawPolyline(stroke.link->path.translated(stroke.link->normal * offset));
+        }
+    }
     // Labels above every line.
     for (const Label &label : std::as_const(labels)) {
         const QSizeF textSize = fm.size(Qt::TextSingleLine, label.text) + QSizeF(8, 2);
         const QRectF box(label.at - QPointF(textSize.width() / 2, textSize.height() / 2), textSize);
-        QColor border = label.color;
-        border.setAlphaF(1.0f);
-        painter.setPen(QPen(border, 1.0));
+        painter.setPen(QPen(label.color, 1.0));
         painter.setBrush(colors.halo);
         painter.drawRoundedRect(box, 4, 4);
         painter.setPen(colors.text);
@@ -549,6 +587,7 @@ void MapWidget::paintLegend(QPainter &painter)
             {Item::Dot, RegionStyle::unknown(), Qt::SolidLine, tr("health unknown")},
             {Item::Crossed, RegionStyle::unreachable(), Qt::SolidLine, tr("unreachable")},
             {Item::Ring, RegionStyle::degraded(), Qt::DashLine, tr("draining")},
+            {Item::Ring, RegionStyle::healthy(), Qt::SolidLine, tr("drained")},
             {Item::Ring, RegionStyle::unknown(), Qt::DotLine, tr("standby")},
     };
     const QList<Item> linkItems = {
@@ -567,14 +606,14 @@ void MapWidget::paintLegend(QPainter &painter)
             {Item::Line, RegionStyle::unreachable(), Qt::DashLine, tr("disconnected")},
     };
     const QString note = tr("size = traffic share · P = primary · labels = RTT");
-    double textWidth = fm.horizontalAdvance(note);
+    double columnWidth = 0;
     for (const Item &item : regionItems)
-        textWidth = std::max(textWidth, fm.horizontalAdvance(item.text) + 26);
+        columnWidth = std::max(columnWidth, fm.horizontalAdvance(item.text) + 30);
     for (const Item &item : linkItems)
-        textWidth = std::max(textWidth, fm.horizontalAdvance(item.text) + 26);
-    const double columnWidth = (textWidth - 0) / 1.0;
+        columnWidth = std::max(columnWidth, fm.horizontalAdvance(item.text) + 30);
     const int rows = int(std::max(regionItems.size(), linkItems.size()));
-    const QSizeF boxSize(2 * std::max(columnWidth, 120.0) + 30, rows * row + row + 16);
+    const double width = std::max(2 * columnWidth + 16, fm.horizontalAdvance(note) + 24);
+    const QSizeF boxSize(width, rows * row + row + 16);
     const QRectF box(QPointF(10, height() - boxSize.height() - 10), boxSize);
 
     QColor panel = palette().color(QPalette::Base);
@@ -618,9 +657,8 @@ void MapWidget::paintLegend(QPainter &painter)
             y += row;
         }
     };
-    const double colW = std::max(columnWidth, 120.0);
     drawColumn(regionItems, box.left() + 8);
-    drawColumn(linkItems, box.left() + 16 + colW);
+    drawColumn(linkItems, box.left() + 8 + columnWidth);
     painter.setPen(colors.text);
     painter.drawText(QRectF(box.left() + 10, box.bottom() - row - 6, box.width() - 20, row),
                      Qt::AlignVCenter | Qt::AlignLeft,
