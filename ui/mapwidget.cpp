@@ -365,7 +365,7 @@ void MapWidget::paintLinks(QPainter &painter)
         const LinkGeometry *link;
         QColor color;
         bool dashed;
-        int passes;
+        double width; // logical pixels
     };
     QList<Label> labels;
     QList<Stroke> strokes;
@@ -400,7 +400,7 @@ void MapWidget::paintLinks(QPainter &painter)
             }
             it->addPolygon(link.path);
         } else {
-            strokes.append({&link, color, broken, touchesSelection ? 3 : 2});
+            strokes.append({&link, color, broken, touchesSelection ? 3.0 : 2.0});
         }
         if ((!dense && !dimmed) || touchesSelection) {
             labels.append(
@@ -422,14 +422,17 @@ void MapWidget::paintLinks(QPainter &painter)
     }
     painter.setRenderHint(QPainter::Antialiasing, true);
     // Thick lines: a 1-pixel cosmetic pen drawn side by side.
+    const double dpr = painter.device() ? painter.device()->devicePixelRatioF() : 1.0;
     for (const Stroke &stroke : std::as_const(strokes)) {
         QPen pen(stroke.color, 1.0);
         pen.setCosmetic(true);
         if (stroke.dashed)
             pen.setStyle(Qt::DashLine);
         painter.setPen(pen);
-        for (int pass = 0; pass < stroke.passes; ++pass) {
-            const double offset = pass - (stroke.passes - 1) / 2.0;
+        // One pass per device pixel of width, so the passes touch at any pixel ratio.
+        const int passes = std::max(1, int(std::lround(stroke.width * dpr)));
+        for (int pass = 0; pass < passes; ++pass) {
+            const double offset = (pass - (passes - 1) / 2.0) / dpr;
             painter.drawPolyline(stroke.link->path.translated(stroke.link->normal * offset));
         }
     }
