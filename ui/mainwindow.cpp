@@ -192,11 +192,17 @@ void MainWindow::createDocks()
             this,
             &MainWindow::onTableCurrentChanged);
     connect(m_regionsView, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
-        const QModelIndex index = m_regionsView->indexAt(pos);
+        // From the mouse: the row under it; from the keyboard (menu key): the current row.
+        QModelIndex index = m_regionsView->indexAt(pos);
+        QPoint at = pos;
+        if (!index.isValid()) {
+            index = m_regionsView->currentIndex();
+            at = m_regionsView->visualRect(index).center();
+        }
         if (!index.isValid())
             return;
         showRegionMenu(index.data(RegionsModel::RegionIdRole).toString(),
-                       m_regionsView->viewport()->mapToGlobal(pos));
+                       m_regionsView->viewport()->mapToGlobal(at));
     });
     m_regionsDock = addPanel(regionsPanel,
                              tr("Regions"),

@@ -118,9 +118,10 @@ int main(int argc, char *argv[])
 
     // SIGINT/SIGTERM end the event loop, so the demo cluster is taken down below.
     Meridian::UnixSignalNotifier signalNotifier;
-    QObject::connect(&signalNotifier, &Meridian::UnixSignalNotifier::terminateRequested, &app, [] {
-        QApplication::exit(130);
-    });
+    QObject::connect(&signalNotifier,
+                     &Meridian::UnixSignalNotifier::terminateRequested,
+                     &app,
+                     [](int signal) { QApplication::exit(128 + signal); });
 
     std::unique_ptr<Meridian::DemoCluster> demo;
     auto window = std::make_unique<Meridian::MainWindow>();
