@@ -1,11 +1,16 @@
 #include "ui/mainwindow.h"
 
 #include "core/control/controlclient.h"
+#include "ui/actioncontroller.h"
+#include "ui/connectdialog.h"
 #include "ui/democluster.h"
-#include "ui/linksmodel.h"
+#include "ui/eventlogdock.h"
 #include "ui/mapwidget.h"
+#include "ui/profilestore.h"
 #include "ui/regionsmodel.h"
 #include "ui/regionstyle.h"
+#include "ui/replicationdashboard.h"
+#include "ui/strategypanel.h"
 #include "ui/theme.h"
 
 #include <QAction>
@@ -19,6 +24,8 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScreen>
+#include <QScrollArea>
 #include <QSortFilterProxyModel>
 #include <QStatusBar>
 #include <QTableView>
@@ -54,14 +61,12 @@ QString statusDot(const QColor &color)
 
 } // namespace
 
-MainWindow::MainWindow(QWidget *parent)
+MainWindow::MainWindow(QWidget *parent, const QString &historyPath)
     : QMainWindow(parent)
     , m_watcher(new ClusterWatcher(this))
     , m_map(new MapWidget(this))
     , m_regionsModel(new RegionsModel(this))
-    , m_linksModel(new LinksModel(this))
     , m_regionsProxy(new QSortFilterProxyModel(this))
-    , m_linksProxy(new QSortFilterProxyModel(this))
     , m_digestTimer(new QTimer(this))
 {
     setObjectName(QStringLiteral("MainWindow"));
@@ -69,14 +74,15 @@ MainWindow::MainWindow(QWidget *parent)
     m_regionsProxy->setSortRole(RegionsModel::SortRole);
     m_regionsProxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
     m_regionsProxy->setFilterKeyColumn(-1);
-    m_linksProxy->setSourceModel(m_linksModel);
-    m_linksProxy->setSortRole(LinksModel::SortRole);
+    // The actions on regions and the strategy: confirmations, refusals, progress.
+    m_actions = new ActionController(m_watcher->client(), this, this);
 
     m_map->setPlaceholderText(tr("Not connected to a cluster"));
     setCentralWidget(m_map);
 
     createActions();
     createDocks();
+    createPanels(historyPath);
     createMenus();
     createStatusBar();
 
@@ -96,13 +102,34 @@ MainWindow::MainWindow(QWidget *parent)
     m_digestTimer->setInterval(10000);
     connect(m_digestTimer, &QTimer::timeout, this, &MainWindow::pollDigest);
 
-    m_confirm = [this](const QString &title, const QString &text) {
-        return QMessageBox::question(this, title, text, QMessageBox::Yes | QMessageBox::Cancel)
-               == QMessageBox::Yes;
-    };
+    connect(m_watcher, &ClusterWatcher::clusterUpdated, m_actions, &ActionController::setCluster);
+    connect(this,
+            &MainWindow::selectedRegionChanged,
+            m_actions,
+            &ActionController::setSelectedRegion);
+    connect(m_actions,
+            &ActionController::actionFinished,
+            this,
+            [this](const QString &action, const QString &region, const Api::ActionResult &result) {
+                m_messageLabel->setText(tr("%1 %2: %3 (action %4)")
+                                                .arg(action,
+                                                     region.isEmpty() ? tr("strategy") : region,
+                                                     result.action.status,
+                                                     result.action.id));
+                m_watcher->refresh();
+            });
+    connect(m_actions,
+            &ActionController::actionRefused,
+            this,
+            [this](const QString &action, const QString &region, const Api::ApiError &error) {
+                m_messageLabel->setText(
+                        tr("%1 %2 refused: %3").arg(action, region, error.toString()));
+            });
+    connect(m_actions, &ActionController::operationProgress, this, &MainWindow::onOperationProgress);
     updateTitle();
     updateActions();
-    resize(1500, 920);
+    const QSize available = screen() ? screen()->availableSize() : QSize(1500, 920);
+    resize(std::min(1500, available.width()), std::min(920, available.height()));
 }
 
 MainWindow::~MainWindow()
@@ -117,15 +144,11 @@ void MainWindow::createActions()
     m_refresh->setToolTip(tr("Ask the cluster for its state now (F5)"));
     connect(m_refresh, &QAction::triggered, m_watcher, &ClusterWatcher::refresh);
 
-    // The minimal action path of the shell; the full ActionController (ui-panels) replaces it.
-    m_drain = new QAction(tr("&Drain region…"), this);
-    m_drain->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
-    m_drain->setToolTip(tr("Stop sending new traffic to the selected region (Ctrl+Shift+D)"));
-    connect(m_drain, &QAction::triggered, this, &MainWindow::drainSelected);
-    m_activate = new QAction(tr("&Activate region…"), this);
-    m_activate->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A));
-    m_activate->setToolTip(tr("Send traffic to the selected region again (Ctrl+Shift+A)"));
-    connect(m_activate, &QAction::triggered, this, &MainWindow::activateSelected);
+    m_connect = new QAction(tr("&Connect to a cluster…"), this);
+    m_connect->setShortcut(QKeySequence::Open);
+    m_connect->setToolTip(tr("Choose or edit a cluster profile and connect (Ctrl+O)"));
+    m_connect->setEnabled(false);
+    connect(m_connect, &QAction::triggered, this, &MainWindow::showConnectDialog);
 
     m_outage = new QAction(tr("Simulate &outage"), this);
     m_outage->setToolTip(tr("Demo only: kill the selected region's node (SIGKILL)"));
@@ -133,10 +156,10 @@ void MainWindow::createActions()
         if (!m_demo || m_selected.isEmpty())
             return;
         const QString id = m_selected;
-        if (!m_confirm(tr("Simulate an outage"),
-                       tr("Kill the node of %1 (SIGKILL)? Its traffic fails over to the other "
-                          "regions; restart it later to watch it catch up.")
-                               .arg(id)))
+        if (!confirm(tr("Simulate an outage"),
+                     tr("Kill the node of %1 (SIGKILL)? Its traffic fails over to the other "
+                        "regions; restart it later to watch it catch up.")
+                             .arg(id)))
             return;
         m_messageLabel->setText(tr("killing %1…").arg(id));
         m_demo->simulateOutage(id);
@@ -164,8 +187,8 @@ void MainWindow::createActions()
     m_toolBar->setToolButtonStyle(Qt::ToolButtonTextOnly);
     m_toolBar->addAction(m_refresh);
     m_toolBar->addSeparator();
-    m_toolBar->addAction(m_drain);
-    m_toolBar->addAction(m_activate);
+    m_toolBar->addActions(m_actions->regionActions());
+    addActions(m_actions->regionActions()); // their shortcuts work anywhere in the window
 }
 
 void MainWindow::createDocks()
@@ -208,17 +231,7 @@ void MainWindow::createDocks()
                              tr("Regions"),
                              QStringLiteral("RegionsDock"),
                              Qt::BottomDockWidgetArea);
-
-    m_linksView = makeTable(m_linksProxy, this);
-    m_linksView->setAccessibleName(tr("Replication links"));
-    m_linksView->sortByColumn(LinksModel::OriginColumn, Qt::AscendingOrder);
-    m_linksDock = addPanel(m_linksView,
-                           tr("Replication links"),
-                           QStringLiteral("LinksDock"),
-                           Qt::BottomDockWidgetArea);
-    tabifyDockWidget(m_regionsDock, m_linksDock);
-    m_regionsDock->raise();
-    resizeDocks({m_regionsDock}, {260}, Qt::Vertical);
+    resizeDocks({m_regionsDock}, {280}, Qt::Vertical);
 
     setTabOrder(m_map, m_filter);
     setTabOrder(m_filter, m_regionsView);
@@ -243,6 +256,39 @@ void MainWindow::createDocks()
     addActions({focusMap, focusTable, focusFilter});
 }
 
+void MainWindow::createPanels(const QString &historyPath)
+{
+    // Replication dashboard, event log and strategy panel share the bottom area with the regions
+    // table, as tabs, so the map keeps the width of the window; any can be dragged elsewhere.
+    m_replication = new ReplicationDashboard(m_watcher->client(), this);
+    connect(m_watcher,
+            &ClusterWatcher::clusterUpdated,
+            m_replication,
+            &ReplicationDashboard::setCluster);
+    m_replicationDock = addPanel(m_replication,
+                                 tr("Replication"),
+                                 QStringLiteral("ReplicationDock"),
+                                 Qt::BottomDockWidgetArea);
+    tabifyDockWidget(m_regionsDock, m_replicationDock);
+
+    m_eventLog = new EventLogDock(m_watcher->client(), this, historyPath);
+    connect(m_watcher, &ClusterWatcher::eventReceived, m_eventLog, &EventLogDock::addEvent);
+    addPanel(m_eventLog,
+             m_eventLog->windowTitle(),
+             QStringLiteral("EventLogDock"),
+             Qt::BottomDockWidgetArea);
+    tabifyDockWidget(m_regionsDock, m_eventLog);
+
+    m_strategy = new StrategyPanel(m_watcher->client(), m_actions, this);
+    connect(m_watcher, &ClusterWatcher::clusterUpdated, m_strategy, &StrategyPanel::setCluster);
+    m_strategyDock = addPanel(m_strategy,
+                              tr("Strategy"),
+                              QStringLiteral("StrategyDock"),
+                              Qt::BottomDockWidgetArea);
+    tabifyDockWidget(m_regionsDock, m_strategyDock);
+    m_regionsDock->raise();
+}
+
 QDockWidget *MainWindow::addPanel(QWidget *panel,
                                   const QString &title,
                                   const QString &objectName,
@@ -251,7 +297,12 @@ QDockWidget *MainWindow::addPanel(QWidget *panel,
     auto *dock = qobject_cast<QDockWidget *>(panel);
     if (!dock) {
         dock = new QDockWidget(title, this);
-        dock->setWidget(panel);
+        // In a scroll area, so a panel with a tall minimum size never squeezes the map.
+        auto *scroll = new QScrollArea(dock);
+        scroll->setWidgetResizable(true);
+        scroll->setFrameShape(QFrame::NoFrame);
+        scroll->setWidget(panel);
+        dock->setWidget(scroll);
     }
     dock->setObjectName(objectName);
     addDockWidget(area, dock);
@@ -263,12 +314,13 @@ QDockWidget *MainWindow::addPanel(QWidget *panel,
 void MainWindow::createMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(m_connect);
+    file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
     m_regionMenu = menuBar()->addMenu(tr("&Region"));
-    m_regionMenu->addAction(m_drain);
-    m_regionMenu->addAction(m_activate);
+    m_regionMenu->addActions(m_actions->regionActions());
     m_regionMenu->addSeparator();
     m_regionMenu->addAction(m_refresh);
 
@@ -284,8 +336,9 @@ void MainWindow::createMenus()
     legend->setChecked(true);
     connect(legend, &QAction::toggled, m_map, &MapWidget::setLegendVisible);
     m_viewMenu->addSeparator();
-    m_viewMenu->addAction(m_regionsDock->toggleViewAction());
-    m_viewMenu->addAction(m_linksDock->toggleViewAction());
+    const QList<QDockWidget *> docks = findChildren<QDockWidget *>();
+    for (QDockWidget *dock : docks)
+        m_viewMenu->addAction(dock->toggleViewAction());
     m_viewMenu->addSeparator();
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
@@ -299,7 +352,10 @@ void MainWindow::createMenus()
                    "<tr><td>[ and ] on the map</td><td>select the previous / next region</td></tr>"
                    "<tr><td>arrows, + / -, 0</td><td>pan, zoom, reset the map</td></tr>"
                    "<tr><td>Menu key, Shift+F10</td><td>actions of the selected region</td></tr>"
-                   "<tr><td>Ctrl+Shift+D / A</td><td>drain / activate the selected region</td></tr>"
+                   "<tr><td>Ctrl+Shift+D / A / P</td><td>drain / activate / promote the selected "
+                   "region</td></tr>"
+                   "<tr><td>Ctrl+Shift+L / Y / Z</td><td>dial / resync / revert</td></tr>"
+                   "<tr><td>Ctrl+O</td><td>connect to a cluster</td></tr>"
                    "<tr><td>F5</td><td>refresh now</td></tr>"
                    "</table>"));
     });
@@ -401,14 +457,11 @@ void MainWindow::onClusterUpdated(const Api::ClusterView &view)
     const bool first = !m_hasData;
     m_hasData = true;
     m_regionsModel->setRegions(view.regions);
-    m_linksModel->setLinks(view.links);
     if (first) {
         // Size the columns to the first figures, with room for them to grow.
-        for (QTableView *view : {m_regionsView, m_linksView}) {
-            view->resizeColumnsToContents();
-            for (int c = 0; c + 1 < view->model()->columnCount(); ++c)
-                view->setColumnWidth(c, view->columnWidth(c) + 24);
-        }
+        m_regionsView->resizeColumnsToContents();
+        for (int c = 0; c + 1 < RegionsModel::ColumnCount; ++c)
+            m_regionsView->setColumnWidth(c, m_regionsView->columnWidth(c) + 24);
     }
     m_map->setCluster(view);
 
@@ -464,7 +517,7 @@ void MainWindow::pollDigest()
         // With writes streaming in, regions answer at slightly different moments: a difference
         // while links are applying entries is expected, and is said so.
         bool applying = false;
-        for (const Api::LinkStatus &l : m_linksModel->links())
+        for (const Api::LinkStatus &l : m_watcher->lastView().links)
             applying = applying || l.applyRate > 0 || l.entriesBehind > 0;
         if (report.agree) {
             m_digestLabel->setText(statusDot(RegionStyle::healthy())
@@ -582,8 +635,8 @@ void MainWindow::showRegionMenu(const QString &id, const QPoint &globalPos)
     QAction *title = menu.addAction(r && !r->name.isEmpty() ? tr("%1 (%2)").arg(r->name, id) : id);
     title->setEnabled(false);
     menu.addSeparator();
-    menu.addAction(m_drain);
-    menu.addAction(m_activate);
+    m_actions->setSelectedRegion(id);
+    menu.addActions(m_actions->regionActions());
     if (m_demo) {
         menu.addSeparator();
         menu.addAction(m_outage);
@@ -606,9 +659,6 @@ const Api::RegionStatus *MainWindow::region(const QString &id) const
 void MainWindow::updateActions()
 {
     const Api::RegionStatus *r = region(m_selected);
-    const bool connected = m_watcher->isRunning() && m_hasData;
-    m_drain->setEnabled(connected && r && (r->state == u"active" || r->state == u"standby"));
-    m_activate->setEnabled(connected && r && r->state != u"active");
     const bool demoRegion = m_demo && r && m_demo->regionIds().contains(r->id);
     m_outage->setEnabled(demoRegion && !m_demo->downRegions().contains(r->id));
     m_restart->setEnabled(demoRegion && m_demo->downRegions().contains(r->id));
@@ -620,63 +670,89 @@ void MainWindow::updateTitle()
                                             : tr("%1 — Meridian control room").arg(m_clusterLabel));
 }
 
-void MainWindow::setConfirmationHandler(ConfirmationHandler handler)
+QAction *MainWindow::drainAction() const
 {
-    m_confirm = std::move(handler);
+    return m_actions->drainAction();
 }
 
-void MainWindow::drainSelected()
+QAction *MainWindow::activateAction() const
 {
-    const Api::RegionStatus *r = region(m_selected);
-    if (!r)
-        return;
-    const QString id = r->id;
-    const QString text = tr("Drain %1 (%2)? New requests go to the other active regions; requests "
-                            "in flight there finish. It currently takes %3 of the traffic.")
-                                 .arg(r->name, id, RegionStyle::formatShare(r->trafficShare));
-    runAction(QStringLiteral("drain"), id, m_confirm(tr("Drain %1").arg(id), text));
+    return m_actions->activateAction();
 }
 
-void MainWindow::activateSelected()
+void MainWindow::setInteractive(bool interactive)
 {
-    const Api::RegionStatus *r = region(m_selected);
-    if (!r)
-        return;
-    const QString id = r->id;
-    const QString text = tr("Activate %1 (%2)? The balancer sends it traffic again. Its worst "
-                            "inbound replication lag is %3.")
-                                 .arg(r->name, id, RegionStyle::formatLag(r->worstLagS));
-    runAction(QStringLiteral("activate"), id, m_confirm(tr("Activate %1").arg(id), text));
+    m_interactive = interactive;
 }
 
-void MainWindow::runAction(const QString &action, const QString &region, bool confirmed)
+bool MainWindow::confirm(const QString &title, const QString &text)
 {
-    if (!confirmed)
-        return;
-    m_messageLabel->setText(tr("%1 %2…").arg(action, region));
-    const auto done = [this, action, region](const Api::ApiResult<Api::ActionResult> &result) {
-        if (result) {
-            const QString message = tr("%1 %2: %3 (action %4)")
-                                            .arg(action,
-                                                 region,
-                                                 result.value().action.status,
-                                                 result.value().action.id);
-            m_messageLabel->setText(message);
-            emit actionFinished(action, region, true, message);
-        } else {
-            const QString message
-                    = tr("%1 %2 refused: %3").arg(action, region, result.error().toString());
-            m_messageLabel->setText(message);
-            if (m_interactive)
-                QMessageBox::warning(this, tr("%1 refused").arg(action), message);
-            emit actionFinished(action, region, false, message);
-        }
+    if (!m_interactive)
+        return true;
+    return QMessageBox::question(this, title, text, QMessageBox::Yes | QMessageBox::Cancel)
+           == QMessageBox::Yes;
+}
+
+QString MainWindow::statusMessage() const
+{
+    return m_messageLabel->text();
+}
+
+void MainWindow::onOperationProgress(const OperationProgress &progress)
+{
+    m_messageLabel->setText(progress.text);
+    if (progress.finished)
         m_watcher->refresh();
-    };
-    if (action == u"drain")
-        m_watcher->client()->drain(region, 0, false, this, done);
-    else
-        m_watcher->client()->activate(region, this, done);
+}
+
+void MainWindow::setProfileStore(ProfileStore *profiles)
+{
+    m_profiles = profiles;
+    m_connect->setEnabled(profiles != nullptr);
+}
+
+void MainWindow::showConnectDialog()
+{
+    if (!m_profiles)
+        return;
+    auto *dialog = new ConnectDialog(m_profiles, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    if (!m_profiles->lastUsed().isEmpty())
+        dialog->selectProfile(m_profiles->lastUsed());
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        const ClusterProfile profile = dialog->profile();
+        // The endpoint that answered the test first, then the others for failover.
+        QStringList endpoints = profile.endpoints;
+        const QString answered = dialog->connectedEndpoint();
+        if (!answered.isEmpty()) {
+            endpoints.removeAll(answered);
+            endpoints.prepend(answered);
+        }
+        m_profiles->setLastUsed(profile.name);
+        QString error;
+        if (!connectToCluster(endpoints, profile.token, profile.name, &error))
+            m_messageLabel->setText(error);
+    });
+    dialog->open();
+}
+
+void MainWindow::connectToProfile(const QString &name)
+{
+    if (!m_profiles)
+        return;
+    const std::optional<ClusterProfile> profile = m_profiles->profile(name);
+    if (!profile) {
+        showConnectDialog();
+        return;
+    }
+    m_map->setPlaceholderText(tr("Reading the token of %1…").arg(name));
+    m_profiles->loadToken(name, this, [this, profile = *profile](const QString &token) {
+        QString error;
+        if (!connectToCluster(profile.endpoints, token, profile.name, &error)) {
+            m_messageLabel->setText(error);
+            showConnectDialog();
+        }
+    });
 }
 
 void MainWindow::onDemoRegionChanged(const QString &id, bool running, const QString &error)

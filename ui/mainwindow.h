@@ -6,8 +6,6 @@
 #include <QMainWindow>
 #include <QPointer>
 
-#include <functional>
-
 class QAction;
 class QDockWidget;
 class QLabel;
@@ -20,27 +18,32 @@ class QToolBar;
 
 namespace Meridian {
 
+class ActionController;
 class DemoCluster;
-class LinksModel;
+class EventLogDock;
 class MapWidget;
+class ProfileStore;
 class RegionsModel;
+class ReplicationDashboard;
+class StrategyPanel;
 class Theme;
+struct ClusterProfile;
+struct OperationProgress;
 struct TrafficStats;
 
-// The control room's main window: the live map in the middle, the regions and links tables in
-// docks, a toolbar and menus with the region actions, and a status bar with the cluster's health
-// at a glance. Selection is shared between the map and the regions table. It shows one cluster
-// through a ClusterWatcher; in demo mode it also steers the DemoCluster (outage, restart).
+// The control room's main window: the live map in the middle; docks with the regions table, the
+// replication dashboard, the event and audit log and the strategy panel; a toolbar and menus with
+// the region actions (ActionController), and a status bar with the cluster's health at a glance.
+// Selection is shared between the map, the table and the actions. It shows one cluster through a
+// ClusterWatcher; in demo mode it also steers the DemoCluster (outage, restart).
 class MainWindow final : public QMainWindow
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(MainWindow)
 
 public:
-    // Asks the operator to confirm an action; returns true to go ahead. Tests replace it.
-    using ConfirmationHandler = std::function<bool(const QString &title, const QString &text)>;
-
-    explicit MainWindow(QWidget *parent = nullptr);
+    // `historyPath`: the event log's SQLite history (empty: EventHistory::defaultPath()).
+    explicit MainWindow(QWidget *parent = nullptr, const QString &historyPath = {});
     ~MainWindow() override;
 
     // Follows the cluster at `endpoints` (any of its nodes; failover in order) with `token`.
@@ -50,12 +53,19 @@ public:
                           QString *error = nullptr);
     // Demo mode: the window offers the demo's outage and restart actions. Not owned.
     void setDemo(DemoCluster *demo);
+    // Cluster profiles for File → Connect (the connect dialog). Not owned.
+    void setProfileStore(ProfileStore *profiles);
+    // Connects to a saved profile (its token from the keychain or the session).
+    void connectToProfile(const QString &name);
     void setTheme(Theme *theme);
 
     ClusterWatcher *watcher() const { return m_watcher; }
     MapWidget *map() const { return m_map; }
     RegionsModel *regionsModel() const { return m_regionsModel; }
-    LinksModel *linksModel() const { return m_linksModel; }
+    ActionController *actions() const { return m_actions; }
+    StrategyPanel *strategyPanel() const { return m_strategy; }
+    ReplicationDashboard *replicationDashboard() const { return m_replication; }
+    EventLogDock *eventLog() const { return m_eventLog; }
     QTableView *regionsView() const { return m_regionsView; }
     QSortFilterProxyModel *regionsProxy() const { return m_regionsProxy; }
     QLineEdit *regionsFilter() const { return m_filter; }
@@ -64,14 +74,15 @@ public:
     QString selectedRegion() const { return m_selected; }
     void selectRegion(const QString &id);
 
-    QAction *drainAction() const { return m_drain; }
-    QAction *activateAction() const { return m_activate; }
+    QAction *drainAction() const;
+    QAction *activateAction() const;
     QAction *refreshAction() const { return m_refresh; }
+    QAction *connectAction() const { return m_connect; }
     QAction *outageAction() const { return m_outage; }
     QAction *restartAction() const { return m_restart; }
-    void setConfirmationHandler(ConfirmationHandler handler);
-    // false: refusals and errors go to the status bar only, never to a modal box (tests).
-    void setInteractive(bool interactive) { m_interactive = interactive; }
+    // false: no modal boxes of the window's own (demo confirmations are taken as yes); tests.
+    // The actions' confirmations are the ActionController's (setConfirmationPolicy).
+    void setInteractive(bool interactive);
 
     // Where the panels go: a dock in `area`, listed in the View menu.
     QDockWidget *addPanel(QWidget *panel,
@@ -84,14 +95,10 @@ public:
     QString connectionText() const;
     QString healthText() const;
     QString stalenessText() const;
+    QString statusMessage() const;
 
 signals:
     void selectedRegionChanged(const QString &id);
-    // An action finished: accepted (message is the server's summary) or refused (its reason).
-    void actionFinished(const QString &action,
-                        const QString &region,
-                        bool ok,
-                        const QString &message);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -109,9 +116,10 @@ private:
     void updateActions();
     void updateTitle();
     void pollDigest();
-    void drainSelected();
-    void activateSelected();
-    void runAction(const QString &action, const QString &region, bool confirmed);
+    void createPanels(const QString &historyPath);
+    void showConnectDialog();
+    void onOperationProgress(const OperationProgress &progress);
+    bool confirm(const QString &title, const QString &text);
     void onDemoRegionChanged(const QString &id, bool running, const QString &error);
     void onTrafficStats(const TrafficStats &stats);
     const Api::RegionStatus *region(const QString &id) const;
@@ -119,22 +127,23 @@ private:
     ClusterWatcher *m_watcher;
     MapWidget *m_map;
     RegionsModel *m_regionsModel;
-    LinksModel *m_linksModel;
     QSortFilterProxyModel *m_regionsProxy;
-    QSortFilterProxyModel *m_linksProxy;
+    ActionController *m_actions = nullptr;
+    StrategyPanel *m_strategy = nullptr;
+    ReplicationDashboard *m_replication = nullptr;
+    EventLogDock *m_eventLog = nullptr;
     QTableView *m_regionsView = nullptr;
-    QTableView *m_linksView = nullptr;
     QLineEdit *m_filter = nullptr;
     QDockWidget *m_regionsDock = nullptr;
-    QDockWidget *m_linksDock = nullptr;
+    QDockWidget *m_replicationDock = nullptr;
+    QDockWidget *m_strategyDock = nullptr;
     QToolBar *m_toolBar = nullptr;
     QMenu *m_regionMenu = nullptr;
     QMenu *m_viewMenu = nullptr;
     QMenu *m_demoMenu = nullptr;
 
-    QAction *m_drain = nullptr;
-    QAction *m_activate = nullptr;
     QAction *m_refresh = nullptr;
+    QAction *m_connect = nullptr;
     QAction *m_outage = nullptr;
     QAction *m_restart = nullptr;
     QAction *m_resetMap = nullptr;
@@ -149,7 +158,7 @@ private:
 
     QPointer<DemoCluster> m_demo;
     QPointer<Theme> m_theme;
-    ConfirmationHandler m_confirm;
+    QPointer<ProfileStore> m_profiles;
     QString m_selected;
     QString m_clusterLabel;
     QTimer *m_digestTimer = nullptr;

@@ -2,27 +2,18 @@
 #include "core/version.h"
 #include "ui/democluster.h"
 #include "ui/mainwindow.h"
+#include "ui/profilestore.h"
 #include "ui/theme.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
-#include <QSettings>
 #include <QTimer>
 
 #include <cstdio>
 #include <memory>
 
 namespace {
-
-// The saved cluster profiles (QSettings array "profiles", written by the connect dialog).
-bool hasSavedProfile()
-{
-    QSettings settings;
-    const int size = settings.beginReadArray(QStringLiteral("profiles"));
-    settings.endArray();
-    return size > 0;
-}
 
 QStringList splitEndpoints(const QStringList &values)
 {
@@ -111,7 +102,9 @@ int main(int argc, char *argv[])
         endpoints = splitEndpoints({qEnvironmentVariable("MERIDIAN_ENDPOINT")});
     const QString token = parser.isSet(tokenOption) ? parser.value(tokenOption)
                                                     : qEnvironmentVariable("MERIDIAN_TOKEN");
-    const bool demoMode = parser.isSet(demoOption) || (endpoints.isEmpty() && !hasSavedProfile());
+    Meridian::ProfileStore profiles;
+    const bool demoMode = parser.isSet(demoOption)
+                          || (endpoints.isEmpty() && profiles.profiles().isEmpty());
 
     Meridian::Theme theme;
     theme.setMode(themeMode);
@@ -126,6 +119,7 @@ int main(int argc, char *argv[])
     std::unique_ptr<Meridian::DemoCluster> demo;
     auto window = std::make_unique<Meridian::MainWindow>();
     window->setTheme(&theme);
+    window->setProfileStore(&profiles);
     if (demoMode) {
         demo = std::make_unique<Meridian::DemoCluster>();
         window->setDemo(demo.get());
@@ -150,7 +144,9 @@ int main(int argc, char *argv[])
             return 2;
         }
     } else {
-        // A saved profile exists: the connect dialog (ui-panels) picks and opens it.
+        // The profile used last (or the first saved one); its token comes from the keychain.
+        const QString last = profiles.lastUsed();
+        window->connectToProfile(last.isEmpty() ? profiles.names().value(0) : last);
     }
     window->show();
 

@@ -3,12 +3,15 @@
 // through the GUI's action (confirmation accepted) until the node reports `drained`.
 #include "core/cluster/localcluster.h"
 #include "core/control/controlclient.h"
+#include "ui/actioncontroller.h"
+#include "ui/eventlogdock.h"
 #include "ui/mainwindow.h"
 #include "ui/mapwidget.h"
 #include "ui/regionsmodel.h"
 
 #include <QAction>
 #include <QDeadlineTimer>
+#include <QInputDialog>
 #include <QItemSelectionModel>
 #include <QLineEdit>
 #include <QScopeGuard>
@@ -53,8 +56,10 @@ void tst_MainWindow::initTestCase()
     QString error;
     QVERIFY2(m_cluster->up(options, &error), qPrintable(error));
 
-    m_window = std::make_unique<MainWindow>();
+    m_window = std::make_unique<MainWindow>(nullptr,
+                                            m_dir.filePath(QStringLiteral("history.sqlite")));
     m_window->setInteractive(false);
+    m_window->actions()->setShowProgressDialogs(false);
     QStringList endpoints;
     for (const LocalNode &node : m_cluster->nodes())
         endpoints.append(node.controlUrl.toString());
@@ -157,21 +162,36 @@ void tst_MainWindow::filters()
 
 void tst_MainWindow::drainsThroughTheGui()
 {
+    // The toolbar's drain action, as an operator would: the ActionController asks for
+    // confirmation (accepted here) with the impact, calls the API and follows the drain.
     const QString id = m_cluster->nodes().at(2).id;
-    QStringList asked;
-    m_window->setConfirmationHandler([&asked](const QString &title, const QString &text) {
-        asked.append(title + u'\n' + text);
-        return true;
-    });
+    QList<ConfirmationRequest> asked;
+    m_window->actions()->setConfirmationPolicy(
+            [&asked](const ConfirmationRequest &request, std::function<void(bool)> decide) {
+                asked.append(request);
+                decide(request.kind != ConfirmationRequest::Kind::ForceAfterRefusal);
+            });
     m_window->selectRegion(id);
+    QCOMPARE(m_window->actions()->selectedRegion(), id);
     QTRY_VERIFY_WITH_TIMEOUT(m_window->drainAction()->isEnabled(), 10000);
-    QSignalSpy finished(m_window.get(), &MainWindow::actionFinished);
+    QSignalSpy finished(m_window->actions(), &ActionController::actionFinished);
+    QSignalSpy refused(m_window->actions(), &ActionController::actionRefused);
     m_window->drainAction()->trigger();
-    QCOMPARE(asked.size(), 1);
-    QVERIFY2(asked.first().contains(id), qPrintable(asked.first()));
-    QTRY_VERIFY_WITH_TIMEOUT(finished.size() >= 1, 20000);
-    QVERIFY2(finished.first().at(2).toBool(), qPrintable(finished.first().at(3).toString()));
+    // First the deadline for requests in flight (default 30 s): the operator presses OK.
+    QInputDialog *deadline = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT((deadline = m_window->findChild<QInputDialog *>()) != nullptr
+                                     && deadline->isVisible(),
+                             10000);
+    QVERIFY(deadline->windowTitle().contains(id));
+    deadline->accept();
+    QTRY_VERIFY_WITH_TIMEOUT(finished.size() + refused.size() >= 1, 30000);
+    QVERIFY2(refused.isEmpty(),
+             qPrintable(refused.value(0).value(2).value<Api::ApiError>().toString()));
     QCOMPARE(finished.first().at(0).toString(), QStringLiteral("drain"));
+    QCOMPARE(finished.first().at(1).toString(), id);
+    QVERIFY(!asked.isEmpty());
+    QCOMPARE(asked.first().kind, ConfirmationRequest::Kind::Confirm);
+    QCOMPARE(asked.first().region, id);
 
     // The node itself reports the region drained (no requests were in flight there)...
     QTRY_COMPARE_WITH_TIMEOUT(regionState(id), QStringLiteral("drained"), 30000);
@@ -188,17 +208,21 @@ void tst_MainWindow::drainsThroughTheGui()
             }(),
             15000);
     QTRY_VERIFY_WITH_TIMEOUT(m_window->activateAction()->isEnabled(), 10000);
-    QVERIFY(!m_window->drainAction()->isEnabled());
+    // The action reached the event log dock through the watcher's event stream.
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->eventLog()->model()->rowCount() > 0, 20000);
 }
 
 void tst_MainWindow::declinedConfirmationDoesNothing()
 {
     const QString id = m_cluster->nodes().at(2).id;
-    m_window->setConfirmationHandler([](const QString &, const QString &) { return false; });
+    m_window->actions()->setConfirmationPolicy(
+            [](const ConfirmationRequest &, std::function<void(bool)> decide) { decide(false); });
     m_window->selectRegion(id);
     QTRY_VERIFY_WITH_TIMEOUT(m_window->activateAction()->isEnabled(), 10000);
-    QSignalSpy finished(m_window.get(), &MainWindow::actionFinished);
+    QSignalSpy declined(m_window->actions(), &ActionController::actionDeclined);
+    QSignalSpy finished(m_window->actions(), &ActionController::actionFinished);
     m_window->activateAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(declined.size() == 1, 20000);
     QCOMPARE(finished.size(), 0);
     QCOMPARE(regionState(id), QStringLiteral("drained"));
 }
