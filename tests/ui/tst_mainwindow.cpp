@@ -7,6 +7,7 @@
 #include "ui/eventlogdock.h"
 #include "ui/mainwindow.h"
 #include "ui/mapwidget.h"
+#include "ui/profilestore.h"
 #include "ui/regionsmodel.h"
 
 #include <QAction>
@@ -15,6 +16,7 @@
 #include <QItemSelectionModel>
 #include <QLineEdit>
 #include <QScopeGuard>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QTableView>
@@ -35,6 +37,7 @@ private slots:
     void filters();
     void drainsThroughTheGui();
     void declinedConfirmationDoesNothing();
+    void connectsThroughAProfile();
 
 private:
     QString regionState(const QString &id);
@@ -225,6 +228,30 @@ void tst_MainWindow::declinedConfirmationDoesNothing()
     QTRY_VERIFY_WITH_TIMEOUT(declined.size() == 1, 20000);
     QCOMPARE(finished.size(), 0);
     QCOMPARE(regionState(id), QStringLiteral("drained"));
+}
+
+void tst_MainWindow::connectsThroughAProfile()
+{
+    // A saved profile (session-only token, no keychain) whose first endpoint is dead: the window
+    // connects through it and fails over to the live node.
+    ProfileStore profiles(
+            new QSettings(m_dir.filePath(QStringLiteral("profiles.ini")), QSettings::IniFormat));
+    profiles.setKeychainEnabled(false);
+    const QString live = m_cluster->nodes().at(1).controlUrl.toString();
+    QVERIFY(profiles.saveProfile({QStringLiteral("local"),
+                                  {QStringLiteral("http://127.0.0.1:1"), live},
+                                  QString::fromLatin1(m_cluster->viewerToken())})
+                    .isEmpty());
+    m_window->setProfileStore(&profiles);
+    QVERIFY(m_window->connectAction()->isEnabled());
+    QSignalSpy updated(m_window->watcher(), &ClusterWatcher::clusterUpdated);
+    m_window->connectToProfile(QStringLiteral("local"));
+    QTRY_VERIFY_WITH_TIMEOUT(updated.size() >= 1, 30000);
+    QCOMPARE(m_window->watcher()->endpoints().size(), 2);
+    QCOMPARE(m_window->watcher()->currentEndpoint(), QUrl(live).toString());
+    QVERIFY(m_window->windowTitle().contains(QStringLiteral("local")));
+    QCOMPARE(m_window->regionsModel()->rowCount(), 3);
+    m_window->setProfileStore(nullptr);
 }
 
 QTEST_MAIN(tst_MainWindow)
