@@ -4,6 +4,7 @@
 #include "core/cluster/localcluster.h"
 #include "core/control/controlclient.h"
 #include "ui/actioncontroller.h"
+#include "ui/democluster.h"
 #include "ui/eventlogdock.h"
 #include "ui/mainwindow.h"
 #include "ui/mapwidget.h"
@@ -38,6 +39,7 @@ private slots:
     void drainsThroughTheGui();
     void declinedConfirmationDoesNothing();
     void connectsThroughAProfile();
+    void demoOutageAndRestart();
 
 private:
     QString regionState(const QString &id);
@@ -252,6 +254,54 @@ void tst_MainWindow::connectsThroughAProfile()
     QVERIFY(m_window->windowTitle().contains(QStringLiteral("local")));
     QCOMPARE(m_window->regionsModel()->rowCount(), 3);
     m_window->setProfileStore(nullptr);
+}
+
+void tst_MainWindow::demoOutageAndRestart()
+{
+    // Demo mode end to end: the window connects when the demo cluster is up; "Simulate outage"
+    // kills the selected region, which then shows as unreachable (never as healthy); "Restart
+    // region" brings it back.
+    DemoCluster demo;
+    DemoOptions options;
+    options.regions = 2;
+    options.edges = 0;
+    options.simulateWan = false;
+    options.trafficRatePerS = 0;
+    options.baseDir = m_dir.path();
+    options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR "meridiand");
+    MainWindow window(nullptr, m_dir.filePath(QStringLiteral("demo-history.sqlite")));
+    window.setInteractive(false);
+    window.setDemo(&demo);
+    connect(&demo, &DemoCluster::ready, &window, [&window](const QStringList &e, const QString &t) {
+        window.connectToCluster(e, t, QStringLiteral("demo"));
+    });
+    demo.start(options);
+    QTRY_VERIFY_WITH_TIMEOUT(window.hasClusterData(), 60000);
+    QCOMPARE(window.regionsModel()->rowCount(), 2);
+
+    const QString victim = demo.regionIds().at(1);
+    window.selectRegion(victim);
+    QVERIFY(window.outageAction()->isEnabled());
+    QVERIFY(!window.restartAction()->isEnabled());
+    window.outageAction()->trigger();
+    const auto reachable = [&window, &victim] {
+        const int row = window.regionsModel()->rowOf(victim);
+        return window.regionsModel()
+                ->index(row, RegionsModel::IdColumn)
+                .data(RegionsModel::ReachableRole)
+                .toBool();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(!reachable(), 30000);
+    QCOMPARE(window.regionsModel()
+                     ->index(window.regionsModel()->rowOf(victim), RegionsModel::HealthColumn)
+                     .data()
+                     .toString(),
+             QStringLiteral("unreachable"));
+    QTRY_VERIFY_WITH_TIMEOUT(window.restartAction()->isEnabled(), 10000);
+    window.restartAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(reachable(), 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(window.outageAction()->isEnabled(), 10000);
+    demo.shutdown();
 }
 
 QTEST_MAIN(tst_MainWindow)
