@@ -20,6 +20,9 @@ fi
 cmake --build --preset default
 
 if [ "$mode" = run ]; then
+  # The README's run command always opens the demo cluster, even where a cluster profile was
+  # saved; pass arguments (e.g. --endpoint URL) to do something else.
+  [ $# -eq 0 ] && set -- --demo
   if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
     echo "setup: no display found; starting the control room under xvfb-run" \
          "(use 'build/bin/meridian --screenshot FILE' to see it)" >&2
