@@ -34,6 +34,11 @@ namespace Meridian {
 
 namespace {
 
+// Time buckets per series: at most twice as many points as this are drawn per link.
+constexpr int kChartBuckets = 200;
+// Points per chart up to which lines are antialiased.
+constexpr qsizetype kSmoothPointLimit = 4000;
+
 const QList<QColor> &seriesColors()
 {
     static const QList<QColor> colors{{0x1f, 0x77, 0xb4},
@@ -108,6 +113,8 @@ ReplicationDashboard::ReplicationDashboard(ControlClient *client, QWidget *paren
     m_rateY->setLabelFormat(u"%.0f"_s);
     auto *lagView = new QChartView(m_lagChart);
     auto *rateView = new QChartView(m_rateChart);
+    m_lagView = lagView;
+    m_rateView = rateView;
     for (QChartView *view : {lagView, rateView}) {
         view->setRenderHint(QPainter::Antialiasing);
         view->setMinimumHeight(200);
@@ -206,6 +213,43 @@ void ReplicationDashboard::setCluster(const Api::ClusterView &view)
         m_chartsDirty = true;
 }
 
+QList<QPointF> ReplicationDashboard::decimate(const QList<QPointF> &points, int buckets)
+{
+    if (buckets < 1 || points.size() <= 2 * buckets)
+        return points;
+    // Per time bucket its lowest and highest point, in time order: a spike of lag stays visible
+    // however many samples share a pixel column.
+    QList<QPointF> out;
+    out.reserve(2 * buckets + 2);
+    const double first = points.first().x();
+    const double width = (points.last().x() - first) / buckets;
+    qsizetype i = 0;
+    for (int b = 0; b < buckets && i < points.size(); ++b) {
+        const double end = b == buckets - 1 ? points.last().x() : first + width * (b + 1);
+        const QPointF *low = nullptr;
+        const QPointF *high = nullptr;
+        for (; i < points.size() && points.at(i).x() <= end; ++i) {
+            const QPointF &p = points.at(i);
+            if (!low || p.y() < low->y())
+                low = &p;
+            if (!high || p.y() > high->y())
+                high = &p;
+        }
+        if (!low)
+            continue;
+        if (low == high) {
+            out.append(*low);
+        } else if (low->x() < high->x()) {
+            out.append(*low);
+            out.append(*high);
+        } else {
+            out.append(*high);
+            out.append(*low);
+        }
+    }
+    return out;
+}
+
 QString ReplicationDashboard::summarize(const QList<Api::LinkStatus> &links)
 {
     if (links.isEmpty())
@@ -298,6 +342,7 @@ void ReplicationDashboard::refreshCharts()
     const qint64 end = start + qint64(m_rangeMinutes) * 60000;
     double maxLag = 0;
     double maxRate = 0;
+    qsizetype drawn = 0;
     for (const QString &key : m_history.links()) {
         QList<QPointF> lag;
         QList<QPointF> rate;
@@ -310,9 +355,15 @@ void ReplicationDashboard::refreshCharts()
             maxRate = std::max(maxRate, sample.applyRate);
         }
         Series &series = seriesFor(key);
-        series.lag->replace(lag);
-        series.rate->replace(rate);
+        series.lag->replace(decimate(lag, kChartBuckets));
+        series.rate->replace(decimate(rate, kChartBuckets));
+        drawn += series.lag->count();
     }
+    // Antialiased lines cost several times more to draw: smooth while few points are drawn,
+    // fast when an hour of many links is.
+    const bool smooth = drawn <= kSmoothPointLimit;
+    for (QChartView *view : {m_lagView, m_rateView})
+        view->setRenderHint(QPainter::Antialiasing, smooth);
     for (QDateTimeAxis *x : {m_lagX, m_rateX})
         x->setRange(QDateTime::fromMSecsSinceEpoch(start), QDateTime::fromMSecsSinceEpoch(end));
     m_lagY->setRange(0, maxLag > 0 ? maxLag * 1.15 : 1.0);

@@ -65,6 +65,8 @@ public:
     QByteArray csv() const;
     // "Worst lag 0.35 s (us-east→eu-west) · backlog 12 · 5 of 6 links caught up"
     static QString summarize(const QList<Api::LinkStatus> &links);
+    // At most 2 × buckets points: per time bucket the lowest and highest (spikes stay visible).
+    static QList<QPointF> decimate(const QList<QPointF> &points, int buckets);
     QLabel *summaryLabel() const { return m_summary; }
 
 public slots:
@@ -100,6 +102,8 @@ private:
     QHash<QString, Series> m_series;
     QChart *m_lagChart;
     QChart *m_rateChart;
+    QChartView *m_lagView;
+    QChartView *m_rateView;
     QDateTimeAxis *m_lagX;
     QValueAxis *m_lagY;
     QDateTimeAxis *m_rateX;

@@ -58,6 +58,7 @@ private slots:
     void csvContent();
     void rangeSelectsPoints();
     void exportFiles();
+    void decimationKeepsSpikes();
     void linkModel();
     void digestModel();
     void digestOfRealCluster();
@@ -144,6 +145,23 @@ void tst_ReplicationDashboard::exportFiles()
     QVERIFY(content.contains("us-east,eu-west,lagging,2.900,29,129.00,71.5"));
     QVERIFY(!dashboard.exportCsv(dir.filePath(u"missing/dir/x.csv"_s), &error));
     QVERIFY(error.contains(u"missing/dir"_s));
+}
+
+void tst_ReplicationDashboard::decimationKeepsSpikes()
+{
+    QList<QPointF> points;
+    for (int i = 0; i < 3600; ++i)
+        points.append(QPointF(i * 1000.0, i == 1234 ? 42.0 : 0.1 * (i % 7)));
+    const QList<QPointF> drawn = ReplicationDashboard::decimate(points, 200);
+    QVERIFY(drawn.size() <= 400);
+    QVERIFY(drawn.size() >= 200);
+    QVERIFY(std::is_sorted(drawn.cbegin(), drawn.cend(), [](const QPointF &a, const QPointF &b) {
+        return a.x() < b.x();
+    }));
+    QVERIFY(drawn.contains(QPointF(1234000.0, 42.0)));
+    QCOMPARE(drawn.first(), points.first());
+    // Few points are drawn as they are.
+    QCOMPARE(ReplicationDashboard::decimate(points.mid(0, 300), 200), points.mid(0, 300));
 }
 
 void tst_ReplicationDashboard::linkModel()
