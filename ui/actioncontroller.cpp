@@ -43,6 +43,25 @@ QString grouped(qint64 value)
 // Drains that the server lets run forever still stop being followed after this.
 constexpr double kDefaultDrainFollowS = 300.0;
 
+// The action `id` in a list of recent actions, for describing it; null when absent.
+const Api::ActionInfo *findAction(const Api::ApiResult<QList<Api::ActionInfo>> &actions,
+                                  const QString &id)
+{
+    if (!actions)
+        return nullptr;
+    for (const Api::ActionInfo &info : actions.value()) {
+        if (info.id == id)
+            return &info;
+    }
+    return nullptr;
+}
+
+// " of eu-west" for an action on a region, "" for a cluster-wide one (a strategy change).
+QString ofRegion(const Api::ActionInfo &info)
+{
+    return info.region.isEmpty() ? QString() : u" of "_s + info.region;
+}
+
 } // namespace
 
 ActionController::ActionController(ControlClient *client, QWidget *dialogParent, QObject *parent)
@@ -587,22 +606,16 @@ void ActionController::revert(const QString &actionId)
                       this,
                       [this, actionId](const Api::ApiResult<QList<Api::ActionInfo>> &result) {
                           QString what = tr("Revert action %1.").arg(actionId);
-                          if (result) {
-                              for (const Api::ActionInfo &info : result.value()) {
-                                  if (info.id != actionId)
-                                      continue;
-                                  what = tr("Revert %1: the %2%3 by %4 at %5 (%6); the state it "
-                                            "replaced is restored.")
-                                                 .arg(actionId,
-                                                      info.kind,
-                                                      info.region.isEmpty()
-                                                              ? QString()
-                                                              : u" of "_s + info.region,
-                                                      info.actor.isEmpty() ? tr("unknown")
-                                                                           : info.actor,
-                                                      info.time.toUTC().toString(Qt::ISODate),
-                                                      info.status);
-                              }
+                          if (const Api::ActionInfo *info = findAction(result, actionId)) {
+                              what = tr("Revert %1: the %2%3 by %4 at %5 (%6); the state it "
+                                        "replaced is restored.")
+                                             .arg(actionId,
+                                                  info->kind,
+                                                  ofRegion(*info),
+                                                  info->actor.isEmpty() ? tr("unknown")
+                                                                        : info->actor,
+                                                  info->time.toUTC().toString(Qt::ISODate),
+                                                  info->status);
                           }
                           confirmThenRun(u"revert"_s,
                                          {},
@@ -628,22 +641,15 @@ void ActionController::approve(const QString &actionId)
                       this,
                       [this, actionId](const Api::ApiResult<QList<Api::ActionInfo>> &result) {
                           QString what = tr("Approve action %1.").arg(actionId);
-                          if (result) {
-                              for (const Api::ActionInfo &info : result.value()) {
-                                  if (info.id != actionId)
-                                      continue;
-                                  what = tr("Approve %1: the %2%3 that %4 asked for at %5; it is "
-                                            "applied now, under your token.")
-                                                 .arg(actionId,
-                                                      info.kind,
-                                                      info.region.isEmpty()
-                                                              ? QString()
-                                                              : u" of "_s + info.region,
-                                                      info.actor.isEmpty()
-                                                              ? tr("someone")
-                                                              : tr("%1").arg(info.actor),
-                                                      info.time.toUTC().toString(Qt::ISODate));
-                              }
+                          if (const Api::ActionInfo *info = findAction(result, actionId)) {
+                              what = tr("Approve %1: the %2%3 that %4 asked for at %5; it is "
+                                        "applied now, under your token.")
+                                             .arg(actionId,
+                                                  info->kind,
+                                                  ofRegion(*info),
+                                                  info->actor.isEmpty() ? tr("someone")
+                                                                        : info->actor,
+                                                  info->time.toUTC().toString(Qt::ISODate));
                           }
                           confirmThenRun(
                                   u"approve"_s,
