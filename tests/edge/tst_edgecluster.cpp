@@ -196,6 +196,33 @@ private slots:
             QVERIFY2(it.value() >= 10, it.key().constData());
     }
 
+    // The strategies without a test of their own above: every request is served (status 200,
+    // by a region of the cluster), and those that spread load do reach every region.
+    void everyOtherStrategyServes_data()
+    {
+        QTest::addColumn<QString>("strategy");
+        QTest::addColumn<int>("minRegions");
+        QTest::addRow("random") << u"random"_s << 3;
+        QTest::addRow("weighted_random") << u"weighted_random"_s << 3;
+        // One request at a time: every count is 0, and ties rotate over the regions.
+        QTest::addRow("least_connections") << u"least_connections"_s << 3;
+        QTest::addRow("least_request") << u"least_request"_s << 3;
+        // Loopback latencies are nearly equal, so which region wins is not fixed.
+        QTest::addRow("latency_ewma") << u"latency_ewma"_s << 1;
+    }
+
+    void everyOtherStrategyServes()
+    {
+        QFETCH(QString, strategy);
+        QFETCH(int, minRegions);
+        QVERIFY(setStrategy(strategy));
+        const auto seen = spread(90);
+        QCOMPARE(seen.value(QByteArray()), 0);
+        for (auto it = seen.begin(); it != seen.end(); ++it)
+            QVERIFY2(m_cluster->node(QString::fromUtf8(it.key())), it.key().constData());
+        QVERIFY2(seen.size() >= minRegions, qPrintable(u"%1 regions"_s.arg(seen.size())));
+    }
+
     void weighted()
     {
         QVERIFY(setStrategy(u"weighted_round_robin"_s));
