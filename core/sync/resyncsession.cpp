@@ -4,13 +4,17 @@
 #include "core/sync/sqlitedb.h"
 #include "core/sync/wireprotocol.h"
 
+#include <QCoreApplication>
 #include <QCryptographicHash>
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLoggingCategory>
+#include <QPointer>
 #include <QTcpSocket>
 #include <QTimer>
+
+#include <thread>
 
 using namespace Qt::StringLiterals;
 
@@ -126,6 +130,9 @@ void ResyncSession::onFrame(quint8 type, const QByteArray &body)
     case Wire::Type::SnapshotChunk:
         onChunk(body);
         break;
+    case Wire::Type::SnapshotEnd:
+        onEnd(body);
+        break;
     case Wire::Type::Error:
         fail(u"%1 refused: %2"_s.arg(m_peer.regionId, Wire::parseError(body)));
         break;
@@ -138,20 +145,17 @@ void ResyncSession::onFrame(quint8 type, const QByteArray &body)
 void ResyncSession::onMeta(const QByteArray &body)
 {
     const auto meta = Wire::parseSnapshotMeta(body);
-    if (!meta || meta->checksum.size() != 32) {
+    if (!meta) {
         fail(u"malformed snapshot description"_s);
         return;
     }
     m_snapshotId = meta->snapshotId;
-    m_checksum = meta->checksum;
     m_size = qint64(meta->size);
     QFile state(statePath());
     if (!state.open(QIODevice::WriteOnly | QIODevice::Truncate)
         || state.write(QJsonDocument(QJsonObject{{u"peer"_s, m_peer.regionId},
                                                  {u"snapshot_id"_s, m_snapshotId},
-                                                 {u"size"_s, m_size},
-                                                 {u"blake2b_256"_s,
-                                                  QString::fromLatin1(m_checksum.toHex())}})
+                                                 {u"size"_s, m_size}})
                                .toJson())
                    < 0) {
         fail(u"cannot write %1"_s.arg(statePath()));
@@ -177,8 +181,6 @@ void ResyncSession::onMeta(const QByteArray &body)
     m_clock.start();
     report(ResyncProgress::Phase::Transfer,
            m_resumedFrom > 0 ? u"resumed at byte %1"_s.arg(m_resumedFrom) : QString());
-    if (m_done == m_size)
-        verify();
 }
 
 void ResyncSession::onChunk(const QByteArray &body)
@@ -200,50 +202,89 @@ void ResyncSession::onChunk(const QByteArray &body)
         m_lastReportMs = m_clock.elapsed();
         report(ResyncProgress::Phase::Transfer);
     }
-    if (m_done == m_size)
-        verify();
+}
+
+void ResyncSession::onEnd(const QByteArray &body)
+{
+    const auto checksum = Wire::parseSnapshotEnd(body);
+    if (!checksum || !m_file.isOpen() || m_done != m_size) {
+        fail(u"snapshot ended out of sequence"_s);
+        return;
+    }
+    m_checksum = *checksum;
+    verify();
 }
 
 void ResyncSession::verify()
 {
     report(ResyncProgress::Phase::Verify, u"checking the checksum and SQLite integrity"_s);
+    if (m_finished)
+        return; // cancelled from a progress handler
     if (!m_file.flush()) {
         fail(u"cannot write %1: %2"_s.arg(partialPath(), m_file.errorString()));
         return;
     }
     m_file.close();
+    // Every byte has arrived: the connection has nothing more to give, and its closing is no
+    // failure.
+    if (m_conn) {
+        PeerConnection *c = m_conn;
+        m_conn = nullptr;
+        disconnect(c, nullptr, this, nullptr);
+        c->close(u"snapshot received"_s);
+    }
     if (m_hash.result() != m_checksum) {
         discardFiles();
         fail(u"snapshot checksum mismatch; the partial file was discarded, retry to fetch it "
              "again"_s);
         return;
     }
+    // quick_check reads the whole file (seconds for a large database): a worker thread with its
+    // own connection does it, and its answer comes back through a guarded queued call.
+    QPointer<ResyncSession> self(this);
+    std::thread([self, path = partialPath()] {
+        const SnapshotCheck check = checkSnapshot(path);
+        QMetaObject::invokeMethod(
+                QCoreApplication::instance(),
+                [self, check] {
+                    if (self)
+                        self->finishVerify(check);
+                },
+                Qt::QueuedConnection);
+    }).detach();
+}
+
+ResyncSession::SnapshotCheck ResyncSession::checkSnapshot(const QString &path)
+{
+    SnapshotCheck out;
     SqliteDb db;
-    if (auto r = db.open(partialPath(), true); !r) {
-        discardFiles();
-        fail(r.error().message);
-        return;
+    if (auto r = db.open(path, true); !r) {
+        out.error = r.error().message;
+        return out;
     }
     QueryResult check;
     auto ok = db.run(u"PRAGMA quick_check"_s, {}, &check);
     if (!ok || check.rows.value(0).value(0).toString() != "ok"_L1) {
-        db.close();
-        discardFiles();
-        fail(u"snapshot failed SQLite's quick_check"_s);
-        return;
+        out.error = u"snapshot failed SQLite's quick_check"_s;
+        return out;
     }
     QueryResult rows;
-    qint64 count = 0;
     if (db.run(u"SELECT count(*) FROM _meridian_rowmeta WHERE deleted = 0"_s, {}, &rows))
-        count = rows.rows.value(0).value(0).toLongLong();
-    db.close();
-    m_finished = true;
-    if (m_conn) {
-        PeerConnection *c = m_conn;
-        m_conn = nullptr;
-        c->close(u"snapshot received"_s);
+        out.rows = rows.rows.value(0).value(0).toLongLong();
+    return out;
+}
+
+void ResyncSession::finishVerify(const SnapshotCheck &check)
+{
+    if (m_finished)
+        return; // cancelled meanwhile; the verified file stays for a retry to resume
+    if (!check.error.isEmpty()) {
+        discardFiles();
+        fail(check.error);
+        return;
     }
-    emit verified(partialPath(), count);
+    m_finished = true;
+    emit verified(partialPath(), check.rows);
 }
 
 } // namespace Meridian::Internal

@@ -16,8 +16,10 @@ class PeerConnection;
 // The fetching half of a resync: asks a peer for a snapshot (or to resume the one a previous
 // attempt was reading), writes it beside the database as <db>.resync.partial with its identity
 // in <db>.resync.json, and verifies it (a BLAKE2b-256 checksum of the whole file, hashed as the
-// chunks arrive, then SQLite quick_check). Swapping it in is the Replica's job. Cancelling or
-// losing the connection keeps the partial file so the next attempt resumes where this one stopped.
+// chunks arrive and compared with the one that follows the last chunk, then SQLite quick_check on
+// a worker thread, so a large snapshot does not stall the node's event loop). Swapping it in is the
+// Replica's job. Cancelling or losing the connection keeps the partial file so the next attempt
+// resumes where this one stopped.
 class ResyncSession final : public QObject
 {
     Q_OBJECT
@@ -46,7 +48,15 @@ private:
     void onFrame(quint8 type, const QByteArray &body);
     void onMeta(const QByteArray &body);
     void onChunk(const QByteArray &body);
+    void onEnd(const QByteArray &body);
     void verify();
+    struct SnapshotCheck
+    {
+        QString error;
+        qint64 rows = 0;
+    };
+    static SnapshotCheck checkSnapshot(const QString &path);
+    void finishVerify(const SnapshotCheck &check);
     void fail(const QString &message, bool cancelled = false);
     void report(ResyncProgress::Phase phase, const QString &message = {});
 

@@ -21,7 +21,12 @@ Q_LOGGING_CATEGORY(lcSnapshot, "meridian.sync.snapshot")
 
 namespace {
 constexpr qint64 kKeepSnapshotsMs = 3600 * 1000;
+
+QString checksumPath(const QString &snapshotPath)
+{
+    return snapshotPath + u".blake2b"_s;
 }
+} // namespace
 
 SnapshotServer::SnapshotServer(PeerConnection *connection,
                                QString snapshotDir,
@@ -90,7 +95,7 @@ SnapshotServer::Prepared SnapshotServer::prepare(const QString &dirPath,
         return out;
     }
     const QDateTime cutoff = QDateTime::currentDateTimeUtc().addMSecs(-kKeepSnapshotsMs);
-    for (const QFileInfo &fi : dir.entryInfoList({u"*.db"_s}, QDir::Files)) {
+    for (const QFileInfo &fi : dir.entryInfoList({u"*.db"_s, u"*.db.blake2b"_s}, QDir::Files)) {
         if (fi.lastModified() < cutoff)
             QFile::remove(fi.filePath());
     }
@@ -110,14 +115,27 @@ SnapshotServer::Prepared SnapshotServer::prepare(const QString &dirPath,
         qCInfo(lcSnapshot) << "resuming snapshot" << id << "for" << forRegion << "at" << offset;
     }
     QFile file(dir.filePath(id + u".db"_s));
-    QCryptographicHash hash(Wire::kSnapshotChecksum);
-    if (!file.open(QIODevice::ReadOnly) || !hash.addData(&file)) {
+    if (!file.open(QIODevice::ReadOnly)) {
         out.error = u"cannot read snapshot %1"_s.arg(id);
         return out;
     }
     out.id = id;
-    out.checksum = hash.result();
     out.offset = offset > quint64(file.size()) ? 0 : offset;
+    if (out.offset == 0)
+        return out; // hashed while sending
+    // A resumed transfer needs the checksum of the whole file: the one recorded when it was
+    // first sent, or a hashing pass if that transfer stopped before its end.
+    QFile recorded(checksumPath(file.fileName()));
+    if (recorded.open(QIODevice::ReadOnly))
+        out.checksum = recorded.readAll();
+    if (out.checksum.size() != QCryptographicHash::hashLength(Wire::kSnapshotChecksum)) {
+        QCryptographicHash hash(Wire::kSnapshotChecksum);
+        if (!hash.addData(&file)) {
+            out.error = u"cannot read snapshot %1"_s.arg(id);
+            return out;
+        }
+        out.checksum = hash.result();
+    }
     return out;
 }
 
@@ -137,6 +155,9 @@ void SnapshotServer::start(const Prepared &prepared)
     Wire::SnapshotMeta meta{prepared.id, quint64(m_file.size()), prepared.checksum, prepared.offset};
     m_conn->send(quint8(Wire::Type::SnapshotMeta), Wire::snapshotMeta(meta));
     m_offset = qint64(prepared.offset);
+    m_checksum = prepared.checksum;
+    if (m_checksum.isEmpty())
+        m_hash = std::make_unique<QCryptographicHash>(Wire::kSnapshotChecksum);
     m_file.seek(m_offset);
     sendMore();
 }
@@ -151,10 +172,26 @@ void SnapshotServer::sendMore()
             fail(u"snapshot read error"_s);
             return;
         }
+        if (m_hash)
+            m_hash->addData(data);
         m_conn->send(quint8(Wire::Type::SnapshotChunk),
                      Wire::snapshotChunk(quint64(m_offset), data));
         m_offset += data.size();
     }
+    if (m_offset < m_file.size())
+        return;
+    if (m_hash) {
+        m_checksum = m_hash->result();
+        m_hash.reset();
+        // Recorded for a receiver that loses the connection now and resumes at the end.
+        QFile recorded(checksumPath(m_file.fileName()));
+        if (!recorded.open(QIODevice::WriteOnly | QIODevice::Truncate)
+            || recorded.write(m_checksum) != m_checksum.size()) {
+            qCWarning(lcSnapshot) << "cannot record the checksum of" << m_file.fileName();
+        }
+    }
+    m_file.close();
+    m_conn->send(quint8(Wire::Type::SnapshotEnd), Wire::snapshotEnd(m_checksum));
 }
 
 } // namespace Meridian::Internal

@@ -231,6 +231,23 @@ std::optional<SnapshotMeta> parseSnapshotMeta(const QByteArray &body)
     return m;
 }
 
+QByteArray snapshotEnd(const QByteArray &checksum)
+{
+    QByteArray out;
+    ByteWriter w(&out);
+    w.bytes(checksum);
+    return out;
+}
+
+std::optional<QByteArray> parseSnapshotEnd(const QByteArray &body)
+{
+    ByteReader r(body);
+    QByteArray checksum;
+    if (!r.bytes(&checksum) || checksum.size() != QCryptographicHash::hashLength(kSnapshotChecksum))
+        return std::nullopt;
+    return checksum;
+}
+
 QByteArray snapshotChunk(quint64 offset, const QByteArray &data)
 {
     QByteArray out;

@@ -15,8 +15,9 @@ namespace Meridian::Internal {
 // big-endian length, one type byte, then the body in ByteWriter encoding.
 namespace Wire {
 
-constexpr quint32 kMagic = 0x4d524453;  // "MRDS"
-constexpr quint32 kProtocolVersion = 2; // 2: snapshot checksum is BLAKE2b-256
+constexpr quint32 kMagic = 0x4d524453; // "MRDS"
+// 2: snapshot checksum is BLAKE2b-256; 3: the checksum follows the chunks (SnapshotEnd).
+constexpr quint32 kProtocolVersion = 3;
 constexpr quint32 kMaxFrame = 64 * 1024 * 1024;
 // Snapshot checksum: BLAKE2b-256, a cryptographic hash 2.5x faster than SHA-256 in Qt 6.4.
 constexpr QCryptographicHash::Algorithm kSnapshotChecksum = QCryptographicHash::Blake2b_256;
@@ -30,6 +31,7 @@ enum class Type : quint8 {
     SnapshotRequest = 6,
     SnapshotMeta = 7,
     SnapshotChunk = 8,
+    SnapshotEnd = 9,
 };
 
 QByteArray frame(Type type, const QByteArray &body);
@@ -59,13 +61,17 @@ struct SnapshotMeta
 {
     QString snapshotId;
     quint64 size = 0;
-    QByteArray checksum; // BLAKE2b-256 of the whole file (snapshotChecksumAlgorithm)
+    QByteArray checksum; // unused since protocol 3 (empty); the checksum is in SnapshotEnd
     quint64 offset = 0;  // where the chunks that follow start
 };
 QByteArray snapshotMeta(const SnapshotMeta &m);
 QByteArray snapshotChunk(quint64 offset, const QByteArray &data);
 bool parseSnapshotChunk(const QByteArray &body, quint64 *offset, QByteArray *data);
 std::optional<SnapshotMeta> parseSnapshotMeta(const QByteArray &body);
+// After the last chunk: the kSnapshotChecksum of the whole file. The server hashes the chunks
+// as it sends them, so the transfer starts as soon as the snapshot is made.
+QByteArray snapshotEnd(const QByteArray &checksum);
+std::optional<QByteArray> parseSnapshotEnd(const QByteArray &body);
 
 } // namespace Wire
 } // namespace Meridian::Internal

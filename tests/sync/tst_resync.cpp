@@ -1,6 +1,7 @@
 #include "core/sync/replica.h"
 #include "core/sync/syncclock.h"
 
+#include <QDirIterator>
 #include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -33,6 +34,8 @@ private slots:
     void cleanup();
     void resyncAfterTruncation();
     void interruptedResyncResumes();
+    void cancelledVerifyResumesAtTheEnd();
+    void corruptPartialIsDiscarded();
     void clockSkewRaisesAlarm();
 
 private:
@@ -210,6 +213,102 @@ void tst_Resync::interruptedResyncResumes()
     QCOMPARE(firstTransferBytes, partial); // resumed, not restarted
     QTRY_COMPARE_WITH_TIMEOUT(m_b->digest(), m_a->digest(), 10000);
     QCOMPARE(m_a->query(u"SELECT count(*) FROM kv"_s)->rows.first().first().toInt(), 1504);
+}
+
+// Cancelled once every byte had arrived: the retry asks for nothing more than the end of the
+// stream, and the checksum the server recorded when it first sent the file.
+void tst_Resync::cancelledVerifyResumesAtTheEnd()
+{
+    truncatedScenario(600, 1024);
+    if (QTest::currentTestFailed())
+        return;
+    QObject scope; // ends the connections below with this function
+    bool cancelled = false;
+    qint64 total = 0;
+    connect(m_b.get(), &Replica::resyncProgress, &scope, [&](const ResyncProgress &p) {
+        if (!cancelled && p.phase == ResyncProgress::Phase::Verify) {
+            cancelled = true;
+            total = p.bytesTotal;
+            m_b->cancelResync();
+        }
+    });
+    QVERIFY(m_b->startResync(u"a"_s).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(m_b->resyncStatus().phase == ResyncProgress::Phase::Cancelled
+                                     || m_b->resyncStatus().phase == ResyncProgress::Phase::Done,
+                             20000);
+    QCOMPARE(ResyncProgress::phaseName(m_b->resyncStatus().phase), u"cancelled"_s);
+    QVERIFY(total > 0);
+    QCOMPARE(QFileInfo(m_b->config().databasePath + u".resync.partial"_s).size(), total);
+    // The server recorded the checksum it computed while sending.
+    QDirIterator recorded(m_dir->path(),
+                          {u"*.db.blake2b"_s},
+                          QDir::Files,
+                          QDirIterator::Subdirectories);
+    QVERIFY(recorded.hasNext());
+    QCOMPARE(QFileInfo(recorded.next()).size(), 32);
+
+    qint64 firstTransferBytes = -1;
+    connect(m_b.get(), &Replica::resyncProgress, &scope, [&](const ResyncProgress &p) {
+        if (firstTransferBytes < 0 && p.phase == ResyncProgress::Phase::Transfer)
+            firstTransferBytes = p.bytesDone;
+    });
+    QVERIFY(m_b->startResync(u"a"_s).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(m_b->resyncStatus().phase == ResyncProgress::Phase::Done
+                                     || m_b->resyncStatus().phase == ResyncProgress::Phase::Failed,
+                             20000);
+    QCOMPARE(ResyncProgress::phaseName(m_b->resyncStatus().phase), u"done"_s);
+    QCOMPARE(firstTransferBytes, total);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->digest(), m_a->digest(), 10000);
+}
+
+// A partial file damaged between attempts fails the checksum: it is discarded with a clear
+// message, the old database stays, and the next attempt fetches the snapshot whole.
+void tst_Resync::corruptPartialIsDiscarded()
+{
+    truncatedScenario(1500, 1024);
+    if (QTest::currentTestFailed())
+        return;
+    const QString before = m_b->digest();
+    QObject scope;
+    bool cancelled = false;
+    connect(m_b.get(), &Replica::resyncProgress, &scope, [&](const ResyncProgress &p) {
+        if (!cancelled && p.phase == ResyncProgress::Phase::Transfer && p.bytesDone > 4096
+            && p.bytesDone < p.bytesTotal) {
+            cancelled = true;
+            m_b->cancelResync();
+        }
+    });
+    QVERIFY(m_b->startResync(u"a"_s).ok());
+    QTRY_COMPARE_WITH_TIMEOUT(ResyncProgress::phaseName(m_b->resyncStatus().phase),
+                              u"cancelled"_s,
+                              20000);
+    const QString partialPath = m_b->config().databasePath + u".resync.partial"_s;
+    {
+        QFile partial(partialPath);
+        QVERIFY(partial.open(QIODevice::ReadWrite));
+        QVERIFY(partial.size() > 4096);
+        QVERIFY(partial.seek(4000));
+        char byte = 0;
+        QVERIFY(partial.getChar(&byte));
+        QVERIFY(partial.seek(4000));
+        QVERIFY(partial.putChar(char(byte ^ 0x5a)));
+    }
+    QVERIFY(m_b->startResync(u"a"_s).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(m_b->resyncStatus().phase == ResyncProgress::Phase::Done
+                                     || m_b->resyncStatus().phase == ResyncProgress::Phase::Failed,
+                             20000);
+    QCOMPARE(ResyncProgress::phaseName(m_b->resyncStatus().phase), u"failed"_s);
+    QVERIFY2(m_b->resyncStatus().message.contains(u"checksum mismatch"_s),
+             qPrintable(m_b->resyncStatus().message));
+    QVERIFY(!QFile::exists(partialPath));
+    QCOMPARE(m_b->digest(), before);
+
+    QVERIFY(m_b->startResync(u"a"_s).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(m_b->resyncStatus().phase == ResyncProgress::Phase::Done
+                                     || m_b->resyncStatus().phase == ResyncProgress::Phase::Failed,
+                             20000);
+    QCOMPARE(ResyncProgress::phaseName(m_b->resyncStatus().phase), u"done"_s);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->digest(), m_a->digest(), 10000);
 }
 
 void tst_Resync::clockSkewRaisesAlarm()
