@@ -2,7 +2,10 @@
 // from the request, retries' exclusions, in-flight accounting and outlier detection.
 #include "core/balancing/outlierdetector.h"
 #include "core/edge/edgerouter.h"
+#include "mmdbwriter.h"
 
+#include <QFile>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace Meridian;
@@ -126,6 +129,58 @@ private slots:
                             "127.0.0.1",
                             uint64_t(1) << euWest),
                  u"us-east"_s);
+    }
+
+    // A real MaxMind DB file (written by the test) read through libmaxminddb: the client
+    // address gives a location, or a country whose location comes from zone.tab; a header still
+    // wins over the database.
+    void geoFromMaxMindDatabase()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        MmdbWriter writer;
+        writer.add({0x7f000000, 24, 1.29, 103.85, {}}); // 127.0.0.0/24: Singapore
+        writer.add({0x7f000100, 24, 0, 0, "IE"});       // 127.0.1.0/24: Ireland
+        writer.add({0x0a000000, 8, 40.7, -74.0, {}});   // 10.0.0.0/8: New York
+        QFile file(dir.filePath(u"geo.mmdb"_s));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        QVERIFY(file.write(writer.build()) > 0);
+        file.close();
+
+        EdgeConfig config;
+        config.maxmindDatabase = file.fileName();
+        EdgeRouter router(config);
+        QVERIFY2(router.locatorError().isEmpty(), qPrintable(router.locatorError()));
+        QVERIFY(router.setConfig(threeRegions(u"geo_proximity"_s)));
+        const QByteArray plain = "GET / HTTP/1.1\r\n\r\n";
+        QCOMPARE(pickRegion(router, plain, "127.0.0.9"), u"ap-southeast"_s);
+        QCOMPARE(pickRegion(router, plain, "127.0.1.200"), u"eu-west"_s);
+        QCOMPARE(pickRegion(router, plain, "10.20.30.40"), u"us-east"_s);
+        QCOMPARE(pickRegion(router,
+                            "GET / HTTP/1.1\r\nX-Client-Location: 48.85,2.35\r\n\r\n",
+                            "127.0.0.9"),
+                 u"eu-west"_s);
+        // An address the database does not know still gets a region.
+        QVERIFY(!pickRegion(router, plain, "192.0.2.1").isEmpty());
+    }
+
+    void unreadableMaxMindDatabaseIsAClearError()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QFile file(dir.filePath(u"broken.mmdb"_s));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        QVERIFY(file.write(QByteArray(4096, 'x')) > 0);
+        file.close();
+        EdgeConfig config;
+        config.maxmindDatabase = file.fileName();
+        EdgeRouter router(config);
+        QVERIFY2(router.locatorError().contains(u"edge.maxmind_database: cannot open"_s),
+                 qPrintable(router.locatorError()));
+        QVERIFY(router.locatorError().contains(file.fileName()));
+        config.maxmindDatabase = dir.filePath(u"missing.mmdb"_s);
+        EdgeRouter missing(config);
+        QVERIFY(missing.locatorError().contains(u"missing.mmdb"_s));
     }
 
     void configChangesApplyAtOnce()
