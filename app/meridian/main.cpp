@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <string_view>
 
 namespace {
 
@@ -25,14 +26,39 @@ QStringList splitEndpoints(const QStringList &values)
     return endpoints;
 }
 
+// --help and --version answer without a display (scripts, ssh sessions): they are handled with
+// a QCoreApplication, before QApplication needs a platform plugin.
+bool onlyAsksForInformation(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg(argv[i]);
+        if (arg == "-h" || arg == "-?" || arg == "--help" || arg == "--help-all" || arg == "-V"
+            || arg == "--version")
+            return true;
+    }
+    return false;
+}
+
+template<typename Application>
+void describeApplication()
+{
+    Application::setApplicationName(QStringLiteral("meridian"));
+    Application::setOrganizationName(QStringLiteral("Meridian"));
+    Application::setApplicationVersion(Meridian::versionString());
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
 {
-    QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("meridian"));
-    QApplication::setOrganizationName(QStringLiteral("Meridian"));
-    QApplication::setApplicationVersion(Meridian::versionString());
+    std::unique_ptr<QCoreApplication> application;
+    if (onlyAsksForInformation(argc, argv)) {
+        application = std::make_unique<QCoreApplication>(argc, argv);
+        describeApplication<QCoreApplication>();
+    } else {
+        application = std::make_unique<QApplication>(argc, argv);
+        describeApplication<QApplication>();
+    }
 
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -75,12 +101,19 @@ int main(int argc, char *argv[])
                        themeOption,
                        screenshotOption,
                        afterOption});
-    parser.process(app);
+    parser.process(*application);
 
     if (parser.isSet(versionOption)) {
         std::fputs(qPrintable(Meridian::versionBanner(QStringLiteral("meridian")) + u'\n'), stdout);
         return 0;
     }
+    if (!qobject_cast<QApplication *>(application.get())) {
+        // The "-V" or "-h" seen above was an option's value: this run needs the GUI after all.
+        application.reset();
+        application = std::make_unique<QApplication>(argc, argv);
+        describeApplication<QApplication>();
+    }
+    QCoreApplication &app = *application;
     double after = 0;
     if (parser.isSet(screenshotOption)) {
         bool ok = false;

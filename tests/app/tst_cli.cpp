@@ -1,4 +1,5 @@
-// Every executable answers --help and --version properly (exit 0, the right name and version).
+// Every executable answers --help and --version properly (exit 0, the right name and version),
+// also where there is no display (a script, an ssh session): the control room included.
 #include "core/version.h"
 
 #include <QProcess>
@@ -30,8 +31,12 @@ void tst_Cli::helpAndVersion()
 {
     QFETCH(QString, program);
     const QString path = QStringLiteral(MERIDIAN_BIN_DIR) + program;
+    QProcessEnvironment noDisplay = QProcessEnvironment::systemEnvironment();
+    for (const QString &name : {u"DISPLAY"_s, u"WAYLAND_DISPLAY"_s, u"QT_QPA_PLATFORM"_s})
+        noDisplay.remove(name);
 
     QProcess version;
+    version.setProcessEnvironment(noDisplay);
     version.start(path, {u"--version"_s});
     QVERIFY2(version.waitForFinished(30000), qPrintable(version.errorString()));
     QCOMPARE(version.exitStatus(), QProcess::NormalExit);
@@ -41,6 +46,7 @@ void tst_Cli::helpAndVersion()
              qPrintable(versionOut));
 
     QProcess help;
+    help.setProcessEnvironment(noDisplay);
     help.start(path, {u"--help"_s});
     QVERIFY2(help.waitForFinished(30000), qPrintable(help.errorString()));
     QCOMPARE(help.exitCode(), 0);
