@@ -145,6 +145,13 @@ CliParser::CliParser()
              u"Follow the live event stream until interrupted (Ctrl-C)."_s,
              u"Reconnects by itself when the node goes away. With -o json, prints one JSON\n"
              "object per line: {\"event\": TYPE, \"id\": ID, \"data\": DATA}."_s},
+            {u"overwritten"_s,
+             {u"REGION"_s},
+             {u"limit"_s},
+             u"Show the writes that lost a last-writer-wins conflict in REGION."_s,
+             u"Newest first (default 100, --limit up to 10000): the row's table and key, the\n"
+             "losing write (its origin region, time and values, or that it was a delete) and the\n"
+             "write that won. Counters per table and origin are in `meridianctl digest`."_s},
             {u"audit"_s,
              {},
              {u"limit"_s},

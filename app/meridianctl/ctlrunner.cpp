@@ -186,6 +186,8 @@ void CtlRunner::start()
         runEvents();
     else if (name == u"audit"_s)
         runAudit();
+    else if (name == u"overwritten"_s)
+        runOverwritten();
     else if (name.startsWith(u"local "_s))
         runLocal();
     else
@@ -401,6 +403,41 @@ void CtlRunner::runAudit()
                           e.args.isEmpty() ? QString() : compactJson(e.args)});
         }
         writeOut(table.isEmpty() ? u"the audit log is empty\n"_s : table.render());
+        done(ExitOk);
+    });
+}
+
+void CtlRunner::runOverwritten()
+{
+    const QString region = m_invocation.args.at(0);
+    bool ok = true;
+    const int limit = m_invocation.isSet(u"limit"_s) ? m_invocation.value(u"limit"_s).toInt(&ok)
+                                                     : 0;
+    if (!ok || limit < 0 || limit > 10000)
+        return failUsage(u"--limit must be a whole number from 1 to 10000"_s);
+    m_client->overwritten(region, limit, this, [this, region](const ApiResult<QList<OverwrittenEntry>> &result) {
+        if (!result)
+            return failApi(result.error());
+        if (json())
+            return printBody(result.body()), done(ExitOk);
+        Table table({u"SEEN"_s, u"TABLE"_s, u"KEY"_s, u"LOST"_s, u"LOSING VALUES"_s, u"WON"_s});
+        auto version = [](const RowVersion &v) {
+            // Conflicting writes are milliseconds apart: show them.
+            const QString time = v.time.isValid()
+                                         ? v.time.toUTC().toString(u"yyyy-MM-dd HH:mm:ss.zzz'Z'"_s)
+                                         : u"-"_s;
+            return u"%1 @ %2"_s.arg(v.origin, time);
+        };
+        for (const OverwrittenEntry &e : result.value()) {
+            table.addRow({formatTime(e.at),
+                          e.table,
+                          compactJson(e.primaryKey),
+                          version(e.loser),
+                          e.loser.deleted ? u"(delete)"_s : compactJson(e.loser.row),
+                          version(e.winner)});
+        }
+        writeOut(table.isEmpty() ? u"no write has lost a conflict in %1\n"_s.arg(region)
+                                 : table.render());
         done(ExitOk);
     });
 }

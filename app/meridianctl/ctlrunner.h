@@ -62,6 +62,7 @@ private:
     void runDigest();
     void runEvents();
     void runAudit();
+    void runOverwritten();
     void runLocal();
 
     void pollDrain(const QString &region, double deadlineS);

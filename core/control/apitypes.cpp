@@ -380,6 +380,35 @@ ApiResult<AuditEntry> parseAudit(const QJsonObject &object, const QString &where
     return finish(r, std::move(entry));
 }
 
+ApiResult<RowVersion> parseRowVersion(const QJsonObject &object, const QString &where)
+{
+    Reader r(object, where);
+    RowVersion version;
+    r.string("origin"_L1, version.origin, Need::Required);
+    r.string("hlc"_L1, version.hlc, Need::Required);
+    r.time("time"_L1, version.time);
+    r.boolean("deleted"_L1, version.deleted);
+    r.object("row"_L1, version.row);
+    return finish(r, std::move(version));
+}
+
+ApiResult<OverwrittenEntry> parseOverwritten(const QJsonObject &object, const QString &where)
+{
+    Reader r(object, where);
+    OverwrittenEntry entry;
+    r.integer("id"_L1, entry.id);
+    r.time("at"_L1, entry.at, Need::Required);
+    r.string("table"_L1, entry.table, Need::Required);
+    r.object("primary_key"_L1, entry.primaryKey, Need::Required);
+    std::optional<RowVersion> loser;
+    std::optional<RowVersion> winner;
+    r.nested("loser"_L1, loser, parseRowVersion, Need::Required);
+    r.nested("winner"_L1, winner, parseRowVersion, Need::Required);
+    entry.loser = loser.value_or(RowVersion{});
+    entry.winner = winner.value_or(RowVersion{});
+    return finish(r, std::move(entry));
+}
+
 template<typename T, typename Parse>
 ApiResult<QList<T>> parseList(const QJsonObject &object, QLatin1StringView key, Parse parse)
 {
@@ -717,6 +746,21 @@ ApiResult<QList<ActionInfo>> actionsFromJson(const QJsonObject &object)
 ApiResult<QList<AuditEntry>> auditFromJson(const QJsonObject &object)
 {
     return parseList<AuditEntry>(object, "entries"_L1, parseAudit);
+}
+
+ApiResult<RowVersion> RowVersion::fromJson(const QJsonObject &object)
+{
+    return parseRowVersion(object, u"version"_s);
+}
+
+ApiResult<OverwrittenEntry> OverwrittenEntry::fromJson(const QJsonObject &object)
+{
+    return parseOverwritten(object, u"entry"_s);
+}
+
+ApiResult<QList<OverwrittenEntry>> overwrittenFromJson(const QJsonObject &object)
+{
+    return parseList<OverwrittenEntry>(object, "entries"_L1, parseOverwritten);
 }
 
 QString toApiTime(const QDateTime &time)

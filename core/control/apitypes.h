@@ -273,6 +273,33 @@ struct AuditEntry
     static ApiResult<AuditEntry> fromJson(const QJsonObject &object);
 };
 
+// One version of a row in an overwritten-journal entry: who wrote it and when (its HLC, a 64-bit
+// value carried as a decimal string, and the HLC's wall-clock part).
+struct RowVersion
+{
+    QString origin;
+    QString hlc;
+    QDateTime time;
+    bool deleted = false;
+    QJsonObject row; // the losing values; empty for a delete and for the winner
+
+    static ApiResult<RowVersion> fromJson(const QJsonObject &object);
+};
+
+// A write that lost a last-writer-wins conflict in one region
+// (GET /v1/regions/{id}/overwritten).
+struct OverwrittenEntry
+{
+    qint64 id = 0;
+    QDateTime at; // when that region saw the conflict
+    QString table;
+    QJsonObject primaryKey;
+    RowVersion loser;
+    RowVersion winner;
+
+    static ApiResult<OverwrittenEntry> fromJson(const QJsonObject &object);
+};
+
 // One Server-Sent Event of GET /v1/events: its type (state | health | lag | action | traffic,
 // or any newer one) and its JSON data.
 struct ApiEvent
@@ -293,6 +320,7 @@ ApiResult<QList<RegionStatus>> regionsFromJson(const QJsonObject &object);
 ApiResult<QList<LinkStatus>> linksFromJson(const QJsonObject &object);
 ApiResult<QList<ActionInfo>> actionsFromJson(const QJsonObject &object);
 ApiResult<QList<AuditEntry>> auditFromJson(const QJsonObject &object);
+ApiResult<QList<OverwrittenEntry>> overwrittenFromJson(const QJsonObject &object);
 
 // RFC 3339 UTC with milliseconds, as the API writes times.
 QString toApiTime(const QDateTime &time);

@@ -25,6 +25,9 @@ public:
     virtual QJsonArray inboundLinks() const = 0;
     // {"digest": hex, "overwritten": {"table": {"origin": n}}} of this region's store.
     virtual ControlResult<QJsonObject> localDigest() = 0;
+    // The newest `limit` entries of this region's overwritten journal (writes that lost a
+    // last-writer-wins conflict here), newest first, as Overwritten JSON objects.
+    virtual ControlResult<QJsonArray> overwrittenJournal(int limit) = 0;
     // Requests now in flight on the data port, and rps/p50/p99 over the last seconds.
     virtual QJsonObject localTraffic() const = 0;
     // Health of this node's own data endpoint: healthy | unhealthy | unknown.

@@ -531,6 +531,20 @@ ControlCall *ControlClient::audit(int limit, QObject *context, Callback<QList<Au
                                    limit > 0 ? u"limit=%1"_s.arg(limit) : QString());
 }
 
+ControlCall *ControlClient::overwritten(const QString &region,
+                                        int limit,
+                                        QObject *context,
+                                        Callback<QList<OverwrittenEntry>> done)
+{
+    return call<QList<OverwrittenEntry>>("GET",
+                                         u"/v1/regions/%1/overwritten"_s.arg(encodeSegment(region)),
+                                         nullptr,
+                                         context,
+                                         &overwrittenFromJson,
+                                         done,
+                                         limit > 0 ? u"limit=%1"_s.arg(limit) : QString());
+}
+
 ControlCall::ControlCall(QNetworkReply *reply, QObject *parent)
     : QObject(parent)
     , m_reply(reply)

@@ -122,6 +122,11 @@ public:
     ControlCall *digest(QObject *context, Callback<Api::DigestReport> done);
     // limit <= 0 leaves the number of entries to the server.
     ControlCall *audit(int limit, QObject *context, Callback<QList<Api::AuditEntry>> done);
+    // REGION's overwritten journal (writes that lost a conflict there), newest first.
+    ControlCall *overwritten(const QString &region,
+                             int limit,
+                             QObject *context,
+                             Callback<QList<Api::OverwrittenEntry>> done);
 
     // The URL of a path under the endpoint ("/v1/events"), for EventStream and messages.
     QUrl urlFor(const QString &path, const QString &query = {}) const;

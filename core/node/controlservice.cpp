@@ -337,6 +337,13 @@ void ControlService::addRoutes(HttpRouter &router)
                 resync(request, std::move(r), caller);
             };
     router.route("POST", u"/v1/regions/{id}/resync", guarded(admin, u"resync"_s, resyncHandler));
+    router.route("GET",
+                 u"/v1/regions/{id}/overwritten",
+                 guarded(viewer,
+                         u"overwritten"_s,
+                         [this](const HttpRequest &request, HttpResponder r, const Caller &caller) {
+                             overwritten(request, std::move(r), caller);
+                         }));
     router.route("DELETE",
                  u"/v1/regions/{id}/resync",
                  guarded(admin, u"resync_cancel"_s, resyncHandler));
@@ -805,6 +812,82 @@ void ControlService::applyLocally(const QString &kind,
     answer(responder, caller, kind, args, kind == u"drain"_s ? 202 : 200, body);
 }
 
+bool ControlService::forwardToRegionNode(const QString &region,
+                                         const HttpRequest &request,
+                                         const Caller &caller,
+                                         std::function<void(const PeerReply &)> done)
+{
+    const PeerNode *peer = m_monitor->peer(region);
+    if (!peer || !m_monitor->isReachable(region))
+        return false;
+    m_peers->call(peer->controlUrl,
+                  request.method(),
+                  QString::fromUtf8(request.target()),
+                  request.body(),
+                  m_config.forwardTimeoutMs,
+                  std::move(done),
+                  request.header("Authorization"),
+                  {{QByteArray(kForwardedFor.data(), kForwardedFor.size()),
+                    caller.client.toUtf8()}});
+    return true;
+}
+
+void ControlService::overwritten(const HttpRequest &request,
+                                 HttpResponder responder,
+                                 const Caller &caller)
+{
+    const QString region = request.pathParam(u"id");
+    if (!m_config.regionSpec(region)) {
+        responder.send(jsonResponse(404, ControlError::unknownRegion(region).toJson()));
+        return;
+    }
+    bool ok = true;
+    int limit = 100;
+    if (request.hasQuery(u"limit"))
+        limit = request.queryValue(u"limit").toInt(&ok);
+    if (!ok || limit <= 0 || limit > 10000) {
+        responder.send(jsonResponse(400,
+                                    ControlError::invalidParameter(
+                                            u"'limit' must be a whole number from 1 to 10000"_s)
+                                            .toJson()));
+        return;
+    }
+    if (!(m_config.roleRegion && region == m_config.region)) {
+        // Each region keeps its own journal: its node answers.
+        const bool passed = forwardToRegionNode(
+                region, request, caller, [responder, region](const PeerReply &reply) mutable {
+                    if (reply.status == 0) {
+                        responder.send(
+                                jsonResponse(503,
+                                             ControlError{503,
+                                                          u"unavailable"_s,
+                                                          u"the node of %1 did not answer: %2"_s
+                                                                  .arg(region, reply.error)}
+                                                     .toJson()));
+                        return;
+                    }
+                    HttpResponse response(reply.status);
+                    response.setBody(reply.body, "application/json");
+                    responder.send(std::move(response));
+                });
+        if (!passed) {
+            responder.send(
+                    jsonResponse(503,
+                                 ControlError{503,
+                                              u"unavailable"_s,
+                                              u"the node of %1 is not reachable"_s.arg(region)}
+                                         .toJson()));
+        }
+        return;
+    }
+    const auto journal = m_backend->overwrittenJournal(limit);
+    if (!journal) {
+        responder.send(jsonResponse(journal.error().status, journal.error().toJson()));
+        return;
+    }
+    responder.send(jsonResponse(200, {{u"region"_s, region}, {u"entries"_s, journal.value()}}));
+}
+
 void ControlService::resync(const HttpRequest &request,
                             HttpResponder responder,
                             const Caller &caller)
@@ -828,46 +911,39 @@ void ControlService::resync(const HttpRequest &request,
     }
     if (!(m_config.roleRegion && region == m_config.region)) {
         // Resync is the region's own business: pass it to that region's node.
-        const PeerNode *peer = m_monitor->peer(region);
-        if (!peer || !m_monitor->isReachable(region)) {
+        const bool passed = forwardToRegionNode(
+                region,
+                request,
+                caller,
+                [this, responder, caller, action, args, mutating, region](
+                        const PeerReply &reply) mutable {
+                    if (reply.status == 0) {
+                        const ControlError error{503,
+                                                 u"unavailable"_s,
+                                                 u"the node of %1 did not answer: %2"_s
+                                                         .arg(region, reply.error)};
+                        if (mutating)
+                            answerError(responder, caller, action, args, error);
+                        else
+                            responder.send(jsonResponse(error.status, error.toJson()));
+                        return;
+                    }
+                    if (mutating)
+                        recordAudit(caller,
+                                    action,
+                                    args,
+                                    reply.status,
+                                    bodyObject(reply.body)
+                                            .value(u"error"_s)
+                                            .toObject()
+                                            .value(u"code"_s)
+                                            .toString());
+                    HttpResponse response(reply.status);
+                    response.setBody(reply.body, "application/json");
+                    responder.send(std::move(response));
+                });
+        if (!passed)
             fail({503, u"unavailable"_s, u"the node of %1 is not reachable"_s.arg(region)});
-            return;
-        }
-        m_peers->call(peer->controlUrl,
-                      request.method(),
-                      QString::fromUtf8(request.target()),
-                      request.body(),
-                      m_config.forwardTimeoutMs,
-                      [this, responder, caller, action, args, mutating, region](
-                              const PeerReply &reply) mutable {
-                          if (reply.status == 0) {
-                              const ControlError error{503,
-                                                       u"unavailable"_s,
-                                                       u"the node of %1 did not answer: %2"_s
-                                                               .arg(region, reply.error)};
-                              if (mutating)
-                                  answerError(responder, caller, action, args, error);
-                              else
-                                  responder.send(jsonResponse(error.status, error.toJson()));
-                              return;
-                          }
-                          if (mutating)
-                              recordAudit(caller,
-                                          action,
-                                          args,
-                                          reply.status,
-                                          bodyObject(reply.body)
-                                                  .value(u"error"_s)
-                                                  .toObject()
-                                                  .value(u"code"_s)
-                                                  .toString());
-                          HttpResponse response(reply.status);
-                          response.setBody(reply.body, "application/json");
-                          responder.send(std::move(response));
-                      },
-                      request.header("Authorization"),
-                      {{QByteArray(kForwardedFor.data(), kForwardedFor.size()),
-                        caller.client.toUtf8()}});
         return;
     }
     if (request.method() == "GET") {

@@ -12,8 +12,10 @@
 #include <QDateTime>
 #include <QElapsedTimer>
 #include <QObject>
+
 #include <QTimer>
 
+#include <functional>
 #include <memory>
 
 namespace Meridian {
@@ -24,6 +26,7 @@ class ControlStore;
 class HttpRouter;
 class PeerClient;
 struct Action;
+struct PeerReply;
 
 // The control API of one node (docs/control-api.md): authentication and roles, the audit log,
 // forwarding of mutating calls to the control leader (the serialisation point that keeps
@@ -84,6 +87,14 @@ private:
                  HttpResponder responder,
                  const Caller &caller);
     void resync(const HttpRequest &request, HttpResponder responder, const Caller &caller);
+    void overwritten(const HttpRequest &request, HttpResponder responder, const Caller &caller);
+    // Requests about one region that only its own node can answer (resync, its journal) are
+    // passed to that node; `done` gets its reply (status 0 and an error when it did not answer).
+    // False, and nothing sent, when the region's node is not reachable.
+    bool forwardToRegionNode(const QString &region,
+                             const HttpRequest &request,
+                             const Caller &caller,
+                             std::function<void(const PeerReply &)> done);
     void recordAudit(const Caller &caller,
                      const QString &action,
                      const QJsonObject &args,

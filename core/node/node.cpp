@@ -14,6 +14,7 @@
 #include "core/node/delayrelay.h"
 #include "core/node/edgegateway.h"
 #include "core/node/peerclient.h"
+#include "core/sync/hybridlogicalclock.h"
 #include "core/sync/replica.h"
 
 #include <QDir>
@@ -378,6 +379,34 @@ ControlResult<QJsonObject> Node::localDigest()
         }
     }
     return QJsonObject{{u"digest"_s, m_replica->digest()}, {u"overwritten"_s, overwritten}};
+}
+
+ControlResult<QJsonArray> Node::overwrittenJournal(int limit)
+{
+    if (!m_replica)
+        return ControlError{503, u"unavailable"_s, u"the store is closed"_s};
+    const auto journal = m_replica->overwrittenJournal(limit);
+    if (!journal)
+        return ControlError{500, u"store_error"_s, journal.error().message};
+    // HLC values are 64-bit: as decimal strings, since JSON numbers lose precision past 2^53.
+    auto version = [](const QString &origin, quint64 hlc) {
+        return QJsonObject{{u"origin"_s, origin},
+                           {u"hlc"_s, QString::number(hlc)},
+                           {u"time"_s, isoFromMs(HybridLogicalClock::physicalMs(hlc))}};
+    };
+    QJsonArray entries;
+    for (const OverwrittenWrite &w : journal.value()) {
+        QJsonObject loser = version(w.loserOrigin, w.loserHlc);
+        loser.insert(u"deleted"_s, w.loserDeleted);
+        loser.insert(u"row"_s, w.loserDeleted ? QJsonValue() : QJsonValue(w.loserRow));
+        entries.append(QJsonObject{{u"id"_s, w.id},
+                                   {u"at"_s, isoFromMs(w.atMs)},
+                                   {u"table"_s, w.table},
+                                   {u"primary_key"_s, w.primaryKey},
+                                   {u"loser"_s, loser},
+                                   {u"winner"_s, version(w.winnerOrigin, w.winnerHlc)}});
+    }
+    return entries;
 }
 
 QJsonObject Node::localTraffic() const

@@ -52,6 +52,7 @@ public:
     // ControlBackend
     QJsonArray inboundLinks() const override;
     ControlResult<QJsonObject> localDigest() override;
+    ControlResult<QJsonArray> overwrittenJournal(int limit) override;
     QJsonObject localTraffic() const override;
     QString localHealth() const override;
     QMap<QString, double> trafficShares(const ControlState &state) const override;

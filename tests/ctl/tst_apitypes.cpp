@@ -53,6 +53,7 @@ private slots:
     void digest();
     void digestWrongCount();
     void audit();
+    void overwritten();
     void lists();
     void apiErrorFromHttp_data();
     void apiErrorFromHttp();
@@ -308,6 +309,32 @@ void tst_ApiTypes::digestWrongCount()
              u"invalid answer: digest.regions.a.overwritten.kv.b should be an integer, not a string"_s);
     QVERIFY(!DigestReport::fromJson(parse(R"({"agree": "yes", "regions": {}})")).ok());
     QVERIFY(!DigestReport::fromJson(parse(R"({"agree": true, "regions": {"a": 1}})")).ok());
+}
+
+void tst_ApiTypes::overwritten()
+{
+    const auto result = overwrittenFromJson(parse(R"({"region": "us-east", "entries": [
+        {"id": 7, "at": "2026-11-25T10:45:55.334Z", "table": "kv",
+         "primary_key": {"key": "k"},
+         "loser": {"origin": "us-east", "hlc": "117676674601451520",
+                   "time": "2026-11-25T10:45:55.320Z", "deleted": false, "row": {"key": "k"}},
+         "winner": {"origin": "eu-west", "hlc": "117676674602106880",
+                    "time": "2026-11-25T10:45:55.330Z"}}]})"));
+    QVERIFY2(result.ok(), qPrintable(result.error().message));
+    QCOMPARE(result.value().size(), 1);
+    const OverwrittenEntry &e = result.value().first();
+    QCOMPARE(e.id, 7);
+    QCOMPARE(e.primaryKey.value(u"key"_s).toString(), u"k"_s);
+    QCOMPARE(e.loser.hlc, u"117676674601451520"_s); // 64 bits, kept exact as a string
+    QCOMPARE(e.winner.origin, u"eu-west"_s);
+    QCOMPARE(e.loser.time.time().msec(), 320);
+    QVERIFY(!e.loser.deleted);
+    const auto missingWinner = overwrittenFromJson(parse(R"({"entries": [
+        {"at": "2026-11-25T10:45:55.334Z", "table": "kv", "primary_key": {},
+         "loser": {"origin": "a", "hlc": "1"}}]})"));
+    QVERIFY(!missingWinner.ok());
+    QVERIFY2(missingWinner.error().message.contains(u"winner"_s),
+             qPrintable(missingWinner.error().message));
 }
 
 void tst_ApiTypes::audit()

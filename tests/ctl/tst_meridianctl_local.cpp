@@ -8,6 +8,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QProcess>
 #include <QScopeGuard>
 #include <QTemporaryDir>
@@ -40,8 +42,10 @@ private slots:
     void resyncFromPeerConverges();
     void outageAndRestartCatchUp();
     void auditRecordsActions();
+    void overwrittenJournalShowsTheLosers();
 
 private:
+    qint64 overwrittenTotal();
     CtlRun ctl(const QStringList &args, const QString &endpoint = {}, const QString &token = {});
     QString controlUrl(const QString &id) const;
     QString dataUrl(const QString &id) const;
@@ -283,6 +287,88 @@ void tst_MeridianctlLocal::auditRecordsActions()
     }
     QVERIFY2(drainAccepted, audit.out.constData());
     QVERIFY2(drainRefused, audit.out.constData());
+}
+
+qint64 tst_MeridianctlLocal::overwrittenTotal()
+{
+    const CtlRun run = ctl({u"digest"_s, u"-o"_s, u"json"_s}, controlUrl(u"us-east"_s), m_viewer);
+    qint64 total = 0;
+    for (const QJsonValue &region : run.json().value(u"regions"_s).toObject()) {
+        for (const QJsonValue &table : region[u"overwritten"_s].toObject())
+            for (const QJsonValue &count : table.toObject())
+                total += count.toInteger();
+    }
+    return total;
+}
+
+void tst_MeridianctlLocal::overwrittenJournalShowsTheLosers()
+{
+    // Two regions write the same key at the same moment until one write loses somewhere
+    // (replication takes longer than the gap between the two commits); bounded in rounds.
+    QNetworkAccessManager manager;
+    const qint64 before = overwrittenTotal();
+    int rounds = 0;
+    for (; rounds < 40 && overwrittenTotal() == before; ++rounds) {
+        std::vector<std::unique_ptr<QNetworkReply>> replies;
+        for (const QString &region : {u"us-east"_s, u"eu-west"_s}) {
+            QNetworkRequest request(QUrl(dataUrl(region) + u"/api/kv/contested"_s));
+            request.setHeader(QNetworkRequest::ContentTypeHeader, u"text/plain"_s);
+            replies.emplace_back(
+                    manager.put(request, region.toUtf8() + " round " + QByteArray::number(rounds)));
+        }
+        for (auto &reply : replies) {
+            QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 10000);
+            QCOMPARE(reply->error(), QNetworkReply::NoError);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(digestsAgree(), 20000);
+    }
+    QVERIFY2(overwrittenTotal() > before, qPrintable(u"no conflict in %1 rounds"_s.arg(rounds)));
+
+    // Every region's journal, asked through us-east (forwarded to the region's node) and
+    // directly, names the losing and the winning write of the contested key.
+    int entriesSeen = 0;
+    for (const QString &region : {u"us-east"_s, u"eu-west"_s, u"ap-southeast"_s}) {
+        const CtlRun run = ctl({u"overwritten"_s, region, u"-o"_s, u"json"_s},
+                               controlUrl(u"us-east"_s),
+                               m_viewer);
+        QVERIFY2(run.exitCode == 0, run.err.constData());
+        QCOMPARE(run.json().value(u"region"_s).toString(), region);
+        const CtlRun direct
+                = ctl({u"overwritten"_s, region, u"-o"_s, u"json"_s}, controlUrl(region), m_viewer);
+        QCOMPARE(direct.json(), run.json());
+        for (const QJsonValue &entry : run.json().value(u"entries"_s).toArray()) {
+            if (entry[u"primary_key"_s][u"key"_s].toString() != u"contested"_s)
+                continue;
+            ++entriesSeen;
+            QCOMPARE(entry[u"table"_s].toString(), u"kv"_s);
+            const QJsonObject loser = entry[u"loser"_s].toObject();
+            const QJsonObject winner = entry[u"winner"_s].toObject();
+            const quint64 loserHlc = loser[u"hlc"_s].toString().toULongLong();
+            const quint64 winnerHlc = winner[u"hlc"_s].toString().toULongLong();
+            QVERIFY(loserHlc > 0 && winnerHlc > 0);
+            // Last writer wins by (HLC, origin id).
+            QVERIFY(loserHlc < winnerHlc
+                    || (loserHlc == winnerHlc
+                        && loser[u"origin"_s].toString() < winner[u"origin"_s].toString()));
+            QVERIFY(loser[u"row"_s][u"key"_s].toString() == u"contested"_s
+                    || loser[u"deleted"_s].toBool());
+        }
+    }
+    QVERIFY(entriesSeen > 0);
+
+    const CtlRun table = ctl({u"overwritten"_s, u"eu-west"_s, u"--limit"_s, u"5"_s},
+                             controlUrl(u"us-east"_s),
+                             m_viewer);
+    QCOMPARE(table.exitCode, 0);
+    QVERIFY2(table.out.contains("LOSING VALUES") || table.out.contains("no write has lost"),
+             table.out.constData());
+    const CtlRun unknown = ctl({u"overwritten"_s, u"mars-1"_s}, controlUrl(u"us-east"_s), m_viewer);
+    QCOMPARE(unknown.exitCode, 3);
+    QVERIFY2(unknown.err.contains("mars-1"), unknown.err.constData());
+    const CtlRun badLimit = ctl({u"overwritten"_s, u"eu-west"_s, u"--limit"_s, u"x"_s},
+                                controlUrl(u"us-east"_s),
+                                m_viewer);
+    QCOMPARE(badLimit.exitCode, 2);
 }
 
 QTEST_GUILESS_MAIN(tst_MeridianctlLocal)
