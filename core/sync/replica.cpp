@@ -550,8 +550,17 @@ SyncResult<void> Replica::startResync(const QString &peer)
     if (it == m_config.peers.cend())
         return syncError(SyncError::Code::InvalidArgument,
                          u"\"%1\" is not a configured peer of %2"_s.arg(peer, m_config.regionId));
+    m_resyncPeer = peer;
+    m_resyncFetchedFresh = false;
+    qCInfo(lcSync) << m_config.regionId << "starts a resync from" << peer;
+    startResyncSession(*it);
+    return {};
+}
+
+void Replica::startResyncSession(const PeerConfig &peer)
+{
     m_resync = new Internal::ResyncSession(m_config.regionId,
-                                           *it,
+                                           peer,
                                            m_config.databasePath,
                                            m_config.connectionTimeoutMs,
                                            this);
@@ -563,11 +572,26 @@ SyncResult<void> Replica::startResync(const QString &peer)
     connect(m_resync,
             &Internal::ResyncSession::verified,
             this,
-            [this](const QString &path, qint64 rows) {
+            [this, peer](const QString &path, qint64 rows) {
                 Internal::ResyncSession *session = m_resync;
                 m_resync = nullptr;
                 m_resyncRows = rows;
-                auto swapped = swapIn(path);
+                auto swapped = swapIn(path, m_resyncFetchedFresh);
+                if (!swapped && swapped.error().code == SyncError::Code::Stale) {
+                    // A resumed snapshot made before writes of this region that its log has
+                    // pruned since (every peer had them): a fresh snapshot holds them.
+                    qCInfo(lcSync).noquote() << swapped.error().message;
+                    session->discardFiles();
+                    session->deleteLater();
+                    m_resyncFetchedFresh = true;
+                    ResyncProgress p = m_resyncStatus;
+                    p.phase = ResyncProgress::Phase::Snapshot;
+                    p.message = u"the resumed snapshot misses writes of this region; asking %1 "
+                                "for a fresh one"_s.arg(peer.regionId);
+                    setResyncStatus(p);
+                    startResyncSession(peer);
+                    return;
+                }
                 if (!swapped) {
                     session->discardFiles();
                     session->deleteLater();
@@ -588,10 +612,7 @@ SyncResult<void> Replica::startResync(const QString &peer)
                 m_catchUpStartedMs = m_clock->nowMs();
                 m_catchUpTimer.start();
             });
-    m_resyncPeer = peer;
-    qCInfo(lcSync) << m_config.regionId << "starts a resync from" << peer;
     m_resync->start();
-    return {};
 }
 
 void Replica::cancelResync()
@@ -606,7 +627,7 @@ void Replica::setResyncStatus(const ResyncProgress &p)
     emit resyncProgress(p);
 }
 
-SyncResult<void> Replica::swapIn(const QString &snapshotPath)
+SyncResult<void> Replica::swapIn(const QString &snapshotPath, bool acceptLoss)
 {
     const QString self = m_config.regionId;
     const QString dbPath = m_config.databasePath;
@@ -660,9 +681,16 @@ SyncResult<void> Replica::swapIn(const QString &snapshotPath)
             break;
         own.append(*batch);
     }
-    if (m_store->cursors().value(self) > (own.isEmpty() ? snapshotSelfSeq : own.last().seq))
+    if (m_store->cursors().value(self) > (own.isEmpty() ? snapshotSelfSeq : own.last().seq)) {
+        if (!acceptLoss) {
+            return syncError(SyncError::Code::Stale,
+                             u"the snapshot has this region's writes up to seq %1, and its log "
+                             "no longer holds those after it (up to seq %2)"_s.arg(snapshotSelfSeq)
+                                     .arg(m_store->cursors().value(self)));
+        }
         qCWarning(lcSync) << "some of this region's writes after seq" << snapshotSelfSeq
                           << "were pruned before the resync and are lost";
+    }
     // 3. Swap files: the old database is kept as <db>.pre-resync until the new one is open.
     const bool wasRunning = m_running;
     stop();

@@ -143,7 +143,10 @@ private:
     void evaluateLinks();
     LinkStatus linkFor(const QString &origin, const Track &t, qint64 now) const;
     void checkSkew(const QString &origin, qint64 skewMs);
-    SyncResult<void> swapIn(const QString &snapshotPath);
+    void startResyncSession(const PeerConfig &peer);
+    // Fails with Stale, changing nothing, when the snapshot lacks writes of this region that
+    // its own log no longer holds (unless acceptLoss).
+    SyncResult<void> swapIn(const QString &snapshotPath, bool acceptLoss);
     void catchUpTick();
     void setResyncStatus(const ResyncProgress &p);
     void serveSnapshot(Internal::PeerConnection *connection, const QByteArray &request);
@@ -169,6 +172,7 @@ private:
     qint64 m_catchUpStartedMs = 0;
     qint64 m_resyncRows = 0;
     QString m_resyncPeer;
+    bool m_resyncFetchedFresh = false; // a stale resumed snapshot was replaced once
 };
 
 } // namespace Meridian

@@ -21,6 +21,7 @@ struct SyncError
         Checksum,        // data failed its checksum
         Cancelled,       // an operation was cancelled
         Unavailable,     // the peer or data needed is not reachable
+        Stale,           // the data is older than what it must contain
     };
     Code code = Code::Storage;
     QString message;
