@@ -3,6 +3,7 @@
 #include "core/control/controlclient.h"
 #include "ui/digestmodel.h"
 #include "ui/linktablemodel.h"
+#include "ui/overwrittenmodel.h"
 
 #include <QChart>
 #include <QChartView>
@@ -105,6 +106,8 @@ ReplicationDashboard::ReplicationDashboard(ControlClient *client, QWidget *paren
     , m_digestLabel(new QLabel)
     , m_linkModel(new LinkTableModel(this))
     , m_digestModel(new DigestModel(this))
+    , m_overwrittenModel(new OverwrittenModel(this))
+    , m_overwrittenLabel(new QLabel)
     , m_digestTimer(new QTimer(this))
 {
     setObjectName(u"ReplicationDashboard"_s);
@@ -154,11 +157,28 @@ ReplicationDashboard::ReplicationDashboard(ControlClient *client, QWidget *paren
     m_digestView = makeTable(m_digestModel, DigestModel::SortRole);
     m_linkView->setAccessibleName(tr("Replication links"));
     m_digestView->setAccessibleName(tr("Digest per region"));
+    // Under the digests: the overwritten journal of the region selected there.
+    m_overwrittenView = makeTable(m_overwrittenModel, OverwrittenModel::SortRole);
+    m_overwrittenView->setAccessibleName(tr("Overwritten writes of the selected region"));
+    m_overwrittenView->sortByColumn(OverwrittenModel::SeenColumn, Qt::DescendingOrder);
+    m_overwrittenLabel->setText(tr("Select a region above to see the writes that lost a "
+                                   "conflict there."));
+    m_overwrittenLabel->setWordWrap(true);
+    m_overwrittenLabel->setObjectName(u"overwrittenLabel"_s);
+    m_digestView->setSelectionMode(QAbstractItemView::SingleSelection);
+    auto *journal = new QWidget;
+    auto *journalLayout = new QVBoxLayout(journal);
+    journalLayout->setContentsMargins(0, 0, 0, 0);
+    journalLayout->addWidget(m_overwrittenLabel);
+    journalLayout->addWidget(m_overwrittenView, 1);
+    auto *digests = new QSplitter(Qt::Vertical);
+    digests->addWidget(m_digestView);
+    digests->addWidget(journal);
     auto *tables = new QSplitter(Qt::Horizontal);
     tables->addWidget(m_linkView);
-    tables->addWidget(m_digestView);
+    tables->addWidget(digests);
     tables->setStretchFactor(0, 5);
-    tables->setStretchFactor(1, 3);
+    tables->setStretchFactor(1, 4);
 
     auto *split = new QSplitter(Qt::Vertical);
     split->addWidget(m_charts);
@@ -177,6 +197,11 @@ ReplicationDashboard::ReplicationDashboard(ControlClient *client, QWidget *paren
     });
     connect(png, &QPushButton::clicked, this, [this] { promptExport(true); });
     connect(csv, &QPushButton::clicked, this, [this] { promptExport(false); });
+    connect(m_digestView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] {
+        const QModelIndex current = m_digestView->currentIndex();
+        if (current.isValid())
+            showOverwritten(current.siblingAtColumn(DigestModel::RegionColumn).data().toString());
+    });
     m_digestTimer->setInterval(5000);
     connect(m_digestTimer, &QTimer::timeout, this, &ReplicationDashboard::refreshDigest);
 }
@@ -412,9 +437,64 @@ void ReplicationDashboard::refreshDigest()
     });
 }
 
+void ReplicationDashboard::showOverwritten(const QString &region)
+{
+    if (!m_client || region.isEmpty())
+        return;
+    if (m_overwrittenCall)
+        m_overwrittenCall->abort();
+    // The count this journal will show, so a later digest can tell when it has grown.
+    m_overwrittenRegion = region;
+    m_overwrittenShownTotal = -1;
+    for (const Api::RegionDigest &r : m_digestModel->report().regions) {
+        if (r.region == region)
+            m_overwrittenShownTotal = r.overwrittenTotal();
+    }
+    m_overwrittenLabel->setText(tr("Overwritten writes in %1: reading…").arg(region));
+    constexpr int kShown = 200;
+    m_overwrittenCall = m_client->overwritten(
+            region,
+            kShown,
+            this,
+            [this, region](const Api::ApiResult<QList<Api::OverwrittenEntry>> &result) {
+                if (!result) {
+                    // The next digest (every few seconds) asks again.
+                    m_overwrittenShownTotal = -1;
+                    m_overwrittenLabel->setText(tr("Overwritten writes in %1: not read (%2)")
+                                                        .arg(region, result.error().toString()));
+                    return;
+                }
+                m_overwrittenModel->setEntries(region, result.value());
+                m_overwrittenLabel->setText(
+                        result.value().isEmpty()
+                                ? tr("No write has lost a conflict in %1.").arg(region)
+                                : tr("Writes that lost a last-writer-wins conflict in %1, newest "
+                                     "first (at most %2):")
+                                          .arg(region)
+                                          .arg(kShown));
+                emit overwrittenUpdated(region);
+            });
+}
+
 void ReplicationDashboard::showDigest(const Api::DigestReport &report)
 {
     m_digestModel->setReport(report);
+    // The model was reset: keep the selected region selected, and its journal current.
+    const QString shown = m_overwrittenRegion;
+    const auto *proxy = static_cast<const QSortFilterProxyModel *>(m_digestView->model());
+    for (int row = 0; row < m_digestModel->rowCount(); ++row) {
+        const QModelIndex index = m_digestModel->index(row, DigestModel::RegionColumn);
+        if (shown.isEmpty() || index.data().toString() != shown)
+            continue;
+        {
+            const QSignalBlocker blocker(m_digestView->selectionModel());
+            m_digestView->selectionModel()->setCurrentIndex(proxy->mapFromSource(index),
+                                                            QItemSelectionModel::ClearAndSelect
+                                                                    | QItemSelectionModel::Rows);
+        }
+        if (report.regions.at(row).overwrittenTotal() != m_overwrittenShownTotal)
+            showOverwritten(shown);
+    }
     qint64 overwritten = 0;
     QStringList differ;
     QStringList unreachable;

@@ -36,6 +36,7 @@ class ControlCall;
 class ControlClient;
 class DigestModel;
 class LinkTableModel;
+class OverwrittenModel;
 
 class ReplicationDashboard final : public QWidget
 {
@@ -54,6 +55,8 @@ public:
     const ReplicationHistory &history() const { return m_history; }
     LinkTableModel *linkModel() const { return m_linkModel; }
     DigestModel *digestModel() const { return m_digestModel; }
+    OverwrittenModel *overwrittenModel() const { return m_overwrittenModel; }
+    QTableView *digestView() const { return m_digestView; }
     QLabel *digestLabel() const { return m_digestLabel; }
     QWidget *chartsWidget() const { return m_charts; }
     // The points a link's lag series shows now (in the selected range).
@@ -73,10 +76,14 @@ public slots:
     void setCluster(const Meridian::Api::ClusterView &view);
     // Reads GET /v1/digest now (also done every 5 s while visible).
     void refreshDigest();
+    // Reads REGION's overwritten journal into overwrittenModel() (also done when a region is
+    // selected in the digest table, and again when its overwritten count grows).
+    void showOverwritten(const QString &region);
 
 signals:
     void digestUpdated(const Meridian::Api::DigestReport &report);
     void digestFailed(const Meridian::Api::ApiError &error);
+    void overwrittenUpdated(const QString &region);
 
 protected:
     void showEvent(QShowEvent *event) override;
@@ -116,8 +123,14 @@ private:
     DigestModel *m_digestModel;
     QTableView *m_linkView;
     QTableView *m_digestView;
+    OverwrittenModel *m_overwrittenModel;
+    QTableView *m_overwrittenView;
+    QLabel *m_overwrittenLabel;
+    QString m_overwrittenRegion;         // selected in the digest table
+    qint64 m_overwrittenShownTotal = -1; // its count when its journal was read; -1: read again
     QTimer *m_digestTimer;
     QPointer<ControlCall> m_digestCall;
+    QPointer<ControlCall> m_overwrittenCall;
     bool m_chartsDirty = false;
 };
 

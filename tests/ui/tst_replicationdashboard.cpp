@@ -4,6 +4,7 @@
 #include "core/control/controlclient.h"
 #include "ui/digestmodel.h"
 #include "ui/linktablemodel.h"
+#include "ui/overwrittenmodel.h"
 #include "ui/replicationdashboard.h"
 #include "ui/replicationhistory.h"
 
@@ -11,10 +12,16 @@
 #include <QFile>
 #include <QImage>
 #include <QLabel>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QScopeGuard>
 #include <QSignalSpy>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <memory>
+#include <vector>
 
 using namespace Qt::StringLiterals;
 using namespace Meridian;
@@ -61,6 +68,7 @@ private slots:
     void decimationKeepsSpikes();
     void linkModel();
     void digestModel();
+    void overwrittenModel();
     void digestOfRealCluster();
 };
 
@@ -223,6 +231,33 @@ void tst_ReplicationDashboard::digestModel()
     QCOMPARE(overwritten.value(u"eu-west"_s), u"0"_s);
 }
 
+void tst_ReplicationDashboard::overwrittenModel()
+{
+    OverwrittenModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    Api::OverwrittenEntry updated;
+    updated.at = kT0;
+    updated.table = u"kv"_s;
+    updated.primaryKey = QJsonObject{{u"key"_s, u"k1"_s}};
+    updated.loser
+            = {u"us-east"_s, u"1"_s, kT0.addMSecs(-20), false, {{u"key"_s, u"k1"_s}, {u"n"_s, 7}}};
+    updated.winner = {u"eu-west"_s, u"2"_s, kT0.addMSecs(-15), false, {}};
+    Api::OverwrittenEntry deleted = updated;
+    deleted.loser.deleted = true;
+    deleted.loser.row = {};
+    model.setEntries(u"eu-west"_s, {updated, deleted});
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(model.region(), u"eu-west"_s);
+    auto cell = [&model](int row, int column) { return model.index(row, column).data().toString(); };
+    QCOMPARE(cell(0, OverwrittenModel::KeyColumn), u"key=k1"_s);
+    QCOMPARE(cell(0, OverwrittenModel::LoserColumn), u"us-east @ 2026-11-25 05:59:59.980"_s);
+    QCOMPARE(cell(0, OverwrittenModel::LosingValuesColumn), u"key=k1, n=7"_s);
+    QCOMPARE(cell(0, OverwrittenModel::WinnerColumn), u"eu-west @ 2026-11-25 05:59:59.985"_s);
+    QCOMPARE(cell(1, OverwrittenModel::LosingValuesColumn), u"(delete)"_s);
+    model.setEntries(u"us-east"_s, {});
+    QCOMPARE(model.rowCount(), 0);
+}
+
 void tst_ReplicationDashboard::digestOfRealCluster()
 {
     QTemporaryDir dir;
@@ -255,6 +290,53 @@ void tst_ReplicationDashboard::digestOfRealCluster()
     QCOMPARE(dashboard.digestModel()->rowCount(), 2);
     QVERIFY2(dashboard.digestLabel()->text().contains(u"same data"_s),
              qPrintable(dashboard.digestLabel()->text()));
+
+    // Both regions write one key at the same moment until a write loses somewhere (bounded);
+    // selecting that region in the digest table shows the losing write.
+    QNetworkAccessManager manager;
+    auto overwrittenIn = [&dashboard](const QString &region) {
+        for (const Api::RegionDigest &r : dashboard.digestModel()->report().regions) {
+            if (r.region == region)
+                return r.overwrittenTotal();
+        }
+        return qint64(0);
+    };
+    QString loserRegion;
+    for (int round = 0; round < 40 && loserRegion.isEmpty(); ++round) {
+        std::vector<std::unique_ptr<QNetworkReply>> replies;
+        for (const QString &region : {u"us-east"_s, u"eu-west"_s}) {
+            QNetworkRequest request(
+                    QUrl(cluster.node(region)->dataUrl.toString() + u"/api/kv/contested"_s));
+            request.setHeader(QNetworkRequest::ContentTypeHeader, u"text/plain"_s);
+            replies.emplace_back(manager.put(request, region.toUtf8()));
+        }
+        for (auto &reply : replies)
+            QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 10000);
+        const qsizetype before = updated.size();
+        QTRY_VERIFY_WITH_TIMEOUT(updated.size() > before + 1, 10000); // a fresh digest
+        for (const QString &region : {u"us-east"_s, u"eu-west"_s}) {
+            if (overwrittenIn(region) > 0)
+                loserRegion = region;
+        }
+    }
+    QVERIFY2(!loserRegion.isEmpty(), "no conflict in 40 rounds");
+    // The view may have made a row current on its own (focus): start from none.
+    dashboard.digestView()->setCurrentIndex(QModelIndex());
+    QSignalSpy journal(&dashboard, &ReplicationDashboard::overwrittenUpdated);
+    const auto *proxy = dashboard.digestView()->model();
+    for (int row = 0; row < proxy->rowCount(); ++row) {
+        const QModelIndex index = proxy->index(row, DigestModel::RegionColumn);
+        if (index.data().toString() == loserRegion)
+            dashboard.digestView()->setCurrentIndex(index);
+    }
+    QTRY_VERIFY2_WITH_TIMEOUT(!journal.isEmpty() && journal.last().at(0).toString() == loserRegion,
+                              qPrintable(
+                                      dashboard.findChild<QLabel *>(u"overwrittenLabel"_s)->text()),
+                              10000);
+    OverwrittenModel *entries = dashboard.overwrittenModel();
+    QVERIFY(entries->rowCount() > 0);
+    QCOMPARE(entries->entries().first().primaryKey.value(u"key"_s).toString(), u"contested"_s);
+    QVERIFY(entries->index(0, OverwrittenModel::WinnerColumn).data().toString().contains(u" @ "_s));
     // Hidden: no more polling.
     dashboard.hide();
     QTest::qWait(100); // let an answer already on its way arrive
