@@ -102,10 +102,12 @@ struct Peer
 class Bench
 {
 public:
-    Bench(double seconds, int resyncMb, QStringList only)
+    Bench(double seconds, int resyncMb, QStringList only, QList<int> rows, QList<Durability> modes)
         : m_seconds(seconds)
         , m_resyncMb(resyncMb)
         , m_only(std::move(only))
+        , m_rows(std::move(rows))
+        , m_modes(std::move(modes))
     {}
     int run();
 
@@ -121,7 +123,9 @@ private:
 
     double m_seconds;
     int m_resyncMb;
-    QStringList m_only; // measurements to run; empty: all
+    QStringList m_only;        // measurements to run; empty: all
+    QList<int> m_rows;         // rows per transaction of the commit measurement
+    QList<Durability> m_modes; // durability modes of the commit measurement
     QTemporaryDir m_dir;
     int m_n = 0;
     std::vector<std::unique_ptr<Peer>> m_peers;
@@ -485,8 +489,8 @@ int Bench::run()
     const auto wanted = [this](const QString &name) {
         return m_only.isEmpty() || m_only.contains(name);
     };
-    for (Durability d : {Durability::Full, Durability::Normal}) {
-        for (int rows : {100, 1}) {
+    for (Durability d : m_modes) {
+        for (int rows : m_rows) {
             if (!wanted(u"commit"_s))
                 break;
             const double plain = plainRate(rows, d);
@@ -538,6 +542,14 @@ int main(int argc, char **argv)
             {u"only"_s,
              u"run only these measurements (commit, lag, backlog, resync; comma-separated)"_s,
              u"list"_s},
+            {u"rows"_s,
+             u"rows per transaction of the commit measurement (comma-separated)"_s,
+             u"list"_s,
+             u"100,1"_s},
+            {u"modes"_s,
+             u"durability modes of the commit measurement (full, normal; comma-separated)"_s,
+             u"list"_s,
+             u"full,normal"_s},
     });
     parser.process(app);
     if (parser.isSet(u"peer"_s))
@@ -549,6 +561,27 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    Bench bench(parser.value(u"seconds"_s).toDouble(), parser.value(u"resync-mb"_s).toInt(), only);
+    QList<int> rows;
+    for (const QString &n : parser.value(u"rows"_s).split(u',', Qt::SkipEmptyParts)) {
+        if (n.toInt() <= 0) {
+            std::fprintf(stderr, "bench_sync: bad --rows value \"%s\"\n", qPrintable(n));
+            return 2;
+        }
+        rows.append(n.toInt());
+    }
+    QList<Durability> modes;
+    for (const QString &m : parser.value(u"modes"_s).split(u',', Qt::SkipEmptyParts)) {
+        const auto d = SyncConfig::parseDurability(m);
+        if (!d) {
+            std::fprintf(stderr, "bench_sync: unknown durability \"%s\"\n", qPrintable(m));
+            return 2;
+        }
+        modes.append(*d);
+    }
+    Bench bench(parser.value(u"seconds"_s).toDouble(),
+                parser.value(u"resync-mb"_s).toInt(),
+                only,
+                rows,
+                modes);
     return bench.run();
 }

@@ -62,5 +62,8 @@ inline quint32 crc32(const QByteArray &b, quint32 seed = 0)
 
 // 64-bit FNV-1a with a splitmix64 finaliser; `seed` selects an independent lane.
 quint64 hash64(const char *data, qsizetype size, quint64 seed);
+// hash64() with two seeds in one pass over the data.
+void hash64Pair(
+        const char *data, qsizetype size, quint64 seedA, quint64 seedB, quint64 *a, quint64 *b);
 
 } // namespace Meridian::Internal

@@ -285,9 +285,21 @@ SyncResult<void> ReplicaStore::refreshLowWater()
     return {};
 }
 
+SyncResult<void> ReplicaStore::step(const QString &sql, const QString &what)
+{
+    // Prepared once: sqlite3_exec() would parse BEGIN/COMMIT again on every write.
+    SqliteStatement *s = m_db.cached(sql);
+    if (!s)
+        return m_db.error(what);
+    StatementScope scope(s);
+    if (s->step() != SQLITE_DONE)
+        return m_db.error(what);
+    return {};
+}
+
 SyncResult<void> ReplicaStore::begin()
 {
-    return m_db.exec(u"BEGIN IMMEDIATE"_s);
+    return step(u"BEGIN IMMEDIATE"_s, u"cannot begin a write transaction"_s);
 }
 
 void ReplicaStore::rollback()
@@ -298,7 +310,7 @@ void ReplicaStore::rollback()
 
 SyncResult<void> ReplicaStore::commit()
 {
-    auto r = m_db.exec(u"COMMIT"_s);
+    auto r = step(u"COMMIT"_s, u"cannot commit"_s);
     if (!r)
         rollback();
     return r;
@@ -448,9 +460,10 @@ void ReplicaStore::rowHash(const QString &table, const SqlRow &row, quint64 *a, 
 {
     QByteArray bytes = table.toUtf8();
     bytes.append('\0');
-    bytes.append(encodeRow(row));
-    *a = hash64(bytes.constData(), bytes.size(), 1);
-    *b = hash64(bytes.constData(), bytes.size(), 2);
+    ByteWriter w(&bytes);
+    for (const SqlValue &v : row)
+        v.encode(w);
+    hash64Pair(bytes.constData(), bytes.size(), 1, 2, a, b);
 }
 
 QString ReplicaStore::digest() const
@@ -674,25 +687,36 @@ SyncResult<WriteReceipt> ReplicaStore::write(
         return fail(m_db.error(u"cannot read the changeset"_s));
     int rc = SQLITE_OK;
     SyncResult<void> rowError;
+    // The changeset groups rows by table: look the table up only when the name changes.
+    QByteArray lastTableName;
+    const TableInfo *table = nullptr;
+    int idx = -1;
     while ((rc = sqlite3changeset_next(iter)) == SQLITE_ROW) {
         const char *tableName = nullptr;
         int nCol = 0, op = 0, indirect = 0;
         sqlite3changeset_op(iter, &tableName, &nCol, &op, &indirect);
-        const QString name = QString::fromUtf8(tableName);
-        const auto tit = m_tables.constFind(name);
-        if (tit == m_tables.cend())
-            continue;
-        const TableInfo &t = *tit;
-        int idx = tableIndex.value(name, -1);
-        if (idx < 0) {
-            idx = int(cs.tables.size());
-            tableIndex.insert(name, idx);
-            TableChanges tc;
-            tc.table = name;
-            tc.columns = t.columns;
-            tc.pkColumns = t.pkColumns;
-            cs.tables.append(tc);
+        if (table == nullptr || qstrcmp(tableName, lastTableName.constData()) != 0) {
+            lastTableName = tableName;
+            const QString tableNameString = QString::fromUtf8(tableName);
+            const auto tit = m_tables.constFind(tableNameString);
+            table = tit == m_tables.cend() ? nullptr : &*tit;
+            if (table) {
+                idx = tableIndex.value(tableNameString, -1);
+                if (idx < 0) {
+                    idx = int(cs.tables.size());
+                    tableIndex.insert(tableNameString, idx);
+                    TableChanges tc;
+                    tc.table = tableNameString;
+                    tc.columns = table->columns;
+                    tc.pkColumns = table->pkColumns;
+                    cs.tables.append(tc);
+                }
+            }
         }
+        if (!table)
+            continue;
+        const TableInfo &t = *table;
+        const QString &name = t.name;
         SqlRow pk;
         for (int i : t.pkColumns) {
             sqlite3_value *v = nullptr;
@@ -773,9 +797,9 @@ SyncResult<WriteReceipt> ReplicaStore::write(
     e.seen.remove(m_regionId);
     e.payload = cs.encode();
     e.checksum = e.computeChecksum();
+    // The clock is persisted by the cursor row (its hlc); loadState() takes the maximum.
     for (auto r : {appendLog(e),
                    setCursor(m_regionId, seq, hlc),
-                   setMeta(u"hlc"_s, qint64(hlc)),
                    setMeta(u"digest_a"_s, qint64(d.a)),
                    setMeta(u"digest_b"_s, qint64(d.b))}) {
         if (!r)

@@ -123,6 +123,7 @@ private:
 
     SyncResult<void> createMetadata();
     SyncResult<void> loadState();
+    SyncResult<void> step(const QString &sql, const QString &what);
     SyncResult<void> begin();
     void rollback();
     SyncResult<void> commit();
