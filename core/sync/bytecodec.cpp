@@ -184,19 +184,38 @@ quint64 hash64(const char *data, qsizetype size, quint64 seed)
     return fnvFinish(h, size);
 }
 
-void hash64Pair(
-        const char *data, qsizetype size, quint64 seedA, quint64 seedB, quint64 *a, quint64 *b)
+HashPair::HashPair(quint64 seedA, quint64 seedB)
+    : m_a(fnvStart(seedA))
+    , m_b(fnvStart(seedB))
+{}
+
+void HashPair::add(const char *data, qsizetype size)
 {
     // The two lanes are independent multiply chains: interleaved, they run in parallel.
-    quint64 ha = fnvStart(seedA);
-    quint64 hb = fnvStart(seedB);
+    quint64 ha = m_a;
+    quint64 hb = m_b;
     for (qsizetype i = 0; i < size; ++i) {
         const quint8 byte = quint8(data[i]);
         ha = (ha ^ byte) * 0x100000001b3ull;
         hb = (hb ^ byte) * 0x100000001b3ull;
     }
-    *a = fnvFinish(ha, size);
-    *b = fnvFinish(hb, size);
+    m_a = ha;
+    m_b = hb;
+    m_size += size;
+}
+
+void HashPair::result(quint64 *a, quint64 *b) const
+{
+    *a = fnvFinish(m_a, m_size);
+    *b = fnvFinish(m_b, m_size);
+}
+
+void hash64Pair(
+        const char *data, qsizetype size, quint64 seedA, quint64 seedB, quint64 *a, quint64 *b)
+{
+    HashPair h(seedA, seedB);
+    h.add(data, size);
+    h.result(a, b);
 }
 
 } // namespace Meridian::Internal

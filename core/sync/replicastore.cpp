@@ -10,6 +10,7 @@
 #include <QLoggingCategory>
 
 #include <algorithm>
+#include <cstring>
 
 using namespace Qt::StringLiterals;
 
@@ -80,34 +81,39 @@ int authorizer(
     }
 }
 
-SqlValue changesetValue(sqlite3_value *v)
+// Writes a changeset value exactly as SqlValue::encode() writes the same value.
+void encodeValue(ByteWriter &w, sqlite3_value *v)
 {
-    SqlValue out;
-    if (!v)
-        return out;
-    switch (sqlite3_value_type(v)) {
+    const int type = v ? sqlite3_value_type(v) : SQLITE_NULL;
+    switch (type) {
     case SQLITE_INTEGER:
-        out.type = SqlValue::Integer;
-        out.integer = sqlite3_value_int64(v);
+        w.u8(SqlValue::Integer);
+        w.svarint(sqlite3_value_int64(v));
         break;
-    case SQLITE_FLOAT:
-        out.type = SqlValue::Real;
-        out.real = sqlite3_value_double(v);
-        break;
-    case SQLITE_TEXT:
-        out.type = SqlValue::Text;
-        out.bytes = QByteArray(reinterpret_cast<const char *>(sqlite3_value_text(v)),
-                               sqlite3_value_bytes(v));
-        break;
-    case SQLITE_BLOB:
-        out.type = SqlValue::Blob;
-        out.bytes = QByteArray(static_cast<const char *>(sqlite3_value_blob(v)),
-                               sqlite3_value_bytes(v));
-        break;
-    default:
+    case SQLITE_FLOAT: {
+        w.u8(SqlValue::Real);
+        const double real = sqlite3_value_double(v);
+        quint64 bits = 0;
+        std::memcpy(&bits, &real, sizeof bits);
+        w.fixed64(bits);
         break;
     }
-    return out;
+    case SQLITE_TEXT: {
+        w.u8(SqlValue::Text);
+        const auto *p = reinterpret_cast<const char *>(sqlite3_value_text(v));
+        w.bytes(p, sqlite3_value_bytes(v));
+        break;
+    }
+    case SQLITE_BLOB: {
+        w.u8(SqlValue::Blob);
+        const auto *p = static_cast<const char *>(sqlite3_value_blob(v));
+        w.bytes(p, sqlite3_value_bytes(v));
+        break;
+    }
+    default:
+        w.u8(SqlValue::Null);
+        break;
+    }
 }
 
 struct SessionDeleter
@@ -119,6 +125,7 @@ struct SessionDeleter
 
 ReplicaStore::ReplicaStore(QString regionId, HybridLogicalClock *hlc, const SyncClock *clock)
     : m_regionId(std::move(regionId))
+    , m_regionIdUtf8(m_regionId.toUtf8())
     , m_hlc(hlc)
     , m_clock(clock)
 {}
@@ -356,6 +363,7 @@ SyncResult<void> ReplicaStore::registerTable(const QString &name, const QString 
     }
     TableInfo t;
     t.name = name;
+    t.nameUtf8 = name.toUtf8();
     QList<std::pair<int, int>> pk; // (position in key, column index)
     for (const QVariantList &row : info.rows) {
         t.columns.append(row.value(1).toString());
@@ -369,6 +377,16 @@ SyncResult<void> ReplicaStore::registerTable(const QString &name, const QString 
     std::sort(pk.begin(), pk.end());
     for (const auto &p : pk)
         t.pkColumns.append(p.second);
+    {
+        ByteWriter w(&t.headerBytes);
+        w.string(t.name);
+        w.varint(quint64(t.columns.size()));
+        for (const QString &c : t.columns)
+            w.string(c);
+        w.varint(quint64(t.pkColumns.size()));
+        for (int i : t.pkColumns)
+            w.varint(quint64(i));
+    }
 
     QStringList cols, marks, pkCols, pkWhere, sets;
     for (const QString &c : t.columns) {
@@ -419,7 +437,7 @@ SyncResult<void> ReplicaStore::registerTable(const QString &name, const QString 
             for (int i : t.pkColumns)
                 pkv.append(row.at(i));
             const QByteArray pkBytes = encodeRow(pkv);
-            auto meta = rowMeta(name, pkBytes);
+            auto meta = rowMeta(t, pkBytes);
             if (!meta) {
                 rollback();
                 return meta.error();
@@ -431,7 +449,7 @@ SyncResult<void> ReplicaStore::registerTable(const QString &name, const QString 
             rowHash(name, row, &m.hashA, &m.hashB);
             d.a += m.hashA;
             d.b += m.hashB;
-            if (auto r = setRowMeta(name, pkBytes, m); !r) {
+            if (auto r = setRowMeta(t, pkBytes, m); !r) {
                 rollback();
                 return r;
             }
@@ -496,7 +514,7 @@ SyncResult<QString> ReplicaStore::computeDigest()
     return u"%1%2"_s.arg(d.a, 16, 16, QLatin1Char('0')).arg(d.b, 16, 16, QLatin1Char('0'));
 }
 
-SyncResult<ReplicaStore::RowMeta> ReplicaStore::rowMeta(const QString &table, const QByteArray &pk)
+SyncResult<ReplicaStore::RowMeta> ReplicaStore::rowMeta(const TableInfo &t, const QByteArray &pk)
 {
     SqliteStatement *s = m_db.cached(
             u"SELECT hlc, origin, seq, deleted, hash_a, hash_b FROM _meridian_rowmeta "
@@ -504,8 +522,8 @@ SyncResult<ReplicaStore::RowMeta> ReplicaStore::rowMeta(const QString &table, co
     if (!s)
         return m_db.error(u"rowmeta"_s);
     StatementScope scope(s);
-    s->bind(1, table);
-    s->bindBlob(2, pk);
+    s->bindTextNoCopy(1, t.nameUtf8);
+    s->bindBlobNoCopy(2, pk);
     RowMeta m;
     const int rc = s->step();
     if (rc == SQLITE_ROW) {
@@ -522,19 +540,20 @@ SyncResult<ReplicaStore::RowMeta> ReplicaStore::rowMeta(const QString &table, co
     return m;
 }
 
-SyncResult<void> ReplicaStore::setRowMeta(const QString &table,
-                                          const QByteArray &pk,
-                                          const RowMeta &m)
+SyncResult<void> ReplicaStore::setRowMeta(const TableInfo &t, const QByteArray &pk, const RowMeta &m)
 {
     SqliteStatement *s = m_db.cached(
             u"INSERT OR REPLACE INTO _meridian_rowmeta VALUES(?, ?, ?, ?, ?, ?, ?, ?)"_s);
     if (!s)
         return m_db.error(u"rowmeta"_s);
     StatementScope scope(s);
-    s->bind(1, table);
-    s->bindBlob(2, pk);
+    s->bindTextNoCopy(1, t.nameUtf8);
+    s->bindBlobNoCopy(2, pk);
     s->bind(3, qint64(m.hlc));
-    s->bind(4, m.origin);
+    if (m.origin == m_regionId)
+        s->bindTextNoCopy(4, m_regionIdUtf8);
+    else
+        s->bind(4, m.origin);
     s->bind(5, qint64(m.seq));
     s->bind(6, qint64(m.deleted ? 1 : 0));
     s->bind(7, qint64(m.hashA));
@@ -678,9 +697,26 @@ SyncResult<WriteReceipt> ReplicaStore::write(
 
     const quint64 hlc = m_hlc->tick();
     const quint64 seq = m_cursors.value(m_regionId) + 1;
-    ChangeSet cs;
-    QHash<QString, int> tableIndex;
+    // The payload (ChangeSet's encoding, docs/architecture.md) is written straight from the
+    // changeset's values: each row is encoded once, and its digest hashes and its metadata key
+    // are taken from those bytes. Rows are gathered per table, since the payload gives each
+    // table's row count before its rows.
+    struct TableRows
+    {
+        const TableInfo *table = nullptr;
+        QByteArray rows;
+        quint64 count = 0;
+        HashPair prefix{1, 2}; // hash state after "table name, 0x00"
+    };
+    std::vector<TableRows> tableRows;
     Digest d = m_digest;
+    RowMeta m;
+    m.exists = true;
+    m.hlc = hlc;
+    m.origin = m_regionId;
+    m.seq = seq;
+    QByteArray pkBytes;
+    int rowCount = 0;
 
     sqlite3_changeset_iter *iter = nullptr;
     if (sqlite3changeset_start(&iter, size, blob) != SQLITE_OK)
@@ -689,86 +725,102 @@ SyncResult<WriteReceipt> ReplicaStore::write(
     SyncResult<void> rowError;
     // The changeset groups rows by table: look the table up only when the name changes.
     QByteArray lastTableName;
-    const TableInfo *table = nullptr;
-    int idx = -1;
+    TableRows *current = nullptr;
+    bool skipTable = false;
     while ((rc = sqlite3changeset_next(iter)) == SQLITE_ROW) {
         const char *tableName = nullptr;
         int nCol = 0, op = 0, indirect = 0;
         sqlite3changeset_op(iter, &tableName, &nCol, &op, &indirect);
-        if (table == nullptr || qstrcmp(tableName, lastTableName.constData()) != 0) {
+        if ((current == nullptr && !skipTable)
+            || qstrcmp(tableName, lastTableName.constData()) != 0) {
             lastTableName = tableName;
-            const QString tableNameString = QString::fromUtf8(tableName);
-            const auto tit = m_tables.constFind(tableNameString);
-            table = tit == m_tables.cend() ? nullptr : &*tit;
-            if (table) {
-                idx = tableIndex.value(tableNameString, -1);
-                if (idx < 0) {
-                    idx = int(cs.tables.size());
-                    tableIndex.insert(tableNameString, idx);
-                    TableChanges tc;
-                    tc.table = tableNameString;
-                    tc.columns = table->columns;
-                    tc.pkColumns = table->pkColumns;
-                    cs.tables.append(tc);
+            const auto tit = m_tables.constFind(QString::fromUtf8(tableName));
+            skipTable = tit == m_tables.cend();
+            current = nullptr;
+            if (!skipTable) {
+                for (TableRows &tr : tableRows) {
+                    if (tr.table == &*tit)
+                        current = &tr;
+                }
+                if (!current) {
+                    TableRows tr;
+                    tr.table = &*tit;
+                    tr.prefix.add(tit->nameUtf8.constData(), tit->nameUtf8.size() + 1);
+                    tableRows.push_back(std::move(tr));
+                    current = &tableRows.back();
                 }
             }
         }
-        if (!table)
+        if (skipTable)
             continue;
-        const TableInfo &t = *table;
-        const QString &name = t.name;
-        SqlRow pk;
-        for (int i : t.pkColumns) {
-            sqlite3_value *v = nullptr;
-            if (op == SQLITE_INSERT)
-                sqlite3changeset_new(iter, i, &v);
-            else
-                sqlite3changeset_old(iter, i, &v);
-            pk.append(changesetValue(v));
+        const TableInfo &t = *current->table;
+        pkBytes.resize(0);
+        {
+            ByteWriter pw(&pkBytes);
+            for (int i : t.pkColumns) {
+                sqlite3_value *v = nullptr;
+                if (op == SQLITE_INSERT)
+                    sqlite3changeset_new(iter, i, &v);
+                else
+                    sqlite3changeset_old(iter, i, &v);
+                encodeValue(pw, v);
+            }
         }
-        const QByteArray pkBytes = encodeRow(pk);
         // An INSERT in the session means the row was absent before this transaction: at most a
         // tombstone, which adds nothing to the digest, so its metadata need not be read.
         RowMeta previous;
         if (op != SQLITE_INSERT) {
-            auto meta = rowMeta(name, pkBytes);
+            auto meta = rowMeta(t, pkBytes);
             if (!meta) {
                 rowError = meta.error();
                 break;
             }
             previous = *meta;
         }
-        RowMeta m;
-        m.exists = true;
-        m.hlc = hlc;
-        m.origin = m_regionId;
-        m.seq = seq;
-        RowChange change;
+        m.deleted = false;
+        m.hashA = 0;
+        m.hashB = 0;
+        QByteArray &out = current->rows;
+        const qsizetype mark = out.size();
+        ByteWriter w(&out);
         if (op == SQLITE_DELETE) {
-            change.deleted = true;
-            change.values = pk;
+            w.u8(2);
+            out.append(pkBytes);
             m.deleted = true;
-        } else if (op == SQLITE_INSERT && nCol == t.columns.size()) {
-            // The session consolidates a transaction's statements, so an INSERT carries the
-            // row's final values: no need to read it back.
-            change.values.reserve(nCol);
-            for (int i = 0; i < nCol; ++i) {
-                sqlite3_value *v = nullptr;
-                sqlite3changeset_new(iter, i, &v);
-                change.values.append(changesetValue(v));
-            }
-            rowHash(name, change.values, &m.hashA, &m.hashB);
         } else {
-            bool found = false;
-            auto row = selectRow(t, pk, &found);
-            if (!row) {
-                rowError = row.error();
-                break;
+            w.u8(1);
+            if (op == SQLITE_INSERT && nCol == t.columns.size()) {
+                // The session consolidates a transaction's statements, so an INSERT carries
+                // the row's final values: no need to read it back.
+                for (int i = 0; i < nCol; ++i) {
+                    sqlite3_value *v = nullptr;
+                    sqlite3changeset_new(iter, i, &v);
+                    encodeValue(w, v);
+                }
+            } else {
+                bool found = false;
+                SqlRow pk;
+                ByteReader pr(pkBytes);
+                for (qsizetype i = 0; i < t.pkColumns.size(); ++i) {
+                    SqlValue v;
+                    v.decode(pr);
+                    pk.append(std::move(v));
+                }
+                auto row = selectRow(t, pk, &found);
+                if (!row) {
+                    rowError = row.error();
+                    break;
+                }
+                if (!found) {
+                    out.resize(mark);
+                    continue; // changed and then removed by a later statement: nothing to ship
+                }
+                for (const SqlValue &v : *row)
+                    v.encode(w);
             }
-            if (!found)
-                continue; // changed and then removed by a later statement: nothing to ship
-            change.values = *row;
-            rowHash(name, change.values, &m.hashA, &m.hashB);
+            HashPair h = current->prefix;
+            h.add(out.constData() + mark + 1, out.size() - mark - 1);
+            h.result(&m.hashA, &m.hashB);
         }
         if (previous.exists && !previous.deleted) {
             d.a -= previous.hashA;
@@ -776,17 +828,34 @@ SyncResult<WriteReceipt> ReplicaStore::write(
         }
         d.a += m.hashA;
         d.b += m.hashB;
-        if (auto r = setRowMeta(name, pkBytes, m); !r) {
+        if (auto r = setRowMeta(t, pkBytes, m); !r) {
             rowError = r;
             break;
         }
-        cs.tables[idx].rows.append(std::move(change));
+        ++current->count;
+        ++rowCount;
     }
     sqlite3changeset_finalize(iter);
     if (!rowError)
         return fail(rowError.error());
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return fail(m_db.error(u"cannot iterate the changeset"_s));
+
+    QByteArray payload;
+    {
+        qsizetype bytes = 16;
+        for (const TableRows &tr : tableRows)
+            bytes += tr.rows.size() + tr.table->headerBytes.size() + 10;
+        payload.reserve(bytes);
+        ByteWriter w(&payload);
+        w.u8(ChangeSet::kFormat);
+        w.varint(quint64(tableRows.size()));
+        for (const TableRows &tr : tableRows) {
+            payload.append(tr.table->headerBytes);
+            w.varint(tr.count);
+            payload.append(tr.rows);
+        }
+    }
 
     LogEntry e;
     e.origin = m_regionId;
@@ -795,7 +864,7 @@ SyncResult<WriteReceipt> ReplicaStore::write(
     e.schemaVersion = m_schemaVersion;
     e.seen = m_cursors;
     e.seen.remove(m_regionId);
-    e.payload = cs.encode();
+    e.payload = std::move(payload);
     e.checksum = e.computeChecksum();
     // The clock is persisted by the cursor row (its hlc); loadState() takes the maximum.
     for (auto r : {appendLog(e),
@@ -814,7 +883,7 @@ SyncResult<WriteReceipt> ReplicaStore::write(
         m_lowWater[m_regionId] = seq;
     m_digest = d;
     m_persistedHlc = std::max(m_persistedHlc, hlc);
-    return WriteReceipt{seq, hlc, cs.rowCount()};
+    return WriteReceipt{seq, hlc, rowCount};
 }
 
 SyncResult<bool> ReplicaStore::writerHadSeen(const QString &writerOrigin,
@@ -920,7 +989,7 @@ SyncResult<void> ReplicaStore::applyRow(const TableInfo &t,
 {
     const SqlRow pk = tc.primaryKey(row);
     const QByteArray pkBytes = encodeRow(pk);
-    auto metaResult = rowMeta(t.name, pkBytes);
+    auto metaResult = rowMeta(t, pkBytes);
     if (!metaResult)
         return metaResult.error();
     const RowMeta &meta = *metaResult;
@@ -965,7 +1034,7 @@ SyncResult<void> ReplicaStore::applyRow(const TableInfo &t,
         }
         d->a += m.hashA;
         d->b += m.hashB;
-        if (auto r = setRowMeta(t.name, pkBytes, m); !r)
+        if (auto r = setRowMeta(t, pkBytes, m); !r)
             return r;
         if (conflict) {
             ++out->conflicts;

@@ -99,6 +99,8 @@ private:
     struct TableInfo
     {
         QString name;
+        QByteArray nameUtf8;
+        QByteArray headerBytes; // the table's header in a payload (name, columns, key)
         QStringList columns;
         QList<int> pkColumns;
         QString selectRowSql;
@@ -127,8 +129,8 @@ private:
     SyncResult<void> begin();
     void rollback();
     SyncResult<void> commit();
-    SyncResult<RowMeta> rowMeta(const QString &table, const QByteArray &pk);
-    SyncResult<void> setRowMeta(const QString &table, const QByteArray &pk, const RowMeta &m);
+    SyncResult<RowMeta> rowMeta(const TableInfo &t, const QByteArray &pk);
+    SyncResult<void> setRowMeta(const TableInfo &t, const QByteArray &pk, const RowMeta &m);
     SyncResult<SqlRow> selectRow(const TableInfo &t, const SqlRow &pk, bool *found);
     SyncResult<void> upsertRow(const TableInfo &t, const SqlRow &values);
     SyncResult<void> deleteRow(const TableInfo &t, const SqlRow &pk);
@@ -159,6 +161,7 @@ private:
     SyncResult<void> refreshLowWater();
 
     QString m_regionId;
+    QByteArray m_regionIdUtf8;
     HybridLogicalClock *m_hlc;
     const SyncClock *m_clock;
     QString m_path;
