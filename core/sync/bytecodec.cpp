@@ -68,6 +68,10 @@ bool ByteReader::varint(quint64 *v)
         const quint8 byte = quint8(*m_p++);
         result |= quint64(byte & 0x7f) << shift;
         if (!(byte & 0x80)) {
+            // Only the shortest encoding is valid, so a value has exactly one encoding and a
+            // row's digest can be taken from its bytes in a payload (see ReplicaStore::apply).
+            if (byte == 0 && shift > 0)
+                return false;
             *v = result;
             return true;
         }

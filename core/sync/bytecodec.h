@@ -47,6 +47,7 @@ public:
     bool bytes(QByteArray *b);
     bool string(QString *s);
     bool atEnd() const { return m_p == m_end; }
+    const char *position() const { return m_p; }
     qsizetype remaining() const { return m_end - m_p; }
 
 private:

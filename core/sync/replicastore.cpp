@@ -125,7 +125,6 @@ struct SessionDeleter
 
 ReplicaStore::ReplicaStore(QString regionId, HybridLogicalClock *hlc, const SyncClock *clock)
     : m_regionId(std::move(regionId))
-    , m_regionIdUtf8(m_regionId.toUtf8())
     , m_hlc(hlc)
     , m_clock(clock)
 {}
@@ -550,10 +549,11 @@ SyncResult<void> ReplicaStore::setRowMeta(const TableInfo &t, const QByteArray &
     s->bindTextNoCopy(1, t.nameUtf8);
     s->bindBlobNoCopy(2, pk);
     s->bind(3, qint64(m.hlc));
-    if (m.origin == m_regionId)
-        s->bindTextNoCopy(4, m_regionIdUtf8);
-    else
-        s->bind(4, m.origin);
+    if (m.origin != m_boundOrigin) {
+        m_boundOrigin = m.origin;
+        m_boundOriginUtf8 = m.origin.toUtf8();
+    }
+    s->bindTextNoCopy(4, m_boundOriginUtf8);
     s->bind(5, qint64(m.seq));
     s->bind(6, qint64(m.deleted ? 1 : 0));
     s->bind(7, qint64(m.hashA));
@@ -591,7 +591,7 @@ SyncResult<void> ReplicaStore::upsertRow(const TableInfo &t, const SqlRow &value
         return m_db.error(u"upsert into %1"_s.arg(t.name));
     StatementScope scope(s);
     for (int i = 0; i < values.size(); ++i)
-        s->bind(i + 1, values.at(i));
+        s->bindNoCopy(i + 1, values.at(i));
     if (s->step() != SQLITE_DONE)
         return m_db.error(u"cannot apply a row to %1"_s.arg(t.name));
     return {};
@@ -1026,7 +1026,15 @@ SyncResult<void> ReplicaStore::applyRow(const TableInfo &t,
         } else {
             if (auto r = upsertRow(t, row.values); !r)
                 return r;
-            rowHash(t.name, row.values, &m.hashA, &m.hashB);
+            if (row.encodedOffset >= 0) {
+                // The row's canonical encoding is in the payload: hash it in place.
+                HashPair h(1, 2);
+                h.add(t.nameUtf8.constData(), t.nameUtf8.size() + 1);
+                h.add(entry.payload.constData() + row.encodedOffset, row.encodedSize);
+                h.result(&m.hashA, &m.hashB);
+            } else {
+                rowHash(t.name, row.values, &m.hashA, &m.hashB);
+            }
         }
         if (meta.exists && !meta.deleted) {
             d->a -= meta.hashA;

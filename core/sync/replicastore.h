@@ -161,7 +161,6 @@ private:
     SyncResult<void> refreshLowWater();
 
     QString m_regionId;
-    QByteArray m_regionIdUtf8;
     HybridLogicalClock *m_hlc;
     const SyncClock *m_clock;
     QString m_path;
@@ -176,6 +175,8 @@ private:
     CursorVector m_lowWater;
     Digest m_digest;
     quint64 m_persistedHlc = 0;
+    QString m_boundOrigin; // the origin last bound by setRowMeta(), and its UTF-8
+    QByteArray m_boundOriginUtf8;
     bool m_inWrite = false;
     bool m_bodyActive = false; // read by the SQLite authorizer (see authorizer())
 };

@@ -39,6 +39,7 @@ public:
     void bindBlob(int index, const QByteArray &value);
     // Bound without a copy: `value` must stay unchanged until the statement is reset.
     void bindTextNoCopy(int index, const QByteArray &utf8);
+    void bindNoCopy(int index, const SqlValue &value);
     void bindBlobNoCopy(int index, const QByteArray &value);
     void bindVariant(int index, const QVariant &value);
     int step();

@@ -31,6 +31,7 @@ private slots:
     void crc32KnownValue();
     void crc32MatchesReference();
     void hashPairMatchesSingleLanes();
+    void varintHasOneEncoding();
 };
 
 void tst_ByteCodec::crc32KnownValue()
@@ -67,6 +68,30 @@ void tst_ByteCodec::hashPairMatchesSingleLanes()
         QCOMPARE(b, hash64(data.constData(), data.size(), 2));
         QVERIFY(a != b);
     }
+}
+
+// A row's digest is taken from its bytes in a payload, so a value must have exactly one
+// encoding: overlong varints are refused.
+void tst_ByteCodec::varintHasOneEncoding()
+{
+    for (quint64 v : {0ull, 1ull, 127ull, 128ull, 300ull, 1ull << 63, ~0ull}) {
+        QByteArray bytes;
+        ByteWriter w(&bytes);
+        w.varint(v);
+        ByteReader r(bytes);
+        quint64 back = 0;
+        QVERIFY(r.varint(&back));
+        QCOMPARE(back, v);
+        QVERIFY(r.atEnd());
+    }
+    quint64 v = 0;
+    const QByteArray overlongZero = QByteArray::fromHex("8000");
+    QVERIFY(!ByteReader(overlongZero).varint(&v));
+    const QByteArray overlongOne = QByteArray::fromHex("818000");
+    QVERIFY(!ByteReader(overlongOne).varint(&v));
+    const QByteArray shortest = QByteArray::fromHex("8101");
+    QVERIFY(ByteReader(shortest).varint(&v));
+    QCOMPARE(v, 129u);
 }
 
 QTEST_GUILESS_MAIN(tst_ByteCodec)
