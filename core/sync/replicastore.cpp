@@ -257,6 +257,8 @@ SyncResult<void> ReplicaStore::loadState()
     }
     if (!m_cursors.contains(m_regionId))
         m_cursors.insert(m_regionId, 0);
+    // Local writes persist their HLC in the own cursor row only, not in the `hlc` meta row.
+    m_persistedHlc = maxHlc;
     m_hlc->advanceTo(maxHlc);
     if (auto r = m_db.exec(u"BEGIN IMMEDIATE"_s); !r)
         return r;

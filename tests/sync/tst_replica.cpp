@@ -2,6 +2,7 @@
 #include "core/sync/replica.h"
 #include "core/sync/syncclock.h"
 
+#include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -36,6 +37,7 @@ private slots:
     void rejectsBadInput();
     void bodyErrorRollsBack();
     void reopenKeepsState();
+    void crashAfterCommitKeepsClock();
     void threeRegionsConverge();
     void lastWriterWinsAndJournal();
     void lateUpdateDoesNotResurrect();
@@ -274,6 +276,42 @@ void tst_Replica::reopenKeepsState()
     auto w = a->execute(u"INSERT INTO kv VALUES('n', 'v', 0)"_s);
     QCOMPARE(w->seq, 6u);
     QVERIFY(w->hlc > hlc);
+}
+
+// A local commit persists its HLC only in the own cursor row (not in the `hlc` meta row). The
+// files copied while the replica is open, between two writes, are what a SIGKILL leaves: opened
+// again, the clock, the watermark, the sequence and the digest must all carry on.
+void tst_Replica::crashAfterCommitKeepsClock()
+{
+    const QString crashed = m_dir->filePath(u"crashed.db"_s);
+    WriteReceipt last;
+    QString digest;
+    {
+        auto a = openReplica(u"a"_s);
+        QVERIFY(a);
+        for (int i = 0; i < 5; ++i) {
+            auto w = a->execute(u"INSERT INTO kv VALUES(?, 'v', 0)"_s, {i});
+            QVERIFY(w.ok());
+            last = *w;
+        }
+        digest = a->digest();
+        const QString db = m_dir->filePath(u"a.db"_s);
+        QVERIFY(QFile::copy(db, crashed));
+        QVERIFY(QFile::copy(db + u"-wal"_s, crashed + u"-wal"_s));
+    }
+    SyncConfig c = config(u"a"_s);
+    c.databasePath = crashed;
+    auto a = openReplica(u"a"_s, &c);
+    QVERIFY(a);
+    QCOMPARE(a->cursors().value(u"a"_s), 5u);
+    QCOMPARE(a->digest(), digest);
+    QCOMPARE(*a->recomputeDigest(), digest);
+    QVERIFY(a->hlcWatermark() >= last.hlc);
+    QVERIFY(a->currentHlc() >= last.hlc);
+    auto w = a->execute(u"INSERT INTO kv VALUES('n', 'v', 0)"_s);
+    QVERIFY(w.ok());
+    QCOMPARE(w->seq, 6u);
+    QVERIFY(w->hlc > last.hlc);
 }
 
 void tst_Replica::threeRegionsConverge()
