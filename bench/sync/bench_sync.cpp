@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <unistd.h>
 
@@ -38,6 +39,39 @@ qint64 realtimeUs()
 {
     return QDateTime::currentMSecsSinceEpoch() * 1000; // ms resolution is enough for lag
 }
+
+// CPU time of this process (all threads), in seconds: unlike wall time, hardly moved by what
+// else runs on the machine.
+double cpuSeconds()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+
+// CPU time (user + system) used so far by another process, in seconds; 0 if unknown.
+double cpuSeconds(qint64 pid)
+{
+    QFile f(u"/proc/%1/stat"_s.arg(pid));
+    if (!f.open(QIODevice::ReadOnly))
+        return 0;
+    const QByteArray stat = f.readAll();
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const QList<QByteArray> fields = stat.mid(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields.size() < 13)
+        return 0;
+    return double(fields.at(11).toLongLong() + fields.at(12).toLongLong())
+           / double(sysconf(_SC_CLK_TCK));
+}
+
+// A commit-rate measurement: rows per wall second, and CPU microseconds per row spent by the
+// writing process and by the peer processes meanwhile.
+struct Rate
+{
+    double rowsPerSecond = 0;
+    double writerCpuUsPerRow = 0;
+    double peersCpuUsPerRow = 0;
+};
 
 // Runs the event loop for `ms` without spinning: the peers share this machine's cores.
 void pump(int ms)
@@ -102,10 +136,12 @@ struct Peer
 class Bench
 {
 public:
-    Bench(double seconds, int resyncMb, QStringList only)
+    Bench(double seconds, int resyncMb, QStringList only, QList<int> rows, QList<Durability> modes)
         : m_seconds(seconds)
         , m_resyncMb(resyncMb)
         , m_only(std::move(only))
+        , m_rows(std::move(rows))
+        , m_modes(std::move(modes))
     {}
     int run();
 
@@ -113,15 +149,18 @@ private:
     QString path(const QString &name) { return m_dir.filePath(name + u"-%1.db"_s.arg(++m_n)); }
     std::unique_ptr<Replica> origin(Durability d, const QString &db, bool withPeers);
     void stopPeers();
-    double plainRate(int rowsPerTxn, Durability d);
-    double replicatedRate(int rowsPerTxn, Durability d, bool withPeers);
+    Rate plainRate(int rowsPerTxn, Durability d);
+    Rate replicatedRate(int rowsPerTxn, Durability d, bool withPeers);
+    double peersCpuSeconds() const;
     void lag(int writesPerSecond, Durability d);
     void backlog();
     void resync();
 
     double m_seconds;
     int m_resyncMb;
-    QStringList m_only; // measurements to run; empty: all
+    QStringList m_only;        // measurements to run; empty: all
+    QList<int> m_rows;         // rows per transaction of the commit measurement
+    QList<Durability> m_modes; // durability modes of the commit measurement
     QTemporaryDir m_dir;
     int m_n = 0;
     std::vector<std::unique_ptr<Peer>> m_peers;
@@ -197,7 +236,15 @@ void Bench::stopPeers()
     m_peers.clear();
 }
 
-double Bench::plainRate(int rowsPerTxn, Durability d)
+double Bench::peersCpuSeconds() const
+{
+    double s = 0;
+    for (const auto &p : m_peers)
+        s += cpuSeconds(p->process->processId());
+    return s;
+}
+
+Rate Bench::plainRate(int rowsPerTxn, Durability d)
 {
     sqlite3 *db = nullptr;
     sqlite3_open(path(u"plain"_s).toUtf8().constData(), &db);
@@ -213,6 +260,7 @@ double Bench::plainRate(int rowsPerTxn, Durability d)
     const QByteArray value(100, 'v');
     QElapsedTimer t;
     t.start();
+    const double cpu0 = cpuSeconds();
     qint64 rows = 0;
     while (t.elapsed() < m_seconds * 1000) {
         sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
@@ -226,18 +274,22 @@ double Bench::plainRate(int rowsPerTxn, Durability d)
         }
         sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
     }
-    const double rate = rows / (t.elapsed() / 1000.0);
+    Rate rate;
+    rate.rowsPerSecond = rows / (t.elapsed() / 1000.0);
+    rate.writerCpuUsPerRow = (cpuSeconds() - cpu0) * 1e6 / double(rows);
     sqlite3_finalize(ins);
     sqlite3_close(db);
     return rate;
 }
 
-double Bench::replicatedRate(int rowsPerTxn, Durability d, bool withPeers)
+Rate Bench::replicatedRate(int rowsPerTxn, Durability d, bool withPeers)
 {
     auto a = origin(d, path(u"a"_s), withPeers);
     const QByteArray value(100, 'v');
     QElapsedTimer t;
     t.start();
+    const double cpu0 = cpuSeconds();
+    const double peersCpu0 = peersCpuSeconds();
     qint64 rows = 0;
     while (t.elapsed() < m_seconds * 1000) {
         auto w = a->write([&](Transaction &tx) -> SyncResult<void> {
@@ -253,7 +305,10 @@ double Bench::replicatedRate(int rowsPerTxn, Durability d, bool withPeers)
             qFatal("write failed: %s", qPrintable(w.error().message));
         QCoreApplication::processEvents(); // the transport streams to the peers meanwhile
     }
-    const double rate = rows / (t.elapsed() / 1000.0);
+    Rate rate;
+    rate.rowsPerSecond = rows / (t.elapsed() / 1000.0);
+    rate.writerCpuUsPerRow = (cpuSeconds() - cpu0) * 1e6 / double(rows);
+    rate.peersCpuUsPerRow = (peersCpuSeconds() - peersCpu0) * 1e6 / double(rows);
     stopPeers();
     return rate;
 }
@@ -485,24 +540,29 @@ int Bench::run()
     const auto wanted = [this](const QString &name) {
         return m_only.isEmpty() || m_only.contains(name);
     };
-    for (Durability d : {Durability::Full, Durability::Normal}) {
-        for (int rows : {100, 1}) {
+    for (Durability d : m_modes) {
+        for (int rows : m_rows) {
             if (!wanted(u"commit"_s))
                 break;
-            const double plain = plainRate(rows, d);
-            const double captured = replicatedRate(rows, d, false);
-            const double repl = replicatedRate(rows, d, true);
+            const Rate plain = plainRate(rows, d);
+            const Rate captured = replicatedRate(rows, d, false);
+            const Rate repl = replicatedRate(rows, d, true);
             std::printf(
                     "commit   %-7s %3d rows/txn: plain SQLite %9.0f rows/s, captured (no peers) "
                     "%9.0f rows/s, captured + replicated to 2 peers %9.0f rows/s, ratio %.2f "
-                    "(target >= %.1f)\n",
+                    "(target >= %.1f); CPU us/row: plain %.1f, captured %.1f, replicated %.1f "
+                    "+ peers %.1f\n",
                     qPrintable(SyncConfig::durabilityName(d)),
                     rows,
-                    plain,
-                    captured,
-                    repl,
-                    repl / plain,
-                    rows == 100 ? 0.8 : 0.5);
+                    plain.rowsPerSecond,
+                    captured.rowsPerSecond,
+                    repl.rowsPerSecond,
+                    repl.rowsPerSecond / plain.rowsPerSecond,
+                    rows == 1 ? 0.5 : 0.8,
+                    plain.writerCpuUsPerRow,
+                    captured.writerCpuUsPerRow,
+                    repl.writerCpuUsPerRow,
+                    repl.peersCpuUsPerRow);
             std::fflush(stdout);
         }
     }
@@ -538,6 +598,14 @@ int main(int argc, char **argv)
             {u"only"_s,
              u"run only these measurements (commit, lag, backlog, resync; comma-separated)"_s,
              u"list"_s},
+            {u"rows"_s,
+             u"rows per transaction of the commit measurement (comma-separated)"_s,
+             u"list"_s,
+             u"100,1"_s},
+            {u"modes"_s,
+             u"durability modes of the commit measurement (full, normal; comma-separated)"_s,
+             u"list"_s,
+             u"full,normal"_s},
     });
     parser.process(app);
     if (parser.isSet(u"peer"_s))
@@ -549,6 +617,27 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    Bench bench(parser.value(u"seconds"_s).toDouble(), parser.value(u"resync-mb"_s).toInt(), only);
+    QList<int> rows;
+    for (const QString &n : parser.value(u"rows"_s).split(u',', Qt::SkipEmptyParts)) {
+        if (n.toInt() <= 0) {
+            std::fprintf(stderr, "bench_sync: bad --rows value \"%s\"\n", qPrintable(n));
+            return 2;
+        }
+        rows.append(n.toInt());
+    }
+    QList<Durability> modes;
+    for (const QString &m : parser.value(u"modes"_s).split(u',', Qt::SkipEmptyParts)) {
+        const auto d = SyncConfig::parseDurability(m);
+        if (!d) {
+            std::fprintf(stderr, "bench_sync: unknown durability \"%s\"\n", qPrintable(m));
+            return 2;
+        }
+        modes.append(*d);
+    }
+    Bench bench(parser.value(u"seconds"_s).toDouble(),
+                parser.value(u"resync-mb"_s).toInt(),
+                only,
+                rows,
+                modes);
     return bench.run();
 }

@@ -47,6 +47,7 @@ public:
     bool bytes(QByteArray *b);
     bool string(QString *s);
     bool atEnd() const { return m_p == m_end; }
+    const char *position() const { return m_p; }
     qsizetype remaining() const { return m_end - m_p; }
 
 private:
@@ -62,5 +63,23 @@ inline quint32 crc32(const QByteArray &b, quint32 seed = 0)
 
 // 64-bit FNV-1a with a splitmix64 finaliser; `seed` selects an independent lane.
 quint64 hash64(const char *data, qsizetype size, quint64 seed);
+// hash64() with two seeds, fed in pieces: the result of add(x), add(y) equals hash64Pair() of
+// x followed by y.
+class HashPair
+{
+public:
+    HashPair(quint64 seedA, quint64 seedB);
+    void add(const char *data, qsizetype size);
+    void result(quint64 *a, quint64 *b) const;
+
+private:
+    quint64 m_a;
+    quint64 m_b;
+    qsizetype m_size = 0;
+};
+
+// hash64() with two seeds in one pass over the data.
+void hash64Pair(
+        const char *data, qsizetype size, quint64 seedA, quint64 seedB, quint64 *a, quint64 *b);
 
 } // namespace Meridian::Internal

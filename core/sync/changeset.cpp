@@ -77,10 +77,13 @@ std::optional<ChangeSet> ChangeSet::decode(const QByteArray &payload)
             rc.deleted = op == 2;
             const quint64 n = rc.deleted ? nPk : nCols;
             rc.values.resize(qsizetype(n));
+            const char *start = r.position();
             for (quint64 k = 0; k < n; ++k) {
                 if (!rc.values[qsizetype(k)].decode(r))
                     return std::nullopt;
             }
+            rc.encodedOffset = start - payload.constData();
+            rc.encodedSize = r.position() - start;
             t.rows.append(std::move(rc));
         }
         cs.tables.append(std::move(t));

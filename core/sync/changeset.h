@@ -17,6 +17,9 @@ struct RowChange
 {
     bool deleted = false;
     SqlRow values;
+    // Set by ChangeSet::decode(): where the encodings of `values` sit in the payload.
+    qsizetype encodedOffset = -1;
+    qsizetype encodedSize = 0;
 };
 
 struct TableChanges

@@ -10,6 +10,7 @@
 #include <QLoggingCategory>
 
 #include <algorithm>
+#include <cstring>
 
 using namespace Qt::StringLiterals;
 
@@ -80,34 +81,39 @@ int authorizer(
     }
 }
 
-SqlValue changesetValue(sqlite3_value *v)
+// Writes a changeset value exactly as SqlValue::encode() writes the same value.
+void encodeValue(ByteWriter &w, sqlite3_value *v)
 {
-    SqlValue out;
-    if (!v)
-        return out;
-    switch (sqlite3_value_type(v)) {
+    const int type = v ? sqlite3_value_type(v) : SQLITE_NULL;
+    switch (type) {
     case SQLITE_INTEGER:
-        out.type = SqlValue::Integer;
-        out.integer = sqlite3_value_int64(v);
+        w.u8(SqlValue::Integer);
+        w.svarint(sqlite3_value_int64(v));
         break;
-    case SQLITE_FLOAT:
-        out.type = SqlValue::Real;
-        out.real = sqlite3_value_double(v);
-        break;
-    case SQLITE_TEXT:
-        out.type = SqlValue::Text;
-        out.bytes = QByteArray(reinterpret_cast<const char *>(sqlite3_value_text(v)),
-                               sqlite3_value_bytes(v));
-        break;
-    case SQLITE_BLOB:
-        out.type = SqlValue::Blob;
-        out.bytes = QByteArray(static_cast<const char *>(sqlite3_value_blob(v)),
-                               sqlite3_value_bytes(v));
-        break;
-    default:
+    case SQLITE_FLOAT: {
+        w.u8(SqlValue::Real);
+        const double real = sqlite3_value_double(v);
+        quint64 bits = 0;
+        std::memcpy(&bits, &real, sizeof bits);
+        w.fixed64(bits);
         break;
     }
-    return out;
+    case SQLITE_TEXT: {
+        w.u8(SqlValue::Text);
+        const auto *p = reinterpret_cast<const char *>(sqlite3_value_text(v));
+        w.bytes(p, sqlite3_value_bytes(v));
+        break;
+    }
+    case SQLITE_BLOB: {
+        w.u8(SqlValue::Blob);
+        const auto *p = static_cast<const char *>(sqlite3_value_blob(v));
+        w.bytes(p, sqlite3_value_bytes(v));
+        break;
+    }
+    default:
+        w.u8(SqlValue::Null);
+        break;
+    }
 }
 
 struct SessionDeleter
@@ -251,6 +257,8 @@ SyncResult<void> ReplicaStore::loadState()
     }
     if (!m_cursors.contains(m_regionId))
         m_cursors.insert(m_regionId, 0);
+    // Local writes persist their HLC in the own cursor row only, not in the `hlc` meta row.
+    m_persistedHlc = maxHlc;
     m_hlc->advanceTo(maxHlc);
     if (auto r = m_db.exec(u"BEGIN IMMEDIATE"_s); !r)
         return r;
@@ -285,9 +293,21 @@ SyncResult<void> ReplicaStore::refreshLowWater()
     return {};
 }
 
+SyncResult<void> ReplicaStore::step(const QString &sql, const QString &what)
+{
+    // Prepared once: sqlite3_exec() would parse BEGIN/COMMIT again on every write.
+    SqliteStatement *s = m_db.cached(sql);
+    if (!s)
+        return m_db.error(what);
+    StatementScope scope(s);
+    if (s->step() != SQLITE_DONE)
+        return m_db.error(what);
+    return {};
+}
+
 SyncResult<void> ReplicaStore::begin()
 {
-    return m_db.exec(u"BEGIN IMMEDIATE"_s);
+    return step(u"BEGIN IMMEDIATE"_s, u"cannot begin a write transaction"_s);
 }
 
 void ReplicaStore::rollback()
@@ -298,7 +318,7 @@ void ReplicaStore::rollback()
 
 SyncResult<void> ReplicaStore::commit()
 {
-    auto r = m_db.exec(u"COMMIT"_s);
+    auto r = step(u"COMMIT"_s, u"cannot commit"_s);
     if (!r)
         rollback();
     return r;
@@ -344,6 +364,7 @@ SyncResult<void> ReplicaStore::registerTable(const QString &name, const QString 
     }
     TableInfo t;
     t.name = name;
+    t.nameUtf8 = name.toUtf8();
     QList<std::pair<int, int>> pk; // (position in key, column index)
     for (const QVariantList &row : info.rows) {
         t.columns.append(row.value(1).toString());
@@ -357,6 +378,16 @@ SyncResult<void> ReplicaStore::registerTable(const QString &name, const QString 
     std::sort(pk.begin(), pk.end());
     for (const auto &p : pk)
         t.pkColumns.append(p.second);
+    {
+        ByteWriter w(&t.headerBytes);
+        w.string(t.name);
+        w.varint(quint64(t.columns.size()));
+        for (const QString &c : t.columns)
+            w.string(c);
+        w.varint(quint64(t.pkColumns.size()));
+        for (int i : t.pkColumns)
+            w.varint(quint64(i));
+    }
 
     QStringList cols, marks, pkCols, pkWhere, sets;
     for (const QString &c : t.columns) {
@@ -407,7 +438,7 @@ SyncResult<void> ReplicaStore::registerTable(const QString &name, const QString 
             for (int i : t.pkColumns)
                 pkv.append(row.at(i));
             const QByteArray pkBytes = encodeRow(pkv);
-            auto meta = rowMeta(name, pkBytes);
+            auto meta = rowMeta(t, pkBytes);
             if (!meta) {
                 rollback();
                 return meta.error();
@@ -419,7 +450,7 @@ SyncResult<void> ReplicaStore::registerTable(const QString &name, const QString 
             rowHash(name, row, &m.hashA, &m.hashB);
             d.a += m.hashA;
             d.b += m.hashB;
-            if (auto r = setRowMeta(name, pkBytes, m); !r) {
+            if (auto r = setRowMeta(t, pkBytes, m); !r) {
                 rollback();
                 return r;
             }
@@ -448,9 +479,10 @@ void ReplicaStore::rowHash(const QString &table, const SqlRow &row, quint64 *a, 
 {
     QByteArray bytes = table.toUtf8();
     bytes.append('\0');
-    bytes.append(encodeRow(row));
-    *a = hash64(bytes.constData(), bytes.size(), 1);
-    *b = hash64(bytes.constData(), bytes.size(), 2);
+    ByteWriter w(&bytes);
+    for (const SqlValue &v : row)
+        v.encode(w);
+    hash64Pair(bytes.constData(), bytes.size(), 1, 2, a, b);
 }
 
 QString ReplicaStore::digest() const
@@ -483,7 +515,7 @@ SyncResult<QString> ReplicaStore::computeDigest()
     return u"%1%2"_s.arg(d.a, 16, 16, QLatin1Char('0')).arg(d.b, 16, 16, QLatin1Char('0'));
 }
 
-SyncResult<ReplicaStore::RowMeta> ReplicaStore::rowMeta(const QString &table, const QByteArray &pk)
+SyncResult<ReplicaStore::RowMeta> ReplicaStore::rowMeta(const TableInfo &t, const QByteArray &pk)
 {
     SqliteStatement *s = m_db.cached(
             u"SELECT hlc, origin, seq, deleted, hash_a, hash_b FROM _meridian_rowmeta "
@@ -491,8 +523,8 @@ SyncResult<ReplicaStore::RowMeta> ReplicaStore::rowMeta(const QString &table, co
     if (!s)
         return m_db.error(u"rowmeta"_s);
     StatementScope scope(s);
-    s->bind(1, table);
-    s->bindBlob(2, pk);
+    s->bindTextNoCopy(1, t.nameUtf8);
+    s->bindBlobNoCopy(2, pk);
     RowMeta m;
     const int rc = s->step();
     if (rc == SQLITE_ROW) {
@@ -509,19 +541,21 @@ SyncResult<ReplicaStore::RowMeta> ReplicaStore::rowMeta(const QString &table, co
     return m;
 }
 
-SyncResult<void> ReplicaStore::setRowMeta(const QString &table,
-                                          const QByteArray &pk,
-                                          const RowMeta &m)
+SyncResult<void> ReplicaStore::setRowMeta(const TableInfo &t, const QByteArray &pk, const RowMeta &m)
 {
     SqliteStatement *s = m_db.cached(
             u"INSERT OR REPLACE INTO _meridian_rowmeta VALUES(?, ?, ?, ?, ?, ?, ?, ?)"_s);
     if (!s)
         return m_db.error(u"rowmeta"_s);
     StatementScope scope(s);
-    s->bind(1, table);
-    s->bindBlob(2, pk);
+    s->bindTextNoCopy(1, t.nameUtf8);
+    s->bindBlobNoCopy(2, pk);
     s->bind(3, qint64(m.hlc));
-    s->bind(4, m.origin);
+    if (m.origin != m_boundOrigin) {
+        m_boundOrigin = m.origin;
+        m_boundOriginUtf8 = m.origin.toUtf8();
+    }
+    s->bindTextNoCopy(4, m_boundOriginUtf8);
     s->bind(5, qint64(m.seq));
     s->bind(6, qint64(m.deleted ? 1 : 0));
     s->bind(7, qint64(m.hashA));
@@ -559,7 +593,7 @@ SyncResult<void> ReplicaStore::upsertRow(const TableInfo &t, const SqlRow &value
         return m_db.error(u"upsert into %1"_s.arg(t.name));
     StatementScope scope(s);
     for (int i = 0; i < values.size(); ++i)
-        s->bind(i + 1, values.at(i));
+        s->bindNoCopy(i + 1, values.at(i));
     if (s->step() != SQLITE_DONE)
         return m_db.error(u"cannot apply a row to %1"_s.arg(t.name));
     return {};
@@ -665,86 +699,130 @@ SyncResult<WriteReceipt> ReplicaStore::write(
 
     const quint64 hlc = m_hlc->tick();
     const quint64 seq = m_cursors.value(m_regionId) + 1;
-    ChangeSet cs;
-    QHash<QString, int> tableIndex;
+    // The payload (ChangeSet's encoding, docs/architecture.md) is written straight from the
+    // changeset's values: each row is encoded once, and its digest hashes and its metadata key
+    // are taken from those bytes. Rows are gathered per table, since the payload gives each
+    // table's row count before its rows.
+    struct TableRows
+    {
+        const TableInfo *table = nullptr;
+        QByteArray rows;
+        quint64 count = 0;
+        HashPair prefix{1, 2}; // hash state after "table name, 0x00"
+    };
+    std::vector<TableRows> tableRows;
     Digest d = m_digest;
+    RowMeta m;
+    m.exists = true;
+    m.hlc = hlc;
+    m.origin = m_regionId;
+    m.seq = seq;
+    QByteArray pkBytes;
+    int rowCount = 0;
 
     sqlite3_changeset_iter *iter = nullptr;
     if (sqlite3changeset_start(&iter, size, blob) != SQLITE_OK)
         return fail(m_db.error(u"cannot read the changeset"_s));
     int rc = SQLITE_OK;
     SyncResult<void> rowError;
+    // The changeset groups rows by table: look the table up only when the name changes.
+    QByteArray lastTableName;
+    TableRows *current = nullptr;
+    bool skipTable = false;
     while ((rc = sqlite3changeset_next(iter)) == SQLITE_ROW) {
         const char *tableName = nullptr;
         int nCol = 0, op = 0, indirect = 0;
         sqlite3changeset_op(iter, &tableName, &nCol, &op, &indirect);
-        const QString name = QString::fromUtf8(tableName);
-        const auto tit = m_tables.constFind(name);
-        if (tit == m_tables.cend())
+        if ((current == nullptr && !skipTable)
+            || qstrcmp(tableName, lastTableName.constData()) != 0) {
+            lastTableName = tableName;
+            const auto tit = m_tables.constFind(QString::fromUtf8(tableName));
+            skipTable = tit == m_tables.cend();
+            current = nullptr;
+            if (!skipTable) {
+                for (TableRows &tr : tableRows) {
+                    if (tr.table == &*tit)
+                        current = &tr;
+                }
+                if (!current) {
+                    TableRows tr;
+                    tr.table = &*tit;
+                    tr.prefix.add(tit->nameUtf8.constData(), tit->nameUtf8.size() + 1);
+                    tableRows.push_back(std::move(tr));
+                    current = &tableRows.back();
+                }
+            }
+        }
+        if (skipTable)
             continue;
-        const TableInfo &t = *tit;
-        int idx = tableIndex.value(name, -1);
-        if (idx < 0) {
-            idx = int(cs.tables.size());
-            tableIndex.insert(name, idx);
-            TableChanges tc;
-            tc.table = name;
-            tc.columns = t.columns;
-            tc.pkColumns = t.pkColumns;
-            cs.tables.append(tc);
+        const TableInfo &t = *current->table;
+        pkBytes.resize(0);
+        {
+            ByteWriter pw(&pkBytes);
+            for (int i : t.pkColumns) {
+                sqlite3_value *v = nullptr;
+                if (op == SQLITE_INSERT)
+                    sqlite3changeset_new(iter, i, &v);
+                else
+                    sqlite3changeset_old(iter, i, &v);
+                encodeValue(pw, v);
+            }
         }
-        SqlRow pk;
-        for (int i : t.pkColumns) {
-            sqlite3_value *v = nullptr;
-            if (op == SQLITE_INSERT)
-                sqlite3changeset_new(iter, i, &v);
-            else
-                sqlite3changeset_old(iter, i, &v);
-            pk.append(changesetValue(v));
-        }
-        const QByteArray pkBytes = encodeRow(pk);
         // An INSERT in the session means the row was absent before this transaction: at most a
         // tombstone, which adds nothing to the digest, so its metadata need not be read.
         RowMeta previous;
         if (op != SQLITE_INSERT) {
-            auto meta = rowMeta(name, pkBytes);
+            auto meta = rowMeta(t, pkBytes);
             if (!meta) {
                 rowError = meta.error();
                 break;
             }
             previous = *meta;
         }
-        RowMeta m;
-        m.exists = true;
-        m.hlc = hlc;
-        m.origin = m_regionId;
-        m.seq = seq;
-        RowChange change;
+        m.deleted = false;
+        m.hashA = 0;
+        m.hashB = 0;
+        QByteArray &out = current->rows;
+        const qsizetype mark = out.size();
+        ByteWriter w(&out);
         if (op == SQLITE_DELETE) {
-            change.deleted = true;
-            change.values = pk;
+            w.u8(2);
+            out.append(pkBytes);
             m.deleted = true;
-        } else if (op == SQLITE_INSERT && nCol == t.columns.size()) {
-            // The session consolidates a transaction's statements, so an INSERT carries the
-            // row's final values: no need to read it back.
-            change.values.reserve(nCol);
-            for (int i = 0; i < nCol; ++i) {
-                sqlite3_value *v = nullptr;
-                sqlite3changeset_new(iter, i, &v);
-                change.values.append(changesetValue(v));
-            }
-            rowHash(name, change.values, &m.hashA, &m.hashB);
         } else {
-            bool found = false;
-            auto row = selectRow(t, pk, &found);
-            if (!row) {
-                rowError = row.error();
-                break;
+            w.u8(1);
+            if (op == SQLITE_INSERT && nCol == t.columns.size()) {
+                // The session consolidates a transaction's statements, so an INSERT carries
+                // the row's final values: no need to read it back.
+                for (int i = 0; i < nCol; ++i) {
+                    sqlite3_value *v = nullptr;
+                    sqlite3changeset_new(iter, i, &v);
+                    encodeValue(w, v);
+                }
+            } else {
+                bool found = false;
+                SqlRow pk;
+                ByteReader pr(pkBytes);
+                for (qsizetype i = 0; i < t.pkColumns.size(); ++i) {
+                    SqlValue v;
+                    v.decode(pr);
+                    pk.append(std::move(v));
+                }
+                auto row = selectRow(t, pk, &found);
+                if (!row) {
+                    rowError = row.error();
+                    break;
+                }
+                if (!found) {
+                    out.resize(mark);
+                    continue; // changed and then removed by a later statement: nothing to ship
+                }
+                for (const SqlValue &v : *row)
+                    v.encode(w);
             }
-            if (!found)
-                continue; // changed and then removed by a later statement: nothing to ship
-            change.values = *row;
-            rowHash(name, change.values, &m.hashA, &m.hashB);
+            HashPair h = current->prefix;
+            h.add(out.constData() + mark + 1, out.size() - mark - 1);
+            h.result(&m.hashA, &m.hashB);
         }
         if (previous.exists && !previous.deleted) {
             d.a -= previous.hashA;
@@ -752,17 +830,34 @@ SyncResult<WriteReceipt> ReplicaStore::write(
         }
         d.a += m.hashA;
         d.b += m.hashB;
-        if (auto r = setRowMeta(name, pkBytes, m); !r) {
+        if (auto r = setRowMeta(t, pkBytes, m); !r) {
             rowError = r;
             break;
         }
-        cs.tables[idx].rows.append(std::move(change));
+        ++current->count;
+        ++rowCount;
     }
     sqlite3changeset_finalize(iter);
     if (!rowError)
         return fail(rowError.error());
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return fail(m_db.error(u"cannot iterate the changeset"_s));
+
+    QByteArray payload;
+    {
+        qsizetype bytes = 16;
+        for (const TableRows &tr : tableRows)
+            bytes += tr.rows.size() + tr.table->headerBytes.size() + 10;
+        payload.reserve(bytes);
+        ByteWriter w(&payload);
+        w.u8(ChangeSet::kFormat);
+        w.varint(quint64(tableRows.size()));
+        for (const TableRows &tr : tableRows) {
+            payload.append(tr.table->headerBytes);
+            w.varint(tr.count);
+            payload.append(tr.rows);
+        }
+    }
 
     LogEntry e;
     e.origin = m_regionId;
@@ -771,11 +866,11 @@ SyncResult<WriteReceipt> ReplicaStore::write(
     e.schemaVersion = m_schemaVersion;
     e.seen = m_cursors;
     e.seen.remove(m_regionId);
-    e.payload = cs.encode();
+    e.payload = std::move(payload);
     e.checksum = e.computeChecksum();
+    // The clock is persisted by the cursor row (its hlc); loadState() takes the maximum.
     for (auto r : {appendLog(e),
                    setCursor(m_regionId, seq, hlc),
-                   setMeta(u"hlc"_s, qint64(hlc)),
                    setMeta(u"digest_a"_s, qint64(d.a)),
                    setMeta(u"digest_b"_s, qint64(d.b))}) {
         if (!r)
@@ -790,7 +885,7 @@ SyncResult<WriteReceipt> ReplicaStore::write(
         m_lowWater[m_regionId] = seq;
     m_digest = d;
     m_persistedHlc = std::max(m_persistedHlc, hlc);
-    return WriteReceipt{seq, hlc, cs.rowCount()};
+    return WriteReceipt{seq, hlc, rowCount};
 }
 
 SyncResult<bool> ReplicaStore::writerHadSeen(const QString &writerOrigin,
@@ -896,7 +991,7 @@ SyncResult<void> ReplicaStore::applyRow(const TableInfo &t,
 {
     const SqlRow pk = tc.primaryKey(row);
     const QByteArray pkBytes = encodeRow(pk);
-    auto metaResult = rowMeta(t.name, pkBytes);
+    auto metaResult = rowMeta(t, pkBytes);
     if (!metaResult)
         return metaResult.error();
     const RowMeta &meta = *metaResult;
@@ -933,7 +1028,15 @@ SyncResult<void> ReplicaStore::applyRow(const TableInfo &t,
         } else {
             if (auto r = upsertRow(t, row.values); !r)
                 return r;
-            rowHash(t.name, row.values, &m.hashA, &m.hashB);
+            if (row.encodedOffset >= 0) {
+                // The row's canonical encoding is in the payload: hash it in place.
+                HashPair h(1, 2);
+                h.add(t.nameUtf8.constData(), t.nameUtf8.size() + 1);
+                h.add(entry.payload.constData() + row.encodedOffset, row.encodedSize);
+                h.result(&m.hashA, &m.hashB);
+            } else {
+                rowHash(t.name, row.values, &m.hashA, &m.hashB);
+            }
         }
         if (meta.exists && !meta.deleted) {
             d->a -= meta.hashA;
@@ -941,7 +1044,7 @@ SyncResult<void> ReplicaStore::applyRow(const TableInfo &t,
         }
         d->a += m.hashA;
         d->b += m.hashB;
-        if (auto r = setRowMeta(t.name, pkBytes, m); !r)
+        if (auto r = setRowMeta(t, pkBytes, m); !r)
             return r;
         if (conflict) {
             ++out->conflicts;

@@ -99,6 +99,8 @@ private:
     struct TableInfo
     {
         QString name;
+        QByteArray nameUtf8;
+        QByteArray headerBytes; // the table's header in a payload (name, columns, key)
         QStringList columns;
         QList<int> pkColumns;
         QString selectRowSql;
@@ -123,11 +125,12 @@ private:
 
     SyncResult<void> createMetadata();
     SyncResult<void> loadState();
+    SyncResult<void> step(const QString &sql, const QString &what);
     SyncResult<void> begin();
     void rollback();
     SyncResult<void> commit();
-    SyncResult<RowMeta> rowMeta(const QString &table, const QByteArray &pk);
-    SyncResult<void> setRowMeta(const QString &table, const QByteArray &pk, const RowMeta &m);
+    SyncResult<RowMeta> rowMeta(const TableInfo &t, const QByteArray &pk);
+    SyncResult<void> setRowMeta(const TableInfo &t, const QByteArray &pk, const RowMeta &m);
     SyncResult<SqlRow> selectRow(const TableInfo &t, const SqlRow &pk, bool *found);
     SyncResult<void> upsertRow(const TableInfo &t, const SqlRow &values);
     SyncResult<void> deleteRow(const TableInfo &t, const SqlRow &pk);
@@ -172,6 +175,8 @@ private:
     CursorVector m_lowWater;
     Digest m_digest;
     quint64 m_persistedHlc = 0;
+    QString m_boundOrigin; // the origin last bound by setRowMeta(), and its UTF-8
+    QByteArray m_boundOriginUtf8;
     bool m_inWrite = false;
     bool m_bodyActive = false; // read by the SQLite authorizer (see authorizer())
 };

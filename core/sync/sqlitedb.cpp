@@ -60,6 +60,26 @@ void SqliteStatement::bindBlob(int index, const QByteArray &value)
     sqlite3_bind_blob(m_stmt, index, value.constData(), int(value.size()), SQLITE_TRANSIENT);
 }
 
+void SqliteStatement::bindTextNoCopy(int index, const QByteArray &utf8)
+{
+    sqlite3_bind_text(m_stmt, index, utf8.constData(), int(utf8.size()), SQLITE_STATIC);
+}
+
+void SqliteStatement::bindNoCopy(int index, const SqlValue &value)
+{
+    if (value.type == SqlValue::Text)
+        bindTextNoCopy(index, value.bytes);
+    else if (value.type == SqlValue::Blob)
+        bindBlobNoCopy(index, value.bytes);
+    else
+        bind(index, value);
+}
+
+void SqliteStatement::bindBlobNoCopy(int index, const QByteArray &value)
+{
+    sqlite3_bind_blob(m_stmt, index, value.constData(), int(value.size()), SQLITE_STATIC);
+}
+
 void SqliteStatement::bindVariant(int index, const QVariant &value)
 {
     bind(index, SqlValue::fromVariant(value));

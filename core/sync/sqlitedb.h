@@ -37,6 +37,10 @@ public:
     void bind(int index, qint64 value);
     void bind(int index, const QString &value);
     void bindBlob(int index, const QByteArray &value);
+    // Bound without a copy: `value` must stay unchanged until the statement is reset.
+    void bindTextNoCopy(int index, const QByteArray &utf8);
+    void bindNoCopy(int index, const SqlValue &value);
+    void bindBlobNoCopy(int index, const QByteArray &value);
     void bindVariant(int index, const QVariant &value);
     int step();
     qint64 int64(int column) const;

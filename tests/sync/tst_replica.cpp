@@ -1,6 +1,8 @@
+#include "core/sync/changeset.h"
 #include "core/sync/replica.h"
 #include "core/sync/syncclock.h"
 
+#include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -31,9 +33,11 @@ private slots:
     void init();
     void cleanup();
     void writeQueryAndDigest();
+    void payloadEncodingAndApply();
     void rejectsBadInput();
     void bodyErrorRollsBack();
     void reopenKeepsState();
+    void crashAfterCommitKeepsClock();
     void threeRegionsConverge();
     void lastWriterWinsAndJournal();
     void lateUpdateDoesNotResurrect();
@@ -133,6 +137,73 @@ void tst_Replica::writeQueryAndDigest()
     QCOMPARE(a->cursors().value(u"a"_s), 1u);
 }
 
+// Local writes encode their log payload straight from the session's changeset; the payload
+// must be exactly ChangeSet's encoding (the wire and log format), for every value type, several
+// tables, updates and deletes, and applying it elsewhere must give the same content and digest.
+void tst_Replica::payloadEncodingAndApply()
+{
+    auto a = openReplica(u"a"_s);
+    QVERIFY(a);
+    QVERIFY(a->registerTable(u"t2"_s,
+                             u"CREATE TABLE t2(x INTEGER, y TEXT, r REAL, b BLOB, n, "
+                             "PRIMARY KEY(y, x))"_s)
+                    .ok());
+    auto w = a->write([](Transaction &tx) -> SyncResult<void> {
+        for (int i = 0; i < 20; ++i) {
+            if (auto r = tx.exec(u"INSERT INTO kv VALUES(?, ?, ?)"_s,
+                                 {u"k%1"_s.arg(i), QByteArray(i * 40, char('a' + i)), i});
+                !r)
+                return r.error();
+            if (auto r = tx.exec(u"INSERT INTO t2 VALUES(?, ?, ?, ?, NULL)"_s,
+                                 {-i * 1000003LL, u"ü%1"_s.arg(i), i / 3.0, QByteArray(i, '\0')});
+                !r)
+                return r.error();
+        }
+        return {};
+    });
+    QVERIFY2(w.ok(), qPrintable(w.ok() ? QString() : w.error().message));
+    QCOMPARE(w->rowsChanged, 40);
+    // Updates (read back), deletes and a row inserted then deleted in one transaction.
+    w = a->write([](Transaction &tx) -> SyncResult<void> {
+        for (const QString &sql : {u"UPDATE kv SET value = x'00ff' WHERE key IN ('k1', 'k2')"_s,
+                                   u"DELETE FROM kv WHERE key = 'k3'"_s,
+                                   u"UPDATE t2 SET n = 7.5, y = 'moved' WHERE x = -1000003"_s,
+                                   u"INSERT INTO kv VALUES('gone', 'g', 0)"_s,
+                                   u"DELETE FROM kv WHERE key = 'gone'"_s}) {
+            if (auto r = tx.exec(sql); !r)
+                return r.error();
+        }
+        return {};
+    });
+    QVERIFY2(w.ok(), qPrintable(w.ok() ? QString() : w.error().message));
+    QCOMPARE(w->rowsChanged, 5); // 2 updates, 1 delete, the moved row's delete and insert
+    auto log = a->readLog(u"a"_s, 0, 10, 1 << 30);
+    QVERIFY(log.ok());
+    QCOMPARE(log->size(), 2);
+    for (const LogEntry &e : *log) {
+        QVERIFY(e.checksumValid());
+        const auto cs = Internal::ChangeSet::decode(e.payload);
+        QVERIFY(cs.has_value());
+        QCOMPARE(cs->encode(), e.payload);
+    }
+    QCOMPARE(*a->recomputeDigest(), a->digest());
+
+    auto b = openReplica(u"b"_s);
+    QVERIFY(b);
+    QVERIFY(b->registerTable(u"t2"_s,
+                             u"CREATE TABLE t2(x INTEGER, y TEXT, r REAL, b BLOB, n, "
+                             "PRIMARY KEY(y, x))"_s)
+                    .ok());
+    QVERIFY(b->applyEntries(u"a"_s, *log).ok());
+    QCOMPARE(b->digest(), a->digest());
+    QCOMPARE(*b->recomputeDigest(), a->digest());
+    QCOMPARE(b->query(u"SELECT count(*) FROM t2 WHERE y = 'moved' AND n = 7.5"_s)
+                     ->rows.first()
+                     .first()
+                     .toInt(),
+             1);
+}
+
 void tst_Replica::rejectsBadInput()
 {
     SyncConfig bad = config(u"bad region"_s);
@@ -205,6 +276,42 @@ void tst_Replica::reopenKeepsState()
     auto w = a->execute(u"INSERT INTO kv VALUES('n', 'v', 0)"_s);
     QCOMPARE(w->seq, 6u);
     QVERIFY(w->hlc > hlc);
+}
+
+// A local commit persists its HLC only in the own cursor row (not in the `hlc` meta row). The
+// files copied while the replica is open, between two writes, are what a SIGKILL leaves: opened
+// again, the clock, the watermark, the sequence and the digest must all carry on.
+void tst_Replica::crashAfterCommitKeepsClock()
+{
+    const QString crashed = m_dir->filePath(u"crashed.db"_s);
+    WriteReceipt last;
+    QString digest;
+    {
+        auto a = openReplica(u"a"_s);
+        QVERIFY(a);
+        for (int i = 0; i < 5; ++i) {
+            auto w = a->execute(u"INSERT INTO kv VALUES(?, 'v', 0)"_s, {i});
+            QVERIFY(w.ok());
+            last = *w;
+        }
+        digest = a->digest();
+        const QString db = m_dir->filePath(u"a.db"_s);
+        QVERIFY(QFile::copy(db, crashed));
+        QVERIFY(QFile::copy(db + u"-wal"_s, crashed + u"-wal"_s));
+    }
+    SyncConfig c = config(u"a"_s);
+    c.databasePath = crashed;
+    auto a = openReplica(u"a"_s, &c);
+    QVERIFY(a);
+    QCOMPARE(a->cursors().value(u"a"_s), 5u);
+    QCOMPARE(a->digest(), digest);
+    QCOMPARE(*a->recomputeDigest(), digest);
+    QVERIFY(a->hlcWatermark() >= last.hlc);
+    QVERIFY(a->currentHlc() >= last.hlc);
+    auto w = a->execute(u"INSERT INTO kv VALUES('n', 'v', 0)"_s);
+    QVERIFY(w.ok());
+    QCOMPARE(w->seq, 6u);
+    QVERIFY(w->hlc > last.hlc);
 }
 
 void tst_Replica::threeRegionsConverge()
