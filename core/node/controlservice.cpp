@@ -817,8 +817,10 @@ bool ControlService::forwardToRegionNode(const QString &region,
                                          const Caller &caller,
                                          std::function<void(const PeerReply &)> done)
 {
+    // The monitor's reachability is the last probe's answer, up to a probe interval old, and
+    // one slow probe on a loaded host flips it: the forwarded call itself is the real test.
     const PeerNode *peer = m_monitor->peer(region);
-    if (!peer || !m_monitor->isReachable(region))
+    if (!peer)
         return false;
     m_peers->call(peer->controlUrl,
                   request.method(),
@@ -875,7 +877,7 @@ void ControlService::overwritten(const HttpRequest &request,
                     jsonResponse(503,
                                  ControlError{503,
                                               u"unavailable"_s,
-                                              u"the node of %1 is not reachable"_s.arg(region)}
+                                              u"no node of the cluster serves %1"_s.arg(region)}
                                          .toJson()));
         }
         return;
@@ -943,7 +945,7 @@ void ControlService::resync(const HttpRequest &request,
                     responder.send(std::move(response));
                 });
         if (!passed)
-            fail({503, u"unavailable"_s, u"the node of %1 is not reachable"_s.arg(region)});
+            fail({503, u"unavailable"_s, u"no node of the cluster serves %1"_s.arg(region)});
         return;
     }
     if (request.method() == "GET") {

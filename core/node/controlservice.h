@@ -90,7 +90,7 @@ private:
     void overwritten(const HttpRequest &request, HttpResponder responder, const Caller &caller);
     // Requests about one region that only its own node can answer (resync, its journal) are
     // passed to that node; `done` gets its reply (status 0 and an error when it did not answer).
-    // False, and nothing sent, when the region's node is not reachable.
+    // False, and nothing sent, when no node of the cluster serves that region.
     bool forwardToRegionNode(const QString &region,
                              const HttpRequest &request,
                              const Caller &caller,

@@ -249,6 +249,12 @@ void tst_MeridianctlLocal::outageAndRestartCatchUp()
                             controlUrl(u"ap-southeast"_s),
                             m_viewer);
     QCOMPARE(gone.exitCode, 4);
+    // A question only the dead node can answer, asked of a live one: a clear error, not a hang.
+    const CtlRun journal
+            = ctl({u"overwritten"_s, u"ap-southeast"_s}, controlUrl(u"us-east"_s), m_viewer);
+    QVERIFY(journal.exitCode != 0);
+    QVERIFY2(journal.err.contains("the node of ap-southeast did not answer"),
+             journal.err.constData());
 
     // Written while ap-southeast is down; it must catch up after its restart.
     const auto put = MeridianTest::call("PUT",
