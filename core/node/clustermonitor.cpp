@@ -9,6 +9,10 @@ using namespace Qt::StringLiterals;
 
 namespace Meridian {
 
+namespace {
+constexpr int kProbeFall = 2; // failed probes without an answer before a peer is unreachable
+} // namespace
+
 Q_LOGGING_CATEGORY(lcMonitor, "meridian.cluster")
 
 ClusterMonitor::ClusterMonitor(
@@ -90,8 +94,14 @@ void ClusterMonitor::probe(const PeerNode &peer)
                            snapshot.lastOk = QDateTime::currentDateTimeUtc();
                            snapshot.error.clear();
                            snapshot.probe = document.object();
+                           snapshot.probeFailures = 0;
                        } else {
-                           snapshot.reachable = false;
+                           // A refused connection is a definite answer (nothing listens); one
+                           // slow answer on a loaded host is not, so it takes two in a row.
+                           ++snapshot.probeFailures;
+                           if (reply.connectionRefused || reply.status != 0
+                               || snapshot.probeFailures >= kProbeFall)
+                               snapshot.reachable = false;
                            snapshot.error = reply.status == 0 ? reply.error
                                                               : u"HTTP %1"_s.arg(reply.status);
                        }

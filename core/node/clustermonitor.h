@@ -30,13 +30,16 @@ struct PeerSnapshot
     QJsonObject probe;                              // the peer's last GET /v1/probe answer
     QString dataHealth = QStringLiteral("unknown"); // healthy | unhealthy | unknown
     int dataFailures = 0;
+    int probeFailures = 0; // consecutive failed probes
 };
 
 // Probes every other node of the cluster every `intervalMs`: GET /v1/probe on its control API
 // (reachability, RTT, and the peer's own view: its links, RTTs, health and load, which is how the
 // answering node of GET /v1/cluster gathers the whole cluster without extra calls) and, for
 // regions, GET /healthz on the data URL (endpoint health, down after 2 failures, up after 1
-// success). One probe per peer in flight at a time; everything runs on the owner's thread.
+// success). A peer is unreachable after a refused connection or an error status at once, after
+// two probes in a row without an answer otherwise (a slow host is not a dead one). One probe per
+// peer in flight at a time; everything runs on the owner's thread.
 class ClusterMonitor final : public QObject
 {
     Q_OBJECT
