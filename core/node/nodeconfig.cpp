@@ -1,6 +1,7 @@
 #include "core/node/nodeconfig.h"
 
 #include "core/edge/edgeconfig.h"
+#include "core/edge/edgetraffic.h"
 
 #include <QDir>
 #include <QFile>
@@ -205,6 +206,10 @@ void readRegions(ObjectReader &root, NodeConfig &config)
     const QJsonArray regions = root.array(u"regions"_s, true);
     if (regions.isEmpty())
         root.fail(u"regions"_s, u"must list at least one region"_s);
+    if (regions.size() > EdgeTraffic::kMaxRegions) // an edge's routing table has fixed slots
+        root.fail(u"regions"_s,
+                  u"lists %1 regions; a cluster has at most %2"_s.arg(regions.size())
+                          .arg(EdgeTraffic::kMaxRegions));
     QSet<QString> ids;
     for (qsizetype i = 0; i < regions.size(); ++i) {
         const QString path = u"regions[%1]"_s.arg(i);

@@ -165,6 +165,14 @@ void tst_NodeConfig::invalid_data()
             << u"edge role"_s;
     QTest::addRow("empty regions")
             << u"regions"_s << QJsonValue(QJsonArray{}) << u"regions"_s << u"at least one"_s;
+    QJsonArray many = minimalConfig().value(u"regions"_s).toArray();
+    for (int i = 0; many.size() < 65; ++i) {
+        QJsonObject region = many.at(0).toObject();
+        region.insert(u"id"_s, u"r%1"_s.arg(i));
+        many.append(region);
+    }
+    QTest::addRow("65 regions") << u"regions"_s << QJsonValue(many) << u"regions"_s
+                                << u"at most 64"_s;
 }
 
 void tst_NodeConfig::invalid()
