@@ -22,13 +22,7 @@ QByteArray ChangeSet::encode() const
     w.u8(kFormat);
     w.varint(quint64(tables.size()));
     for (const TableChanges &t : tables) {
-        w.string(t.table);
-        w.varint(quint64(t.columns.size()));
-        for (const QString &c : t.columns)
-            w.string(c);
-        w.varint(quint64(t.pkColumns.size()));
-        for (int i : t.pkColumns)
-            w.varint(quint64(i));
+        writeTableHeader(w, t.table, t.columns, t.pkColumns);
         w.varint(quint64(t.rows.size()));
         for (const RowChange &r : t.rows) {
             w.u8(r.deleted ? 2 : 1);
@@ -37,6 +31,20 @@ QByteArray ChangeSet::encode() const
         }
     }
     return out;
+}
+
+void writeTableHeader(ByteWriter &w,
+                      const QString &table,
+                      const QStringList &columns,
+                      const QList<int> &pkColumns)
+{
+    w.string(table);
+    w.varint(quint64(columns.size()));
+    for (const QString &c : columns)
+        w.string(c);
+    w.varint(quint64(pkColumns.size()));
+    for (int i : pkColumns)
+        w.varint(quint64(i));
 }
 
 std::optional<ChangeSet> ChangeSet::decode(const QByteArray &payload)

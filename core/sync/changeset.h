@@ -32,6 +32,14 @@ struct TableChanges
     SqlRow primaryKey(const RowChange &row) const;
 };
 
+class ByteWriter;
+
+// A table's header in a payload: its name, columns, and the primary key's column indexes.
+void writeTableHeader(ByteWriter &w,
+                      const QString &table,
+                      const QStringList &columns,
+                      const QList<int> &pkColumns);
+
 struct ChangeSet
 {
     static constexpr quint8 kFormat = 1;

@@ -380,13 +380,7 @@ SyncResult<void> ReplicaStore::registerTable(const QString &name, const QString 
         t.pkColumns.append(p.second);
     {
         ByteWriter w(&t.headerBytes);
-        w.string(t.name);
-        w.varint(quint64(t.columns.size()));
-        for (const QString &c : t.columns)
-            w.string(c);
-        w.varint(quint64(t.pkColumns.size()));
-        for (int i : t.pkColumns)
-            w.varint(quint64(i));
+        writeTableHeader(w, t.name, t.columns, t.pkColumns);
     }
 
     QStringList cols, marks, pkCols, pkWhere, sets;
