@@ -12,7 +12,7 @@ class TransportHost;
 
 // Moves log entries between this replica and its peers. The replica calls start/stop/setPeers
 // and entriesAvailable(); the transport calls back into its TransportHost. Implementations: the
-// built-in TcpTransport; a NATS JetStream transport can be added behind the same seam.
+// built-in TcpTransport and NatsTransport (NATS JetStream).
 class Transport : public QObject
 {
     Q_OBJECT
