@@ -9,6 +9,7 @@
 #include <nats/nats.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -72,7 +73,10 @@ struct NatsBridge
 {
     std::mutex mutex;
     NatsTransport *owner = nullptr;
+    NatsSession *session = nullptr; // to wake its publishing thread
     QString regionId;
+    std::atomic<bool> publishFailed{false};
+    QString publishError; // the first failure since publishFailed was cleared
 
     template<typename F>
     void post(F &&f)
@@ -104,6 +108,7 @@ struct NatsSession
     static void onDisconnected(natsConnection *, void *closure);
     static void onReconnected(natsConnection *, void *closure);
     static void onHeartbeatMsg(natsConnection *, natsSubscription *, natsMsg *msg, void *closure);
+    static void onPubAck(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
 
     std::mutex mutex;
     std::condition_variable cv;
@@ -155,6 +160,7 @@ NatsSession::NatsSession(const SyncConfig &config, NatsTransport *owner)
     , m_bridge(new NatsBridge)
 {
     m_bridge->owner = owner;
+    m_bridge->session = this;
     m_bridge->regionId = config.regionId;
 }
 
@@ -173,18 +179,22 @@ void NatsSession::stop()
     {
         std::lock_guard lock(m_bridge->mutex);
         m_bridge->owner = nullptr;
+        m_bridge->session = nullptr;
     }
+    natsConnection *nc = nullptr;
     {
         std::lock_guard lock(mutex);
         if (m_stopping)
             return;
         m_stopping = true;
-        // Closing fails the network waits of every thread at once; ephemeral consumers left
-        // behind are dropped by the server after kConsumerIdleS.
-        if (m_nc)
-            natsConnection_Close(m_nc);
+        nc = m_nc;
     }
     cv.notify_all();
+    // Closing fails the network waits of every thread at once (not under our mutex: libnats
+    // callbacks take it); ephemeral consumers left behind are dropped by the server after
+    // kConsumerIdleS.
+    if (nc)
+        natsConnection_Close(nc);
     if (m_control.joinable())
         m_control.join();
     for (auto &[origin, thread] : m_fetchers) {
@@ -304,12 +314,14 @@ bool NatsSession::connect(QString *error)
                                                            statusText(s));
         return false;
     }
-    std::lock_guard lock(mutex);
-    if (m_stopping) {
-        natsConnection_Destroy(nc);
-        return false;
+    {
+        std::lock_guard lock(mutex);
+        if (m_stopping) {
+            natsConnection_Destroy(nc);
+            return false;
+        }
+        m_nc = nc;
     }
-    m_nc = nc;
     if (s == NATS_OK) // the connected callback only runs for a connect that was retried
         m_bridge->post([](NatsTransport *t) { t->onConnectionChanged(true, {}); });
     return true;
@@ -448,6 +460,9 @@ void NatsSession::controlLoop()
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = kApiWaitMs;
+    jo.PublishAsync.AckHandler = &NatsSession::onPubAck;
+    jo.PublishAsync.AckHandlerClosure = m_bridge;
+    jo.PublishAsync.MaxPending = m_config.nats.maxPublishAhead + 64;
     if (natsStatus s = natsConnection_JetStream(&js, m_nc, &jo); s != NATS_OK) {
         const QString why = u"cannot create a JetStream context: "_s + statusText(s);
         m_bridge->post([why](NatsTransport *t) { t->onConnectionChanged(false, why); });
@@ -489,23 +504,28 @@ void NatsSession::controlLoop()
 
 void NatsSession::publishLoop(jsCtx *js)
 {
+    // Publishes are pipelined (asynchronous, acknowledged in order through onPubAck); the
+    // expected last sequence makes JetStream refuse any entry whose predecessor is missing,
+    // so after a failure everything still in flight fails too and nothing lands out of order.
     for (;;) {
         std::deque<Outgoing> batch;
         {
             std::unique_lock lock(mutex);
-            cv.wait(lock, [this] { return m_stopping || !m_outgoing.empty(); });
+            cv.wait(lock, [this] {
+                return m_stopping || !m_outgoing.empty() || m_bridge->publishFailed;
+            });
             if (m_stopping)
                 return;
-            batch.swap(m_outgoing);
+            if (!m_bridge->publishFailed)
+                batch.swap(m_outgoing);
         }
-        quint64 published = 0;
         for (const Outgoing &o : batch) {
             {
                 std::lock_guard lock(mutex);
                 if (m_stopping)
                     return;
-                if (o.generation != m_generation)
-                    break; // the owner reset publishing meanwhile
+                if (o.generation != m_generation || m_bridge->publishFailed)
+                    break; // the owner reset publishing, or an earlier entry failed
             }
             natsMsg *msg = nullptr;
             natsStatus s = natsMsg_Create(&msg,
@@ -516,43 +536,78 @@ void NatsSession::publishLoop(jsCtx *js)
             const QByteArray id = (m_config.regionId + u':' + QString::number(o.seq)).toUtf8();
             jsPubOptions po;
             jsPubOptions_Init(&po);
-            po.MaxWait = kApiWaitMs;
+            po.MaxWait = kApiWaitMs; // how long to stall when too many are in flight
             po.MsgId = id.constData();
             po.ExpectLastSeq = o.seq - 1; // 0 (the first entry): no expectation
-            jsPubAck *pa = nullptr;
-            jsErrCode code = jsErrCode(0);
             if (s == NATS_OK)
-                s = js_PublishMsg(&pa, js, msg, &po, &code);
-            natsMsg_Destroy(msg);
-            if (s == NATS_OK) {
-                jsPubAck_Destroy(pa);
-                published = o.seq;
-                continue;
+                s = js_PublishMsgAsync(js, &msg, &po); // takes the message on success
+            if (s != NATS_OK) {
+                natsMsg_Destroy(msg);
+                std::lock_guard lock(m_bridge->mutex);
+                if (!m_bridge->publishFailed.exchange(true))
+                    m_bridge->publishError
+                            = u"publishing entry %1 to %2 failed: %3"_s.arg(QString::number(o.seq),
+                                                                            QString::fromUtf8(
+                                                                                    m_ownStream),
+                                                                            statusText(s));
+                break;
             }
-            // Stop here, tell the owner where the stream really is; it resumes from there.
-            QString why
-                    = u"publishing entry %1 to %2 failed: %3"_s.arg(QString::number(o.seq),
-                                                                    QString::fromUtf8(m_ownStream),
-                                                                    statusText(s, code));
-            quint64 streamLast = 0;
-            QString infoError;
-            const bool known = verifiedLastSeq(js, &streamLast, &infoError);
-            if (!known)
-                why += u"; "_s + infoError;
-            {
-                std::lock_guard lock(mutex);
-                m_outgoing.clear();
-            }
-            if (published > 0)
-                m_bridge->post([published](NatsTransport *t) { t->onPublished(published); });
-            published = 0;
-            m_bridge->post([known, streamLast, why](NatsTransport *t) {
-                t->onPublishFailed(known ? streamLast : ~quint64(0), why);
-            });
-            break;
         }
-        if (published > 0)
-            m_bridge->post([published](NatsTransport *t) { t->onPublished(published); });
+        if (!m_bridge->publishFailed)
+            continue;
+        // Let what is in flight settle, then tell the owner where the stream really is.
+        jsPubOptions wait;
+        jsPubOptions_Init(&wait);
+        wait.MaxWait = kApiWaitMs;
+        js_PublishAsyncComplete(js, &wait);
+        quint64 streamLast = 0;
+        QString infoError;
+        const bool known = verifiedLastSeq(js, &streamLast, &infoError);
+        QString why;
+        {
+            std::lock_guard lock(m_bridge->mutex);
+            why = m_bridge->publishError;
+            m_bridge->publishError.clear();
+            m_bridge->publishFailed = false;
+        }
+        if (!known)
+            why += u"; "_s + infoError;
+        {
+            std::lock_guard lock(mutex);
+            m_outgoing.clear();
+        }
+        m_bridge->post([known, streamLast, why](NatsTransport *t) {
+            t->onPublishFailed(known ? streamLast : ~quint64(0), why);
+        });
+        if (!sleepFor(kRetryMs))
+            return;
+    }
+}
+
+void NatsSession::onPubAck(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+    auto *bridge = static_cast<NatsBridge *>(closure);
+    const quint64 seq = msgIdSeq(msg, bridge->regionId);
+    natsMsg_Destroy(msg);
+    if (pa) {
+        bridge->post([seq](NatsTransport *t) { t->onPublished(seq); });
+        return;
+    }
+    std::lock_guard lock(bridge->mutex);
+    if (!bridge->publishFailed.exchange(true)) {
+        bridge->publishError
+                = u"publishing entry %1 failed: %2"_s
+                          .arg(QString::number(seq),
+                               pae ? statusText(pae->Err, pae->ErrCode)
+                                               + (pae->ErrText
+                                                          ? u" "_s + QString::fromUtf8(pae->ErrText)
+                                                          : QString())
+                                   : u"no acknowledgement"_s);
+    }
+    if (bridge->session) {
+        // Under the session's mutex, so the publishing thread cannot miss the wake-up.
+        std::lock_guard sessionLock(bridge->session->mutex);
+        bridge->session->cv.notify_all();
     }
 }
 
@@ -628,10 +683,22 @@ void NatsSession::fetchLoop(QString origin, quint64 next)
                 continue;
             }
         }
+        // What is there now, without waiting; if nothing, wait for the next entry only (a
+        // pull for more would be held by the server until it filled up or expired).
         natsMsgList list{nullptr, 0};
-        jsErrCode code = jsErrCode(0);
-        const natsStatus s
-                = natsSubscription_Fetch(&list, sub, m_config.nats.fetchBatch, kFetchWaitMs, &code);
+        jsFetchRequest req;
+        jsFetchRequest_Init(&req);
+        req.Batch = m_config.nats.fetchBatch;
+        req.NoWait = true;
+        req.Expires = qint64(kFetchWaitMs) * kMsToNs;
+        natsStatus s = natsSubscription_FetchRequest(&list, sub, &req);
+        if (list.Count == 0 && (s == NATS_NOT_FOUND || s == NATS_TIMEOUT)) {
+            natsMsgList_Destroy(&list);
+            jsFetchRequest_Init(&req);
+            req.Batch = 1;
+            req.Expires = qint64(kFetchWaitMs) * kMsToNs;
+            s = natsSubscription_FetchRequest(&list, sub, &req);
+        }
         if (list.Count == 0) {
             natsMsgList_Destroy(&list);
             if (stopping())
