@@ -852,6 +852,8 @@ SyncResult<void> NatsTransport::start()
     m_natsUp = false;
     m_downReason = u"connecting to NATS at %1"_s.arg(m_config.nats.servers.join(u", "_s));
     m_published = m_queued = 0;
+    m_inFlight.clear();
+    m_inFlightBytes = 0;
     m_origins.clear();
     m_session = std::make_shared<NatsSession>(m_config, this);
     m_session->start();
@@ -945,6 +947,8 @@ void NatsTransport::onOwnStream(quint64 lastSeq)
                           << lastSeq << "entries of" << m_config.regionId << "but its log only"
                           << head << ": was the region id reused?";
     m_published = m_queued = lastSeq;
+    m_inFlight.clear();
+    m_inFlightBytes = 0;
     m_ready = true;
     m_natsUp = true;
     qCInfo(lcNats) << m_config.regionId << "publishes to stream"
@@ -960,6 +964,10 @@ void NatsTransport::onPublished(quint64 lastSeq)
         return;
     m_published = std::max(m_published, lastSeq);
     m_queued = std::max(m_queued, m_published);
+    while (!m_inFlight.empty() && m_inFlight.front().first <= m_published) {
+        m_inFlightBytes -= m_inFlight.front().second;
+        m_inFlight.pop_front();
+    }
     pump();
 }
 
@@ -974,6 +982,8 @@ void NatsTransport::onPublishFailed(quint64 streamLastSeq, const QString &error)
         m_published = streamLastSeq;
     }
     m_queued = m_published;
+    m_inFlight.clear();
+    m_inFlightBytes = 0;
     m_session->resetPublishing(++m_generation); // drops what was queued after the failure
     m_retryTimer.start();
 }
@@ -983,9 +993,12 @@ void NatsTransport::pump()
     if (!m_running || !m_ready || !m_natsUp || m_retryTimer.isActive())
         return;
     const QString self = m_config.regionId;
+    if (m_queued >= host()->logHeads().value(self))
+        return; // nothing new (the common case: called on every acknowledgement)
     for (;;) {
+        // Bounded by entries and bytes handed to the publisher and not yet confirmed.
         const qint64 room = qint64(m_config.nats.maxPublishAhead) - qint64(m_queued - m_published);
-        if (room <= 0)
+        if (room <= 0 || m_inFlightBytes >= 8 * m_config.batchMaxBytes)
             return;
         auto batch = host()->readLog(self,
                                      m_queued,
@@ -1009,6 +1022,8 @@ void NatsTransport::pump()
             QByteArray payload;
             ByteWriter w(&payload);
             e.encode(w);
+            m_inFlight.emplace_back(e.seq, payload.size());
+            m_inFlightBytes += payload.size();
             m_session->enqueue(m_generation, e.seq, std::move(payload));
             m_queued = e.seq;
         }

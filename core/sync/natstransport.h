@@ -8,6 +8,7 @@
 #include <QHash>
 #include <QTimer>
 
+#include <deque>
 #include <memory>
 
 namespace Meridian {
@@ -93,6 +94,8 @@ private:
     quint64 m_published = 0;  // the own stream holds entries up to here
     quint64 m_queued = 0;     // own entries up to here were handed to the publisher
     quint64 m_generation = 0; // bumped when publishing restarts from the stream's last entry
+    std::deque<std::pair<quint64, qint64>> m_inFlight; // (seq, bytes) queued, not confirmed
+    qint64 m_inFlightBytes = 0;
     QHash<QString, Origin> m_origins;
     QHash<QString, bool> m_reported; // origin -> connected, as last told to the host
     QHash<QString, QString> m_reportedReason;

@@ -49,7 +49,7 @@ struct NatsConfig
     qint64 maxMsgs = -1;                          // stream retention by message count
     qint64 duplicateWindowMs = 2 * 60 * 1000;     // the stream's Nats-Msg-Id dedup window
     int fetchBatch = 256;                         // entries per pull (and per applyEntries)
-    int maxPublishAhead = 512; // own entries handed to the publisher, unconfirmed
+    int maxPublishAhead = 4096; // own entries handed to the publisher, unconfirmed
 
     QString effectiveSubjectPrefix() const;
     QString streamName(const QString &origin) const;
