@@ -436,6 +436,9 @@ Bench::Lag Bench::lag(int writesPerSecond, Durability d, TransportKind transport
             p->read();
     }
     QList<double> lags;
+    qsizetype batches = 0; // apply transactions at the peers (each one fsync with `full`)
+    for (const auto &p : m_peers)
+        batches += p->applied.size();
     for (const auto &p : m_peers) {
         quint64 prev = 0;
         for (const auto &[seq, at] : p->applied) {
@@ -454,7 +457,8 @@ Bench::Lag Bench::lag(int writesPerSecond, Durability d, TransportKind transport
                        : lags.at(std::min<qsizetype>(lags.size() - 1, qsizetype(q * lags.size())));
     };
     std::printf("lag %-4s %-7s %5d writes/s offered, %7.0f achieved, 1 row/txn: p50 %6.1f ms  "
-                "p99 %6.1f ms  max %6.1f ms  (%lld samples at 2 peers; target p99 <= 50 ms)\n",
+                "p99 %6.1f ms  max %6.1f ms  (%lld samples at 2 peers in %lld batches; target p99 "
+                "<= 50 ms)\n",
                 qPrintable(SyncConfig::transportName(transport)),
                 qPrintable(SyncConfig::durabilityName(d)),
                 writesPerSecond,
@@ -462,7 +466,8 @@ Bench::Lag Bench::lag(int writesPerSecond, Durability d, TransportKind transport
                 pct(0.5),
                 pct(0.99),
                 lags.isEmpty() ? -1.0 : lags.last(),
-                static_cast<long long>(lags.size()));
+                static_cast<long long>(lags.size()),
+                static_cast<long long>(batches));
     return {pct(0.5), pct(0.99)};
 }
 
