@@ -562,7 +562,9 @@ void NatsSession::publishLoop(jsCtx *js)
         js_PublishAsyncComplete(js, &wait);
         quint64 streamLast = 0;
         QString infoError;
-        const bool known = verifiedLastSeq(js, &streamLast, &infoError);
+        // (Re)creates the stream if it is gone, e.g. a server that lost its store: this
+        // region then publishes again from its first retained entry.
+        const bool known = ensureOwnStream(js, &streamLast, &infoError);
         QString why;
         {
             std::lock_guard lock(m_bridge->mutex);
@@ -593,17 +595,16 @@ void NatsSession::onPubAck(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae
         bridge->post([seq](NatsTransport *t) { t->onPublished(seq); });
         return;
     }
-    std::lock_guard lock(bridge->mutex);
-    if (!bridge->publishFailed.exchange(true)) {
-        bridge->publishError
-                = u"publishing entry %1 failed: %2"_s
-                          .arg(QString::number(seq),
-                               pae ? statusText(pae->Err, pae->ErrCode)
-                                               + (pae->ErrText
-                                                          ? u" "_s + QString::fromUtf8(pae->ErrText)
-                                                          : QString())
-                                   : u"no acknowledgement"_s);
+    QString why = u"no acknowledgement"_s;
+    if (pae) {
+        why = statusText(pae->Err, pae->ErrCode);
+        const QString text = pae->ErrText ? QString::fromUtf8(pae->ErrText) : QString();
+        if (!text.isEmpty() && !why.startsWith(text))
+            why += u": "_s + text;
     }
+    std::lock_guard lock(bridge->mutex);
+    if (!bridge->publishFailed.exchange(true))
+        bridge->publishError = u"publishing entry %1 failed: %2"_s.arg(QString::number(seq), why);
     if (bridge->session) {
         // Under the session's mutex, so the publishing thread cannot miss the wake-up.
         std::lock_guard sessionLock(bridge->session->mutex);

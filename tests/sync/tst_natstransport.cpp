@@ -190,6 +190,7 @@ private slots:
     void threeReplicasConverge();
     void restartedReplicaCatchesUp();
     void natsServerRestart();
+    void natsServerLosesStore();
     void duplicatePublishAppliesOnce();
     void streamLimitLossNeedsResync();
     void invalidConfigStartsNothing();
@@ -434,6 +435,32 @@ void tst_NatsTransport::natsServerRestart()
     QVERIFY(state);
     QCOMPARE(state->msgs, 50u); // nothing stored twice across the outage
     QCOMPARE(state->last, 50u);
+}
+
+void tst_NatsTransport::natsServerLosesStore()
+{
+    Replica *a = addReplica(u"a"_s, {u"b"_s});
+    Replica *b = addReplica(u"b"_s, {u"a"_s});
+    QVERIFY(a && b);
+    for (int i = 0; i < 10; ++i)
+        write(a, u"k%1"_s.arg(i), u"v%1"_s.arg(i));
+    QVERIFY(waitFor([&] { return converged({a, b}); }));
+    m_nats->stop();
+    QVERIFY(QDir(m_dir->filePath(u"jetstream"_s)).removeRecursively());
+    QVERIFY2(m_nats->start(), m_nats->log().constData()); // same port, empty store
+    // The next publish fails (no stream): a recreates its stream and publishes its log again
+    // from entry 1, so stream sequences stay entry sequences; b reads on from its cursor.
+    for (int i = 10; i < 15; ++i)
+        write(a, u"k%1"_s.arg(i), u"v%1"_s.arg(i));
+    QVERIFY(waitFor([&] { return converged({a, b}); }));
+    QCOMPARE(b->cursors().value(u"a"_s), 15u);
+    QCOMPARE(logCount(b, u"a"_s), 15);
+    JsClient js(m_nats->url());
+    QVERIFY(js.ok());
+    QVERIFY(waitFor([&] {
+        const auto state = js.state(a->config().nats.streamName(u"a"_s));
+        return state && state->first == 1 && state->last == 15 && state->msgs == 15;
+    }));
 }
 
 void tst_NatsTransport::duplicatePublishAppliesOnce()
