@@ -98,7 +98,7 @@ struct NatsSession
 
     void start();
     void stop();
-    void enqueue(quint64 generation, quint64 seq, QByteArray payload);
+    void enqueue(quint64 generation, quint64 seq, QByteArray payload, bool skip = false);
     void resetPublishing(quint64 generation);
     void publishHeartbeat(const QByteArray &body);
     void ensureFetcher(const QString &origin, quint64 next);
@@ -119,6 +119,7 @@ private:
         quint64 generation = 0;
         quint64 seq = 0;
         QByteArray payload;
+        bool skip = false; // no entry: the stream's next sequence becomes `seq`
     };
 
     void controlLoop();
@@ -141,7 +142,8 @@ private:
     NatsBridge *m_bridge;
 
     bool m_stopping = false;
-    bool m_ready = false; // connected and the own stream exists: fetchers may start
+    bool m_ready = false;       // connected and the own stream exists: fetchers may start
+    bool m_streamEmpty = false; // the own stream holds no message (publishing thread only)
     quint64 m_generation = 0;
     std::deque<Outgoing> m_outgoing;
     natsOptions *m_opts = nullptr;
@@ -226,13 +228,13 @@ bool NatsSession::sleepFor(int ms)
     return !m_stopping;
 }
 
-void NatsSession::enqueue(quint64 generation, quint64 seq, QByteArray payload)
+void NatsSession::enqueue(quint64 generation, quint64 seq, QByteArray payload, bool skip)
 {
     {
         std::lock_guard lock(mutex);
         if (generation != m_generation)
             return;
-        m_outgoing.push_back({generation, seq, std::move(payload)});
+        m_outgoing.push_back({generation, seq, std::move(payload), skip});
     }
     cv.notify_all();
 }
@@ -415,6 +417,7 @@ bool NatsSession::verifiedLastSeq(jsCtx *js, quint64 *lastSeq, QString *error)
     const quint64 msgs = si->State.Msgs;
     jsStreamInfo_Destroy(si);
     *lastSeq = last;
+    m_streamEmpty = msgs == 0;
     if (msgs == 0)
         return true; // empty (or emptied by its limits): nothing to check
     natsMsg *msg = nullptr;
@@ -527,6 +530,35 @@ void NatsSession::publishLoop(jsCtx *js)
                 if (o.generation != m_generation || m_bridge->publishFailed)
                     break; // the owner reset publishing, or an earlier entry failed
             }
+            if (o.skip) {
+                // Entries below o.seq are gone from this region's log and were never stored:
+                // the stream starts at o.seq (compacting an empty range moves its first and
+                // last sequence), so stream sequences stay entry sequences.
+                jsPubOptions wait;
+                jsPubOptions_Init(&wait);
+                wait.MaxWait = kApiWaitMs;
+                js_PublishAsyncComplete(js, &wait);
+                jsOptions purge;
+                jsOptions_Init(&purge);
+                purge.Stream.Purge.Sequence = o.seq;
+                jsErrCode code = jsErrCode(0);
+                const natsStatus s = js_PurgeStream(js, m_ownStream.constData(), &purge, &code);
+                quint64 last = 0;
+                QString error;
+                if (s != NATS_OK || !verifiedLastSeq(js, &last, &error) || last + 1 != o.seq) {
+                    std::lock_guard lock(m_bridge->mutex);
+                    if (!m_bridge->publishFailed.exchange(true))
+                        m_bridge->publishError = u"cannot start stream %1 at entry %2: %3"_s
+                                                         .arg(QString::fromUtf8(m_ownStream),
+                                                              QString::number(o.seq),
+                                                              s != NATS_OK ? statusText(s, code)
+                                                              : error.isEmpty()
+                                                                      ? u"it ends at %1"_s.arg(last)
+                                                                      : error);
+                    break;
+                }
+                continue;
+            }
             natsMsg *msg = nullptr;
             natsStatus s = natsMsg_Create(&msg,
                                           m_ownSubject.constData(),
@@ -538,9 +570,15 @@ void NatsSession::publishLoop(jsCtx *js)
             jsPubOptions_Init(&po);
             po.MaxWait = kApiWaitMs; // how long to stall when too many are in flight
             po.MsgId = id.constData();
-            po.ExpectLastSeq = o.seq - 1; // 0 (the first entry): no expectation
+            // The stream's only subject: its last sequence is the stream's, read from the
+            // store (nats-server 2.9's Expected-Last-Sequence does not see a compaction). An
+            // empty stream has no last message to expect: then onPubAck checks the sequence
+            // the entry got.
+            po.ExpectLastSubjectSeq = m_streamEmpty ? 0 : o.seq - 1;
             if (s == NATS_OK)
                 s = js_PublishMsgAsync(js, &msg, &po); // takes the message on success
+            if (s == NATS_OK)
+                m_streamEmpty = false;
             if (s != NATS_OK) {
                 natsMsg_Destroy(msg);
                 std::lock_guard lock(m_bridge->mutex);
@@ -591,12 +629,14 @@ void NatsSession::onPubAck(jsCtx *, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae
     auto *bridge = static_cast<NatsBridge *>(closure);
     const quint64 seq = msgIdSeq(msg, bridge->regionId);
     natsMsg_Destroy(msg);
-    if (pa) {
+    if (pa && pa->Sequence == seq) {
         bridge->post([seq](NatsTransport *t) { t->onPublished(seq); });
         return;
     }
     QString why = u"no acknowledgement"_s;
-    if (pae) {
+    if (pa) {
+        why = u"stored as stream sequence %1"_s.arg(pa->Sequence);
+    } else if (pae) {
         why = statusText(pae->Err, pae->ErrCode);
         const QString text = pae->ErrText ? QString::fromUtf8(pae->ErrText) : QString();
         if (!text.isEmpty() && !why.startsWith(text))
@@ -1009,16 +1049,20 @@ void NatsTransport::pump()
             qCWarning(lcNats) << "cannot read the replication log:" << batch.error().message;
             return;
         }
+        const quint64 low = host()->logLowWater().value(self);
+        if (batch->isEmpty() && low > m_queued + 1) {
+            // Pruned from the log and never stored in the stream (a lost or new stream; or
+            // NATS was unreachable past maxLogRetentionMs): the stream starts after them, and a
+            // region that had not applied them reports needs_resync from its first sequence.
+            qCWarning(lcNats) << "entries" << m_queued + 1 << "to" << low - 1 << "of" << self
+                              << "are no longer in its log; stream"
+                              << m_config.nats.streamName(self) << "starts at" << low;
+            m_session->enqueue(m_generation, low, {}, true);
+            m_queued = low - 1;
+            continue;
+        }
         if (batch->isEmpty())
             return;
-        if (batch->first().seq != m_queued + 1) {
-            qCCritical(lcNats) << "entries" << m_queued + 1 << "to" << batch->first().seq - 1
-                               << "of" << self << "were pruned before stream"
-                               << m_config.nats.streamName(self)
-                               << "stored them: publishing stops; other regions need a resync";
-            m_retryTimer.start(60 * 1000);
-            return;
-        }
         for (const LogEntry &e : std::as_const(*batch)) {
             QByteArray payload;
             ByteWriter w(&payload);
