@@ -1075,20 +1075,6 @@ void NatsTransport::pump()
     }
 }
 
-PeerAnnouncement NatsTransport::announcement() const
-{
-    PeerAnnouncement a;
-    TransportHost *h = host();
-    a.regionId = h->regionId();
-    a.schemaVersion = h->schemaVersion();
-    a.hlcWatermark = h->hlcWatermark();
-    a.heads = h->logHeads(); // applied cursors: what peers may prune (peerAcknowledged)
-    a.lowWater = h->logLowWater();
-    a.direct = connectedPeers();
-    a.wallClockMs = h->wallClockMs();
-    return a;
-}
-
 void NatsTransport::sendHeartbeat()
 {
     if (!m_running)

@@ -71,7 +71,6 @@ private:
     void updateLinks();
     void announce(const QString &origin);
     void syncFetchers();
-    PeerAnnouncement announcement() const;
 
     struct Origin
     {

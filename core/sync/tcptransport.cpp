@@ -133,20 +133,6 @@ QStringList TcpTransport::connectedPeers() const
     return out;
 }
 
-PeerAnnouncement TcpTransport::announcement() const
-{
-    PeerAnnouncement a;
-    TransportHost *h = host();
-    a.regionId = h->regionId();
-    a.schemaVersion = h->schemaVersion();
-    a.hlcWatermark = h->hlcWatermark();
-    a.heads = h->logHeads();
-    a.lowWater = h->logLowWater();
-    a.direct = connectedPeers();
-    a.wallClockMs = h->wallClockMs();
-    return a;
-}
-
 void TcpTransport::onNewConnection()
 {
     while (QTcpSocket *socket = m_server->nextPendingConnection()) {

@@ -46,7 +46,6 @@ public:
 
 private:
     Internal::PeerLink *ensureLink(const QString &peerId);
-    PeerAnnouncement announcement() const;
     void onNewConnection();
     void onPendingFrame(Internal::PeerConnection *c, quint8 type, const QByteArray &body);
 

@@ -9,6 +9,7 @@
 namespace Meridian {
 
 class TransportHost;
+struct PeerAnnouncement;
 
 // Moves log entries between this replica and its peers. The replica calls start/stop/setPeers
 // and entriesAvailable(); the transport calls back into its TransportHost. Implementations: the
@@ -31,6 +32,8 @@ public:
 
 protected:
     TransportHost *host() const { return m_host; }
+    // This region as the host describes it, with connectedPeers() as the direct links.
+    PeerAnnouncement announcement() const;
 
 private:
     TransportHost *m_host;
