@@ -1,9 +1,11 @@
 // bench_sync: throughput, lag, backlog apply and resync figures of the data sync core, each
 // compared with a baseline measured in the same run. See docs/benchmarks.md ("Data sync").
 //
-//   bench_sync [--seconds S] [--resync-mb M]
+//   bench_sync [--seconds S] [--resync-mb M] [--transport tcp|nats]
 //
-// Peers run as child processes of this program (bench_sync --peer ...), on loopback.
+// Peers run as child processes of this program (bench_sync --peer ...), on loopback. With
+// --transport nats the lag measurement also runs over NATS JetStream (a nats-server -js started
+// here, or --nats-url) and is compared with TCP measured in the same run.
 #include "core/sync/hybridlogicalclock.h"
 #include "core/sync/replica.h"
 #include "core/util/allocator.h"
@@ -18,6 +20,9 @@
 #include <QFile>
 #include <QProcess>
 #include <QSocketNotifier>
+#include <QStandardPaths>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QThread>
 #include <QTimer>
@@ -90,6 +95,11 @@ int runPeer(const QCommandLineParser &args)
     c.databasePath = args.value(u"db"_s);
     c.durability = *SyncConfig::parseDurability(args.value(u"durability"_s));
     c.peers.append({u"a"_s, u"127.0.0.1"_s, quint16(args.value(u"origin-port"_s).toUInt())});
+    if (args.isSet(u"nats-url"_s)) {
+        c.transport = TransportKind::Nats;
+        c.nats.servers = {args.value(u"nats-url"_s)};
+        c.nats.cluster = args.value(u"nats-cluster"_s);
+    }
     Replica r(c);
     if (!r.open() || !r.registerTable(u"kv"_s, kKvDdl) || !r.start())
         return 1;
@@ -136,23 +146,38 @@ struct Peer
 class Bench
 {
 public:
-    Bench(double seconds, int resyncMb, QStringList only, QList<int> rows, QList<Durability> modes)
+    Bench(double seconds,
+          int resyncMb,
+          QStringList only,
+          QList<int> rows,
+          QList<Durability> modes,
+          QString natsUrl)
         : m_seconds(seconds)
         , m_resyncMb(resyncMb)
         , m_only(std::move(only))
         , m_rows(std::move(rows))
         , m_modes(std::move(modes))
+        , m_natsUrl(std::move(natsUrl))
     {}
+    ~Bench();
     int run();
 
 private:
     QString path(const QString &name) { return m_dir.filePath(name + u"-%1.db"_s.arg(++m_n)); }
-    std::unique_ptr<Replica> origin(Durability d, const QString &db, bool withPeers);
+    std::unique_ptr<Replica> origin(Durability d,
+                                    const QString &db,
+                                    bool withPeers,
+                                    TransportKind transport = TransportKind::Tcp);
+    bool startNatsServer();
     void stopPeers();
     Rate plainRate(int rowsPerTxn, Durability d);
     Rate replicatedRate(int rowsPerTxn, Durability d, bool withPeers);
     double peersCpuSeconds() const;
-    void lag(int writesPerSecond, Durability d);
+    struct Lag
+    {
+        double p50 = -1, p99 = -1;
+    };
+    Lag lag(int writesPerSecond, Durability d, TransportKind transport = TransportKind::Tcp);
     void backlog();
     void resync();
 
@@ -161,17 +186,79 @@ private:
     QStringList m_only;        // measurements to run; empty: all
     QList<int> m_rows;         // rows per transaction of the commit measurement
     QList<Durability> m_modes; // durability modes of the commit measurement
+    QString m_natsUrl;         // empty: TCP only; "start": run a nats-server here
+    QString m_natsCluster;
+    std::unique_ptr<QProcess> m_natsServer;
     QTemporaryDir m_dir;
     int m_n = 0;
     std::vector<std::unique_ptr<Peer>> m_peers;
 };
 
-std::unique_ptr<Replica> Bench::origin(Durability d, const QString &db, bool withPeers)
+Bench::~Bench()
+{
+    if (m_natsServer) {
+        m_natsServer->terminate();
+        if (!m_natsServer->waitForFinished(10000))
+            m_natsServer->kill();
+    }
+}
+
+// A nats-server -js on a free loopback port, its store in the temporary directory.
+bool Bench::startNatsServer()
+{
+    const QString exe = QStandardPaths::findExecutable(u"nats-server"_s);
+    if (exe.isEmpty()) {
+        std::fprintf(stderr, "bench_sync: nats-server is not installed; give --nats-url\n");
+        return false;
+    }
+    QTcpServer probe;
+    if (!probe.listen(QHostAddress::LocalHost, 0))
+        return false;
+    const quint16 port = probe.serverPort();
+    probe.close();
+    m_natsServer = std::make_unique<QProcess>();
+    m_natsServer->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    m_natsServer->start(exe,
+                        {u"-js"_s,
+                         u"-a"_s,
+                         u"127.0.0.1"_s,
+                         u"-p"_s,
+                         QString::number(port),
+                         u"-sd"_s,
+                         m_dir.filePath(u"jetstream"_s)});
+    if (!m_natsServer->waitForStarted(5000))
+        return false;
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < 15000 && m_natsServer->state() == QProcess::Running) {
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, port);
+        if (s.waitForConnected(200) && s.waitForReadyRead(500) && s.readAll().startsWith("INFO")) {
+            m_natsUrl = u"nats://127.0.0.1:%1"_s.arg(port);
+            return true;
+        }
+        pump(50);
+    }
+    return false;
+}
+
+std::unique_ptr<Replica> Bench::origin(Durability d,
+                                       const QString &db,
+                                       bool withPeers,
+                                       TransportKind transport)
 {
     SyncConfig c;
     c.regionId = u"a"_s;
     c.databasePath = db;
     c.durability = d;
+    if (transport == TransportKind::Nats) {
+        // Fresh streams per measurement: the replicas' databases are fresh too.
+        m_natsCluster = u"bench%1"_s.arg(m_n);
+        c.transport = TransportKind::Nats;
+        c.nats.servers = {m_natsUrl};
+        c.nats.cluster = m_natsCluster;
+        c.peers = {{u"b"_s, {}, 0}, {u"c"_s, {}, 0}};
+    }
     auto r = std::make_unique<Replica>(c);
     if (!r->open() || !r->registerTable(u"kv"_s, kKvDdl) || !r->start())
         qFatal("cannot open the origin replica");
@@ -182,16 +269,18 @@ std::unique_ptr<Replica> Bench::origin(Durability d, const QString &db, bool wit
         auto p = std::make_unique<Peer>();
         p->process = std::make_unique<QProcess>();
         p->process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
-        p->process->start(QCoreApplication::applicationFilePath(),
-                          {u"--peer"_s,
-                           u"--region"_s,
-                           id,
-                           u"--db"_s,
-                           path(id),
-                           u"--durability"_s,
-                           SyncConfig::durabilityName(d),
-                           u"--origin-port"_s,
-                           QString::number(r->replicationPort())});
+        QStringList peerArgs{u"--peer"_s,
+                             u"--region"_s,
+                             id,
+                             u"--db"_s,
+                             path(id),
+                             u"--durability"_s,
+                             SyncConfig::durabilityName(d),
+                             u"--origin-port"_s,
+                             QString::number(r->replicationPort())};
+        if (transport == TransportKind::Nats)
+            peerArgs << u"--nats-url"_s << m_natsUrl << u"--nats-cluster"_s << m_natsCluster;
+        p->process->start(QCoreApplication::applicationFilePath(), peerArgs);
         p->process->waitForStarted();
         while (!p->process->canReadLine() && p->process->waitForReadyRead(10000)) {
         }
@@ -313,9 +402,9 @@ Rate Bench::replicatedRate(int rowsPerTxn, Durability d, bool withPeers)
     return rate;
 }
 
-void Bench::lag(int writesPerSecond, Durability d)
+Bench::Lag Bench::lag(int writesPerSecond, Durability d, TransportKind transport)
 {
-    auto a = origin(d, path(u"a"_s), true);
+    auto a = origin(d, path(u"a"_s), true, transport);
     QHash<quint64, qint64> ackedAt; // seq -> realtime us
     QElapsedTimer t;
     t.start();
@@ -347,6 +436,9 @@ void Bench::lag(int writesPerSecond, Durability d)
             p->read();
     }
     QList<double> lags;
+    qsizetype batches = 0; // apply transactions at the peers (each one fsync with `full`)
+    for (const auto &p : m_peers)
+        batches += p->applied.size();
     for (const auto &p : m_peers) {
         quint64 prev = 0;
         for (const auto &[seq, at] : p->applied) {
@@ -364,15 +456,19 @@ void Bench::lag(int writesPerSecond, Durability d)
                        ? -1.0
                        : lags.at(std::min<qsizetype>(lags.size() - 1, qsizetype(q * lags.size())));
     };
-    std::printf("lag      %-7s %5d writes/s offered, %7.0f achieved, 1 row/txn: p50 %6.1f ms  p99 "
-                "%6.1f ms  max %6.1f ms  (%lld samples at 2 peers; target p99 <= 50 ms)\n",
+    std::printf("lag %-4s %-7s %5d writes/s offered, %7.0f achieved, 1 row/txn: p50 %6.1f ms  "
+                "p99 %6.1f ms  max %6.1f ms  (%lld samples at 2 peers in %lld batches; target p99 "
+                "<= 50 ms)\n",
+                qPrintable(SyncConfig::transportName(transport)),
                 qPrintable(SyncConfig::durabilityName(d)),
                 writesPerSecond,
                 achieved,
                 pct(0.5),
                 pct(0.99),
                 lags.isEmpty() ? -1.0 : lags.last(),
-                static_cast<long long>(lags.size()));
+                static_cast<long long>(lags.size()),
+                static_cast<long long>(batches));
+    return {pct(0.5), pct(0.99)};
 }
 
 void Bench::backlog()
@@ -567,9 +663,20 @@ int Bench::run()
         }
     }
     if (wanted(u"lag"_s)) {
-        lag(2000, Durability::Full);
-        lag(2000, Durability::Normal);
-        std::fflush(stdout);
+        if (m_natsUrl == "start"_L1 && !startNatsServer())
+            qFatal("cannot start nats-server");
+        for (Durability d : {Durability::Full, Durability::Normal}) {
+            const Lag tcp = lag(2000, d);
+            std::fflush(stdout);
+            if (m_natsUrl.isEmpty())
+                continue;
+            const Lag nats = lag(2000, d, TransportKind::Nats);
+            std::printf("lag nats/tcp %-7s p50 x%.2f  p99 x%.2f  (same run, same machine)\n",
+                        qPrintable(SyncConfig::durabilityName(d)),
+                        tcp.p50 > 0 ? nats.p50 / tcp.p50 : -1.0,
+                        tcp.p99 > 0 ? nats.p99 / tcp.p99 : -1.0);
+            std::fflush(stdout);
+        }
     }
     if (wanted(u"backlog"_s)) {
         backlog();
@@ -593,6 +700,14 @@ int main(int argc, char **argv)
             {u"db"_s, u"peer database"_s, u"path"_s},
             {u"durability"_s, u"peer durability"_s, u"mode"_s, u"full"_s},
             {u"origin-port"_s, u"origin port"_s, u"port"_s},
+            {u"nats-cluster"_s, u"peer NATS cluster name"_s, u"name"_s},
+            {u"transport"_s,
+             u"also measure lag over this transport vs tcp (tcp, nats)"_s,
+             u"name"_s,
+             u"tcp"_s},
+            {u"nats-url"_s,
+             u"NATS server for --transport nats (default: start nats-server -js here)"_s,
+             u"url"_s},
             {u"seconds"_s, u"seconds per measurement"_s, u"s"_s, u"3"_s},
             {u"resync-mb"_s, u"database size for the resync measurement"_s, u"mb"_s, u"200"_s},
             {u"only"_s,
@@ -634,10 +749,21 @@ int main(int argc, char **argv)
         }
         modes.append(*d);
     }
+    const auto transport = SyncConfig::parseTransport(parser.value(u"transport"_s));
+    if (!transport) {
+        std::fprintf(stderr,
+                     "bench_sync: unknown transport \"%s\" (tcp, nats)\n",
+                     qPrintable(parser.value(u"transport"_s)));
+        return 2;
+    }
+    QString natsUrl;
+    if (*transport == TransportKind::Nats)
+        natsUrl = parser.isSet(u"nats-url"_s) ? parser.value(u"nats-url"_s) : u"start"_s;
     Bench bench(parser.value(u"seconds"_s).toDouble(),
                 parser.value(u"resync-mb"_s).toInt(),
                 only,
                 rows,
-                modes);
+                modes,
+                natsUrl);
     return bench.run();
 }

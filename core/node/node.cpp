@@ -149,6 +149,8 @@ QString Node::start()
     sync.listenPort = m_config.listenSync.port;
     sync.durability = m_config.syncDurability == u"normal"_s ? Durability::Normal
                                                              : Durability::Full;
+    sync.transport = m_config.syncTransport;
+    sync.nats = m_config.syncNats;
     for (auto it = m_syncAddressOf.cbegin(); it != m_syncAddressOf.cend(); ++it) {
         const qsizetype colon = it.value().lastIndexOf(u':');
         sync.peers.append(

@@ -259,6 +259,41 @@ void readRegions(ObjectReader &root, NodeConfig &config)
     }
 }
 
+// sync.nats: where the NATS JetStream transport connects and how its streams are kept.
+void readNats(const QJsonObject &object, const QString &file, NatsConfig *nats)
+{
+    ObjectReader reader(object, u"sync.nats"_s);
+    const QJsonArray servers = reader.array(u"servers"_s, true);
+    for (qsizetype i = 0; i < servers.size(); ++i) {
+        if (!servers.at(i).isString())
+            reader.fail(u"servers"_s, u"must be a list of nats:// URLs"_s);
+        nats->servers.append(servers.at(i).toString());
+    }
+    nats->cluster = reader.string(u"cluster"_s, nats->cluster);
+    nats->subjectPrefix = reader.string(u"subject_prefix"_s, nats->subjectPrefix);
+    nats->credentialsFile = resolvePath(reader.string(u"credentials_file"_s, {}), file);
+    if (!nats->credentialsFile.isEmpty() && !QFileInfo(nats->credentialsFile).isReadable())
+        reader.fail(u"credentials_file"_s,
+                    u"'%1' is not a readable file"_s.arg(nats->credentialsFile));
+    nats->replicas = reader.integer(u"replicas"_s, nats->replicas, 1, 5);
+    constexpr double kMaxInt64 = 9.0e18;
+    nats->maxAgeMs = qint64(reader.number(u"max_age_ms"_s, double(nats->maxAgeMs), 0, kMaxInt64));
+    nats->maxBytes = qint64(reader.number(u"max_bytes"_s, double(nats->maxBytes), -1, kMaxInt64));
+    nats->maxMsgs = qint64(reader.number(u"max_msgs"_s, double(nats->maxMsgs), -1, kMaxInt64));
+    nats->duplicateWindowMs = qint64(reader.number(u"duplicate_window_ms"_s,
+                                                   double(nats->duplicateWindowMs),
+                                                   1000,
+                                                   kMaxInt64));
+    nats->fetchBatch = reader.integer(u"fetch_batch"_s, nats->fetchBatch, 1, 10000);
+    reader.finish();
+    if (const QString error = SyncConfig::natsConfigError(*nats); !error.isEmpty()) {
+        // "servers: what is wrong" names the field; other messages start with it.
+        const qsizetype colon = error.indexOf(u": "_s);
+        const QString field = colon > 0 ? error.left(colon) : error.section(u' ', 0, 0);
+        reader.fail(field, colon > 0 ? error.mid(colon + 2) : error);
+    }
+}
+
 void readControl(ObjectReader &root, NodeConfig &config)
 {
     ObjectReader reader(root.object(u"control"_s), u"control"_s);
@@ -497,6 +532,15 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
         config.syncDurability = sync.string(u"durability"_s, config.syncDurability);
         if (config.syncDurability != u"full"_s && config.syncDurability != u"normal"_s)
             sync.fail(u"durability"_s, u"must be \"full\" or \"normal\""_s);
+        const auto transport = SyncConfig::parseTransport(sync.string(u"transport"_s, u"tcp"_s));
+        if (!transport)
+            sync.fail(u"transport"_s, u"must be \"tcp\" or \"nats\""_s);
+        config.syncTransport = *transport;
+        const QJsonObject natsObject = sync.object(u"nats"_s);
+        if (config.syncTransport == TransportKind::Nats)
+            readNats(natsObject, file, &config.syncNats);
+        else if (!natsObject.isEmpty())
+            sync.fail(u"nats"_s, u"is only read with \"transport\": \"nats\""_s);
         sync.finish();
 
         ObjectReader http(root.object(u"http"_s), u"http"_s);

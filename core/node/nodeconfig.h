@@ -3,6 +3,7 @@
 #include "core/control/actionplanner.h"
 #include "core/control/controlstate.h"
 #include "core/control/tokenauth.h"
+#include "core/sync/syncconfig.h"
 
 #include <QHostAddress>
 #include <QJsonObject>
@@ -88,6 +89,8 @@ struct NodeConfig
     QJsonObject edgeSection;
 
     QString syncDurability = QStringLiteral("full");
+    TransportKind syncTransport = TransportKind::Tcp;
+    NatsConfig syncNats; // sync.nats, used when syncTransport is Nats
 
     int maxHeaderBytes = 16384;
     qint64 maxBodyBytes = 1024 * 1024 + 4096;

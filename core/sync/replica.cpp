@@ -1,5 +1,6 @@
 #include "core/sync/replica.h"
 
+#include "core/sync/natstransport.h"
 #include "core/sync/peerconnection.h"
 #include "core/sync/replicastore.h"
 #include "core/sync/resyncsession.h"
@@ -126,7 +127,13 @@ SyncResult<void> Replica::start()
         return {};
     if (m_transportFactory)
         m_transport = m_transportFactory(this, this);
-    else {
+    else if (m_config.transport == TransportKind::Nats) {
+        auto *nats = new NatsTransport(this, m_config, this);
+        nats->setSnapshotHandler([this](Internal::PeerConnection *c, const QByteArray &request) {
+            serveSnapshot(c, request);
+        });
+        m_transport = nats;
+    } else {
         auto *tcp = new TcpTransport(this, m_config, this);
         tcp->setSnapshotHandler([this](Internal::PeerConnection *c, const QByteArray &request) {
             serveSnapshot(c, request);
@@ -550,6 +557,10 @@ SyncResult<void> Replica::startResync(const QString &peer)
     if (it == m_config.peers.cend())
         return syncError(SyncError::Code::InvalidArgument,
                          u"\"%1\" is not a configured peer of %2"_s.arg(peer, m_config.regionId));
+    if (it->host.isEmpty() || it->port == 0)
+        return syncError(SyncError::Code::InvalidArgument,
+                         u"peer \"%1\" has no replication address to fetch a snapshot from: "
+                         "configure its host and port (with NATS too)"_s.arg(peer));
     m_resyncPeer = peer;
     m_resyncFetchedFresh = false;
     qCInfo(lcSync) << m_config.regionId << "starts a resync from" << peer;

@@ -26,6 +26,78 @@ std::optional<Durability> SyncConfig::parseDurability(const QString &name)
     return std::nullopt;
 }
 
+QString NatsConfig::effectiveSubjectPrefix() const
+{
+    return subjectPrefix.isEmpty() ? u"meridian."_s + cluster : subjectPrefix;
+}
+
+QString NatsConfig::streamName(const QString &origin) const
+{
+    // Stream names may not hold '.', which region ids may: the stream's subject is checked
+    // when it is opened, so two ids that map to one name fail loudly instead of mixing.
+    QString name = u"MERIDIAN_%1_%2"_s.arg(cluster, origin);
+    name.replace(u'.', u'_');
+    return name;
+}
+
+QString NatsConfig::logSubject(const QString &origin) const
+{
+    return effectiveSubjectPrefix() + u".log."_s + origin;
+}
+
+QString NatsConfig::heartbeatSubject(const QString &origin) const
+{
+    return effectiveSubjectPrefix() + u".hb."_s + origin;
+}
+
+QString SyncConfig::transportName(TransportKind kind)
+{
+    return kind == TransportKind::Nats ? u"nats"_s : u"tcp"_s;
+}
+
+std::optional<TransportKind> SyncConfig::parseTransport(const QString &name)
+{
+    if (name == "tcp"_L1)
+        return TransportKind::Tcp;
+    if (name == "nats"_L1)
+        return TransportKind::Nats;
+    return std::nullopt;
+}
+
+QString SyncConfig::natsConfigError(const NatsConfig &nats)
+{
+    static const QRegularExpression urlRe(u"^(nats|tls)://[^\\s,/]+/?$"_s);
+    static const QRegularExpression clusterRe(u"^[A-Za-z0-9_-]{1,32}$"_s);
+    static const QRegularExpression prefixRe(u"^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$"_s);
+    if (nats.servers.isEmpty())
+        return u"servers: give at least one NATS server URL, e.g. nats://127.0.0.1:4222"_s;
+    for (const QString &url : nats.servers) {
+        if (!urlRe.match(url).hasMatch())
+            return u"servers: \"%1\" is not a NATS URL (nats://host:port or tls://host:port)"_s.arg(
+                    url);
+    }
+    if (!clusterRe.match(nats.cluster).hasMatch())
+        return u"cluster: \"%1\" must be 1-32 letters, digits, '_' or '-' (it names the "
+               "streams)"_s.arg(nats.cluster);
+    if (!nats.subjectPrefix.isEmpty()
+        && (!prefixRe.match(nats.subjectPrefix).hasMatch() || nats.subjectPrefix.size() > 128))
+        return u"subject_prefix: \"%1\" is not a NATS subject prefix (dot-separated tokens of "
+               "letters, digits, '_', '-')"_s.arg(nats.subjectPrefix);
+    if (nats.replicas < 1 || nats.replicas > 5)
+        return u"replicas must be between 1 and 5"_s;
+    if (nats.maxAgeMs < 0)
+        return u"max_age_ms must be >= 0 (0 = unlimited)"_s;
+    if (nats.maxBytes == 0 || nats.maxMsgs == 0)
+        return u"max_bytes and max_msgs must be positive, or -1 for unlimited"_s;
+    if (nats.duplicateWindowMs < 1000)
+        return u"duplicate_window_ms must be >= 1000"_s;
+    if (nats.maxAgeMs > 0 && nats.duplicateWindowMs > nats.maxAgeMs)
+        return u"duplicate_window_ms must not exceed max_age_ms"_s;
+    if (nats.fetchBatch < 1 || nats.fetchBatch > 10000 || nats.maxPublishAhead < 1)
+        return u"fetch_batch must be between 1 and 10000, max_publish_ahead >= 1"_s;
+    return {};
+}
+
 SyncResult<void> SyncConfig::validate() const
 {
     const auto invalid = [](const QString &m) {
@@ -44,8 +116,12 @@ SyncResult<void> SyncConfig::validate() const
             return invalid(u"peer region id \"%1\" is invalid"_s.arg(p.regionId));
         if (p.regionId == regionId)
             return invalid(u"peer \"%1\" has this replica's own region id"_s.arg(p.regionId));
-        if (p.host.isEmpty() || p.port == 0)
+        if (transport == TransportKind::Tcp && (p.host.isEmpty() || p.port == 0))
             return invalid(u"peer \"%1\" needs a host and a non-zero port"_s.arg(p.regionId));
+    }
+    if (transport == TransportKind::Nats) {
+        if (const QString e = natsConfigError(nats); !e.isEmpty())
+            return invalid(u"nats."_s + e);
     }
     if (batchMaxEntries < 1 || batchMaxBytes < 1024 || maxInFlightBatches < 1)
         return invalid(u"batchMaxEntries, batchMaxBytes (>= 1024) and maxInFlightBatches must be "

@@ -5,6 +5,7 @@
 #include <QJsonObject>
 #include <QList>
 #include <QString>
+#include <QStringList>
 
 #include <optional>
 
@@ -26,6 +27,36 @@ struct PeerConfig
 enum class Durability {
     Full,   // synchronous=FULL: every acknowledged write survives kill -9 and power loss
     Normal, // synchronous=NORMAL: survives kill -9; the last commits may be lost on power loss
+};
+
+// Which transport moves log entries between regions (docs/sync.md, "Transports").
+enum class TransportKind {
+    Tcp,  // built-in: one persistent TCP connection per peer (TcpTransport)
+    Nats, // NATS JetStream: one stream per origin region (NatsTransport)
+};
+
+// Where and how the NATS JetStream transport publishes and consumes (transport == Nats).
+// Durations are milliseconds; limits below 0 mean "no limit".
+struct NatsConfig
+{
+    QStringList servers;                          // nats://host:port or tls://host:port
+    QString cluster = QStringLiteral("meridian"); // streams MERIDIAN_<cluster>_<origin>
+    QString subjectPrefix;                        // "" = "meridian.<cluster>"
+    QString credentialsFile;                      // optional NATS .creds file
+    int replicas = 1;                             // stream replicas (clustered JetStream)
+    qint64 maxAgeMs = 7LL * 24 * 3600 * 1000;     // stream retention by age; 0 = unlimited
+    qint64 maxBytes = -1;                         // stream retention by size
+    qint64 maxMsgs = -1;                          // stream retention by message count
+    qint64 duplicateWindowMs = 2 * 60 * 1000;     // the stream's Nats-Msg-Id dedup window
+    int fetchBatch = 256;                         // entries per pull (and per applyEntries)
+    int maxPublishAhead = 4096; // own entries handed to the publisher, unconfirmed
+
+    QString effectiveSubjectPrefix() const;
+    QString streamName(const QString &origin) const;
+    QString logSubject(const QString &origin) const;
+    QString heartbeatSubject(const QString &origin) const;
+
+    friend bool operator==(const NatsConfig &, const NatsConfig &) = default;
 };
 
 // Everything a Replica needs to know. Durations are milliseconds.
@@ -51,14 +82,20 @@ struct SyncConfig
     int reconnectMinMs = 200;
     int reconnectMaxMs = 10000;
     int overwrittenJournalLimit = 10000;
-    int maintenanceIntervalMs = 1000;       // HLC persistence, pruning, tombstone collection
-    qint64 snapshotChunkBytes = 256 * 1024; // resync transfer unit
-    const SyncClock *clock = nullptr;       // nullptr: the system clock
+    int maintenanceIntervalMs = 1000;             // HLC persistence, pruning, tombstone collection
+    qint64 snapshotChunkBytes = 256 * 1024;       // resync transfer unit
+    const SyncClock *clock = nullptr;             // nullptr: the system clock
+    TransportKind transport = TransportKind::Tcp; // with Nats, peers' host/port serve resync only
+    NatsConfig nats;
 
     SyncResult<void> validate() const;
     static bool isValidRegionId(const QString &id);
     static QString durabilityName(Durability d);
     static std::optional<Durability> parseDurability(const QString &name);
+    static QString transportName(TransportKind kind); // "tcp", "nats"
+    static std::optional<TransportKind> parseTransport(const QString &name);
+    // Why the NATS settings are unusable, naming the setting; empty when they are fine.
+    static QString natsConfigError(const NatsConfig &nats);
 };
 
 } // namespace Meridian

@@ -103,7 +103,7 @@ PeerLink *TcpTransport::ensureLink(const QString &peerId)
 void TcpTransport::setPeers(const QList<PeerConfig> &peers)
 {
     m_peers = peers;
-    if (!m_running)
+    if (!m_running || m_snapshotsOnly)
         return;
     QSet<QString> wanted;
     for (const PeerConfig &p : peers) {
@@ -133,25 +133,12 @@ QStringList TcpTransport::connectedPeers() const
     return out;
 }
 
-PeerAnnouncement TcpTransport::announcement() const
-{
-    PeerAnnouncement a;
-    TransportHost *h = host();
-    a.regionId = h->regionId();
-    a.schemaVersion = h->schemaVersion();
-    a.hlcWatermark = h->hlcWatermark();
-    a.heads = h->logHeads();
-    a.lowWater = h->logLowWater();
-    a.direct = connectedPeers();
-    a.wallClockMs = h->wallClockMs();
-    return a;
-}
-
 void TcpTransport::onNewConnection()
 {
     while (QTcpSocket *socket = m_server->nextPendingConnection()) {
         auto *c = new PeerConnection(socket, false, this);
-        c->send(quint8(Wire::Type::Hello), Wire::hello(announcement()));
+        if (!m_snapshotsOnly)
+            c->send(quint8(Wire::Type::Hello), Wire::hello(announcement()));
         connect(c,
                 &PeerConnection::frameReceived,
                 this,
@@ -179,6 +166,13 @@ void TcpTransport::onPendingFrame(PeerConnection *c, quint8 type, const QByteArr
     }
     if (Wire::Type(type) != Wire::Type::Hello) {
         c->close(u"expected hello"_s);
+        return;
+    }
+    if (m_snapshotsOnly) {
+        const QString why = u"%1 replicates over NATS; this port only serves snapshots"_s.arg(
+                host()->regionId());
+        c->send(quint8(Wire::Type::Error), Wire::error(why));
+        c->close(why);
         return;
     }
     QString error;

@@ -40,10 +40,12 @@ public:
     QStringList connectedPeers() const override;
     quint16 listenPort() const override;
     void setSnapshotHandler(SnapshotHandler handler) { m_snapshotHandler = std::move(handler); }
+    // Serve snapshot requests only: no peer links, hellos are refused (another transport
+    // replicates; see NatsTransport). Call before start().
+    void setSnapshotsOnly(bool only) { m_snapshotsOnly = only; }
 
 private:
     Internal::PeerLink *ensureLink(const QString &peerId);
-    PeerAnnouncement announcement() const;
     void onNewConnection();
     void onPendingFrame(Internal::PeerConnection *c, quint8 type, const QByteArray &body);
 
@@ -52,6 +54,7 @@ private:
     QHash<QString, Internal::PeerLink *> m_links;
     QList<PeerConfig> m_peers;
     bool m_running = false;
+    bool m_snapshotsOnly = false;
     SnapshotHandler m_snapshotHandler;
 };
 

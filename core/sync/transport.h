@@ -9,10 +9,11 @@
 namespace Meridian {
 
 class TransportHost;
+struct PeerAnnouncement;
 
 // Moves log entries between this replica and its peers. The replica calls start/stop/setPeers
 // and entriesAvailable(); the transport calls back into its TransportHost. Implementations: the
-// built-in TcpTransport; a NATS JetStream transport can be added behind the same seam.
+// built-in TcpTransport and NatsTransport (NATS JetStream).
 class Transport : public QObject
 {
     Q_OBJECT
@@ -31,6 +32,8 @@ public:
 
 protected:
     TransportHost *host() const { return m_host; }
+    // This region as the host describes it, with connectedPeers() as the direct links.
+    PeerAnnouncement announcement() const;
 
 private:
     TransportHost *m_host;

@@ -24,7 +24,7 @@ struct PeerAnnouncement
 };
 
 // The replica as a transport sees it: where entries come from and go to. A transport (built-in
-// TCP links, later NATS JetStream) moves entries; the host owns ordering, idempotence and state.
+// TCP links, NATS JetStream) moves entries; the host owns ordering, idempotence and state.
 class TransportHost
 {
 public:

@@ -1,5 +1,6 @@
 // meridiand refuses an invalid configuration with exit code 2 and a message that names the file,
-// the field and what is wrong; it starts on a minimal valid one and stops on SIGTERM with 0.
+// the field and what is wrong; it starts on a minimal valid one and stops on SIGTERM with 0; two
+// nodes configured for the NATS transport replicate through a real nats-server.
 #include "core/control/tokenauth.h"
 
 #include <QDir>
@@ -8,6 +9,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QStandardPaths>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTemporaryDir>
@@ -25,6 +27,7 @@ private slots:
     void invalidConfigExits2_data();
     void invalidConfigExits2();
     void singleNodeStartsAndStops();
+    void twoNodesReplicateOverNats();
 
 private:
     QJsonObject validConfig(const QString &dir, QList<quint16> ports) const;
@@ -81,6 +84,13 @@ void tst_Meridiand::invalidConfigExits2_data()
     bad = config;
     bad.insert(u"regoin"_s, u"us-east"_s);
     QTest::addRow("unknown option") << QJsonDocument(bad).toJson() << u"regoin: unknown option"_s;
+    bad = config;
+    bad.insert(u"sync"_s,
+               QJsonObject{{u"transport"_s, u"nats"_s},
+                           {u"nats"_s,
+                            QJsonObject{{u"servers"_s, QJsonArray{u"http://127.0.0.1:4222"_s}}}}});
+    QTest::addRow("nats url") << QJsonDocument(bad).toJson()
+                              << u"sync.nats.servers: \"http://127.0.0.1:4222\" is not a NATS URL"_s;
     QTest::addRow("malformed json") << QByteArray("{\"region\": ") << u"not valid JSON"_s;
     QTest::addRow("missing file") << QByteArray() << u"cannot read the file"_s;
 }
@@ -136,6 +146,93 @@ void tst_Meridiand::singleNodeStartsAndStops()
     QCOMPARE(process.exitCode(), 0);
     log += process.readAll();
     QVERIFY2(log.contains("store flushed and closed"), log.constData());
+}
+
+void tst_Meridiand::twoNodesReplicateOverNats()
+{
+    const QString natsServer = QStandardPaths::findExecutable(u"nats-server"_s);
+    if (natsServer.isEmpty())
+        QSKIP("nats-server is not installed (Debian: apt install nats-server)");
+    QList<quint16> ports;
+    {
+        QList<std::shared_ptr<QTcpServer>> probes;
+        for (int i = 0; i < 7; ++i) {
+            probes.append(std::make_shared<QTcpServer>());
+            QVERIFY(probes.last()->listen(QHostAddress::LocalHost));
+            ports.append(probes.last()->serverPort());
+        }
+    }
+    QProcess nats;
+    nats.setProcessChannelMode(QProcess::MergedChannels);
+    nats.start(natsServer,
+               {u"-js"_s,
+                u"-a"_s,
+                u"127.0.0.1"_s,
+                u"-p"_s,
+                QString::number(ports.at(6)),
+                u"-sd"_s,
+                m_dir.filePath(u"jetstream"_s)});
+    QVERIFY(nats.waitForStarted());
+    QByteArray natsLog;
+    QTRY_VERIFY_WITH_TIMEOUT((natsLog += nats.readAll()).contains("Server is ready"), 10000);
+
+    // Two regions (ports 0-2 and 3-5), replicating only through NATS.
+    QJsonArray regions;
+    for (int n = 0; n < 2; ++n) {
+        QJsonObject region = validConfig(m_dir.path(), ports.mid(3 * n, 3))
+                                     .value(u"regions"_s)
+                                     .toArray()
+                                     .first()
+                                     .toObject();
+        region.insert(u"id"_s, u"r%1"_s.arg(n));
+        regions.append(region);
+    }
+    std::vector<std::unique_ptr<QProcess>> nodes;
+    for (int n = 0; n < 2; ++n) {
+        QJsonObject config = validConfig(m_dir.filePath(u"r%1"_s.arg(n)), ports.mid(3 * n, 3));
+        config.insert(u"region"_s, u"r%1"_s.arg(n));
+        config.insert(u"regions"_s, regions);
+        config.insert(u"sync"_s,
+                      QJsonObject{{u"transport"_s, u"nats"_s},
+                                  {u"nats"_s,
+                                   QJsonObject{{u"servers"_s,
+                                                QJsonArray{
+                                                        u"nats://127.0.0.1:%1"_s.arg(ports.at(6))}},
+                                               {u"cluster"_s, u"meridiand"_s}}}});
+        auto process = std::make_unique<QProcess>();
+        process->setProcessChannelMode(QProcess::MergedChannels);
+        process->start(QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s,
+                       {u"--config"_s, write(QJsonDocument(config).toJson())});
+        QVERIFY(process->waitForStarted());
+        nodes.push_back(std::move(process));
+    }
+    const auto request = [](quint16 port, const QByteArray &head, const QByteArray &body) {
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, port);
+        if (!socket.waitForConnected(2000))
+            return QByteArray();
+        socket.write(head + "Host: x\r\nConnection: close\r\nContent-Length: "
+                     + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+        QByteArray answer;
+        while (socket.waitForReadyRead(2000))
+            answer += socket.readAll();
+        return answer;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(request(ports.at(0), "PUT /api/kv/greeting HTTP/1.1\r\n", "over nats")
+                                     .startsWith("HTTP/1.1 2"),
+                             10000);
+    QTRY_VERIFY_WITH_TIMEOUT(request(ports.at(3), "GET /api/kv/greeting HTTP/1.1\r\n", {})
+                                     .endsWith("over nats"),
+                             15000);
+    for (auto &node : nodes) {
+        ::kill(pid_t(node->processId()), SIGTERM);
+        QVERIFY(node->waitForFinished(10000));
+        QCOMPARE(node->exitCode(), 0);
+        const QByteArray log = node->readAll();
+        QVERIFY2(log.contains("publishes to stream \"MERIDIAN_meridiand_r"), log.constData());
+    }
+    nats.terminate();
+    QVERIFY(nats.waitForFinished(10000));
 }
 
 QTEST_GUILESS_MAIN(tst_Meridiand)

@@ -80,6 +80,8 @@ private slots:
     void invalid_data();
     void invalid();
     void edgeSectionIsCheckedAtLoad();
+    void natsTransport_data();
+    void natsTransport();
     void unreadableFile();
     void malformedJson();
 };
@@ -155,6 +157,11 @@ void tst_NodeConfig::invalid_data()
                              << u"initial.primary"_s << u"not one of"_s;
     QTest::addRow("durability") << u"sync.durability"_s << QJsonValue(u"none"_s)
                                 << u"sync.durability"_s << u"full"_s;
+    QTest::addRow("transport") << u"sync.transport"_s << QJsonValue(u"kafka"_s)
+                               << u"sync.transport"_s << u"\"nats\""_s;
+    QTest::addRow("nats without transport")
+            << u"sync.nats"_s << QJsonValue(QJsonObject{{u"cluster"_s, u"x"_s}}) << u"sync.nats"_s
+            << u"transport"_s;
     QTest::addRow("approval kind")
             << u"control.approval_required"_s << QJsonValue(QJsonArray{u"nuke"_s})
             << u"control.approval_required"_s << u"action kinds"_s;
@@ -208,6 +215,57 @@ void tst_NodeConfig::edgeSectionIsCheckedAtLoad()
     const ConfigError error = std::get<ConfigError>(bad);
     QCOMPARE(error.field, u"edge.health_check"_s);
     QVERIFY2(error.message.contains(u"interval_ms"_s), qPrintable(error.toString()));
+}
+
+void tst_NodeConfig::natsTransport_data()
+{
+    QTest::addColumn<QJsonObject>("nats");
+    QTest::addColumn<QString>("field"); // empty: valid
+    QTest::addColumn<QString>("problem");
+    const QJsonArray servers{u"nats://10.0.0.5:4222"_s, u"nats://10.0.0.6:4222"_s};
+    QTest::addRow("valid") << QJsonObject{{u"servers"_s, servers},
+                                          {u"cluster"_s, u"prod"_s},
+                                          {u"max_age_ms"_s, 3600000},
+                                          {u"max_msgs"_s, 1000000},
+                                          {u"replicas"_s, 3}}
+                           << QString() << QString();
+    QTest::addRow("no servers") << QJsonObject{} << u"sync.nats.servers"_s << u"required"_s;
+    QTest::addRow("bad url") << QJsonObject{{u"servers"_s, QJsonArray{u"http://x:4222"_s}}}
+                             << u"sync.nats.servers"_s << u"not a NATS URL"_s;
+    QTest::addRow("bad cluster") << QJsonObject{{u"servers"_s, servers}, {u"cluster"_s, u"a.b"_s}}
+                                 << u"sync.nats.cluster"_s << u"letters"_s;
+    QTest::addRow("replicas") << QJsonObject{{u"servers"_s, servers}, {u"replicas"_s, 7}}
+                              << u"sync.nats.replicas"_s << u"from 1 to 5"_s;
+    QTest::addRow("unknown key") << QJsonObject{{u"servers"_s, servers}, {u"stream"_s, u"X"_s}}
+                                 << u"sync.nats.stream"_s << u"unknown option"_s;
+}
+
+void tst_NodeConfig::natsTransport()
+{
+    QFETCH(QJsonObject, nats);
+    QFETCH(QString, field);
+    QFETCH(QString, problem);
+    QJsonObject config = minimalConfig();
+    setPath(config, u"sync.transport"_s, u"nats"_s);
+    setPath(config, u"sync.nats"_s, nats);
+    const auto result = NodeConfigLoader::parse(QJsonDocument(config).toJson(), u"n.json"_s);
+    if (field.isEmpty()) {
+        if (const auto *error = std::get_if<ConfigError>(&result))
+            QFAIL(qPrintable(error->toString()));
+        const NodeConfig c = std::get<NodeConfig>(result);
+        QCOMPARE(c.syncTransport, TransportKind::Nats);
+        QCOMPARE(c.syncNats.servers.size(), 2);
+        QCOMPARE(c.syncNats.cluster, u"prod"_s);
+        QCOMPARE(c.syncNats.maxAgeMs, 3600000);
+        QCOMPARE(c.syncNats.maxMsgs, 1000000);
+        QCOMPARE(c.syncNats.maxBytes, -1);
+        QCOMPARE(c.syncNats.replicas, 3);
+        return;
+    }
+    QVERIFY(std::holds_alternative<ConfigError>(result));
+    const ConfigError error = std::get<ConfigError>(result);
+    QCOMPARE(error.field, field);
+    QVERIFY2(error.message.contains(problem), qPrintable(error.toString()));
 }
 
 void tst_NodeConfig::unreadableFile()
