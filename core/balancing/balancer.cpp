@@ -51,7 +51,7 @@ quint64 packLatency(double costUs, quint32 stamp)
 
 Balancer::Balancer(const Clock &clock, quint64 seed)
     : m_clock(clock)
-    , m_epoch(clock.now())
+    , m_epoch(clock.coarseNow())
     , m_random(seed != 0 ? seed : QRandomGenerator::system()->generate64())
 {
     // An empty configuration: every pick is refused until setConfig().
@@ -288,7 +288,9 @@ quint64 Balancer::nextRandom() const
 
 quint32 Balancer::nowStamp() const
 {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.now()
+    // Millisecond stamps from the coarse clock: a clock-source read per pick and per finish
+    // would cost more than the rest of a latency_ewma pick.
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.coarseNow()
                                                                                - m_epoch);
     const auto stamp = static_cast<quint32>(elapsed.count()) + 1U;
     return stamp == 0 ? 1U : stamp;
