@@ -28,6 +28,10 @@ using Internal::SnapshotView;
 namespace {
 
 constexpr quint64 Golden = 0x9e3779b97f4a7c15ULL;
+// Below this many regions a full geo_proximity scan is as fast as a grid look-up.
+constexpr size_t GeoGridMinRegions = 8;
+// Above this the grid's build (cells × regions dot products) would slow every change down.
+constexpr size_t GeoGridMaxRegions = 8192;
 
 quint32 dialThreshold(int dial)
 {
@@ -200,6 +204,16 @@ BalancingResult<> Balancer::install(const BalancerConfig &config, const Strategy
         case StrategyKind::Failover:
             for (int index : Internal::failoverOrder(config, indices))
                 view.order.push_back(static_cast<quint16>(view.viewIndexOfHome[index]));
+            break;
+        case StrategyKind::GeoProximity:
+            if (view.regions.size() > GeoGridMinRegions
+                && view.regions.size() <= GeoGridMaxRegions) {
+                std::vector<GeoPoint> points;
+                for (const SnapshotRegion &region : view.regions)
+                    points.push_back(region.location);
+                // About 3 candidates per cell at 128 regions with 16 × 16 cells per face.
+                view.geo = GeoGrid::build(points, view.regions.size() <= 512 ? 16 : 32);
+            }
             break;
         default:
             break;
@@ -459,8 +473,21 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
             }
             return found;
         };
-        const qint64 first = nearest([](quint32) { return false; });
-        chosen = quint32(first);
+        // The grid's candidates for the client's cell hold the nearest region (and every region
+        // tied with it), in index order: the same answer as a full scan.
+        const std::span<const quint16> candidates = view->geo.candidates(client);
+        if (!candidates.empty()) {
+            double best = -std::numeric_limits<double>::infinity();
+            for (quint16 i : candidates) {
+                const double dot = xs[i] * client.x + ys[i] * client.y + zs[i] * client.z;
+                if (dot > best) {
+                    best = dot;
+                    chosen = i;
+                }
+            }
+        } else {
+            chosen = quint32(nearest([](quint32) { return false; }));
+        }
         if (!view->anyDial || acceptsDial(regions[chosen], quint32(nextRandom())))
             break;
         // Dials below 100 %: the rest of a region's share spills to the next nearest.

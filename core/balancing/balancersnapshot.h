@@ -2,6 +2,7 @@
 
 #include "core/balancing/aliastable.h"
 #include "core/balancing/balancerconfig.h"
+#include "core/balancing/geogrid.h"
 #include "core/balancing/maglevtable.h"
 #include "core/balancing/pickrequest.h"
 
@@ -41,6 +42,7 @@ struct SnapshotView
     std::vector<std::atomic<int> *> inFlight;
     std::vector<double> inverseWeight;
     std::vector<double> x, y, z;
+    GeoGrid geo;          // geo_proximity over more than a few regions: nearest candidates per cell
     bool anyDial = false; // some region has a dial below 100 %
 };
 
