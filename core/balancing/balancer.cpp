@@ -269,6 +269,8 @@ BalancingResult<> Balancer::install(const BalancerConfig &config, const Strategy
 
 void Balancer::reclaim()
 {
+    if (!Internal::HazardPointer::retireFence())
+        return; // keep them all until the next change
     std::erase_if(m_retired, [](const std::unique_ptr<const BalancerSnapshot> &old) {
         return !Internal::HazardPointer::isProtected(old.get());
     });
@@ -284,7 +286,7 @@ PickResult Balancer::pick(const PickRequest &request) const
     }
     const BalancerSnapshot *snapshot = m_current.load(std::memory_order_acquire);
     for (;;) {
-        slot->store(snapshot, std::memory_order_seq_cst);
+        Internal::HazardPointer::publish(slot, snapshot);
         const BalancerSnapshot *again = m_current.load(std::memory_order_seq_cst);
         if (again == snapshot)
             break;
