@@ -4,14 +4,17 @@
 #include "core/balancing/balancerstats.h"
 #include "core/balancing/hazardpointer.h"
 #include "core/balancing/keyhash.h"
+#include "core/balancing/leastloaded.h"
 
 #include <QLoggingCategory>
 #include <QRandomGenerator>
 #include <QVarLengthArray>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 using namespace Qt::StringLiterals;
 
@@ -40,6 +43,37 @@ quint32 dialThreshold(int dial)
     return static_cast<quint32>(std::ldexp(double(dial) / 100.0, 32));
 }
 
+// least_connections scans a range of counter slots with vector loads when the view's slots lie
+// in one chunk and the range is not much wider than the view (regions added over time, or
+// ineligible ones, leave gaps); otherwise it follows one pointer per region.
+void compileLeastConnections(SnapshotView &view)
+{
+    using Internal::InFlightCounters;
+    quint32 first = std::numeric_limits<quint32>::max();
+    quint32 last = 0;
+    for (const SnapshotRegion &region : view.regions) {
+        first = std::min(first, region.stats->slot);
+        last = std::max(last, region.stats->slot);
+    }
+    const quint32 span = last - first + 1;
+    if (first / InFlightCounters::ChunkSize != last / InFlightCounters::ChunkSize
+        || span > 2 * view.regions.size() + 64) {
+        return;
+    }
+    const quint32 padded = (span + 15) & ~15U;
+    view.counters = &view.regions.front().stats->inFlight
+                    - (view.regions.front().stats->slot - first);
+    view.slotInverseWeight.assign(padded, std::numeric_limits<double>::infinity());
+    view.viewOfSlot.assign(span, 0);
+    view.slotOfView.resize(view.regions.size());
+    for (size_t i = 0; i < view.regions.size(); ++i) {
+        const quint32 position = view.regions[i].stats->slot - first;
+        view.slotInverseWeight[position] = view.regions[i].inverseWeight;
+        view.viewOfSlot[position] = quint32(i);
+        view.slotOfView[i] = position;
+    }
+}
+
 bool acceptsDial(const SnapshotRegion &region, quint32 coin)
 {
     return region.dialThreshold == 0 || coin < region.dialThreshold;
@@ -57,6 +91,7 @@ Balancer::Balancer(const Clock &clock, quint64 seed)
     : m_clock(clock)
     , m_epoch(clock.coarseNow())
     , m_random(seed != 0 ? seed : QRandomGenerator::system()->generate64())
+    , m_counters(std::make_unique<Internal::InFlightCounters>())
 {
     // An empty configuration: every pick is refused until setConfig().
     auto empty = std::make_unique<BalancerSnapshot>();
@@ -124,7 +159,8 @@ RegionStats *Balancer::regionStats(const QString &id)
     auto it = m_regionsById.constFind(id);
     if (it != m_regionsById.constEnd())
         return it.value();
-    RegionStats *stats = &m_regionStats.emplace_back(id);
+    const auto slot = static_cast<quint32>(m_regionStats.size());
+    RegionStats *stats = &m_regionStats.emplace_back(id, m_counters->at(slot), slot);
     m_regionsById.insert(id, stats);
     return stats;
 }
@@ -204,6 +240,9 @@ BalancingResult<> Balancer::install(const BalancerConfig &config, const Strategy
         case StrategyKind::Failover:
             for (int index : Internal::failoverOrder(config, indices))
                 view.order.push_back(static_cast<quint16>(view.viewIndexOfHome[index]));
+            break;
+        case StrategyKind::LeastConnections:
+            compileLeastConnections(view);
             break;
         case StrategyKind::GeoProximity:
             if (view.regions.size() > GeoGridMinRegions
@@ -386,6 +425,7 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
     const auto n = static_cast<quint32>(regions.size());
     quint32 chosen = 0;
     quint64 keyHash = 0;
+    std::optional<quint64> endpointRandom; // when the strategy has drawn one already
     bool keyed = false;
 
     // A sticky key skips the strategy (no case matches): it stays with its draining home.
@@ -403,7 +443,20 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
     case StrategyKind::LeastConnections: {
         // Full scan for the fewest in-flight requests per unit of weight; the scan starts at a
         // rotating position so that ties are spread instead of all going to the first region.
-        quint32 index = n > 1 ? quint32(m_cursor.fetch_add(1, std::memory_order_relaxed) % n) : 0;
+        const quint64 cursor = m_cursor.fetch_add(1, std::memory_order_relaxed);
+        quint32 index = n > 1 ? quint32(cursor) % n : 0;
+        // The endpoint draw below comes from the cursor too: one shared atomic per pick.
+        endpointRandom = mix64(cursor * Golden ^ m_random.load(std::memory_order_relaxed));
+        if (view->counters) {
+            const qsizetype position = Internal::leastLoaded(view->counters,
+                                                             view->slotInverseWeight.data(),
+                                                             qsizetype(view->viewOfSlot.size()),
+                                                             view->slotOfView[index]);
+            if (position >= 0) {
+                chosen = view->viewOfSlot[position];
+                break;
+            }
+        }
         const auto *inFlight = view->inFlight.data();
         const double *inverseWeight = view->inverseWeight.data();
         double best = std::numeric_limits<double>::infinity();
@@ -430,6 +483,7 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
         // The first candidate is uniform; the others are uniform among the rest, so that two
         // choices always compare two different regions.
         quint64 random = nextRandom();
+        endpointRandom = mix64(random ^ Golden); // the endpoint draw, without another atomic
         const quint32 first = fastRange(quint32(random), n);
         random >>= 32;
         for (int c = 0; c < s.params.choiceCount && (c == 0 || n > 1); ++c) {
@@ -603,7 +657,7 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
         case StrategyKind::LeastConnections:
         case StrategyKind::LeastRequest:
         case StrategyKind::LatencyEwma: {
-            const quint64 random = nextRandom();
+            const quint64 random = endpointRandom ? *endpointRandom : nextRandom();
             EndpointStats *a = endpoints[fastRange(quint32(random), m)];
             EndpointStats *b = endpoints[fastRange(quint32(random >> 32), m)];
             endpoint = b->inFlight.load(std::memory_order_relaxed)
