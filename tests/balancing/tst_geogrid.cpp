@@ -59,6 +59,7 @@ private slots:
     void gridFindsWhatAFullScanFinds();
     void largestDotIsShortestGreatCircle();
     void degenerateClientsFallBack();
+    void fromDegreesMatchesLibm();
 };
 
 void tst_GeoGrid::gridFindsWhatAFullScanFinds_data()
@@ -169,6 +170,43 @@ void tst_GeoGrid::degenerateClientsFallBack()
     QVERIFY(!grid.candidates(GeoPoint::fromDegrees(5, 5)).empty());
     QVERIFY(GeoGrid().candidates(GeoPoint::fromDegrees(5, 5)).empty());
     QVERIFY(GeoGrid::build({}).isEmpty());
+}
+
+void tst_GeoGrid::fromDegreesMatchesLibm()
+{
+    // fromDegrees has its own sin/cos (exact quarter-turn reduction): within a few ulp of the
+    // true values everywhere, a unit vector, and exact where it can be.
+    std::mt19937_64 random(7);
+    std::uniform_real_distribution<double> lat(-90.0, 90.0);
+    std::uniform_real_distribution<double> lon(-540.0, 540.0);
+    double worst = 0.0;
+    for (int i = 0; i < 200'000; ++i) {
+        const double a = i < 2000 ? -90.0 + 0.09 * i : lat(random);
+        const double b = i < 2000 ? -180.0 + 0.18 * i : lon(random);
+        const GeoPoint p = GeoPoint::fromDegrees(a, b);
+        // The reference in extended precision: libm's own error on a rounded 540° × π/180 is
+        // larger than the difference measured here.
+        const long double pi = 3.141592653589793238462643383279502884L;
+        const long double phi = (long double) a * pi / 180.0L;
+        const long double lambda = (long double) b * pi / 180.0L;
+        worst = std::max({worst,
+                          double(std::abs(p.x - std::cos(phi) * std::cos(lambda))),
+                          double(std::abs(p.y - std::cos(phi) * std::sin(lambda))),
+                          double(std::abs(p.z - std::sin(phi)))});
+        QVERIFY(std::abs(p.x * p.x + p.y * p.y + p.z * p.z - 1.0) < 1e-15);
+    }
+    QVERIFY2(worst < 5e-16, qPrintable(QString::number(worst)));
+    const GeoPoint north = GeoPoint::fromDegrees(90.0, 0.0);
+    QCOMPARE(north.z, 1.0);
+    QCOMPARE(north.x, 0.0);
+    const GeoPoint antimeridian = GeoPoint::fromDegrees(0.0, 180.0);
+    QCOMPARE(antimeridian.x, -1.0);
+    QCOMPARE(antimeridian.y, 0.0);
+    QCOMPARE(GeoPoint::fromDegrees(0.0, -90.0).y, -1.0);
+    // London – New York, 5,570 km (haversine with the mean radius).
+    const double km = GeoPoint::fromDegrees(51.5074, -0.1278)
+                              .distanceKm(GeoPoint::fromDegrees(40.7128, -74.006));
+    QVERIFY2(std::abs(km - 5570.2) < 1.0, qPrintable(QString::number(km)));
 }
 
 QTEST_GUILESS_MAIN(tst_GeoGrid)
