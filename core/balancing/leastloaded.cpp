@@ -139,4 +139,15 @@ qsizetype leastLoaded(const std::atomic<int> *counts,
     return qsizetype((key + quint64(start)) & quint64(PositionBits));
 }
 
+qsizetype leastLoadedPortable(const std::atomic<int> *counts,
+                              const double *inverseWeight,
+                              qsizetype n,
+                              qsizetype start)
+{
+    const quint64 key = minKey(counts, inverseWeight, n, start);
+    if (key == std::numeric_limits<quint64>::max())
+        return -1;
+    return qsizetype((key + quint64(start)) & quint64(PositionBits));
+}
+
 } // namespace Meridian::Internal

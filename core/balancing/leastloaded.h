@@ -20,5 +20,10 @@ qsizetype leastLoaded(const std::atomic<int> *counts,
                       const double *inverseWeight,
                       qsizetype n,
                       qsizetype start);
+// The same without AVX2, whatever the CPU has (for tests).
+qsizetype leastLoadedPortable(const std::atomic<int> *counts,
+                              const double *inverseWeight,
+                              qsizetype n,
+                              qsizetype start);
 
 } // namespace Meridian::Internal

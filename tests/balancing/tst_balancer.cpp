@@ -72,6 +72,22 @@ double chiSquare(const QMap<QString, int> &observed, const QMap<QString, double>
     return sum;
 }
 
+// Whether `picked` has the fewest in-flight requests per unit of weight among `weights` (region
+// id → weight × dial), by exact integer comparison of count × weight.
+bool isLeastLoaded(const QMap<QString, int> &inFlight,
+                   const QMap<QString, qint64> &weights,
+                   const QString &picked)
+{
+    if (!weights.contains(picked))
+        return false;
+    const qint64 mine = inFlight.value(picked);
+    for (auto it = weights.begin(); it != weights.end(); ++it) {
+        if (qint64(inFlight.value(it.key())) * weights.value(picked) < mine * it.value())
+            return false;
+    }
+    return true;
+}
+
 } // namespace
 
 class tst_Balancer final : public QObject
@@ -87,6 +103,9 @@ private slots:
     void randomFamiliesFitTheirShares_data();
     void randomFamiliesFitTheirShares();
     void leastConnectionsTakesTheLeastLoaded();
+    void leastConnectionsFollowsEveryChange_data();
+    void leastConnectionsFollowsEveryChange();
+    void leastConnectionsPicksTheMinimumUnderConcurrentLoad();
     void leastRequestBeatsRandomOnMaximumLoad();
     void latencyEwmaPrefersTheFasterRegion();
     void geoPicksTheNearest();
@@ -265,6 +284,127 @@ void tst_Balancer::leastConnectionsTakesTheLeastLoaded()
     }
     QCOMPARE(balancer.inFlight(u"a"_s), 0);
     QCOMPARE(balancer.pick().regionId(), u"a"_s);
+}
+
+void tst_Balancer::leastConnectionsFollowsEveryChange_data()
+{
+    QTest::addColumn<int>("before");
+    // Counter slots follow the order in which region ids were first seen: 0 keeps them
+    // together (the vector scan), 300 spreads them far apart (the scan through pointers).
+    QTest::addRow("contiguous slots") << 0;
+    QTest::addRow("scattered slots") << 300;
+}
+
+void tst_Balancer::leastConnectionsFollowsEveryChange()
+{
+    QFETCH(int, before);
+    Balancer balancer(Clock::steady(), 9);
+    if (before > 0) {
+        QList<Region> many;
+        for (int i = 0; i < before; ++i)
+            many.append(makeRegion(u"r%1"_s.arg(i)));
+        QVERIFY(balancer.setConfig(makeConfig(u"least_connections"_s, many)));
+    }
+    QList<Region> regions;
+    for (int i = 0; i < 40; ++i)
+        regions.append(makeRegion(u"n%1"_s.arg(i), 50 + (i * 37) % 200, 1, 0, 0, 1 + i % 2));
+    regions.append(makeRegion(u"r0"_s, 100));
+    regions.append(makeRegion(u"r%1"_s.arg(std::max(before - 1, 1)), 300));
+    BalancerConfig config = makeConfig(u"least_connections"_s, regions);
+    config.regions[3].state = AdminState::Draining; // a gap in the scanned range
+    config.regions[7].dial = 50;
+    QVERIFY(balancer.setConfig(config));
+    QMap<QString, qint64> weights;
+    for (const Region &region : config.regions) {
+        if (region.state == AdminState::Active)
+            weights.insert(region.id, qint64(region.weight) * region.dial);
+    }
+    std::mt19937 random(5);
+    std::vector<PickResult> held;
+    for (int i = 0; i < 3000; ++i) {
+        const QMap<QString, int> inFlight = balancer.inFlight();
+        PickResult result = balancer.pick();
+        QVERIFY2(isLeastLoaded(inFlight, weights, result.regionId()), qPrintable(result.regionId()));
+        held.push_back(std::move(result));
+        // Finish a random held request now and then, so counts go down as well as up.
+        if (random() % 3 == 0) {
+            const size_t victim = random() % held.size();
+            held[victim].finish();
+            held.erase(held.begin() + qsizetype(victim));
+        }
+    }
+    held.clear();
+    QCOMPARE(balancer.inFlight(u"n0"_s), 0);
+}
+
+void tst_Balancer::leastConnectionsPicksTheMinimumUnderConcurrentLoad()
+{
+    // Threads pick and finish on 128 regions; each time they are paused, a pick must go to a
+    // region with the fewest in-flight requests per unit of weight, whatever they left.
+    QList<Region> regions;
+    for (int i = 0; i < 128; ++i)
+        regions.append(makeRegion(u"r%1"_s.arg(i), 50 + (i * 37) % 100, 1, 0, 0, 2));
+    BalancerConfig config = makeConfig(u"least_connections"_s, regions);
+    for (int i = 10; i < 20; ++i)
+        config.regions[i].state = AdminState::Draining;
+    Balancer balancer(Clock::steady(), 21);
+    QVERIFY(balancer.setConfig(config));
+    QMap<QString, qint64> weights;
+    for (const Region &region : config.regions) {
+        if (region.state == AdminState::Active)
+            weights.insert(region.id, qint64(region.weight) * region.dial);
+    }
+    constexpr int Threads = 3;
+    std::atomic<bool> stop{false};
+    std::atomic<bool> pause{false};
+    std::atomic<int> parked{0};
+    std::atomic<long> picks{0};
+    std::atomic<int> invalid{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < Threads; ++t) {
+        threads.emplace_back([&, t] {
+            std::mt19937 random(t + 1);
+            std::vector<PickResult> held;
+            while (!stop.load()) {
+                if (pause.load()) {
+                    parked.fetch_add(1);
+                    while (pause.load() && !stop.load())
+                        std::this_thread::yield();
+                    parked.fetch_sub(1);
+                    continue;
+                }
+                PickResult result = balancer.pick();
+                if (!weights.contains(result.regionId()))
+                    invalid.fetch_add(1);
+                held.push_back(std::move(result));
+                if (held.size() > 60 || random() % 2 == 0) {
+                    const size_t victim = random() % held.size();
+                    held[victim].finish();
+                    held.erase(held.begin() + qsizetype(victim));
+                }
+                picks.fetch_add(1, std::memory_order_relaxed);
+            }
+        });
+    }
+    for (int round = 0; round < 30; ++round) {
+        const long target = picks.load() + 2000;
+        QTRY_VERIFY_WITH_TIMEOUT(picks.load() >= target, 30'000);
+        pause.store(true);
+        QTRY_VERIFY_WITH_TIMEOUT(parked.load() == Threads, 30'000);
+        for (int i = 0; i < 20; ++i) {
+            const QMap<QString, int> inFlight = balancer.inFlight();
+            PickResult result = balancer.pick();
+            QVERIFY2(isLeastLoaded(inFlight, weights, result.regionId()),
+                     qPrintable(result.regionId()));
+        }
+        pause.store(false);
+    }
+    stop.store(true);
+    for (std::thread &thread : threads)
+        thread.join();
+    QCOMPARE(invalid.load(), 0);
+    for (int count : balancer.inFlight())
+        QCOMPARE(count, 0);
 }
 
 void tst_Balancer::leastRequestBeatsRandomOnMaximumLoad()
