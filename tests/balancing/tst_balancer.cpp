@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -110,6 +111,7 @@ private slots:
     void latencyEwmaPrefersTheFasterRegion();
     void geoPicksTheNearest();
     void geoDialSpillsToTheNextNearest();
+    void geoPicksTheNearestOfMany();
     void consistentHashMovesOnlyTheLeavingRegionsKeys_data();
     void consistentHashMovesOnlyTheLeavingRegionsKeys();
     void consistentHashWithoutKeyStillPicks();
@@ -526,6 +528,47 @@ void tst_Balancer::geoDialSpillsToTheNextNearest()
         ++counts[balancer.pick(request).regionId()];
     const double chi = chiSquare(counts, {{u"london"_s, 0.3}, {u"new-york"_s, 0.7}}, picks);
     QVERIFY2(chi < 10.83, qPrintable(u"chi-square %1"_s.arg(chi))); // 1 dof, 0.999
+}
+
+void tst_Balancer::geoPicksTheNearestOfMany()
+{
+    // 128 regions (the grid look-up): every pick is the nearest eligible region by great-circle
+    // distance, before and after a third of them are drained.
+    std::mt19937_64 random(99);
+    std::uniform_real_distribution<double> lat(-80.0, 80.0);
+    std::uniform_real_distribution<double> lon(-180.0, 180.0);
+    QList<Region> regions;
+    for (int i = 0; i < 128; ++i)
+        regions.append(makeRegion(u"g%1"_s.arg(i), 100, 1, lat(random), lon(random)));
+    BalancerConfig config = makeConfig(u"geo_proximity"_s, regions);
+    Balancer balancer;
+    for (int phase = 0; phase < 2; ++phase) {
+        if (phase == 1) {
+            for (int i = 0; i < 128; i += 3)
+                config.regions[i].state = AdminState::Draining;
+        }
+        QVERIFY(balancer.setConfig(config));
+        for (int i = 0; i < 5000; ++i) {
+            PickRequest request;
+            request.client = GeoPoint::fromDegrees(lat(random), lon(random));
+            const QString picked = balancer.pick(request).regionId();
+            double nearest = std::numeric_limits<double>::infinity();
+            double pickedKm = -1.0;
+            for (const Region &region : config.regions) {
+                if (region.state != AdminState::Active)
+                    continue;
+                const double km = request.client->distanceKm(
+                        GeoPoint::fromDegrees(region.lat, region.lon));
+                nearest = std::min(nearest, km);
+                if (region.id == picked)
+                    pickedKm = km;
+            }
+            QVERIFY2(pickedKm >= 0.0, qPrintable(picked));
+            QVERIFY2(pickedKm <= nearest + 1e-6,
+                     qPrintable(u"%1 at %2 km, nearest %3 km"_s.arg(picked).arg(pickedKm).arg(
+                             nearest)));
+        }
+    }
 }
 
 void tst_Balancer::consistentHashMovesOnlyTheLeavingRegionsKeys_data()
