@@ -535,11 +535,11 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
         if (!candidates.empty()) {
             double best = -std::numeric_limits<double>::infinity();
             for (quint16 i : candidates) {
+                // Without a branch: which of a few candidates wins is not predictable.
                 const double dot = xs[i] * client.x + ys[i] * client.y + zs[i] * client.z;
-                if (dot > best) {
-                    best = dot;
-                    chosen = i;
-                }
+                const quint32 better = 0U - quint32(dot > best);
+                chosen = (quint32(i) & better) | (chosen & ~better);
+                best = dot > best ? dot : best;
             }
         } else {
             chosen = quint32(nearest([](quint32) { return false; }));
