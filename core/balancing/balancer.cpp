@@ -49,6 +49,7 @@ quint32 dialThreshold(int dial)
 void compileLeastConnections(SnapshotView &view)
 {
     using Internal::InFlightCounters;
+    view.rotationMagic = ~quint64(0) / view.regions.size() + 1;
     quint32 first = std::numeric_limits<quint32>::max();
     quint32 last = 0;
     for (const SnapshotRegion &region : view.regions) {
@@ -432,7 +433,10 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
     switch (stickyRegion ? StrategyKind(-1) : s.kind) {
     case StrategyKind::RoundRobin:
     case StrategyKind::WeightedRoundRobin: {
-        const quint64 cursor = m_cursor.fetch_add(1, std::memory_order_relaxed);
+        // The start only spreads ties, so a plain load and store do (two threads may now and
+        // then start at the same place): no locked instruction on this path.
+        const quint64 cursor = m_cursor.load(std::memory_order_relaxed);
+        m_cursor.store(cursor + 1, std::memory_order_relaxed);
         chosen = view->sequence[cursor % view->sequence.size()];
         break;
     }
@@ -443,8 +447,13 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
     case StrategyKind::LeastConnections: {
         // Full scan for the fewest in-flight requests per unit of weight; the scan starts at a
         // rotating position so that ties are spread instead of all going to the first region.
-        const quint64 cursor = m_cursor.fetch_add(1, std::memory_order_relaxed);
-        quint32 index = n > 1 ? quint32(cursor) % n : 0;
+        // The start only spreads ties, so a plain load and store do (two threads may now and
+        // then start at the same place): no locked instruction on this path.
+        const quint64 cursor = m_cursor.load(std::memory_order_relaxed);
+        m_cursor.store(cursor + 1, std::memory_order_relaxed);
+        // quint32(cursor) % n, by multiplications (Lemire, Kaser and Kurz 2019).
+        auto index = static_cast<quint32>(
+                (static_cast<unsigned __int128>(view->rotationMagic * quint32(cursor)) * n) >> 64);
         // The endpoint draw below comes from the cursor too: one shared atomic per pick.
         endpointRandom = mix64(cursor * Golden ^ m_random.load(std::memory_order_relaxed));
         if (view->counters) {

@@ -46,6 +46,7 @@ struct SnapshotView
     // inverse weight per slot (+infinity for a slot not in this view, padded to a multiple of
     // 16) and the mapping between view indices and slot positions.
     const std::atomic<int> *counters = nullptr;
+    quint64 rotationMagic = 0; // Lemire's fastmod constant for regions.size(): no division
     std::vector<double> slotInverseWeight;
     std::vector<quint32> viewOfSlot;
     std::vector<quint32> slotOfView;

@@ -104,6 +104,7 @@ private slots:
     void randomFamiliesFitTheirShares_data();
     void randomFamiliesFitTheirShares();
     void leastConnectionsTakesTheLeastLoaded();
+    void leastConnectionsSpreadsTies();
     void leastConnectionsFollowsEveryChange_data();
     void leastConnectionsFollowsEveryChange();
     void leastConnectionsPicksTheMinimumUnderConcurrentLoad();
@@ -286,6 +287,23 @@ void tst_Balancer::leastConnectionsTakesTheLeastLoaded()
     }
     QCOMPARE(balancer.inFlight(u"a"_s), 0);
     QCOMPARE(balancer.pick().regionId(), u"a"_s);
+}
+
+void tst_Balancer::leastConnectionsSpreadsTies()
+{
+    // Idle regions of equal weight tie: the rotating start takes them in turn.
+    Balancer balancer;
+    QList<Region> regions;
+    for (int i = 0; i < 20; ++i)
+        regions.append(makeRegion(u"t%1"_s.arg(i)));
+    QVERIFY(balancer.setConfig(makeConfig(u"least_connections"_s, regions)));
+    QStringList order;
+    for (int i = 0; i < 40; ++i)
+        order.append(balancer.pick().regionId()); // finished at once: every region stays idle
+    for (int i = 0; i < 20; ++i) {
+        QCOMPARE(order[i + 20], order[i]);
+        QCOMPARE(order.count(order[i]), 2);
+    }
 }
 
 void tst_Balancer::leastConnectionsFollowsEveryChange_data()
