@@ -13,10 +13,10 @@ namespace Meridian::Internal {
 
 namespace {
 
-// GCC/Clang vector extensions: SSE2 on any x86-64, NEON on ARM; AVX2 below where available.
-typedef double V4d __attribute__((vector_size(32)));
-typedef qint64 V4l __attribute__((vector_size(32)));
-typedef qint32 V4i __attribute__((vector_size(16), aligned(4)));
+// GCC/Clang vector extensions of 16 bytes: SSE2 on any x86-64, NEON on ARM; AVX2 below.
+typedef double V2d __attribute__((vector_size(16)));
+typedef qint64 V2l __attribute__((vector_size(16)));
+typedef qint32 V2i __attribute__((vector_size(8), aligned(4)));
 
 // A score's key: its bits with the low 16 replaced by the position, so that the smallest key
 // is the smallest score at the lowest position. Scores are >= 0 or NaN (0 × infinity): a
@@ -30,41 +30,38 @@ quint64 minKey(const std::atomic<int> *counts,
 {
     // The position part of a key is (k - start) mod 65,536: positions from the start come
     // first, then those before it (n <= 65,536), so the smallest key is the first in cyclic
-    // order among the smallest scores.
+    // order among the smallest scores. Two lanes per vector: native on SSE2 and NEON.
     const auto *raw = reinterpret_cast<const char *>(counts);
     constexpr double Infinity = std::numeric_limits<double>::infinity();
-    const V4d infinity = {Infinity, Infinity, Infinity, Infinity};
-    V4d best0 = infinity, best1 = infinity, best2 = infinity, best3 = infinity;
-    V4l position = {-start, 1 - start, 2 - start, 3 - start};
-    const V4l four = {4, 4, 4, 4};
-    const V4l scoreMask = {~PositionBits, ~PositionBits, ~PositionBits, ~PositionBits};
-    const V4l positionMask = {PositionBits, PositionBits, PositionBits, PositionBits};
-    const auto step = [&](qsizetype k, V4d &best) {
-        V4i c;
-        std::memcpy(&c, raw + k * sizeof(int), sizeof c);
-        V4d w;
-        std::memcpy(&w, inverseWeight + k, sizeof w);
-        const V4d score = __builtin_convertvector(c, V4d) * w;
-        const V4d key = (V4d) (((V4l) score & scoreMask) | (position & positionMask));
-        position += four;
-        // NaN keys (infinite or NaN scores) are never smaller, so they never get in.
-        best = key < best ? key : best;
-    };
-    // Blocks of 16 into four minima, so that consecutive minimum operations do not wait for
-    // each other.
+    const V2d infinity = {Infinity, Infinity};
+    V2d best[8];
+    for (V2d &b : best)
+        b = infinity;
+    V2l position = {-start, 1 - start};
+    const V2l two = {2, 2};
+    const V2l scoreMask = {~PositionBits, ~PositionBits};
+    const V2l positionMask = {PositionBits, PositionBits};
+    // Blocks of 16 into eight minima, so that consecutive minimum operations do not wait for
+    // each other (the loop is unrolled by the compiler).
     for (qsizetype k = 0; k < n; k += 16) {
-        step(k, best0);
-        step(k + 4, best1);
-        step(k + 8, best2);
-        step(k + 12, best3);
+        for (int part = 0; part < 8; ++part) {
+            V2i c;
+            std::memcpy(&c, raw + (k + 2 * part) * sizeof(int), sizeof c);
+            V2d w;
+            std::memcpy(&w, inverseWeight + k + 2 * part, sizeof w);
+            const V2d score = __builtin_convertvector(c, V2d) * w;
+            const V2d key = (V2d) (((V2l) score & scoreMask) | (position & positionMask));
+            position += two;
+            // NaN keys (infinite or NaN scores) are never smaller, so they never get in.
+            best[part] = key < best[part] ? key : best[part];
+        }
     }
-    best0 = best0 < best1 ? best0 : best1;
-    best2 = best2 < best3 ? best2 : best3;
-    best0 = best0 < best2 ? best0 : best2;
+    for (int part = 1; part < 8; ++part)
+        best[0] = best[part] < best[0] ? best[part] : best[0];
     quint64 result = std::numeric_limits<quint64>::max();
-    for (int lane = 0; lane < 4; ++lane) {
-        if (best0[lane] < Infinity)
-            result = std::min(result, std::bit_cast<quint64>(best0[lane]));
+    for (int lane = 0; lane < 2; ++lane) {
+        if (best[0][lane] < Infinity)
+            result = std::min(result, std::bit_cast<quint64>(best[0][lane]));
     }
     return result;
 }
