@@ -70,21 +70,50 @@ quint64 minKey(const std::atomic<int> *counts,
 #define MERIDIAN_AVX2_SCAN 1
 
 // The same with AVX2 intrinsics (GCC 12 splits the generic conversions into several
-// instructions): four counters per instruction, converted in one.
+// instructions): four counters per instruction, converted in one. Only the block holding the
+// start needs its positions wrapped by a mask; the others get them from an offset.
+template<bool Wrap>
 __attribute__((target("avx2"), always_inline)) inline __m256d avx2Key(const char *raw,
                                                                       const double *inverseWeight,
                                                                       qsizetype k,
                                                                       __m256i &position)
 {
     const __m256d scoreMask = _mm256_castsi256_pd(_mm256_set1_epi64x(~PositionBits));
-    const __m256i positionMask = _mm256_set1_epi64x(PositionBits);
     const __m256d count = _mm256_cvtepi32_pd(
             _mm_loadu_si128(reinterpret_cast<const __m128i *>(raw + k * sizeof(int))));
     const __m256d score = _mm256_mul_pd(count, _mm256_loadu_pd(inverseWeight + k));
-    const __m256d key = _mm256_or_pd(_mm256_and_pd(score, scoreMask),
-                                     _mm256_castsi256_pd(_mm256_and_si256(position, positionMask)));
+    const __m256i bits = Wrap ? _mm256_and_si256(position, _mm256_set1_epi64x(PositionBits))
+                              : position;
+    const __m256d key = _mm256_or_pd(_mm256_and_pd(score, scoreMask), _mm256_castsi256_pd(bits));
     position = _mm256_add_epi64(position, _mm256_set1_epi64x(4));
     return key;
+}
+
+struct Avx2Minima
+{
+    __m256d best0, best1, best2, best3;
+};
+
+// Blocks of 16 from `from` to `to`, position of k = k + offset.
+template<bool Wrap>
+__attribute__((target("avx2"), always_inline)) inline void avx2Blocks(const char *raw,
+                                                                      const double *inverseWeight,
+                                                                      qsizetype from,
+                                                                      qsizetype to,
+                                                                      qint64 offset,
+                                                                      Avx2Minima &m)
+{
+    __m256i position = _mm256_setr_epi64x(from + offset,
+                                          from + 1 + offset,
+                                          from + 2 + offset,
+                                          from + 3 + offset);
+    for (qsizetype k = from; k < to; k += 16) {
+        // min_pd(a, b) is a < b ? a : b, so NaN keys never get in.
+        m.best0 = _mm256_min_pd(avx2Key<Wrap>(raw, inverseWeight, k, position), m.best0);
+        m.best1 = _mm256_min_pd(avx2Key<Wrap>(raw, inverseWeight, k + 4, position), m.best1);
+        m.best2 = _mm256_min_pd(avx2Key<Wrap>(raw, inverseWeight, k + 8, position), m.best2);
+        m.best3 = _mm256_min_pd(avx2Key<Wrap>(raw, inverseWeight, k + 12, position), m.best3);
+    }
 }
 
 __attribute__((target("avx2"))) quint64 minKeyAvx2(const std::atomic<int> *counts,
@@ -94,17 +123,16 @@ __attribute__((target("avx2"))) quint64 minKeyAvx2(const std::atomic<int> *count
 {
     const auto *raw = reinterpret_cast<const char *>(counts);
     constexpr double Infinity = std::numeric_limits<double>::infinity();
-    __m256d best0 = _mm256_set1_pd(Infinity);
-    __m256d best1 = best0, best2 = best0, best3 = best0;
-    __m256i position = _mm256_setr_epi64x(-start, 1 - start, 2 - start, 3 - start);
-    for (qsizetype k = 0; k < n; k += 16) {
-        // min_pd(a, b) is a < b ? a : b, so NaN keys never get in.
-        best0 = _mm256_min_pd(avx2Key(raw, inverseWeight, k, position), best0);
-        best1 = _mm256_min_pd(avx2Key(raw, inverseWeight, k + 4, position), best1);
-        best2 = _mm256_min_pd(avx2Key(raw, inverseWeight, k + 8, position), best2);
-        best3 = _mm256_min_pd(avx2Key(raw, inverseWeight, k + 12, position), best3);
-    }
-    const __m256d best = _mm256_min_pd(_mm256_min_pd(best0, best1), _mm256_min_pd(best2, best3));
+    const __m256d infinity = _mm256_set1_pd(Infinity);
+    Avx2Minima m{infinity, infinity, infinity, infinity};
+    const qsizetype startBlock = start & ~qsizetype(15);
+    // Positions (k - start) mod 65,536: after the start's block k - start, before it
+    // k - start + 65,536, and wrapped by the mask in the block itself.
+    avx2Blocks<true>(raw, inverseWeight, startBlock, startBlock + 16, -start, m);
+    avx2Blocks<false>(raw, inverseWeight, startBlock + 16, n, -start, m);
+    avx2Blocks<false>(raw, inverseWeight, 0, startBlock, (PositionBits + 1) - start, m);
+    const __m256d best = _mm256_min_pd(_mm256_min_pd(m.best0, m.best1),
+                                       _mm256_min_pd(m.best2, m.best3));
     alignas(32) double lanes[4];
     _mm256_store_pd(lanes, best);
     quint64 result = std::numeric_limits<quint64>::max();
