@@ -433,10 +433,8 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
     switch (stickyRegion ? StrategyKind(-1) : s.kind) {
     case StrategyKind::RoundRobin:
     case StrategyKind::WeightedRoundRobin: {
-        // The start only spreads ties, so a plain load and store do (two threads may now and
-        // then start at the same place): no locked instruction on this path.
-        const quint64 cursor = m_cursor.load(std::memory_order_relaxed);
-        m_cursor.store(cursor + 1, std::memory_order_relaxed);
+        // Atomic: concurrent picks must each take their own place in the cycle.
+        const quint64 cursor = m_cursor.fetch_add(1, std::memory_order_relaxed);
         chosen = view->sequence[cursor % view->sequence.size()];
         break;
     }

@@ -100,6 +100,7 @@ private slots:
     void invalidConfigChangesNothing();
     void roundRobinIsExact();
     void smoothWeightedIsExact();
+    void roundRobinIsExactAcrossThreads();
     void dialScalesRoundRobinExactly();
     void randomFamiliesFitTheirShares_data();
     void randomFamiliesFitTheirShares();
@@ -208,6 +209,33 @@ void tst_Balancer::smoothWeightedIsExact()
     QCOMPARE(counts.value(u"a"_s), 5000);
     QCOMPARE(counts.value(u"b"_s), 1000);
     QCOMPARE(counts.value(u"c"_s), 1000);
+}
+
+void tst_Balancer::roundRobinIsExactAcrossThreads()
+{
+    // Concurrent picks each take their own place in the cycle: the shares stay exact.
+    Balancer balancer;
+    QVERIFY(balancer.setConfig(makeConfig(u"round_robin"_s, threeRegions())));
+    constexpr int Threads = 4;
+    constexpr int PicksPerThread = 30'000;
+    std::vector<QMap<QString, int>> counts(Threads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < Threads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < PicksPerThread; ++i)
+                ++counts[t][balancer.pick().regionId()];
+        });
+    }
+    for (std::thread &thread : threads)
+        thread.join();
+    QMap<QString, int> total;
+    for (const auto &perThread : counts) {
+        for (auto it = perThread.begin(); it != perThread.end(); ++it)
+            total[it.key()] += it.value();
+    }
+    QCOMPARE(total.value(u"a"_s), Threads * PicksPerThread / 3);
+    QCOMPARE(total.value(u"b"_s), Threads * PicksPerThread / 3);
+    QCOMPARE(total.value(u"c"_s), Threads * PicksPerThread / 3);
 }
 
 void tst_Balancer::dialScalesRoundRobinExactly()
