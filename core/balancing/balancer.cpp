@@ -4,14 +4,17 @@
 #include "core/balancing/balancerstats.h"
 #include "core/balancing/hazardpointer.h"
 #include "core/balancing/keyhash.h"
+#include "core/balancing/leastloaded.h"
 
 #include <QLoggingCategory>
 #include <QRandomGenerator>
 #include <QVarLengthArray>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 using namespace Qt::StringLiterals;
 
@@ -28,12 +31,48 @@ using Internal::SnapshotView;
 namespace {
 
 constexpr quint64 Golden = 0x9e3779b97f4a7c15ULL;
+// Below this many regions a full geo_proximity scan is as fast as a grid look-up.
+constexpr size_t GeoGridMinRegions = 8;
+// Above this the grid's build (cells × regions dot products) would slow every change down.
+constexpr size_t GeoGridMaxRegions = 8192;
 
 quint32 dialThreshold(int dial)
 {
     if (dial >= 100)
         return 0;
     return static_cast<quint32>(std::ldexp(double(dial) / 100.0, 32));
+}
+
+// least_connections scans a range of counter slots with vector loads when the view's slots lie
+// in one chunk and the range is not much wider than the view (regions added over time, or
+// ineligible ones, leave gaps); otherwise it follows one pointer per region.
+void compileLeastConnections(SnapshotView &view)
+{
+    using Internal::InFlightCounters;
+    view.rotationMagic = ~quint64(0) / view.regions.size() + 1;
+    quint32 first = std::numeric_limits<quint32>::max();
+    quint32 last = 0;
+    for (const SnapshotRegion &region : view.regions) {
+        first = std::min(first, region.stats->slot);
+        last = std::max(last, region.stats->slot);
+    }
+    const quint32 span = last - first + 1;
+    if (first / InFlightCounters::ChunkSize != last / InFlightCounters::ChunkSize
+        || span > 2 * view.regions.size() + 64) {
+        return;
+    }
+    const quint32 padded = (span + 15) & ~15U;
+    view.counters = &view.regions.front().stats->inFlight
+                    - (view.regions.front().stats->slot - first);
+    view.slotInverseWeight.assign(padded, std::numeric_limits<double>::infinity());
+    view.viewOfSlot.assign(span, 0);
+    view.slotOfView.resize(view.regions.size());
+    for (size_t i = 0; i < view.regions.size(); ++i) {
+        const quint32 position = view.regions[i].stats->slot - first;
+        view.slotInverseWeight[position] = view.regions[i].inverseWeight;
+        view.viewOfSlot[position] = quint32(i);
+        view.slotOfView[i] = position;
+    }
 }
 
 bool acceptsDial(const SnapshotRegion &region, quint32 coin)
@@ -51,8 +90,9 @@ quint64 packLatency(double costUs, quint32 stamp)
 
 Balancer::Balancer(const Clock &clock, quint64 seed)
     : m_clock(clock)
-    , m_epoch(clock.now())
+    , m_epoch(clock.coarseNow())
     , m_random(seed != 0 ? seed : QRandomGenerator::system()->generate64())
+    , m_counters(std::make_unique<Internal::InFlightCounters>())
 {
     // An empty configuration: every pick is refused until setConfig().
     auto empty = std::make_unique<BalancerSnapshot>();
@@ -120,7 +160,8 @@ RegionStats *Balancer::regionStats(const QString &id)
     auto it = m_regionsById.constFind(id);
     if (it != m_regionsById.constEnd())
         return it.value();
-    RegionStats *stats = &m_regionStats.emplace_back(id);
+    const auto slot = static_cast<quint32>(m_regionStats.size());
+    RegionStats *stats = &m_regionStats.emplace_back(id, m_counters->at(slot), slot);
     m_regionsById.insert(id, stats);
     return stats;
 }
@@ -201,6 +242,19 @@ BalancingResult<> Balancer::install(const BalancerConfig &config, const Strategy
             for (int index : Internal::failoverOrder(config, indices))
                 view.order.push_back(static_cast<quint16>(view.viewIndexOfHome[index]));
             break;
+        case StrategyKind::LeastConnections:
+            compileLeastConnections(view);
+            break;
+        case StrategyKind::GeoProximity:
+            if (view.regions.size() > GeoGridMinRegions
+                && view.regions.size() <= GeoGridMaxRegions) {
+                std::vector<GeoPoint> points;
+                for (const SnapshotRegion &region : view.regions)
+                    points.push_back(region.location);
+                // About 3 candidates per cell at 128 regions with 16 × 16 cells per face.
+                view.geo = GeoGrid::build(points, view.regions.size() <= 512 ? 16 : 32);
+            }
+            break;
         default:
             break;
         }
@@ -255,6 +309,8 @@ BalancingResult<> Balancer::install(const BalancerConfig &config, const Strategy
 
 void Balancer::reclaim()
 {
+    if (!Internal::HazardPointer::retireFence())
+        return; // keep them all until the next change
     std::erase_if(m_retired, [](const std::unique_ptr<const BalancerSnapshot> &old) {
         return !Internal::HazardPointer::isProtected(old.get());
     });
@@ -270,7 +326,7 @@ PickResult Balancer::pick(const PickRequest &request) const
     }
     const BalancerSnapshot *snapshot = m_current.load(std::memory_order_acquire);
     for (;;) {
-        slot->store(snapshot, std::memory_order_seq_cst);
+        Internal::HazardPointer::publish(slot, snapshot);
         const BalancerSnapshot *again = m_current.load(std::memory_order_seq_cst);
         if (again == snapshot)
             break;
@@ -288,7 +344,9 @@ quint64 Balancer::nextRandom() const
 
 quint32 Balancer::nowStamp() const
 {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.now()
+    // Millisecond stamps from the coarse clock: a clock-source read per pick and per finish
+    // would cost more than the rest of a latency_ewma pick.
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.coarseNow()
                                                                                - m_epoch);
     const auto stamp = static_cast<quint32>(elapsed.count()) + 1U;
     return stamp == 0 ? 1U : stamp;
@@ -368,12 +426,14 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
     const auto n = static_cast<quint32>(regions.size());
     quint32 chosen = 0;
     quint64 keyHash = 0;
+    std::optional<quint64> endpointRandom; // when the strategy has drawn one already
     bool keyed = false;
 
     // A sticky key skips the strategy (no case matches): it stays with its draining home.
     switch (stickyRegion ? StrategyKind(-1) : s.kind) {
     case StrategyKind::RoundRobin:
     case StrategyKind::WeightedRoundRobin: {
+        // Atomic: concurrent picks must each take their own place in the cycle.
         const quint64 cursor = m_cursor.fetch_add(1, std::memory_order_relaxed);
         chosen = view->sequence[cursor % view->sequence.size()];
         break;
@@ -385,7 +445,25 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
     case StrategyKind::LeastConnections: {
         // Full scan for the fewest in-flight requests per unit of weight; the scan starts at a
         // rotating position so that ties are spread instead of all going to the first region.
-        quint32 index = n > 1 ? quint32(m_cursor.fetch_add(1, std::memory_order_relaxed) % n) : 0;
+        // The start only spreads ties, so a plain load and store do (two threads may now and
+        // then start at the same place): no locked instruction on this path.
+        const quint64 cursor = m_cursor.load(std::memory_order_relaxed);
+        m_cursor.store(cursor + 1, std::memory_order_relaxed);
+        // quint32(cursor) % n, by multiplications (Lemire, Kaser and Kurz 2019).
+        auto index = static_cast<quint32>(
+                (static_cast<unsigned __int128>(view->rotationMagic * quint32(cursor)) * n) >> 64);
+        // The endpoint draw below comes from the cursor too: one shared atomic per pick.
+        endpointRandom = mix64(cursor * Golden ^ m_random.load(std::memory_order_relaxed));
+        if (view->counters) {
+            const qsizetype position = Internal::leastLoaded(view->counters,
+                                                             view->slotInverseWeight.data(),
+                                                             qsizetype(view->viewOfSlot.size()),
+                                                             view->slotOfView[index]);
+            if (position >= 0) {
+                chosen = view->viewOfSlot[position];
+                break;
+            }
+        }
         const auto *inFlight = view->inFlight.data();
         const double *inverseWeight = view->inverseWeight.data();
         double best = std::numeric_limits<double>::infinity();
@@ -412,6 +490,7 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
         // The first candidate is uniform; the others are uniform among the rest, so that two
         // choices always compare two different regions.
         quint64 random = nextRandom();
+        endpointRandom = mix64(random ^ Golden); // the endpoint draw, without another atomic
         const quint32 first = fastRange(quint32(random), n);
         random >>= 32;
         for (int c = 0; c < s.params.choiceCount && (c == 0 || n > 1); ++c) {
@@ -457,8 +536,21 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
             }
             return found;
         };
-        const qint64 first = nearest([](quint32) { return false; });
-        chosen = quint32(first);
+        // The grid's candidates for the client's cell hold the nearest region (and every region
+        // tied with it), in index order: the same answer as a full scan.
+        const std::span<const quint16> candidates = view->geo.candidates(client);
+        if (!candidates.empty()) {
+            double best = -std::numeric_limits<double>::infinity();
+            for (quint16 i : candidates) {
+                // Without a branch: which of a few candidates wins is not predictable.
+                const double dot = xs[i] * client.x + ys[i] * client.y + zs[i] * client.z;
+                const quint32 better = 0U - quint32(dot > best);
+                chosen = (quint32(i) & better) | (chosen & ~better);
+                best = dot > best ? dot : best;
+            }
+        } else {
+            chosen = quint32(nearest([](quint32) { return false; }));
+        }
         if (!view->anyDial || acceptsDial(regions[chosen], quint32(nextRandom())))
             break;
         // Dials below 100 %: the rest of a region's share spills to the next nearest.
@@ -572,7 +664,7 @@ PickResult Balancer::pickFrom(const BalancerSnapshot &s, const PickRequest &requ
         case StrategyKind::LeastConnections:
         case StrategyKind::LeastRequest:
         case StrategyKind::LatencyEwma: {
-            const quint64 random = nextRandom();
+            const quint64 random = endpointRandom ? *endpointRandom : nextRandom();
             EndpointStats *a = endpoints[fastRange(quint32(random), m)];
             EndpointStats *b = endpoints[fastRange(quint32(random >> 32), m)];
             endpoint = b->inFlight.load(std::memory_order_relaxed)

@@ -23,6 +23,7 @@ class MaglevTable;
 namespace Internal {
 struct BalancerSnapshot;
 struct EndpointStats;
+class InFlightCounters;
 struct RegionStats;
 } // namespace Internal
 
@@ -97,6 +98,7 @@ private:
     mutable std::mutex m_writeMutex; // writers, the stats registry, and pickers without a slot
     std::vector<std::unique_ptr<const Internal::BalancerSnapshot>> m_retired;
     std::unique_ptr<const Internal::BalancerSnapshot> m_owned;
+    std::unique_ptr<Internal::InFlightCounters> m_counters; // of m_regionStats, by slot
     std::deque<Internal::RegionStats> m_regionStats;
     std::deque<Internal::EndpointStats> m_endpointStats;
     QHash<QString, Internal::RegionStats *> m_regionsById;

@@ -2,6 +2,7 @@
 
 #include "core/balancing/aliastable.h"
 #include "core/balancing/balancerconfig.h"
+#include "core/balancing/geogrid.h"
 #include "core/balancing/maglevtable.h"
 #include "core/balancing/pickrequest.h"
 
@@ -40,7 +41,17 @@ struct SnapshotView
     // 128 regions reads a few contiguous cache lines instead of one per region.
     std::vector<std::atomic<int> *> inFlight;
     std::vector<double> inverseWeight;
+    // least_connections, when the regions' counter slots lie close together in one chunk: the
+    // counters of slots [first, first + span) read contiguously from `counters`, with the
+    // inverse weight per slot (+infinity for a slot not in this view, padded to a multiple of
+    // 16) and the mapping between view indices and slot positions.
+    const std::atomic<int> *counters = nullptr;
+    quint64 rotationMagic = 0; // Lemire's fastmod constant for regions.size(): no division
+    std::vector<double> slotInverseWeight;
+    std::vector<quint32> viewOfSlot;
+    std::vector<quint32> slotOfView;
     std::vector<double> x, y, z;
+    GeoGrid geo;          // geo_proximity over more than a few regions: nearest candidates per cell
     bool anyDial = false; // some region has a dial below 100 %
 };
 

@@ -51,14 +51,4 @@ quint64 hashKey(QByteArrayView key, quint64 seed)
     return h;
 }
 
-quint64 mix64(quint64 value)
-{
-    value ^= value >> 30;
-    value *= 0xbf58476d1ce4e5b9ULL;
-    value ^= value >> 27;
-    value *= 0x94d049bb133111ebULL;
-    value ^= value >> 31;
-    return value;
-}
-
 } // namespace Meridian

@@ -6,6 +6,11 @@ namespace Meridian {
 
 Clock::~Clock() = default;
 
+Clock::Duration Clock::coarseNow() const
+{
+    return now();
+}
+
 const Clock &Clock::steady()
 {
     static const SteadyClock clock;

@@ -16,6 +16,10 @@ public:
 
     // Monotonic time since an arbitrary, fixed epoch.
     virtual Duration now() const = 0;
+    // The same clock read cheaply, at the resolution of a scheduler tick (1-4 ms on Linux):
+    // for hot paths that stamp events in milliseconds. Never ahead of now(). The default
+    // returns now().
+    virtual Duration coarseNow() const;
 
     // The process-wide steady clock.
     static const Clock &steady();

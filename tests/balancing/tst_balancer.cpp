@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -72,6 +73,22 @@ double chiSquare(const QMap<QString, int> &observed, const QMap<QString, double>
     return sum;
 }
 
+// Whether `picked` has the fewest in-flight requests per unit of weight among `weights` (region
+// id → weight × dial), by exact integer comparison of count × weight.
+bool isLeastLoaded(const QMap<QString, int> &inFlight,
+                   const QMap<QString, qint64> &weights,
+                   const QString &picked)
+{
+    if (!weights.contains(picked))
+        return false;
+    const qint64 mine = inFlight.value(picked);
+    for (auto it = weights.begin(); it != weights.end(); ++it) {
+        if (qint64(inFlight.value(it.key())) * weights.value(picked) < mine * it.value())
+            return false;
+    }
+    return true;
+}
+
 } // namespace
 
 class tst_Balancer final : public QObject
@@ -83,14 +100,20 @@ private slots:
     void invalidConfigChangesNothing();
     void roundRobinIsExact();
     void smoothWeightedIsExact();
+    void roundRobinIsExactAcrossThreads();
     void dialScalesRoundRobinExactly();
     void randomFamiliesFitTheirShares_data();
     void randomFamiliesFitTheirShares();
     void leastConnectionsTakesTheLeastLoaded();
+    void leastConnectionsSpreadsTies();
+    void leastConnectionsFollowsEveryChange_data();
+    void leastConnectionsFollowsEveryChange();
+    void leastConnectionsPicksTheMinimumUnderConcurrentLoad();
     void leastRequestBeatsRandomOnMaximumLoad();
     void latencyEwmaPrefersTheFasterRegion();
     void geoPicksTheNearest();
     void geoDialSpillsToTheNextNearest();
+    void geoPicksTheNearestOfMany();
     void consistentHashMovesOnlyTheLeavingRegionsKeys_data();
     void consistentHashMovesOnlyTheLeavingRegionsKeys();
     void consistentHashWithoutKeyStillPicks();
@@ -188,6 +211,33 @@ void tst_Balancer::smoothWeightedIsExact()
     QCOMPARE(counts.value(u"c"_s), 1000);
 }
 
+void tst_Balancer::roundRobinIsExactAcrossThreads()
+{
+    // Concurrent picks each take their own place in the cycle: the shares stay exact.
+    Balancer balancer;
+    QVERIFY(balancer.setConfig(makeConfig(u"round_robin"_s, threeRegions())));
+    constexpr int Threads = 4;
+    constexpr int PicksPerThread = 30'000;
+    std::vector<QMap<QString, int>> counts(Threads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < Threads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < PicksPerThread; ++i)
+                ++counts[t][balancer.pick().regionId()];
+        });
+    }
+    for (std::thread &thread : threads)
+        thread.join();
+    QMap<QString, int> total;
+    for (const auto &perThread : counts) {
+        for (auto it = perThread.begin(); it != perThread.end(); ++it)
+            total[it.key()] += it.value();
+    }
+    QCOMPARE(total.value(u"a"_s), Threads * PicksPerThread / 3);
+    QCOMPARE(total.value(u"b"_s), Threads * PicksPerThread / 3);
+    QCOMPARE(total.value(u"c"_s), Threads * PicksPerThread / 3);
+}
+
 void tst_Balancer::dialScalesRoundRobinExactly()
 {
     Balancer balancer;
@@ -265,6 +315,144 @@ void tst_Balancer::leastConnectionsTakesTheLeastLoaded()
     }
     QCOMPARE(balancer.inFlight(u"a"_s), 0);
     QCOMPARE(balancer.pick().regionId(), u"a"_s);
+}
+
+void tst_Balancer::leastConnectionsSpreadsTies()
+{
+    // Idle regions of equal weight tie: the rotating start takes them in turn.
+    Balancer balancer;
+    QList<Region> regions;
+    for (int i = 0; i < 20; ++i)
+        regions.append(makeRegion(u"t%1"_s.arg(i)));
+    QVERIFY(balancer.setConfig(makeConfig(u"least_connections"_s, regions)));
+    QStringList order;
+    for (int i = 0; i < 40; ++i)
+        order.append(balancer.pick().regionId()); // finished at once: every region stays idle
+    for (int i = 0; i < 20; ++i) {
+        QCOMPARE(order[i + 20], order[i]);
+        QCOMPARE(order.count(order[i]), 2);
+    }
+}
+
+void tst_Balancer::leastConnectionsFollowsEveryChange_data()
+{
+    QTest::addColumn<int>("before");
+    // Counter slots follow the order in which region ids were first seen: 0 keeps them
+    // together (the vector scan), 300 spreads them far apart (the scan through pointers).
+    QTest::addRow("contiguous slots") << 0;
+    QTest::addRow("scattered slots") << 300;
+}
+
+void tst_Balancer::leastConnectionsFollowsEveryChange()
+{
+    QFETCH(int, before);
+    Balancer balancer(Clock::steady(), 9);
+    if (before > 0) {
+        QList<Region> many;
+        for (int i = 0; i < before; ++i)
+            many.append(makeRegion(u"r%1"_s.arg(i)));
+        QVERIFY(balancer.setConfig(makeConfig(u"least_connections"_s, many)));
+    }
+    QList<Region> regions;
+    for (int i = 0; i < 40; ++i)
+        regions.append(makeRegion(u"n%1"_s.arg(i), 50 + (i * 37) % 200, 1, 0, 0, 1 + i % 2));
+    regions.append(makeRegion(u"r0"_s, 100));
+    regions.append(makeRegion(u"r%1"_s.arg(std::max(before - 1, 1)), 300));
+    BalancerConfig config = makeConfig(u"least_connections"_s, regions);
+    config.regions[3].state = AdminState::Draining; // a gap in the scanned range
+    config.regions[7].dial = 50;
+    QVERIFY(balancer.setConfig(config));
+    QMap<QString, qint64> weights;
+    for (const Region &region : config.regions) {
+        if (region.state == AdminState::Active)
+            weights.insert(region.id, qint64(region.weight) * region.dial);
+    }
+    std::mt19937 random(5);
+    std::vector<PickResult> held;
+    for (int i = 0; i < 3000; ++i) {
+        const QMap<QString, int> inFlight = balancer.inFlight();
+        PickResult result = balancer.pick();
+        QVERIFY2(isLeastLoaded(inFlight, weights, result.regionId()), qPrintable(result.regionId()));
+        held.push_back(std::move(result));
+        // Finish a random held request now and then, so counts go down as well as up.
+        if (random() % 3 == 0) {
+            const size_t victim = random() % held.size();
+            held[victim].finish();
+            held.erase(held.begin() + qsizetype(victim));
+        }
+    }
+    held.clear();
+    QCOMPARE(balancer.inFlight(u"n0"_s), 0);
+}
+
+void tst_Balancer::leastConnectionsPicksTheMinimumUnderConcurrentLoad()
+{
+    // Threads pick and finish on 128 regions; each time they are paused, a pick must go to a
+    // region with the fewest in-flight requests per unit of weight, whatever they left.
+    QList<Region> regions;
+    for (int i = 0; i < 128; ++i)
+        regions.append(makeRegion(u"r%1"_s.arg(i), 50 + (i * 37) % 100, 1, 0, 0, 2));
+    BalancerConfig config = makeConfig(u"least_connections"_s, regions);
+    for (int i = 10; i < 20; ++i)
+        config.regions[i].state = AdminState::Draining;
+    Balancer balancer(Clock::steady(), 21);
+    QVERIFY(balancer.setConfig(config));
+    QMap<QString, qint64> weights;
+    for (const Region &region : config.regions) {
+        if (region.state == AdminState::Active)
+            weights.insert(region.id, qint64(region.weight) * region.dial);
+    }
+    constexpr int Threads = 3;
+    std::atomic<bool> stop{false};
+    std::atomic<bool> pause{false};
+    std::atomic<int> parked{0};
+    std::atomic<long> picks{0};
+    std::atomic<int> invalid{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < Threads; ++t) {
+        threads.emplace_back([&, t] {
+            std::mt19937 random(t + 1);
+            std::vector<PickResult> held;
+            while (!stop.load()) {
+                if (pause.load()) {
+                    parked.fetch_add(1);
+                    while (pause.load() && !stop.load())
+                        std::this_thread::yield();
+                    parked.fetch_sub(1);
+                    continue;
+                }
+                PickResult result = balancer.pick();
+                if (!weights.contains(result.regionId()))
+                    invalid.fetch_add(1);
+                held.push_back(std::move(result));
+                if (held.size() > 60 || random() % 2 == 0) {
+                    const size_t victim = random() % held.size();
+                    held[victim].finish();
+                    held.erase(held.begin() + qsizetype(victim));
+                }
+                picks.fetch_add(1, std::memory_order_relaxed);
+            }
+        });
+    }
+    for (int round = 0; round < 30; ++round) {
+        const long target = picks.load() + 2000;
+        QTRY_VERIFY_WITH_TIMEOUT(picks.load() >= target, 30'000);
+        pause.store(true);
+        QTRY_VERIFY_WITH_TIMEOUT(parked.load() == Threads, 30'000);
+        for (int i = 0; i < 20; ++i) {
+            const QMap<QString, int> inFlight = balancer.inFlight();
+            PickResult result = balancer.pick();
+            QVERIFY2(isLeastLoaded(inFlight, weights, result.regionId()),
+                     qPrintable(result.regionId()));
+        }
+        pause.store(false);
+    }
+    stop.store(true);
+    for (std::thread &thread : threads)
+        thread.join();
+    QCOMPARE(invalid.load(), 0);
+    for (int count : balancer.inFlight())
+        QCOMPARE(count, 0);
 }
 
 void tst_Balancer::leastRequestBeatsRandomOnMaximumLoad()
@@ -386,6 +574,47 @@ void tst_Balancer::geoDialSpillsToTheNextNearest()
         ++counts[balancer.pick(request).regionId()];
     const double chi = chiSquare(counts, {{u"london"_s, 0.3}, {u"new-york"_s, 0.7}}, picks);
     QVERIFY2(chi < 10.83, qPrintable(u"chi-square %1"_s.arg(chi))); // 1 dof, 0.999
+}
+
+void tst_Balancer::geoPicksTheNearestOfMany()
+{
+    // 128 regions (the grid look-up): every pick is the nearest eligible region by great-circle
+    // distance, before and after a third of them are drained.
+    std::mt19937_64 random(99);
+    std::uniform_real_distribution<double> lat(-80.0, 80.0);
+    std::uniform_real_distribution<double> lon(-180.0, 180.0);
+    QList<Region> regions;
+    for (int i = 0; i < 128; ++i)
+        regions.append(makeRegion(u"g%1"_s.arg(i), 100, 1, lat(random), lon(random)));
+    BalancerConfig config = makeConfig(u"geo_proximity"_s, regions);
+    Balancer balancer;
+    for (int phase = 0; phase < 2; ++phase) {
+        if (phase == 1) {
+            for (int i = 0; i < 128; i += 3)
+                config.regions[i].state = AdminState::Draining;
+        }
+        QVERIFY(balancer.setConfig(config));
+        for (int i = 0; i < 5000; ++i) {
+            PickRequest request;
+            request.client = GeoPoint::fromDegrees(lat(random), lon(random));
+            const QString picked = balancer.pick(request).regionId();
+            double nearest = std::numeric_limits<double>::infinity();
+            double pickedKm = -1.0;
+            for (const Region &region : config.regions) {
+                if (region.state != AdminState::Active)
+                    continue;
+                const double km = request.client->distanceKm(
+                        GeoPoint::fromDegrees(region.lat, region.lon));
+                nearest = std::min(nearest, km);
+                if (region.id == picked)
+                    pickedKm = km;
+            }
+            QVERIFY2(pickedKm >= 0.0, qPrintable(picked));
+            QVERIFY2(pickedKm <= nearest + 1e-6,
+                     qPrintable(u"%1 at %2 km, nearest %3 km"_s.arg(picked).arg(pickedKm).arg(
+                             nearest)));
+        }
+    }
 }
 
 void tst_Balancer::consistentHashMovesOnlyTheLeavingRegionsKeys_data()
