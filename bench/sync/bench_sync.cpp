@@ -694,6 +694,10 @@ int main(int argc, char **argv)
     tuneAllocatorForLargeBuffers(); // as meridiand does
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
+    parser.setApplicationDescription(
+            u"Data sync benchmark: commit rate with capture and replication to 2 peer processes vs "
+            "plain SQLite, replication lag, backlog apply and snapshot resync (docs/benchmarks.md)."_s);
+    parser.addHelpOption();
     parser.addOptions({
             {u"peer"_s, u"run as a peer replica (internal)"_s},
             {u"region"_s, u"peer region"_s, u"id"_s},
