@@ -820,6 +820,15 @@ void tst_NodeCluster::noQuorumRefusesUnforcedCalls()
                                 "{}");
     QCOMPARE(viaEdge.status, 503);
     QCOMPARE(viaEdge.errorCode(), u"no_quorum"_s);
+    // A call forwarded to eu-west as if it were the leader: it checks its own quorum first.
+    const Answer asLeader = call("POST",
+                                 at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/drain"_s),
+                                 admin(),
+                                 "{}",
+                                 10000,
+                                 {{"X-Meridian-Forwarded-For", "127.0.0.1 via edge-1"}});
+    QCOMPARE(asLeader.status, 503);
+    QCOMPARE(asLeader.errorCode(), u"no_quorum"_s);
     QCOMPARE(call("GET", at(control(u"eu-west"_s), u"/v1/regions/ap-southeast"_s), viewer())
                      .json()
                      .value(u"state"_s)
