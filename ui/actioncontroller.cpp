@@ -413,7 +413,7 @@ void ActionController::confirmThenRun(const QString &action,
 bool ActionController::isForceableRefusal(const Api::ApiError &error)
 {
     return error.code == u"min_active_regions" || error.code == u"promote_lag"
-           || error.code == u"leader_unavailable";
+           || error.code == u"leader_unavailable" || error.code == u"no_quorum";
 }
 
 void ActionController::run(const QString &action,

@@ -72,7 +72,7 @@ CliParser::CliParser()
             {u"status"_s,
              {},
              {},
-             u"Show the answering node: region, role, state, health, leader, version."_s,
+             u"Show the answering node: region, role, state, health, leader, quorum, version."_s,
              {}},
             {u"regions"_s,
              {},

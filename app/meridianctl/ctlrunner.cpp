@@ -205,6 +205,16 @@ void CtlRunner::runStatus()
         if (json())
             return printBody(result.body()), done(ExitOk);
         const NodeStatus &s = result.value();
+        // The quorum (added to the status later; absent from older nodes' answers).
+        const QJsonObject quorum
+                = QJsonDocument::fromJson(result.body()).object().value(u"quorum"_s).toObject();
+        QString quorumText = u"-"_s;
+        if (!quorum.isEmpty()) {
+            quorumText = u"%1 of %2 nodes"_s.arg(quorum.value(u"reachable"_s).toInt())
+                                 .arg(quorum.value(u"voters"_s).toInt());
+            if (!quorum.value(u"has_quorum"_s).toBool())
+                quorumText += u" (no quorum)"_s;
+        }
         writeOut(keyValues({{u"endpoint"_s, m_client->endpoint().toString()},
                             {u"node"_s, s.nodeId},
                             {u"region"_s, s.region.isEmpty() ? u"-"_s : s.region},
@@ -212,6 +222,7 @@ void CtlRunner::runStatus()
                             {u"state"_s, s.state},
                             {u"health"_s, s.health},
                             {u"leader"_s, s.leader.isEmpty() ? u"-"_s : s.leader},
+                            {u"quorum"_s, quorumText},
                             {u"primary"_s, s.primary.isEmpty() ? u"-"_s : s.primary},
                             {u"version"_s, s.version},
                             {u"uptime"_s, formatDuration(s.uptimeS)}}));

@@ -449,6 +449,7 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
             return false;
         }
     }
+    waitConnected(m_readyTimeoutMs);
     return true;
 }
 
@@ -504,6 +505,48 @@ bool LocalCluster::waitReady(const LocalNode &node, int timeoutMs, QString *erro
                      .arg(timeoutMs)
                      .arg(node.logPath, tail(node.logPath, 10));
     return false;
+}
+
+void LocalCluster::waitConnected(int timeoutMs) const
+{
+    QList<const LocalNode *> running;
+    for (const LocalNode &node : m_nodes) {
+        if (processAlive(node.pid))
+            running.append(&node);
+    }
+    QNetworkAccessManager manager;
+    QDeadlineTimer deadline(timeoutMs);
+    for (const LocalNode *node : std::as_const(running)) {
+        QUrl url = node->controlUrl;
+        url.setPath(u"/v1/status"_s);
+        while (true) {
+            QNetworkRequest request(url);
+            request.setRawHeader("Authorization", "Bearer " + m_viewerToken);
+            request.setTransferTimeout(1000);
+            std::unique_ptr<QNetworkReply> reply(manager.get(request));
+            QEventLoop loop;
+            QObject::connect(reply.get(), &QNetworkReply::finished, &loop, &QEventLoop::quit);
+            loop.exec();
+            const QJsonObject quorum = QJsonDocument::fromJson(reply->readAll())
+                                               .object()
+                                               .value(u"quorum"_s)
+                                               .toObject();
+            if (reply->error() == QNetworkReply::NoError
+                && (quorum.isEmpty() || quorum.value(u"reachable"_s).toInt() >= running.size())) {
+                break;
+            }
+            if (deadline.hasExpired()) {
+                qCWarning(lcLocalCluster).noquote()
+                        << node->id << "does not reach every running node yet:"
+                        << QJsonDocument(quorum).toJson(QJsonDocument::Compact);
+                return;
+            }
+            // Probes run every probe_interval_ms: poll again shortly (bounded by the deadline).
+            QEventLoop pause;
+            QTimer::singleShot(50, &pause, &QEventLoop::quit);
+            pause.exec();
+        }
+    }
 }
 
 bool LocalCluster::waitExit(qint64 pid, int timeoutMs) const
@@ -598,7 +641,10 @@ bool LocalCluster::start(const QString &id, QString *error)
     }
     if (!startNode(*node, error) || !save(error))
         return false;
-    return waitReady(*node, m_readyTimeoutMs, error);
+    if (!waitReady(*node, m_readyTimeoutMs, error))
+        return false;
+    waitConnected(m_readyTimeoutMs);
+    return true;
 }
 
 } // namespace Meridian

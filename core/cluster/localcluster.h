@@ -101,6 +101,10 @@ private:
     bool startNode(LocalNode &node, QString *error);
     bool waitReady(const LocalNode &node, int timeoutMs, QString *error) const;
     bool waitExit(qint64 pid, int timeoutMs) const;
+    // Waits (at most `timeoutMs`, then logs and gives up) until every running node reaches every
+    // other running one (GET /v1/status quorum.reachable), so a control call made next finds a
+    // leader with its quorum rather than a node that has not probed its peers yet.
+    void waitConnected(int timeoutMs) const;
     LocalNode *mutableNode(const QString &id);
 
     QString m_dir;

@@ -451,6 +451,8 @@ void ControlService::answerError(HttpResponder &responder,
 
 QString ControlService::leader() const
 {
+    if (m_config.leaderQuorum && !quorum().hasQuorum())
+        return {};
     const ControlState &state = m_store->state();
     QStringList order = state.regions.keys();
     std::sort(order.begin(), order.end(), [&state](const QString &a, const QString &b) {
@@ -467,6 +469,43 @@ QString ControlService::leader() const
             return id;
     }
     return {};
+}
+
+ControlService::Quorum ControlService::quorum() const
+{
+    Quorum result;
+    const auto count = [this, &result](const QString &id) {
+        ++result.voters;
+        if (id == m_config.nodeId || isReachable(id))
+            ++result.reachable;
+    };
+    for (const RegionSpec &spec : m_config.regions)
+        count(spec.id);
+    for (const EdgeSpec &edge : m_config.edges)
+        count(edge.id);
+    return result;
+}
+
+QJsonObject ControlService::quorumJson() const
+{
+    const Quorum q = quorum();
+    return {{u"reachable"_s, q.reachable},
+            {u"voters"_s, q.voters},
+            {u"has_quorum"_s, q.hasQuorum()}};
+}
+
+ControlError ControlService::noQuorumError() const
+{
+    const Quorum q = quorum();
+    return {503,
+            u"no_quorum"_s,
+            u"%1 reaches %2 of the %3 nodes of the cluster (regions and edges, itself included) "
+            "and a control leader needs more than half of them: the other side of a network "
+            "partition may still have a leader and be applying control calls; retry when the "
+            "nodes are back in reach, or use force to apply without the cluster-wide safety "
+            "checks"_s.arg(m_config.nodeId)
+                    .arg(q.reachable)
+                    .arg(q.voters)};
 }
 
 bool ControlService::isReachable(const QString &nodeId) const
@@ -486,6 +525,16 @@ void ControlService::mutate(const QString &kind,
     const QString leaderId = leader();
     const bool self = m_config.roleRegion && leaderId == m_config.region;
     if (forwarded || self) {
+        // A leader checks its own quorum when it applies: it may have lost it since the node
+        // that forwarded the call chose it.
+        if (forwarded && m_config.leaderQuorum && !quorum().hasQuorum()
+            && !bodyObject(request.body()).value(u"force"_s).toBool()) {
+            QJsonObject args = bodyObject(request.body());
+            args.insert(kind == u"revert"_s || kind == u"approve"_s ? u"action"_s : u"region"_s,
+                        subject);
+            answerError(responder, caller, kind, args, noQuorumError());
+            return;
+        }
         if (kind == u"promote"_s)
             applyPromoteWithFreshLinks(subject, request, std::move(responder), caller);
         else
@@ -501,6 +550,10 @@ void ControlService::mutate(const QString &kind,
             qCWarning(lcControl) << "no control leader reachable; applying forced" << kind
                                  << "locally";
             applyLocally(kind, subject, request, std::move(responder), caller);
+            return;
+        }
+        if (m_config.leaderQuorum && !quorum().hasQuorum()) {
+            answerError(responder, caller, kind, args, noQuorumError());
             return;
         }
         answerError(responder,
@@ -1014,6 +1067,7 @@ QJsonObject ControlService::statusJson() const
             {u"uptime_s"_s, double(m_uptime.elapsed()) / 1000.0},
             {u"started_at"_s, toIsoTime(m_startedAt)},
             {u"leader"_s, leader()},
+            {u"quorum"_s, quorumJson()},
             {u"primary"_s, state.primary}};
 }
 
@@ -1264,6 +1318,7 @@ QJsonObject ControlService::clusterJson() const
             {u"strategy"_s, m_store->state().strategy.toJson()},
             {u"primary"_s, m_store->state().primary},
             {u"leader"_s, leader()},
+            {u"quorum"_s, quorumJson()},
             {u"node_id"_s, m_config.nodeId},
             {u"generated_at"_s, toIsoTime(QDateTime::currentDateTimeUtc())}};
 }

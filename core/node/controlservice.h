@@ -53,6 +53,17 @@ public:
     // The region whose node currently acts as control leader as this node sees it (empty when
     // none is reachable).
     QString leader() const;
+    // The voters (every configured node: regions and edges) and how many of them this node
+    // reaches, itself included. With control.leader_quorum "majority" a node that reaches no
+    // strict majority has no leader: one side of a partition at most can apply unforced calls.
+    struct Quorum
+    {
+        int reachable = 0;
+        int voters = 0;
+        bool hasQuorum() const { return 2 * reachable > voters; }
+    };
+    Quorum quorum() const;
+    QJsonObject quorumJson() const;
     QJsonObject statusJson() const;
     QJsonObject probeJson(bool withDigest) const;
     // Asks the control leader to record that this node's draining region is drained (no request
@@ -76,6 +87,8 @@ private:
                 const HttpRequest &request,
                 HttpResponder responder,
                 const Caller &caller);
+    // The 503 no_quorum answer of a node (or a leader) that reaches no majority.
+    ControlError noQuorumError() const;
     void applyLocally(const QString &kind,
                       const QString &subject,
                       const HttpRequest &request,

@@ -364,6 +364,13 @@ void readControl(ObjectReader &root, NodeConfig &config)
     }
     config.probeIntervalMs = reader.integer(u"probe_interval_ms"_s, 1000, 50, 600000);
     config.forwardTimeoutMs = reader.integer(u"forward_timeout_ms"_s, 3000, 100, 600000);
+    const QString quorum = reader.string(u"leader_quorum"_s, u"majority"_s);
+    if (quorum != u"majority"_s && quorum != u"none"_s)
+        reader.fail(u"leader_quorum"_s,
+                    u"must be \"majority\" (a node elects a leader only while it reaches a "
+                    "strict majority of the cluster's nodes) or \"none\" (no quorum: both "
+                    "sides of a partition may elect one)"_s);
+    config.leaderQuorum = quorum == u"majority"_s;
     reader.finish();
 }
 

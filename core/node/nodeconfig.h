@@ -82,6 +82,9 @@ struct NodeConfig
     SafetyPolicy safety;
     int probeIntervalMs = 1000;
     int forwardTimeoutMs = 3000;
+    // control.leader_quorum: true for "majority" (a node without a strict majority of the
+    // cluster's nodes, regions and edges, in reach has no control leader), false for "none".
+    bool leaderQuorum = true;
     StrategyChoice initialStrategy{QStringLiteral("weighted_round_robin"), {}};
     QString initialPrimary;
 

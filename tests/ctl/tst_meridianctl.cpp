@@ -200,12 +200,14 @@ void tst_Meridianctl::statusTableAndJson()
 {
     const QByteArray body = R"({"region": "eu-west", "role": "region", "state": "active",
         "health": "healthy", "version": "0.1.0", "uptime_s": 3725, "node_id": "n-1",
-        "leader": "us-east", "primary": "us-east"})";
+        "leader": "us-east", "quorum": {"reachable": 2, "voters": 4, "has_quorum": false},
+        "primary": "us-east"})";
     m_server->setHandler([&](const RecordedRequest &) { return ScriptedResponse{200, body}; });
     const Run table = run({u"status"_s});
     QCOMPARE(table.exitCode, 0);
     QVERIFY2(table.out.contains(u"region    eu-west\n"_s), qPrintable(table.out));
     QVERIFY(table.out.contains(u"leader    us-east\n"_s));
+    QVERIFY2(table.out.contains(u"quorum    2 of 4 nodes (no quorum)\n"_s), qPrintable(table.out));
     QVERIFY(table.out.contains(u"uptime    1h 02m\n"_s));
     QCOMPARE(m_server->requests().first().headers.value("authorization"), "Bearer tok");
 

@@ -43,7 +43,8 @@ inline Answer call(const QByteArray &method,
                    const QUrl &url,
                    const QByteArray &token,
                    const QByteArray &body = {},
-                   int timeoutMs = 10000)
+                   int timeoutMs = 10000,
+                   const QList<QPair<QByteArray, QByteArray>> &headers = {})
 {
     static QNetworkAccessManager *manager = new QNetworkAccessManager;
     QNetworkRequest request(url);
@@ -52,6 +53,8 @@ inline Answer call(const QByteArray &method,
         request.setRawHeader("Authorization", "Bearer " + token);
     if (!body.isEmpty())
         request.setRawHeader("Content-Type", "application/json");
+    for (const auto &[name, value] : headers)
+        request.setRawHeader(name, value);
     std::unique_ptr<QNetworkReply> reply(manager->sendCustomRequest(request, method, body));
     QEventLoop loop;
     QObject::connect(reply.get(), &QNetworkReply::finished, &loop, &QEventLoop::quit);

@@ -43,6 +43,7 @@ private slots:
     void promoteRefusedWhileLinkIsDown();
     void killedNodeCatchesUp();
     void leaderFailover();
+    void noQuorumRefusesUnforcedCalls();
     void sigtermShutsDownGracefully();
 
 private:
@@ -751,6 +752,14 @@ void tst_NodeCluster::leaderFailover()
                                              .toString()
                                      != u"us-east"_s,
                              5000);
+    // Three of the four nodes (regions and the edge) are a majority: the quorum holds.
+    const QJsonObject quorum = call("GET", at(control(u"ap-southeast"_s), u"/v1/status"_s), viewer())
+                                       .json()
+                                       .value(u"quorum"_s)
+                                       .toObject();
+    QCOMPARE(quorum.value(u"voters"_s).toInt(), 4);
+    QCOMPARE(quorum.value(u"reachable"_s).toInt(), 3);
+    QVERIFY(quorum.value(u"has_quorum"_s).toBool());
     const Answer answer = call("PUT",
                                at(control(u"ap-southeast"_s), u"/v1/regions/ap-southeast/dial"_s),
                                admin(),
@@ -765,6 +774,97 @@ void tst_NodeCluster::leaderFailover()
                                       .toString(),
                               u"us-east"_s,
                               5000);
+}
+
+void tst_NodeCluster::noQuorumRefusesUnforcedCalls()
+{
+    // us-east and ap-southeast down: eu-west reaches itself and the edge, 2 of 4 nodes, no
+    // majority. The other side of such a partition could have a leader of its own.
+    QString error;
+    QVERIFY2(m_cluster->kill(u"us-east"_s, &error), qPrintable(error));
+    QVERIFY2(m_cluster->kill(u"ap-southeast"_s, &error), qPrintable(error));
+    QTRY_VERIFY_WITH_TIMEOUT(!call("GET", at(control(u"eu-west"_s), u"/v1/status"_s), viewer())
+                                      .json()
+                                      .value(u"quorum"_s)
+                                      .toObject()
+                                      .value(u"has_quorum"_s)
+                                      .toBool(true),
+                             10000);
+    const QJsonObject status
+            = call("GET", at(control(u"eu-west"_s), u"/v1/status"_s), viewer()).json();
+    QCOMPARE(status.value(u"leader"_s).toString(), QString());
+    QCOMPARE(status.value(u"quorum"_s).toObject().value(u"reachable"_s).toInt(), 2);
+    QCOMPARE(status.value(u"quorum"_s).toObject().value(u"voters"_s).toInt(), 4);
+
+    const QString before
+            = call("GET", at(control(u"eu-west"_s), u"/v1/regions/ap-southeast"_s), viewer())
+                      .json()
+                      .value(u"state"_s)
+                      .toString();
+    QCOMPARE(before, u"active"_s);
+    const Answer refused = call("POST",
+                                at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/drain"_s),
+                                admin(),
+                                "{}");
+    QCOMPARE(refused.status, 503);
+    QCOMPARE(refused.errorCode(), u"no_quorum"_s);
+    const QString message
+            = refused.json().value(u"error"_s).toObject().value(u"message"_s).toString();
+    QVERIFY2(message.contains(u"2 of the 4"_s) && message.contains(u"partition"_s)
+                     && message.contains(u"force"_s),
+             qPrintable(message));
+    // The edge, on the same side, refuses too.
+    const Answer viaEdge = call("POST",
+                                at(control(u"edge-1"_s), u"/v1/regions/ap-southeast/drain"_s),
+                                admin(),
+                                "{}");
+    QCOMPARE(viaEdge.status, 503);
+    QCOMPARE(viaEdge.errorCode(), u"no_quorum"_s);
+    // A call forwarded to eu-west as if it were the leader: it checks its own quorum first.
+    const Answer asLeader = call("POST",
+                                 at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/drain"_s),
+                                 admin(),
+                                 "{}",
+                                 10000,
+                                 {{"X-Meridian-Forwarded-For", "127.0.0.1 via edge-1"}});
+    QCOMPARE(asLeader.status, 503);
+    QCOMPARE(asLeader.errorCode(), u"no_quorum"_s);
+    QCOMPARE(call("GET", at(control(u"eu-west"_s), u"/v1/regions/ap-southeast"_s), viewer())
+                     .json()
+                     .value(u"state"_s)
+                     .toString(),
+             u"active"_s);
+
+    // Forced: applied here, without the cluster-wide checks.
+    const Answer forced = call("POST",
+                               at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/drain"_s),
+                               admin(),
+                               "{\"force\":true}");
+    QVERIFY2(forced.status == 202, forced.body.constData());
+    QVERIFY(call("GET", at(control(u"eu-west"_s), u"/v1/regions/ap-southeast"_s), viewer())
+                    .json()
+                    .value(u"state"_s)
+                    .toString()
+            != u"active"_s);
+
+    // The nodes back: the leader is back and unforced calls work again.
+    QVERIFY2(m_cluster->start(u"us-east"_s, &error), qPrintable(error));
+    QVERIFY2(m_cluster->start(u"ap-southeast"_s, &error), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(call("GET", at(control(u"eu-west"_s), u"/v1/status"_s), viewer())
+                                      .json()
+                                      .value(u"leader"_s)
+                                      .toString(),
+                              u"us-east"_s,
+                              10000);
+    QVERIFY(waitDigestsAgree(10000));
+    const Answer activated = call("POST",
+                                  at(control(u"eu-west"_s), u"/v1/regions/ap-southeast/activate"_s),
+                                  admin(),
+                                  "{}");
+    QVERIFY2(activated.status == 200, activated.body.constData());
+    QCOMPARE(activated.header("X-Meridian-Leader"), QByteArray("us-east"));
+    QVERIFY(waitRegionField(u"ap-southeast"_s, u"ap-southeast"_s, u"state"_s, u"active"_s, 5000)
+            >= 0);
 }
 
 void tst_NodeCluster::sigtermShutsDownGracefully()

@@ -110,6 +110,13 @@ void tst_NodeConfig::defaults()
     QCOMPARE(state.strategy.name, u"weighted_round_robin"_s);
     QCOMPARE(config.tokens.size(), 1);
     QCOMPARE(config.clusterToken, QByteArray("admin-secret"));
+    QVERIFY(config.leaderQuorum);
+
+    QJsonObject noQuorum = minimalConfig();
+    setPath(noQuorum, u"control.leader_quorum"_s, u"none"_s);
+    const auto none = NodeConfigLoader::parse(QJsonDocument(noQuorum).toJson(), u"n.json"_s);
+    QVERIFY(std::holds_alternative<NodeConfig>(none));
+    QVERIFY(!std::get<NodeConfig>(none).leaderQuorum);
 }
 
 void tst_NodeConfig::invalid_data()
@@ -151,6 +158,10 @@ void tst_NodeConfig::invalid_data()
                                 << u"control.tokens[0].sha256"_s << u"64 hex"_s;
     QTest::addRow("cluster token") << u"control.cluster_token"_s << QJsonValue(u"wrong"_s)
                                    << u"control.cluster_token"_s << u"role admin"_s;
+    QTest::addRow("leader quorum") << u"control.leader_quorum"_s << QJsonValue(u"all"_s)
+                                   << u"control.leader_quorum"_s << u"\"majority\""_s;
+    QTest::addRow("leader quorum type") << u"control.leader_quorum"_s << QJsonValue(true)
+                                        << u"control.leader_quorum"_s << u"string"_s;
     QTest::addRow("strategy") << u"initial.strategy.name"_s << QJsonValue(u"fastest"_s)
                               << u"initial.strategy.name"_s << u"unknown strategy"_s;
     QTest::addRow("primary") << u"initial.primary"_s << QJsonValue(u"mars"_s)
