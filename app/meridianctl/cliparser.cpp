@@ -232,6 +232,19 @@ bool looksLikeOption(const QString &arg)
 
 } // namespace
 
+// In a value's place, only an argument that names a known option is one: a value may start
+// with '-' (a token, a negative number).
+bool CliParser::namesOption(const QString &arg) const
+{
+    if (!looksLikeOption(arg))
+        return false;
+    if (arg.startsWith(u"--"_s)) {
+        const qsizetype eq = arg.indexOf(u'=');
+        return option(arg.mid(2, eq < 0 ? -1 : eq - 2)) != nullptr;
+    }
+    return arg.size() == 2 && optionByShortName(arg.at(1)) != nullptr;
+}
+
 std::optional<UsageError> CliParser::parse(const QStringList &arguments, Invocation *out) const
 {
     Invocation result;
@@ -273,7 +286,7 @@ std::optional<UsageError> CliParser::parse(const QStringList &arguments, Invocat
                 return UsageError{u"option --%1 takes no value"_s.arg(spec->name), {}};
         } else if (inlineValue) {
             value = *inlineValue;
-        } else if (i + 1 < arguments.size() && !looksLikeOption(arguments.at(i + 1))) {
+        } else if (i + 1 < arguments.size() && !namesOption(arguments.at(i + 1))) {
             value = arguments.at(++i);
         } else {
             return UsageError{u"option --%1 needs a value (%2)"_s.arg(spec->name, spec->valueName),

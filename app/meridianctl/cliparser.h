@@ -83,6 +83,7 @@ public:
 private:
     const CommandSpec *find(const QString &name) const;
     bool isGroup(const QString &word) const;
+    bool namesOption(const QString &arg) const;
 
     QList<CommandSpec> m_commands;
     QList<OptionSpec> m_options;

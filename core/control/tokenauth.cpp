@@ -39,10 +39,17 @@ QString TokenAuth::hashHex(const QByteArray &token)
 
 QByteArray TokenAuth::generateToken()
 {
-    QByteArray bytes(32, Qt::Uninitialized);
-    QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(bytes.data()),
-                                          bytes.size() / int(sizeof(quint32)));
-    return bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
+    // Never a leading '-': a token is passed on command lines (`meridianctl --token T`), where
+    // it would read as an option.
+    for (;;) {
+        QByteArray bytes(32, Qt::Uninitialized);
+        QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(bytes.data()),
+                                              bytes.size() / int(sizeof(quint32)));
+        QByteArray token = bytes.toBase64(QByteArray::Base64UrlEncoding
+                                          | QByteArray::OmitTrailingEquals);
+        if (!token.startsWith('-'))
+            return token;
+    }
 }
 
 bool TokenAuth::constantTimeEquals(const QByteArray &a, const QByteArray &b)

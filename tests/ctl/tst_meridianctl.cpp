@@ -138,6 +138,9 @@ void tst_Meridianctl::usageErrors_data()
                                                << u"activate has no option --wait"_s;
     QTest::addRow("missing value") << QStringList{u"drain"_s, u"a"_s, u"--timeout"_s}
                                    << u"option --timeout needs a value"_s;
+    QTest::addRow("option for a value")
+            << QStringList{u"drain"_s, u"a"_s, u"--timeout"_s, u"--wait"_s}
+            << u"option --timeout needs a value"_s;
     QTest::addRow("bad duration") << QStringList{u"drain"_s, u"a"_s, u"--timeout=soon"_s}
                                   << u"--timeout must be a duration"_s;
     QTest::addRow("bad output") << QStringList{u"status"_s, u"-o"_s, u"yaml"_s}
@@ -215,6 +218,11 @@ void tst_Meridianctl::statusTableAndJson()
     QCOMPARE(json.exitCode, 0);
     QCOMPARE(json.out.toUtf8(), body + '\n'); // exactly the API's answer
     QCOMPARE(m_server->requests().last().headers.value("authorization"), "Bearer other");
+
+    // A token may start with '-' (base64url): in a value's place it is the value.
+    const Run dash = run({u"status"_s, u"--token"_s, u"-Xq9_tok"_s});
+    QCOMPARE(dash.exitCode, 0);
+    QCOMPARE(m_server->requests().last().headers.value("authorization"), "Bearer -Xq9_tok");
 }
 
 void tst_Meridianctl::regionsTableIsAligned()

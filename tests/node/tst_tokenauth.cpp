@@ -86,6 +86,10 @@ void tst_TokenAuth::generatedTokensAreDistinct()
     QCOMPARE(a.size(), 43); // 32 bytes, base64url without padding
     for (const char c : a)
         QVERIFY(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+    // Tokens go on command lines: none may read as an option. 1 in 64 base64url strings starts
+    // with '-', so 2,000 tokens would show that with certainty.
+    for (int i = 0; i < 2000; ++i)
+        QVERIFY(!TokenAuth::generateToken().startsWith('-'));
 }
 
 QTEST_GUILESS_MAIN(tst_TokenAuth)
