@@ -853,6 +853,9 @@ NatsTransport::NatsTransport(TransportHost *host, const SyncConfig &config, QObj
     m_retryTimer.setSingleShot(true);
     m_retryTimer.setInterval(kRetryMs);
     connect(&m_retryTimer, &QTimer::timeout, this, &NatsTransport::pump);
+    m_pumpTimer.setSingleShot(true);
+    m_pumpTimer.setInterval(0);
+    connect(&m_pumpTimer, &QTimer::timeout, this, &NatsTransport::pump);
 }
 
 NatsTransport::~NatsTransport()
@@ -911,6 +914,7 @@ void NatsTransport::stop()
     m_running = false;
     m_heartbeatTimer.stop();
     m_retryTimer.stop();
+    m_pumpTimer.stop();
     m_session->stop();
     m_session.reset();
     if (m_snapshots) {
@@ -944,7 +948,11 @@ void NatsTransport::syncFetchers()
 
 void NatsTransport::entriesAvailable()
 {
-    pump();
+    // Publish on the next event-loop turn: writes made back to back (a burst, or an origin
+    // that fell behind) are read from the log and handed to the publishing thread together,
+    // one wake-up instead of one per write.
+    if (!m_pumpTimer.isActive())
+        m_pumpTimer.start();
 }
 
 QStringList NatsTransport::connectedPeers() const
