@@ -32,6 +32,9 @@ constexpr int kFetchWaitMs = 1000; // a pull waits this long for new entries
 constexpr int kRetryMs = 500;      // after a failed publish or setup step
 constexpr int kConsumerIdleS = 30; // the server drops an ephemeral consumer unused this long
 constexpr qint64 kMsToNs = 1000 * 1000;
+// Writes left unpublished before entriesAvailable() publishes without waiting for the event
+// loop: a thread that writes without returning to its loop still publishes, in batches.
+constexpr quint64 kPublishEagerEntries = 16;
 
 QString statusText(natsStatus s, jsErrCode code = jsErrCode(0))
 {
@@ -950,7 +953,13 @@ void NatsTransport::entriesAvailable()
 {
     // Publish on the next event-loop turn: writes made back to back (a burst, or an origin
     // that fell behind) are read from the log and handed to the publishing thread together,
-    // one wake-up instead of one per write.
+    // one wake-up instead of one per write. Publishing one entry per write made the peers
+    // fetch and fsync tiny batches and cost the origin its write rate (docs/benchmarks.md).
+    if (m_ready && host()->logHeads().value(m_config.regionId) >= m_queued + kPublishEagerEntries) {
+        m_pumpTimer.stop();
+        pump();
+        return;
+    }
     if (!m_pumpTimer.isActive())
         m_pumpTimer.start();
 }
