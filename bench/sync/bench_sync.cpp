@@ -69,6 +69,19 @@ double cpuSeconds(qint64 pid)
            / double(sysconf(_SC_CLK_TCK));
 }
 
+// The calling thread's time on a CPU and waiting for one (run queue), in seconds, from
+// /proc/thread-self/schedstat; zeros where the kernel does not provide it.
+std::pair<double, double> threadSchedSeconds()
+{
+    QFile f(u"/proc/thread-self/schedstat"_s);
+    if (!f.open(QIODevice::ReadOnly))
+        return {0, 0};
+    const QList<QByteArray> fields = f.readAll().trimmed().split(' ');
+    if (fields.size() < 2)
+        return {0, 0};
+    return {fields.at(0).toLongLong() / 1e9, fields.at(1).toLongLong() / 1e9};
+}
+
 // A commit-rate measurement: rows per wall second, and CPU microseconds per row spent by the
 // writing process and by the peer processes meanwhile.
 struct Rate
@@ -151,13 +164,15 @@ public:
           QStringList only,
           QList<int> rows,
           QList<Durability> modes,
-          QString natsUrl)
+          QString natsUrl,
+          QString natsStore)
         : m_seconds(seconds)
         , m_resyncMb(resyncMb)
         , m_only(std::move(only))
         , m_rows(std::move(rows))
         , m_modes(std::move(modes))
         , m_natsUrl(std::move(natsUrl))
+        , m_natsStore(std::move(natsStore))
     {}
     ~Bench();
     int run();
@@ -187,8 +202,10 @@ private:
     QList<int> m_rows;         // rows per transaction of the commit measurement
     QList<Durability> m_modes; // durability modes of the commit measurement
     QString m_natsUrl;         // empty: TCP only; "start": run a nats-server here
+    QString m_natsStore;       // the started server's JetStream store; empty: in m_dir
     QString m_natsCluster;
     std::unique_ptr<QProcess> m_natsServer;
+    std::unique_ptr<QTemporaryDir> m_natsStoreDir;
     QTemporaryDir m_dir;
     int m_n = 0;
     std::vector<std::unique_ptr<Peer>> m_peers;
@@ -203,7 +220,8 @@ Bench::~Bench()
     }
 }
 
-// A nats-server -js on a free loopback port, its store in the temporary directory.
+// A nats-server -js on a free loopback port, its store in the temporary directory or in a
+// fresh directory under --nats-store (e.g. /dev/shm, to take the server off the disk).
 bool Bench::startNatsServer()
 {
     const QString exe = QStandardPaths::findExecutable(u"nats-server"_s);
@@ -216,16 +234,22 @@ bool Bench::startNatsServer()
         return false;
     const quint16 port = probe.serverPort();
     probe.close();
+    QString store = m_dir.filePath(u"jetstream"_s);
+    if (!m_natsStore.isEmpty()) {
+        m_natsStoreDir = std::make_unique<QTemporaryDir>(m_natsStore + u"/bench_sync-nats-XXXXXX"_s);
+        if (!m_natsStoreDir->isValid()) {
+            std::fprintf(stderr,
+                         "bench_sync: cannot create a directory in %s\n",
+                         qPrintable(m_natsStore));
+            return false;
+        }
+        store = m_natsStoreDir->path();
+    }
     m_natsServer = std::make_unique<QProcess>();
     m_natsServer->setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    m_natsServer->start(exe,
-                        {u"-js"_s,
-                         u"-a"_s,
-                         u"127.0.0.1"_s,
-                         u"-p"_s,
-                         QString::number(port),
-                         u"-sd"_s,
-                         m_dir.filePath(u"jetstream"_s)});
+    m_natsServer->start(
+            exe,
+            {u"-js"_s, u"-a"_s, u"127.0.0.1"_s, u"-p"_s, QString::number(port), u"-sd"_s, store});
     if (!m_natsServer->waitForStarted(5000))
         return false;
     QElapsedTimer t;
@@ -406,6 +430,13 @@ Bench::Lag Bench::lag(int writesPerSecond, Durability d, TransportKind transport
 {
     auto a = origin(d, path(u"a"_s), true, transport);
     QHash<quint64, qint64> ackedAt; // seq -> realtime us
+    const qint64 serverPid = m_natsServer && transport == TransportKind::Nats
+                                     ? m_natsServer->processId()
+                                     : 0;
+    const double cpu0 = cpuSeconds(), peersCpu0 = peersCpuSeconds();
+    const double serverCpu0 = serverPid ? cpuSeconds(serverPid) : 0;
+    qint64 inWriteNs = 0, inLoopNs = 0; // origin's thread: in write(), in the event loop
+    const auto [onCpu0, runQueue0] = threadSchedSeconds();
     QElapsedTimer t;
     t.start();
     qint64 written = 0;
@@ -413,17 +444,26 @@ Bench::Lag Bench::lag(int writesPerSecond, Durability d, TransportKind transport
     while (written < total) {
         const qint64 due = t.elapsed() * writesPerSecond / 1000;
         while (written < std::min(due, total)) {
+            const qint64 w0 = t.nsecsElapsed();
             auto w = a->execute(u"INSERT INTO kv VALUES(?, 'v', 0)"_s, {u"k%1"_s.arg(written)});
+            inWriteNs += t.nsecsElapsed() - w0;
             if (!w)
                 qFatal("write failed");
             ackedAt.insert(w->seq, realtimeUs());
             ++written;
         }
+        const qint64 l0 = t.nsecsElapsed();
         pump(1);
+        inLoopNs += t.nsecsElapsed() - l0;
         for (auto &p : m_peers)
             p->read();
     }
-    const double achieved = written / (t.elapsed() / 1000.0);
+    const double wall = t.nsecsElapsed() / 1e9;
+    const double achieved = written / wall;
+    const auto [onCpu1, runQueue1] = threadSchedSeconds();
+    const double onCpu = onCpu1 - onCpu0, runQueue = runQueue1 - runQueue0;
+    const double cpu = cpuSeconds() - cpu0, peersCpu = peersCpuSeconds() - peersCpu0;
+    const double serverCpu = serverPid ? cpuSeconds(serverPid) - serverCpu0 : 0;
     const quint64 last = a->cursors().value(u"a"_s);
     QElapsedTimer settle;
     settle.start();
@@ -468,6 +508,23 @@ Bench::Lag Bench::lag(int writesPerSecond, Durability d, TransportKind transport
                 lags.isEmpty() ? -1.0 : lags.last(),
                 static_cast<long long>(lags.size()),
                 static_cast<long long>(batches));
+    // Where the origin's thread spent the run, and the CPU each process used (per wall second):
+    // tells a slow disk (time in write(), little CPU) from CPU competition or work in the loop.
+    // Per write, the origin's thread was on a CPU, waiting for one, or blocked (mostly in
+    // fdatasync with `full`; the event loop's sleep excluded) for the rest.
+    const double perWriteMs = written ? 1e3 / double(written) : 0.0;
+    std::printf("    origin thread: %.3f ms per write in write() (%.0f %% of the run), %.0f %% in "
+                "the event loop; per write: on CPU %.3f ms, waiting for a CPU %.3f ms, blocked "
+                "%.3f ms; CPU/s: origin process %.2f, 2 peers %.2f, nats-server %.2f\n",
+                written ? inWriteNs / 1e6 / double(written) : 0.0,
+                100.0 * double(inWriteNs) / 1e9 / wall,
+                100.0 * double(inLoopNs) / 1e9 / wall,
+                onCpu * perWriteMs,
+                runQueue * perWriteMs,
+                std::max(0.0, wall - double(inLoopNs) / 1e9 - onCpu - runQueue) * perWriteMs,
+                cpu / wall,
+                peersCpu / wall,
+                serverCpu / wall);
     return {pct(0.5), pct(0.99)};
 }
 
@@ -665,7 +722,7 @@ int Bench::run()
     if (wanted(u"lag"_s)) {
         if (m_natsUrl == "start"_L1 && !startNatsServer())
             qFatal("cannot start nats-server");
-        for (Durability d : {Durability::Full, Durability::Normal}) {
+        for (Durability d : std::as_const(m_modes)) {
             const Lag tcp = lag(2000, d);
             std::fflush(stdout);
             if (m_natsUrl.isEmpty())
@@ -712,6 +769,9 @@ int main(int argc, char **argv)
             {u"nats-url"_s,
              u"NATS server for --transport nats (default: start nats-server -js here)"_s,
              u"url"_s},
+            {u"nats-store"_s,
+             u"put the started nats-server's store under this directory (e.g. /dev/shm)"_s,
+             u"dir"_s},
             {u"seconds"_s, u"seconds per measurement"_s, u"s"_s, u"3"_s},
             {u"resync-mb"_s, u"database size for the resync measurement"_s, u"mb"_s, u"200"_s},
             {u"only"_s,
@@ -722,7 +782,8 @@ int main(int argc, char **argv)
              u"list"_s,
              u"100,1"_s},
             {u"modes"_s,
-             u"durability modes of the commit measurement (full, normal; comma-separated)"_s,
+             u"durability modes of the commit and lag measurements (full, normal; "
+             "comma-separated)"_s,
              u"list"_s,
              u"full,normal"_s},
     });
@@ -768,6 +829,7 @@ int main(int argc, char **argv)
                 only,
                 rows,
                 modes,
-                natsUrl);
+                natsUrl,
+                parser.value(u"nats-store"_s));
     return bench.run();
 }

@@ -32,6 +32,9 @@ constexpr int kFetchWaitMs = 1000; // a pull waits this long for new entries
 constexpr int kRetryMs = 500;      // after a failed publish or setup step
 constexpr int kConsumerIdleS = 30; // the server drops an ephemeral consumer unused this long
 constexpr qint64 kMsToNs = 1000 * 1000;
+// Writes left unpublished before entriesAvailable() publishes without waiting for the event
+// loop: a thread that writes without returning to its loop still publishes, in batches.
+constexpr quint64 kPublishEagerEntries = 16;
 
 QString statusText(natsStatus s, jsErrCode code = jsErrCode(0))
 {
@@ -853,6 +856,9 @@ NatsTransport::NatsTransport(TransportHost *host, const SyncConfig &config, QObj
     m_retryTimer.setSingleShot(true);
     m_retryTimer.setInterval(kRetryMs);
     connect(&m_retryTimer, &QTimer::timeout, this, &NatsTransport::pump);
+    m_pumpTimer.setSingleShot(true);
+    m_pumpTimer.setInterval(0);
+    connect(&m_pumpTimer, &QTimer::timeout, this, &NatsTransport::pump);
 }
 
 NatsTransport::~NatsTransport()
@@ -911,6 +917,7 @@ void NatsTransport::stop()
     m_running = false;
     m_heartbeatTimer.stop();
     m_retryTimer.stop();
+    m_pumpTimer.stop();
     m_session->stop();
     m_session.reset();
     if (m_snapshots) {
@@ -944,7 +951,17 @@ void NatsTransport::syncFetchers()
 
 void NatsTransport::entriesAvailable()
 {
-    pump();
+    // Publish on the next event-loop turn: writes made back to back (a burst, or an origin
+    // that fell behind) are read from the log and handed to the publishing thread together,
+    // one wake-up instead of one per write. Publishing one entry per write made the peers
+    // fetch and fsync tiny batches and cost the origin its write rate (docs/benchmarks.md).
+    if (m_ready && host()->logHeads().value(m_config.regionId) >= m_queued + kPublishEagerEntries) {
+        m_pumpTimer.stop();
+        pump();
+        return;
+    }
+    if (!m_pumpTimer.isActive())
+        m_pumpTimer.start();
 }
 
 QStringList NatsTransport::connectedPeers() const

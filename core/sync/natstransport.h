@@ -100,6 +100,7 @@ private:
     QHash<QString, QString> m_reportedReason;
     QTimer m_heartbeatTimer;
     QTimer m_retryTimer;
+    QTimer m_pumpTimer; // zero-interval: one publish pass per event-loop turn
 };
 
 } // namespace Meridian

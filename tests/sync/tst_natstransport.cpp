@@ -14,8 +14,10 @@
 
 #include <nats/nats.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <vector>
 
 using namespace Meridian;
@@ -194,6 +196,7 @@ private slots:
     void duplicatePublishAppliesOnce();
     void streamLimitLossNeedsResync();
     void invalidConfigStartsNothing();
+    void publishesWithoutItsEventLoop();
 
 private:
     SyncConfig config(const QString &region, const QStringList &peers);
@@ -568,6 +571,39 @@ void tst_NatsTransport::invalidConfigStartsNothing()
     QVERIFY(c.validate());
     c.transport = TransportKind::Tcp; // ...with TCP it does
     QVERIFY(!c.validate());
+}
+
+// Writes are published in batches once per event-loop turn; a thread that writes without
+// returning to its loop still publishes, a batch every 16 entries.
+void tst_NatsTransport::publishesWithoutItsEventLoop()
+{
+    Replica *a = addReplica(u"a"_s, {u"b"_s});
+    QVERIFY(a);
+    JsClient js(m_nats->url());
+    QVERIFY(js.ok());
+    const QString stream = a->config().nats.streamName(u"a"_s);
+    const auto last = [&] {
+        const auto st = js.state(stream);
+        return st ? st->last : 0;
+    };
+    write(a, u"k0"_s, u"v"_s); // published once the transport is ready
+    QDeadlineTimer deadline(20000);
+    while (last() < 1 && !deadline.hasExpired())
+        QTest::qWait(1);
+    QCOMPARE(last(), quint64(1));
+
+    for (int i = 1; i <= 40; ++i)
+        write(a, u"k%1"_s.arg(i), u"v"_s);
+    // No event processing here: only what entriesAvailable() handed over itself arrives.
+    deadline = QDeadlineTimer(20000);
+    while (last() < 33 && !deadline.hasExpired())
+        std::this_thread::sleep_for(std::chrono::milliseconds(5)); // polls, no event loop
+    QCOMPARE(last(), quint64(33)); // 2 batches of 16; the last 8 wait for the loop
+
+    deadline = QDeadlineTimer(20000);
+    while (last() < 41 && !deadline.hasExpired())
+        QTest::qWait(1);
+    QCOMPARE(last(), quint64(41));
 }
 
 QTEST_GUILESS_MAIN(tst_NatsTransport)
