@@ -515,8 +515,14 @@ void MainWindow::pollDigest()
         for (const Api::RegionDigest &d : report.regions)
             reachable += d.reachable ? 1 : 0;
         // With writes streaming in, regions answer at slightly different moments: a difference
-        // while links are applying entries is expected, and is said so.
-        bool applying = false;
+        // while links are applying entries, or while any region's digest is still moving since
+        // the last comparison, is expected and said so. Only a difference that holds still is
+        // divergence.
+        QMap<QString, QString> digests;
+        for (const Api::RegionDigest &d : report.regions)
+            digests.insert(d.region, d.digest);
+        bool applying = digests != m_lastDigests;
+        m_lastDigests = digests;
         for (const Api::LinkStatus &l : m_watcher->lastView().links)
             applying = applying || l.applyRate > 0 || l.entriesBehind > 0;
         if (report.agree) {

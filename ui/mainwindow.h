@@ -152,6 +152,7 @@ private:
     QLabel *m_regionsLabel = nullptr;
     QLabel *m_lagLabel = nullptr;
     QLabel *m_digestLabel = nullptr;
+    QMap<QString, QString> m_lastDigests; // region -> digest at the previous comparison
     QLabel *m_staleLabel = nullptr;
     QLabel *m_trafficLabel = nullptr;
     QLabel *m_messageLabel = nullptr;
