@@ -59,6 +59,21 @@ QList<quint16> freePorts(int count, QString *error)
     return ports;
 }
 
+// GET with a bearer token, answered (or failed) within a second, in a local event loop.
+std::unique_ptr<QNetworkReply> getAndWait(QNetworkAccessManager &manager,
+                                          const QUrl &url,
+                                          const QByteArray &token)
+{
+    QNetworkRequest request(url);
+    request.setRawHeader("Authorization", "Bearer " + token);
+    request.setTransferTimeout(1000);
+    std::unique_ptr<QNetworkReply> reply(manager.get(request));
+    QEventLoop loop;
+    QObject::connect(reply.get(), &QNetworkReply::finished, &loop, &QEventLoop::quit);
+    loop.exec();
+    return reply;
+}
+
 QString tail(const QString &path, int lines)
 {
     QFile file(path);
@@ -485,13 +500,7 @@ bool LocalCluster::waitReady(const LocalNode &node, int timeoutMs, QString *erro
                                                                             tail(node.logPath, 10));
             return false;
         }
-        QNetworkRequest request(url);
-        request.setRawHeader("Authorization", "Bearer " + m_viewerToken);
-        request.setTransferTimeout(1000);
-        std::unique_ptr<QNetworkReply> reply(manager.get(request));
-        QEventLoop loop;
-        QObject::connect(reply.get(), &QNetworkReply::finished, &loop, &QEventLoop::quit);
-        loop.exec();
+        const std::unique_ptr<QNetworkReply> reply = getAndWait(manager, url, m_viewerToken);
         if (reply->error() == QNetworkReply::NoError
             && reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt() == 200) {
             return true;
@@ -520,13 +529,7 @@ void LocalCluster::waitConnected(int timeoutMs) const
         QUrl url = node->controlUrl;
         url.setPath(u"/v1/status"_s);
         while (true) {
-            QNetworkRequest request(url);
-            request.setRawHeader("Authorization", "Bearer " + m_viewerToken);
-            request.setTransferTimeout(1000);
-            std::unique_ptr<QNetworkReply> reply(manager.get(request));
-            QEventLoop loop;
-            QObject::connect(reply.get(), &QNetworkReply::finished, &loop, &QEventLoop::quit);
-            loop.exec();
+            const std::unique_ptr<QNetworkReply> reply = getAndWait(manager, url, m_viewerToken);
             const QJsonObject quorum = QJsonDocument::fromJson(reply->readAll())
                                                .object()
                                                .value(u"quorum"_s)
