@@ -489,8 +489,17 @@ void MainWindow::onClusterUpdated(const Api::ClusterView &view)
                           + tr("%1/%2 regions active").arg(active).arg(total);
     if (unreachable > 0)
         regionsText += tr(", <b>%1 unreachable</b>").arg(unreachable);
+    QString regionsTip = tr("Regions that are active, reachable and not unhealthy");
+    if (view.quorum && !view.quorum->hasQuorum) {
+        regionsText += tr(", <b>no control quorum (%1 of %2 nodes)</b>")
+                               .arg(view.quorum->reachable)
+                               .arg(view.quorum->voters);
+        regionsTip += tr("\nThe node this window talks to reaches too few nodes for a control "
+                         "leader: actions are refused unless forced, and the other side of a "
+                         "partition may still be acting.");
+    }
     m_regionsLabel->setText(regionsText);
-    m_regionsLabel->setToolTip(tr("Regions that are active, reachable and not unhealthy"));
+    m_regionsLabel->setToolTip(regionsTip);
     m_lagLabel->setText(statusDot(RegionStyle::lagColor(worstLag, {}))
                         + tr("worst lag %1").arg(RegionStyle::formatLag(worstLag)));
     m_lagLabel->setToolTip(worstLink.isEmpty() ? tr("No replication links")

@@ -330,6 +330,16 @@ ApiResult<LinkStatus> parseLink(const QJsonObject &object, const QString &where)
     return finish(r, std::move(link));
 }
 
+ApiResult<QuorumInfo> parseQuorum(const QJsonObject &object, const QString &where)
+{
+    Reader r(object, where);
+    QuorumInfo quorum;
+    r.integer("reachable"_L1, quorum.reachable, Need::Required);
+    r.integer("voters"_L1, quorum.voters, Need::Required);
+    r.boolean("has_quorum"_L1, quorum.hasQuorum, Need::Required);
+    return finish(r, std::move(quorum));
+}
+
 ApiResult<StrategyInfo> parseStrategy(const QJsonObject &object, const QString &where)
 {
     Reader r(object, where);
@@ -527,6 +537,7 @@ ApiResult<ClusterView> ClusterView::fromJson(const QJsonObject &object)
         view.strategy = *strategy;
     r.string("primary"_L1, view.primary);
     r.time("generated_at"_L1, view.generatedAt);
+    r.nested("quorum"_L1, view.quorum, parseQuorum);
     return finish(r, std::move(view));
 }
 

@@ -153,6 +153,15 @@ struct StrategyInfo
 };
 
 // GET /v1/cluster.
+// The answering node's control quorum: the nodes (regions and edges, itself included) it
+// reaches out of all voters. Without a majority it has no control leader.
+struct QuorumInfo
+{
+    int reachable = 0;
+    int voters = 0;
+    bool hasQuorum = true;
+};
+
 struct ClusterView
 {
     QList<RegionStatus> regions;
@@ -160,6 +169,7 @@ struct ClusterView
     StrategyInfo strategy;
     QString primary;
     QDateTime generatedAt;
+    std::optional<QuorumInfo> quorum; // absent from nodes older than the quorum rule
 
     static ApiResult<ClusterView> fromJson(const QJsonObject &object);
 };

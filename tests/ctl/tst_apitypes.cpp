@@ -179,6 +179,20 @@ void tst_ApiTypes::cluster()
     QCOMPARE(result.value().strategy.params.value(u"decay_s"_s).toInt(), 10);
     QCOMPARE(result.value().primary, u"eu-west"_s);
     QCOMPARE(result.value().generatedAt, QDateTime(QDate(2026, 11, 25), QTime(1, 40, 20), Qt::UTC));
+    QVERIFY(!result.value().quorum); // nodes older than the quorum rule send none
+
+    object.insert(u"quorum"_s,
+                  QJsonObject{{u"reachable"_s, 2}, {u"voters"_s, 6}, {u"has_quorum"_s, false}});
+    const ApiResult<ClusterView> withQuorum = ClusterView::fromJson(object);
+    QVERIFY2(withQuorum.ok(), qPrintable(withQuorum.error().message));
+    QVERIFY(withQuorum.value().quorum);
+    QCOMPARE(withQuorum.value().quorum->reachable, 2);
+    QCOMPARE(withQuorum.value().quorum->voters, 6);
+    QVERIFY(!withQuorum.value().quorum->hasQuorum);
+    object.insert(u"quorum"_s, QJsonObject{{u"reachable"_s, 2}, {u"voters"_s, 6}});
+    QCOMPARE(ClusterView::fromJson(object).error().message,
+             u"invalid answer: cluster.quorum.has_quorum is missing"_s);
+    object.remove(u"quorum"_s);
 
     object.remove(u"regions"_s);
     QCOMPARE(ClusterView::fromJson(object).error().message,
