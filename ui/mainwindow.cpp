@@ -26,6 +26,7 @@
 #include <QMessageBox>
 #include <QScreen>
 #include <QScrollArea>
+#include <QSet>
 #include <QSortFilterProxyModel>
 #include <QStatusBar>
 #include <QTableView>
@@ -534,9 +535,20 @@ void MainWindow::pollDigest()
         m_lastDigests = digests;
         for (const Api::LinkStatus &l : m_watcher->lastView().links)
             applying = applying || l.applyRate > 0 || l.entriesBehind > 0;
+        QSet<QString> reachableDigests;
+        for (const Api::RegionDigest &d : report.regions) {
+            if (d.reachable && !d.digest.isEmpty())
+                reachableDigests.insert(d.digest);
+        }
         if (report.agree) {
             m_digestLabel->setText(statusDot(RegionStyle::healthy())
                                    + tr("data agrees (%1 regions)").arg(reachable));
+        } else if (reachable < report.regions.size() && reachableDigests.size() <= 1) {
+            // Nothing is known about the regions that did not answer.
+            m_digestLabel->setText(statusDot(RegionStyle::degraded())
+                                   + tr("data agrees in the %1 of %2 regions that answered")
+                                             .arg(reachable)
+                                             .arg(report.regions.size()));
         } else if (applying) {
             m_digestLabel->setText(statusDot(RegionStyle::degraded())
                                    + tr("digests differ (writes in flight)"));
