@@ -47,6 +47,15 @@ QJsonObject bodyObject(const QByteArray &body)
     return document.isObject() ? document.object() : QJsonObject();
 }
 
+// A control call's arguments as the audit log records them: its JSON body plus the path's
+// subject, named "action" for revert and approve and "region" otherwise.
+QJsonObject callArgs(const QString &kind, const QString &subject, const QByteArray &body)
+{
+    QJsonObject args = bodyObject(body);
+    args.insert(kind == u"revert"_s || kind == u"approve"_s ? u"action"_s : u"region"_s, subject);
+    return args;
+}
+
 HttpResponse jsonResponse(int status, const QJsonObject &body)
 {
     return HttpResponse::json(status, body);
@@ -363,11 +372,9 @@ HttpHandler ControlService::guarded(TokenRole role, const QString &action, Handl
             caller.client = QString::fromUtf8(forwardedFor) + u" via "_s + caller.client;
         const bool mutating = request.method() != "GET" && request.method() != "HEAD"
                               && action != u"preview"_s;
-        QJsonObject args = bodyObject(request.body());
         const QString subject = request.pathParam(u"id");
-        if (!subject.isEmpty())
-            args.insert(action == u"revert"_s || action == u"approve"_s ? u"action"_s : u"region"_s,
-                        subject);
+        const QJsonObject args = subject.isEmpty() ? bodyObject(request.body())
+                                                   : callArgs(action, subject, request.body());
 
         const auto token = TokenAuth::bearerToken(request.header("Authorization"));
         const auto entry = token ? m_auth.verify(*token) : std::nullopt;
@@ -527,13 +534,12 @@ void ControlService::mutate(const QString &kind,
     if (forwarded || self) {
         // A leader checks its own quorum when it applies: it may have lost it since the node
         // that forwarded the call chose it.
-        if (forwarded && m_config.leaderQuorum && !quorum().hasQuorum()
-            && !bodyObject(request.body()).value(u"force"_s).toBool()) {
-            QJsonObject args = bodyObject(request.body());
-            args.insert(kind == u"revert"_s || kind == u"approve"_s ? u"action"_s : u"region"_s,
-                        subject);
-            answerError(responder, caller, kind, args, noQuorumError());
-            return;
+        if (forwarded && m_config.leaderQuorum && !quorum().hasQuorum()) {
+            const QJsonObject args = callArgs(kind, subject, request.body());
+            if (!args.value(u"force"_s).toBool()) {
+                answerError(responder, caller, kind, args, noQuorumError());
+                return;
+            }
         }
         if (kind == u"promote"_s)
             applyPromoteWithFreshLinks(subject, request, std::move(responder), caller);
@@ -542,11 +548,8 @@ void ControlService::mutate(const QString &kind,
         return;
     }
     if (leaderId.isEmpty()) {
-        const QJsonObject body = bodyObject(request.body());
-        QJsonObject args = body;
-        args.insert(kind == u"revert"_s || kind == u"approve"_s ? u"action"_s : u"region"_s,
-                    subject);
-        if (body.value(u"force"_s).toBool()) {
+        const QJsonObject args = callArgs(kind, subject, request.body());
+        if (args.value(u"force"_s).toBool()) {
             qCWarning(lcControl) << "no control leader reachable; applying forced" << kind
                                  << "locally";
             applyLocally(kind, subject, request, std::move(responder), caller);
@@ -642,9 +645,8 @@ void ControlService::forward(const QString &leaderId,
                     {500, u"internal"_s, u"no route to leader %1"_s.arg(leaderId)});
         return;
     }
-    QJsonObject args = bodyObject(request.body());
     const QString subject = request.pathParam(u"id");
-    args.insert(kind == u"revert"_s || kind == u"approve"_s ? u"action"_s : u"region"_s, subject);
+    const QJsonObject args = callArgs(kind, subject, request.body());
     const QByteArray forwardedFor = caller.client.toUtf8();
     m_peers->call(peer->controlUrl,
                   request.method(),
@@ -686,8 +688,7 @@ void ControlService::applyLocally(const QString &kind,
                                   HttpResponder responder,
                                   const Caller &caller)
 {
-    QJsonObject args = bodyObject(request.body());
-    args.insert(kind == u"revert"_s || kind == u"approve"_s ? u"action"_s : u"region"_s, subject);
+    QJsonObject args = callArgs(kind, subject, request.body());
     const QDateTime now = QDateTime::currentDateTimeUtc();
     QString error;
 
