@@ -125,19 +125,19 @@ SyncResult<void> Replica::start()
         return syncError(SyncError::Code::NotOpen, u"open() the replica before start()"_s);
     if (m_running)
         return {};
-    if (m_transportFactory)
+    // Both built-in transports serve snapshots for resync on the replication port.
+    const auto serve = [this](Internal::PeerConnection *c, const QByteArray &request) {
+        serveSnapshot(c, request);
+    };
+    if (m_transportFactory) {
         m_transport = m_transportFactory(this, this);
-    else if (m_config.transport == TransportKind::Nats) {
+    } else if (m_config.transport == TransportKind::Nats) {
         auto *nats = new NatsTransport(this, m_config, this);
-        nats->setSnapshotHandler([this](Internal::PeerConnection *c, const QByteArray &request) {
-            serveSnapshot(c, request);
-        });
+        nats->setSnapshotHandler(serve);
         m_transport = nats;
     } else {
         auto *tcp = new TcpTransport(this, m_config, this);
-        tcp->setSnapshotHandler([this](Internal::PeerConnection *c, const QByteArray &request) {
-            serveSnapshot(c, request);
-        });
+        tcp->setSnapshotHandler(serve);
         m_transport = tcp;
     }
     if (auto r = m_transport->start(); !r) {
