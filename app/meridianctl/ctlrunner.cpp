@@ -205,14 +205,10 @@ void CtlRunner::runStatus()
         if (json())
             return printBody(result.body()), done(ExitOk);
         const NodeStatus &s = result.value();
-        // The quorum (added to the status later; absent from older nodes' answers).
-        const QJsonObject quorum
-                = QJsonDocument::fromJson(result.body()).object().value(u"quorum"_s).toObject();
-        QString quorumText = u"-"_s;
-        if (!quorum.isEmpty()) {
-            quorumText = u"%1 of %2 nodes"_s.arg(quorum.value(u"reachable"_s).toInt())
-                                 .arg(quorum.value(u"voters"_s).toInt());
-            if (!quorum.value(u"has_quorum"_s).toBool())
+        QString quorumText = u"-"_s; // older nodes' answers have no quorum
+        if (s.quorum) {
+            quorumText = u"%1 of %2 nodes"_s.arg(s.quorum->reachable).arg(s.quorum->voters);
+            if (!s.quorum->hasQuorum)
                 quorumText += u" (no quorum)"_s;
         }
         writeOut(keyValues({{u"endpoint"_s, m_client->endpoint().toString()},

@@ -555,6 +555,7 @@ ApiResult<NodeStatus> NodeStatus::fromJson(const QJsonObject &object)
     r.time("started_at"_L1, status.startedAt);
     r.string("leader"_L1, status.leader);
     r.string("primary"_L1, status.primary);
+    r.nested("quorum"_L1, status.quorum, parseQuorum);
     return finish(r, std::move(status));
 }
 

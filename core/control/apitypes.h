@@ -185,8 +185,9 @@ struct NodeStatus
     double uptimeS = 0;
     QString nodeId;
     QDateTime startedAt;
-    QString leader;  // the control leader's region id, as this node sees it
-    QString primary; // the primary region's id
+    QString leader;                   // the control leader's region id, as this node sees it
+    QString primary;                  // the primary region's id
+    std::optional<QuorumInfo> quorum; // absent from nodes older than the quorum rule
 
     static ApiResult<NodeStatus> fromJson(const QJsonObject &object);
 };
