@@ -140,12 +140,15 @@ pids+=($!)
 wait_ready "http://127.0.0.1:$up1/"
 "$NGINX" -p "$dir/nx" -c "$dir/nx/nginx.conf" -g 'daemon off;' 2>"$dir/nx/logs/stderr" &
 pids+=($!)
+nginx_master=$!
 "$HAPROXY" -f "$dir/haproxy.cfg" -db >"$dir/haproxy.log" 2>&1 &
 pids+=($!)
+haproxy_pid=$!
 "$edge_bin" --listen "127.0.0.1:$p_edge" --workers 1 \
     --region "r1=http://127.0.0.1:$up1" --region "r2=http://127.0.0.1:$up2" \
     --region "r3=http://127.0.0.1:$up3" >"$dir/edge.log" 2>&1 &
 pids+=($!)
+edge_pid=$!
 wait_ready "http://127.0.0.1:$p_nginx/"
 wait_ready "http://127.0.0.1:$p_haproxy/"
 wait_ready "http://127.0.0.1:$p_edge/"
@@ -158,17 +161,24 @@ to_us() {
         else if (u == "s") print n * 1000000; else print n }'
 }
 
-run_wrk() { # name port -> "rps p50_us p99_us errors"
-    local out
+# CPU time (user + system, all threads) a process has used so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+run_wrk() { # name port pid -> "rps p50_us p99_us errors cpu_us_per_request"
+    local out t0 t1 reqs
+    t0=$(cpu_ticks "$3")
     out=$(timeout $((duration + 15)) wrk -t1 -c"$connections" -d"${duration}s" --latency \
         "http://127.0.0.1:$2/" 2>&1) || { echo "run.sh: wrk against $1 failed: $out" >&2; exit 1; }
+    t1=$(cpu_ticks "$3")
+    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
     local rps p50 p99 errs
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     p50=$(to_us "$(awk '$1 == "50%" {print $2}' <<<"$out")")
     p99=$(to_us "$(awk '$1 == "99%" {print $2}' <<<"$out")")
     errs=$(awk '/Non-2xx or 3xx responses:/ {s += $NF} /Socket errors:/ {
         for (i = 4; i <= NF; i += 2) s += $i } END {print s + 0}' <<<"$out")
-    echo "$rps $p50 $p99 $errs"
+    echo "$rps $p50 $p99 $errs $(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$reqs" \
+        'BEGIN { printf "%.2f", (n > 0 ? d * 1e6 / hz / n : 0) }')"
 }
 
 echo "edge benchmark: wrk -t1 -c$connections -d${duration}s, $rounds rounds, upstream nginx (1 worker, 612-byte file, 3 ports)"
@@ -176,32 +186,45 @@ echo "machine: $(nproc) cores, $(uname -r)"
 declare -A best_rps best_p50 best_p99 errors
 names=(nginx haproxy meridian)
 declare -A ports=([nginx]=$p_nginx [haproxy]=$p_haproxy [meridian]=$p_edge)
+# The process whose CPU each proxy's rounds are charged to: nginx's single worker, not its master.
+nginx_worker=$(pgrep -P "$nginx_master" | head -n1)
+declare -A procs=([nginx]=$nginx_worker [haproxy]=$haproxy_pid [meridian]=$edge_pid)
 # Warm up every proxy (connection pools, caches) before measuring.
 for n in "${names[@]}"; do
     timeout 10 wrk -t1 -c"$connections" -d2s "http://127.0.0.1:${ports[$n]}/" >/dev/null 2>&1 || true
 done
-# Interleave rounds so that drift on a shared machine hits every proxy alike; keep each proxy's
+# Interleave rounds so that drift on a shared machine hits every proxy alike, and rotate the
+# order each round so that no proxy always runs right after the same one; keep each proxy's
 # median round (by req/s).
-declare -A samples
+declare -A samples cpus
 for ((r = 1; r <= rounds; r++)); do
-    for n in "${names[@]}"; do
-        read -r rps p50 p99 errs < <(run_wrk "$n" "${ports[$n]}")
-        printf '  round %d %-9s %10.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d\n' \
-            "$r" "$n" "$rps" "$p50" "$p99" "$errs"
+    for ((i = 0; i < ${#names[@]}; i++)); do
+        n=${names[$(((i + r - 1) % ${#names[@]}))]}
+        read -r rps p50 p99 errs cpu < <(run_wrk "$n" "${ports[$n]}" "${procs[$n]}")
+        printf '  round %d %-9s %10.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d  cpu %6.2f us/req\n' \
+            "$r" "$n" "$rps" "$p50" "$p99" "$errs" "$cpu"
         samples[$n]+="$rps $p50 $p99 $errs"$'\n'
+        cpus[$n]+="$cpu"$'\n'
     done
 done
 
 echo
-printf '%-9s %12s %10s %10s %8s\n' proxy req/s p50_us p99_us errors
+# CPU per request is the proxy's own cost (user + system time of its process per request served):
+# on a machine where wrk, the upstream and the proxy share the cores it moves far less between
+# rounds than req/s does.
+printf '%-9s %12s %10s %10s %8s %14s\n' proxy req/s p50_us p99_us errors cpu_us/req
+declare -A best_cpu
 for n in "${names[@]}"; do
     read -r rps p50 p99 errs < <(sort -n <<<"${samples[$n]}" | sed '/^$/d' | awk -v k=$(((rounds + 1) / 2)) 'NR == k')
+    best_cpu[$n]=$(sort -n <<<"${cpus[$n]}" | sed '/^$/d' | awk -v k=$(((rounds + 1) / 2)) 'NR == k')
     best_rps[$n]=$rps; best_p50[$n]=$p50; best_p99[$n]=$p99; errors[$n]=$errs
-    printf '%-9s %12.0f %10.0f %10.0f %8d\n' "$n" "$rps" "$p50" "$p99" "$errs"
+    printf '%-9s %12.0f %10.0f %10.0f %8d %14.2f\n' "$n" "$rps" "$p50" "$p99" "$errs" "${best_cpu[$n]}"
 done
 echo
 awk -v mr="${best_rps[meridian]}" -v nr="${best_rps[nginx]}" -v hr="${best_rps[haproxy]}" \
-    -v mp="${best_p99[meridian]}" -v np="${best_p99[nginx]}" 'BEGIN {
+    -v mp="${best_p99[meridian]}" -v np="${best_p99[nginx]}" \
+    -v mc="${best_cpu[meridian]}" -v nc="${best_cpu[nginx]}" 'BEGIN {
     printf "meridian/nginx req/s: %.2fx (target >= 1.00)  %s\n", mr / nr, (mr >= nr ? "met" : "MISSED");
     printf "meridian/nginx p99:   %.2fx (target <= 1.20)  %s\n", mp / np, (mp <= 1.2 * np ? "met" : "MISSED");
-    printf "meridian/haproxy req/s: %.2fx\n", mr / hr }'
+    printf "meridian/haproxy req/s: %.2fx\n", mr / hr;
+    if (nc > 0) printf "meridian/nginx CPU per request: %.2fx (median rounds)\n", mc / nc }'
