@@ -286,12 +286,8 @@ void readNats(const QJsonObject &object, const QString &file, NatsConfig *nats)
                                                    kMaxInt64));
     nats->fetchBatch = reader.integer(u"fetch_batch"_s, nats->fetchBatch, 1, 10000);
     reader.finish();
-    if (const QString error = SyncConfig::natsConfigError(*nats); !error.isEmpty()) {
-        // "servers: what is wrong" names the field; other messages start with it.
-        const qsizetype colon = error.indexOf(u": "_s);
-        const QString field = colon > 0 ? error.left(colon) : error.section(u' ', 0, 0);
-        reader.fail(field, colon > 0 ? error.mid(colon + 2) : error);
-    }
+    if (const auto problem = SyncConfig::natsConfigProblem(*nats))
+        reader.fail(problem->field, problem->message);
 }
 
 void readControl(ObjectReader &root, NodeConfig &config)

@@ -880,8 +880,8 @@ SyncResult<void> NatsTransport::start()
 {
     if (m_running)
         return {};
-    if (const QString e = SyncConfig::natsConfigError(m_config.nats); !e.isEmpty())
-        return syncError(SyncError::Code::InvalidArgument, u"nats."_s + e);
+    if (const auto problem = SyncConfig::natsConfigProblem(m_config.nats))
+        return syncError(SyncError::Code::InvalidArgument, u"nats."_s + problem->text());
     if (m_config.listen) {
         SyncConfig snapshotConfig = m_config;
         snapshotConfig.peers.clear();

@@ -64,38 +64,46 @@ std::optional<TransportKind> SyncConfig::parseTransport(const QString &name)
     return std::nullopt;
 }
 
-QString SyncConfig::natsConfigError(const NatsConfig &nats)
+std::optional<SyncConfig::FieldProblem> SyncConfig::natsConfigProblem(const NatsConfig &nats)
 {
     static const QRegularExpression urlRe(u"^(nats|tls)://[^\\s,/]+/?$"_s);
     static const QRegularExpression clusterRe(u"^[A-Za-z0-9_-]{1,32}$"_s);
     static const QRegularExpression prefixRe(u"^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$"_s);
     if (nats.servers.isEmpty())
-        return u"servers: give at least one NATS server URL, e.g. nats://127.0.0.1:4222"_s;
+        return FieldProblem{u"servers"_s,
+                            u"give at least one NATS server URL, e.g. nats://127.0.0.1:4222"_s};
     for (const QString &url : nats.servers) {
         if (!urlRe.match(url).hasMatch())
-            return u"servers: \"%1\" is not a NATS URL (nats://host:port or tls://host:port)"_s.arg(
-                    url);
+            return FieldProblem{u"servers"_s,
+                                u"\"%1\" is not a NATS URL (nats://host:port or tls://host:port)"_s
+                                        .arg(url)};
     }
     if (!clusterRe.match(nats.cluster).hasMatch())
-        return u"cluster: \"%1\" must be 1-32 letters, digits, '_' or '-' (it names the "
-               "streams)"_s.arg(nats.cluster);
+        return FieldProblem{u"cluster"_s,
+                            u"\"%1\" must be 1-32 letters, digits, '_' or '-' (it names the "
+                            "streams)"_s.arg(nats.cluster)};
     if (!nats.subjectPrefix.isEmpty()
         && (!prefixRe.match(nats.subjectPrefix).hasMatch() || nats.subjectPrefix.size() > 128))
-        return u"subject_prefix: \"%1\" is not a NATS subject prefix (dot-separated tokens of "
-               "letters, digits, '_', '-')"_s.arg(nats.subjectPrefix);
+        return FieldProblem{u"subject_prefix"_s,
+                            u"\"%1\" is not a NATS subject prefix (dot-separated tokens of "
+                            "letters, digits, '_', '-')"_s.arg(nats.subjectPrefix)};
     if (nats.replicas < 1 || nats.replicas > 5)
-        return u"replicas must be between 1 and 5"_s;
+        return FieldProblem{u"replicas"_s, u"must be between 1 and 5"_s};
     if (nats.maxAgeMs < 0)
-        return u"max_age_ms must be >= 0 (0 = unlimited)"_s;
-    if (nats.maxBytes == 0 || nats.maxMsgs == 0)
-        return u"max_bytes and max_msgs must be positive, or -1 for unlimited"_s;
+        return FieldProblem{u"max_age_ms"_s, u"must be >= 0 (0 = unlimited)"_s};
+    if (nats.maxBytes == 0)
+        return FieldProblem{u"max_bytes"_s, u"must be positive, or -1 for unlimited"_s};
+    if (nats.maxMsgs == 0)
+        return FieldProblem{u"max_msgs"_s, u"must be positive, or -1 for unlimited"_s};
     if (nats.duplicateWindowMs < 1000)
-        return u"duplicate_window_ms must be >= 1000"_s;
+        return FieldProblem{u"duplicate_window_ms"_s, u"must be >= 1000"_s};
     if (nats.maxAgeMs > 0 && nats.duplicateWindowMs > nats.maxAgeMs)
-        return u"duplicate_window_ms must not exceed max_age_ms"_s;
-    if (nats.fetchBatch < 1 || nats.fetchBatch > 10000 || nats.maxPublishAhead < 1)
-        return u"fetch_batch must be between 1 and 10000, max_publish_ahead >= 1"_s;
-    return {};
+        return FieldProblem{u"duplicate_window_ms"_s, u"must not exceed max_age_ms"_s};
+    if (nats.fetchBatch < 1 || nats.fetchBatch > 10000)
+        return FieldProblem{u"fetch_batch"_s, u"must be between 1 and 10000"_s};
+    if (nats.maxPublishAhead < 1)
+        return FieldProblem{u"max_publish_ahead"_s, u"must be >= 1"_s};
+    return std::nullopt;
 }
 
 SyncResult<void> SyncConfig::validate() const
@@ -120,8 +128,8 @@ SyncResult<void> SyncConfig::validate() const
             return invalid(u"peer \"%1\" needs a host and a non-zero port"_s.arg(p.regionId));
     }
     if (transport == TransportKind::Nats) {
-        if (const QString e = natsConfigError(nats); !e.isEmpty())
-            return invalid(u"nats."_s + e);
+        if (const auto problem = natsConfigProblem(nats))
+            return invalid(u"nats."_s + problem->text());
     }
     if (batchMaxEntries < 1 || batchMaxBytes < 1024 || maxInFlightBatches < 1)
         return invalid(u"batchMaxEntries, batchMaxBytes (>= 1024) and maxInFlightBatches must be "

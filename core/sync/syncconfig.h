@@ -94,8 +94,15 @@ struct SyncConfig
     static std::optional<Durability> parseDurability(const QString &name);
     static QString transportName(TransportKind kind); // "tcp", "nats"
     static std::optional<TransportKind> parseTransport(const QString &name);
-    // Why the NATS settings are unusable, naming the setting; empty when they are fine.
-    static QString natsConfigError(const NatsConfig &nats);
+    // A setting that cannot be used, by its configuration-file name, and why.
+    struct FieldProblem
+    {
+        QString field;
+        QString message;
+        QString text() const { return field + QStringLiteral(": ") + message; }
+    };
+    // The first NATS setting that is unusable; nullopt when they are all fine.
+    static std::optional<FieldProblem> natsConfigProblem(const NatsConfig &nats);
 };
 
 } // namespace Meridian

@@ -247,6 +247,12 @@ void tst_NodeConfig::natsTransport_data()
                                  << u"sync.nats.cluster"_s << u"letters"_s;
     QTest::addRow("replicas") << QJsonObject{{u"servers"_s, servers}, {u"replicas"_s, 7}}
                               << u"sync.nats.replicas"_s << u"from 1 to 5"_s;
+    QTest::addRow("no messages") << QJsonObject{{u"servers"_s, servers}, {u"max_msgs"_s, 0}}
+                                 << u"sync.nats.max_msgs"_s << u"positive"_s;
+    QTest::addRow("window over age") << QJsonObject{{u"servers"_s, servers},
+                                                    {u"max_age_ms"_s, 5000},
+                                                    {u"duplicate_window_ms"_s, 10000}}
+                                     << u"sync.nats.duplicate_window_ms"_s << u"max_age_ms"_s;
     QTest::addRow("unknown key") << QJsonObject{{u"servers"_s, servers}, {u"stream"_s, u"X"_s}}
                                  << u"sync.nats.stream"_s << u"unknown option"_s;
 }
