@@ -184,11 +184,12 @@ ControlCall *ControlClient::send(const QByteArray &verb,
 
     connect(reply, &QNetworkReply::finished, call, [=] {
         call->m_timer->stop();
-        const QByteArray data = reply->readAll();
         reply->deleteLater();
         call->deleteLater();
         if (call->m_aborted || (guarded && !guard))
             return;
+        // An aborted reply (timeout) is closed: reading it would only warn.
+        const QByteArray data = reply->isOpen() ? reply->readAll() : QByteArray();
         const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
         if (call->m_timedOut) {
             ApiError error;
