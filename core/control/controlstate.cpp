@@ -1,5 +1,7 @@
 #include "core/control/controlstate.h"
 
+#include "core/balancing/strategy.h"
+
 #include <QJsonArray>
 
 using namespace Qt::StringLiterals;
@@ -60,17 +62,8 @@ const QStringList &ControlState::adminStates()
 
 const QStringList &ControlState::strategyNames()
 {
-    static const QStringList names = {u"round_robin"_s,
-                                      u"weighted_round_robin"_s,
-                                      u"random"_s,
-                                      u"weighted_random"_s,
-                                      u"least_connections"_s,
-                                      u"least_request"_s,
-                                      u"latency_ewma"_s,
-                                      u"geo_proximity"_s,
-                                      u"consistent_hash"_s,
-                                      u"failover"_s};
-    return names;
+    // The balancing core owns the list; the control plane accepts exactly what it can run.
+    return Meridian::strategyNames();
 }
 
 int ControlState::activeCount() const
