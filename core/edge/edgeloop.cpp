@@ -1274,6 +1274,18 @@ struct LoopState
                 if (u->in.size() > 0 && !parseResponseHead(c, u))
                     return;
                 if (!u->headParsed) {
+                    // An interim response (100 Continue) goes to the client now: a client that
+                    // sent `Expect: 100-continue` holds its body back until it sees it.
+                    if (!c->out.empty()) {
+                        const size_t outBefore = c->out.size();
+                        flush(c, nullptr, nullptr);
+                        if (c->failed) {
+                            closeClient(c);
+                            return;
+                        }
+                        if (c->out.size() != outBefore)
+                            progress = true;
+                    }
                     if (u->eof || u->failed) {
                         attemptFailed(c,
                                       u,

@@ -25,7 +25,7 @@ bool EdgeTestClient::fill(int timeoutMs)
     return true;
 }
 
-EdgeTestClient::Response EdgeTestClient::read(bool headRequest, int timeoutMs, bool keepBody)
+EdgeTestClient::Response EdgeTestClient::readHead(int timeoutMs)
 {
     Response r;
     QDeadlineTimer deadline(timeoutMs);
@@ -43,10 +43,20 @@ EdgeTestClient::Response EdgeTestClient::read(bool headRequest, int timeoutMs, b
         const qsizetype colon = line.indexOf(':');
         r.headers.insert(line.left(colon).trimmed().toLower(), line.mid(colon + 1).trimmed());
     }
-    if (r.status < 200 && r.status >= 100) {
-        Response next = read(headRequest, int(deadline.remainingTime()), keepBody);
-        return next;
-    }
+    r.ok = true; // a whole head; its status may still be anything
+    return r;
+}
+
+EdgeTestClient::Response EdgeTestClient::read(bool headRequest, int timeoutMs, bool keepBody)
+{
+    QDeadlineTimer deadline(timeoutMs);
+    Response r;
+    do { // interim responses (1xx) are skipped
+        r = readHead(int(deadline.remainingTime()));
+        if (!r.ok)
+            return r;
+    } while (r.status >= 100 && r.status < 200);
+    r.ok = false;
     if (headRequest || r.status == 204 || r.status == 304) {
         r.ok = true;
         return r;

@@ -25,6 +25,8 @@ public:
     // Reads one response; `keepBody` false counts the body without keeping it (large bodies).
     Response read(bool headRequest = false, int timeoutMs = 10000, bool keepBody = true);
     Response get(const QByteArray &path, const QByteArray &extraHeaders = {});
+    // Reads the next response head as it comes, an interim (1xx) one included; no body.
+    Response readHead(int timeoutMs = 10000);
     // True when the edge closes the connection within the timeout.
     bool waitClosed(int timeoutMs = 5000);
 

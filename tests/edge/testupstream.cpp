@@ -47,6 +47,7 @@ void TestUpstream::shutdown()
                 m_server->close();
                 const QList<QTcpSocket *> sockets = m_buffers.keys();
                 m_buffers.clear();
+                m_continued.clear();
                 for (QTcpSocket *socket : sockets) {
                     socket->disconnect(this);
                     socket->abort();
@@ -67,6 +68,7 @@ void TestUpstream::onNewConnection()
         connect(s, &QTcpSocket::readyRead, this, [this, s] { onReadyRead(s); });
         connect(s, &QTcpSocket::disconnected, this, [this, s] {
             m_buffers.remove(s);
+            m_continued.remove(s);
             s->deleteLater();
         });
     }
@@ -97,6 +99,7 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
     qint64 length = 0;
     bool chunked = false;
     QByteArray ifNoneMatch;
+    bool expectContinue = false;
     for (qsizetype i = 1; i < lines.size(); ++i) {
         const QByteArray line = lines[i].trimmed();
         headers += line + '\n';
@@ -109,6 +112,14 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
             chunked = value.toLower() == "chunked";
         else if (name == "if-none-match")
             ifNoneMatch = value;
+        else if (name == "expect")
+            expectContinue = value.toLower() == "100-continue";
+    }
+    // Like a real server: tell a client that waits for it to send the body, once per request.
+    if (expectContinue && !m_continued.contains(socket)) {
+        m_continued.insert(socket);
+        socket->write("HTTP/1.1 100 Continue\r\n\r\n");
+        socket->flush();
     }
     qsizetype pos = headEnd + 4;
     QByteArray body;
@@ -140,6 +151,7 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
         pos += length;
     }
     buffer.remove(0, pos);
+    m_continued.remove(socket);
 
     const QByteArray target = requestLine.value(1);
     const QByteArray path = target.split('?').value(0);

@@ -4,6 +4,7 @@
 #include <QHash>
 #include <QMutex>
 #include <QObject>
+#include <QSet>
 #include <QThread>
 
 #include <atomic>
@@ -17,6 +18,7 @@ class QTcpSocket;
 //   /chunked          200, a chunked body of several chunks ("part0..part4")
 //   /big?n=N          200, N bytes (Content-Length), written in 64 KiB slices
 //   /echo             200, the request body (Content-Length or chunked) echoed back
+// A request with `Expect: 100-continue` gets a 100 Continue as soon as its head is in.
 //   /headers          200, the request's header lines as the body
 //   /status/NNN       that status
 //   /slow             never answers
@@ -54,4 +56,5 @@ private:
     mutable QMutex m_mutex;
     QHash<QByteArray, int> m_perPath;
     QHash<QTcpSocket *, QByteArray> m_buffers;
+    QSet<QTcpSocket *> m_continued; // sent 100 Continue for the request being read
 };

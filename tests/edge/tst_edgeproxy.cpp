@@ -153,6 +153,25 @@ private slots:
         QCOMPARE(r.body, "hello, world");
     }
 
+    void expectContinueIsRelayedAtOnce()
+    {
+        auto e = makeEdge(1);
+        EdgeTestClient c(e->port());
+        // The body is held back until 100 Continue arrives, as curl and browsers do for large
+        // uploads; the edge must pass the region's interim answer on before the final one.
+        c.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+               "Expect: 100-continue\r\n\r\n");
+        const auto interim = c.readHead(5000);
+        QVERIFY2(interim.ok, "no 100 Continue while the body was held back");
+        QCOMPARE(interim.status, 100);
+        c.send("hello");
+        const auto r = c.read();
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.body, "hello");
+        QCOMPARE(r.headers.value("x-meridian-region"), "r0");
+        QCOMPARE(c.get("/hello").status, 200); // the connection is still in step
+    }
+
     void largeBodiesStream()
     {
         auto e = makeEdge(1);
