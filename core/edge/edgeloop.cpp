@@ -51,6 +51,8 @@ uint64_t monotonicUs()
 constexpr size_t kInitialBuffer = 16 * 1024;
 constexpr size_t kBodyBuffer = 64 * 1024;
 constexpr size_t kMaxResponseHead = 64 * 1024;
+// How long a closing connection may keep sending the rest of a request we will not read.
+constexpr int64_t kLingerMs = 2000;
 
 // A byte buffer with a consumed prefix: [begin, end) holds unprocessed bytes. Its storage is
 // kept for the connection's life, so steady-state requests allocate nothing.
@@ -171,7 +173,9 @@ struct Client : Conn
     Client()
         : Conn(Kind::Client)
     {}
-    enum class State : uint8_t { ReadHead, Proxy, Local } state = State::ReadHead;
+    // Lingering: the answer is sent and our side shut down; the rest of the request is read
+    // and dropped until the client closes, so that closing cannot reset the answer away.
+    enum class State : uint8_t { ReadHead, Proxy, Local, Lingering } state = State::ReadHead;
     char ip[INET6_ADDRSTRLEN] = {};
     uint8_t ipLength = 0;
     size_t headScan = 0;
@@ -649,6 +653,29 @@ struct LoopState
         destroy(c);
     }
 
+    // Closes a client after its last answer went out. If the client may still be sending
+    // (an upload answered early, a refused request), closing now would send a reset that can
+    // destroy the answer before the client reads it; shut down our side and drain instead.
+    void closeAfterAnswer(Client *c)
+    {
+        if (c->fd < 0)
+            return;
+        if (c->state == Client::State::Proxy)
+            endExchange(c, false, true);
+        char probe;
+        const bool unread = !c->in.empty() || (c->hasBody && !c->reqFramer.done())
+                            || ::recv(c->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+        if (!unread || c->eof || c->failed || ::shutdown(c->fd, SHUT_WR) != 0) {
+            closeClient(c);
+            return;
+        }
+        c->state = Client::State::Lingering;
+        c->in.clear();
+        c->readable = true;
+        c->deadline = now + kLingerMs;
+        driveClient(c);
+    }
+
     void onClient(Client *c, uint32_t events)
     {
         if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
@@ -688,6 +715,15 @@ struct LoopState
                     return;
                 break;
             }
+            case Client::State::Lingering:
+                for (;;) {
+                    c->in.clear();
+                    if (readSome(c, kInitialBuffer) == 0)
+                        break;
+                }
+                if (c->eof || c->failed)
+                    closeClient(c);
+                return;
             }
         }
     }
@@ -1075,7 +1111,7 @@ struct LoopState
         c->cached.reset();
         c->localBody = nullptr;
         if (!c->keepAlive || c->eof) {
-            closeClient(c);
+            closeAfterAnswer(c);
             return;
         }
         c->state = Client::State::ReadHead;
@@ -1334,7 +1370,7 @@ struct LoopState
                 c->storing.reset();
                 endExchange(c, true, false);
                 if (!c->keepAlive) {
-                    closeClient(c);
+                    closeAfterAnswer(c);
                     return;
                 }
                 c->deadline = now + cfg.clientIdleTimeoutMs;
@@ -1446,7 +1482,8 @@ struct LoopState
             if (c->fd >= 0 && c->kind == Kind::Client) {
                 auto *cl = static_cast<Client *>(c);
                 cl->keepAlive = false;
-                if (cl->state == Client::State::ReadHead && cl->in.empty())
+                if ((cl->state == Client::State::ReadHead && cl->in.empty())
+                    || cl->state == Client::State::Lingering)
                     closeClient(cl);
             }
         }

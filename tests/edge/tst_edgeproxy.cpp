@@ -249,6 +249,26 @@ private slots:
         QCOMPARE(e->regions[0]->requests(), 0);
     }
 
+    void refusedUploadStillGetsItsAnswer()
+    {
+        // The edge answers 413 as soon as it sees the head, while the client is still sending a
+        // large body. Closing with that body unread would make the kernel send a reset, which
+        // can destroy the answer before the client reads it; the edge must drain instead.
+        auto e = makeEdge(1, [](EdgeConfig &c) { c.maxBodyBytes = 1000; });
+        for (int i = 0; i < 5; ++i) {
+            EdgeTestClient c(e->port());
+            const QByteArray body(4 * 1024 * 1024, 'b');
+            c.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: "
+                   + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+            const auto r = c.read();
+            QVERIFY2(r.ok, "the 413 answer was lost");
+            QCOMPARE(r.status, 413);
+            QCOMPARE(r.headers.value("connection"), "close");
+            QVERIFY(c.waitClosed());
+        }
+        QCOMPARE(e->regions[0]->requests(), 0);
+    }
+
     void http10ClientGetsClose()
     {
         auto e = makeEdge(1);
