@@ -48,6 +48,7 @@ void TestUpstream::shutdown()
                 const QList<QTcpSocket *> sockets = m_buffers.keys();
                 m_buffers.clear();
                 m_continued.clear();
+                m_open = 0;
                 for (QTcpSocket *socket : sockets) {
                     socket->disconnect(this);
                     socket->abort();
@@ -63,12 +64,14 @@ void TestUpstream::onNewConnection()
 {
     while (QTcpSocket *s = m_server->nextPendingConnection()) {
         ++m_connections;
+        ++m_open;
         s->setParent(nullptr);
         m_buffers.insert(s, {});
         connect(s, &QTcpSocket::readyRead, this, [this, s] { onReadyRead(s); });
         connect(s, &QTcpSocket::disconnected, this, [this, s] {
             m_buffers.remove(s);
             m_continued.remove(s);
+            --m_open;
             s->deleteLater();
         });
     }

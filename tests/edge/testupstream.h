@@ -35,6 +35,7 @@ public:
     QByteArray url() const;
     int requests() const { return m_requests.load(); }
     int connections() const { return m_connections.load(); }
+    int openConnections() const { return m_open.load(); } // accepted and not yet closed
     int requestsFor(const QByteArray &path) const;
     // Stops listening and drops every connection (a region going down).
     void shutdown();
@@ -52,6 +53,7 @@ private:
     quint16 m_port = 0;
     std::atomic<int> m_requests{0};
     std::atomic<int> m_connections{0};
+    std::atomic<int> m_open{0};
     std::atomic<int> m_forcedStatus{0};
     mutable QMutex m_mutex;
     QHash<QByteArray, int> m_perPath;

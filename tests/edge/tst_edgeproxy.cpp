@@ -280,6 +280,24 @@ private slots:
         QVERIFY(c.waitClosed());
     }
 
+    void clientGoneMidResponseDropsTheRegionConnection()
+    {
+        auto e = makeEdge(1, [](EdgeConfig &c) { c.workers = 1; });
+        {
+            EdgeTestClient c(e->port());
+            c.send("GET /big?n=" + QByteArray::number(256LL * 1024 * 1024)
+                   + " HTTP/1.1\r\nHost: a\r\n\r\n");
+            const auto head = c.readHead();
+            QCOMPARE(head.status, 200);
+        } // gone, with most of the body unsent
+        // The region's connection still carries the rest of that body: it must be closed, never
+        // pooled, or the next request would read the old body as its answer.
+        QTRY_COMPARE_WITH_TIMEOUT(e->regions[0]->openConnections(), 0, 10000);
+        EdgeTestClient c(e->port());
+        QCOMPARE(c.get("/hello").body, "hello from r0\n");
+        QCOMPARE(e->regions[0]->connections(), 2);
+    }
+
     void headRequestHasNoBody()
     {
         auto e = makeEdge(1);
