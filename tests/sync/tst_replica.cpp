@@ -2,12 +2,17 @@
 #include "core/sync/replica.h"
 #include "core/sync/syncclock.h"
 
+#include <QDir>
 #include <QFile>
+#include <QProcess>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <memory>
+
+#include <unistd.h>
 
 using namespace Meridian;
 using namespace Qt::StringLiterals;
@@ -42,6 +47,7 @@ private slots:
     void lastWriterWinsAndJournal();
     void lateUpdateDoesNotResurrect();
     void schemaMismatchIsReported();
+    void diskFullRefusesWritesAndKeepsTheAcknowledged();
 
 private:
     SyncConfig config(const QString &region);
@@ -422,6 +428,72 @@ void tst_Replica::schemaMismatchIsReported()
                              10000);
     QVERIFY(b->links().first().detail.contains(u"schema version"_s));
     QCOMPARE(b->query(u"SELECT count(*) FROM kv"_s)->rows.first().first().toInt(), 0);
+}
+
+// A full disk must refuse the write with a clear error, lose nothing acknowledged, leave no gap
+// in the log (a peer waits for every sequence number), and recover once there is room again.
+// Needs root to mount a small tmpfs; skipped elsewhere.
+void tst_Replica::diskFullRefusesWritesAndKeepsTheAcknowledged()
+{
+    const QString mountPoint = m_dir->filePath(u"small"_s);
+    QVERIFY(QDir().mkpath(mountPoint));
+    auto mount = [&](const QString &options) {
+        return QProcess::execute(u"mount"_s,
+                                 {u"-t"_s, u"tmpfs"_s, u"-o"_s, options, u"tmpfs"_s, mountPoint})
+               == 0;
+    };
+    if (::geteuid() != 0 || !mount(u"size=1m"_s))
+        QSKIP("needs root and permission to mount a tmpfs");
+    const auto unmount = qScopeGuard([&] {
+        QProcess::execute(u"umount"_s, {u"-l"_s, mountPoint});
+    });
+
+    SyncConfig c = config(u"a"_s);
+    c.databasePath = mountPoint + u"/a.db"_s;
+    c.durability = Durability::Full;
+    auto a = openReplica(u"a"_s, &c);
+    QVERIFY(a);
+    const QByteArray value(32 * 1024, 'v');
+    QStringList acknowledged;
+    quint64 lastSeq = 0;
+    std::optional<SyncError> refused;
+    for (int i = 0; i < 200 && !refused; ++i) {
+        const QString key = u"k%1"_s.arg(i);
+        auto w = a->execute(u"INSERT INTO kv VALUES(?, ?, ?)"_s, {key, value, i});
+        if (w) {
+            acknowledged.append(key);
+            lastSeq = w->seq;
+        } else {
+            refused = w.error();
+        }
+    }
+    QVERIFY2(refused, "1 MiB never filled up");
+    QVERIFY(!acknowledged.isEmpty());
+    QCOMPARE(refused->code, SyncError::Code::Storage);
+    QVERIFY2(refused->message.contains(u"full"_s), qPrintable(refused->message));
+    const auto count = a->query(u"SELECT count(*) FROM kv"_s);
+    QVERIFY(count.ok());
+    QCOMPARE(count->rows.first().first().toInt(), acknowledged.size());
+
+    // Room again: the next write is the next sequence number, with no hole for the refused one.
+    QVERIFY(mount(u"remount,size=16m"_s));
+    auto next = a->execute(u"INSERT INTO kv VALUES('after', 'x', 0)"_s);
+    QVERIFY2(next.ok(), qPrintable(next.ok() ? QString() : next.error().message));
+    QCOMPARE(next->seq, lastSeq + 1);
+
+    // Everything acknowledged is there after a reopen, and the digest still matches the rows.
+    a.reset();
+    a = openReplica(u"a"_s, &c);
+    QVERIFY(a);
+    const auto after = a->query(u"SELECT count(*) FROM kv"_s);
+    QVERIFY(after.ok());
+    QCOMPARE(after->rows.first().first().toInt(), acknowledged.size() + 1);
+    QCOMPARE(*a->recomputeDigest(), a->digest());
+    auto log = a->readLog(u"a"_s, 0, 1000, 1 << 30);
+    QVERIFY(log.ok());
+    QCOMPARE(quint64(log->size()), lastSeq + 1);
+    for (qsizetype i = 0; i < log->size(); ++i)
+        QCOMPARE(log->at(i).seq, quint64(i + 1));
 }
 
 QTEST_GUILESS_MAIN(tst_Replica)
