@@ -151,6 +151,11 @@ QString Node::start()
                                                              : Durability::Full;
     sync.transport = m_config.syncTransport;
     sync.nats = m_config.syncNats;
+    sync.secret = m_config.syncSecret;
+    if (sync.secret.isEmpty())
+        qCWarning(lcNode).noquote()
+                << "replication connections on" << m_config.listenSync.toString()
+                << "are not authenticated: set sync.secret_file or control.cluster_token";
     for (auto it = m_syncAddressOf.cbegin(); it != m_syncAddressOf.cend(); ++it) {
         const qsizetype colon = it.value().lastIndexOf(u':');
         sync.peers.append(

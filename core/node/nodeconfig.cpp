@@ -544,6 +544,19 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
             readNats(natsObject, file, &config.syncNats);
         else if (!natsObject.isEmpty())
             sync.fail(u"nats"_s, u"is only read with \"transport\": \"nats\""_s);
+        if (const QString secretFile = sync.string(u"secret_file"_s, {}); !secretFile.isEmpty()) {
+            QFile secret(resolvePath(secretFile, config.file));
+            if (!secret.open(QIODevice::ReadOnly))
+                sync.fail(u"secret_file"_s, u"cannot be read: %1"_s.arg(secret.errorString()));
+            config.syncSecret = secret.readAll().trimmed();
+            if (config.syncSecret.size() < 16)
+                sync.fail(u"secret_file"_s,
+                          u"holds %1 bytes; use at least 16 random ones, e.g. `head -c 32 "
+                          "/dev/urandom | base64 > FILE`"_s.arg(config.syncSecret.size()));
+        } else {
+            // The nodes' shared control token is a secret every node already holds.
+            config.syncSecret = config.clusterToken;
+        }
         sync.finish();
 
         ObjectReader http(root.object(u"http"_s), u"http"_s);

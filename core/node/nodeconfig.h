@@ -94,6 +94,9 @@ struct NodeConfig
     QString syncDurability = QStringLiteral("full");
     TransportKind syncTransport = TransportKind::Tcp;
     NatsConfig syncNats; // sync.nats, used when syncTransport is Nats
+    // sync.secret_file's content, else control.cluster_token: replication and snapshot
+    // connections prove they know it. Empty: they are not authenticated.
+    QByteArray syncSecret;
 
     int maxHeaderBytes = 16384;
     qint64 maxBodyBytes = 1024 * 1024 + 4096;

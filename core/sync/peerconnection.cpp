@@ -2,8 +2,12 @@
 
 #include "core/sync/wireprotocol.h"
 
+#include <QMessageAuthenticationCode>
+#include <QRandomGenerator>
 #include <QTcpSocket>
 #include <QtEndian>
+
+#include <array>
 
 using namespace Qt::StringLiterals;
 
@@ -21,6 +25,8 @@ PeerConnection::PeerConnection(QTcpSocket *socket, bool outbound, QObject *paren
     connect(m_socket, &QTcpSocket::readyRead, this, &PeerConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::connected, this, [this] {
         m_lastFrame.restart();
+        if (!m_secret.isEmpty())
+            sendChallenge();
         emit connected();
     });
     connect(m_socket, &QTcpSocket::bytesWritten, this, [this] {
@@ -42,10 +48,79 @@ QString PeerConnection::address() const
     return u"%1:%2"_s.arg(m_socket->peerAddress().toString()).arg(m_socket->peerPort());
 }
 
+void PeerConnection::requireAuthentication(const QByteArray &secret)
+{
+    if (secret.isEmpty())
+        return;
+    m_secret = secret;
+    std::array<quint32, 4> words;
+    QRandomGenerator::system()->fillRange(words.data(), words.size());
+    m_nonce = QByteArray(reinterpret_cast<const char *>(words.data()), sizeof words);
+    if (m_socket->state() == QAbstractSocket::ConnectedState)
+        sendChallenge();
+}
+
+void PeerConnection::sendChallenge()
+{
+    if (m_challengeSent || m_closed)
+        return;
+    m_challengeSent = true;
+    m_socket->write(Wire::frame(Wire::Type::AuthChallenge, m_nonce));
+}
+
+QByteArray PeerConnection::proof(bool proverOutbound,
+                                 const QByteArray &verifierNonce,
+                                 const QByteArray &proverNonce) const
+{
+    // The prover's side is part of the proof, so a challenge reflected back at its sender
+    // cannot be answered with the sender's own proof.
+    QMessageAuthenticationCode mac(QCryptographicHash::Sha256, m_secret);
+    mac.addData("meridian-sync-auth-1");
+    mac.addData(proverOutbound ? "D" : "A");
+    mac.addData(verifierNonce);
+    mac.addData(proverNonce);
+    return mac.result();
+}
+
+bool PeerConnection::handleAuthFrame(quint8 type, const QByteArray &body)
+{
+    if (Wire::Type(type) == Wire::Type::AuthChallenge && m_peerNonce.isEmpty()
+        && body.size() == m_nonce.size()) {
+        m_peerNonce = body;
+        sendChallenge();
+        m_socket->write(Wire::frame(Wire::Type::AuthProof, proof(m_outbound, m_peerNonce, m_nonce)));
+        return true;
+    }
+    if (Wire::Type(type) == Wire::Type::AuthProof && !m_peerNonce.isEmpty()) {
+        const QByteArray expected = proof(!m_outbound, m_nonce, m_peerNonce);
+        // Constant time: how much of a forged proof matched must not show in the timing.
+        unsigned char diff = body.size() == expected.size() ? 0 : 1;
+        for (qsizetype i = 0; i < expected.size() && i < body.size(); ++i)
+            diff |= uchar(body[i] ^ expected[i]);
+        if (diff != 0) {
+            close(u"authentication failed: %1 does not know this cluster's sync secret"_s.arg(
+                    address()));
+            return false;
+        }
+        m_peerVerified = true;
+        for (const QByteArray &frame : std::as_const(m_held))
+            m_socket->write(frame);
+        m_held.clear();
+        return true;
+    }
+    close(u"%1 did not authenticate (is the same sync secret configured on both sides?)"_s.arg(
+            address()));
+    return false;
+}
+
 void PeerConnection::send(quint8 type, const QByteArray &body)
 {
     if (m_closed)
         return;
+    if (!authenticated()) {
+        m_held.append(Wire::frame(Wire::Type(type), body));
+        return;
+    }
     m_socket->write(Wire::frame(Wire::Type(type), body));
 }
 
@@ -98,6 +173,16 @@ void PeerConnection::onReadyRead()
         const quint8 type = m_pendingType;
         m_pendingLength = 0;
         m_lastFrame.restart();
+        if (!authenticated()) {
+            if (!handleAuthFrame(type, body))
+                return;
+            continue;
+        }
+        if (Wire::Type(type) == Wire::Type::AuthChallenge && m_secret.isEmpty()) {
+            close(u"%1 requires authentication: configure the cluster's sync secret here too"_s.arg(
+                    address()));
+            return;
+        }
         emit frameReceived(type, body);
     }
 }

@@ -2,6 +2,7 @@
 
 #include <QByteArray>
 #include <QElapsedTimer>
+#include <QList>
 #include <QObject>
 #include <QString>
 
@@ -19,6 +20,12 @@ class PeerConnection final : public QObject
 public:
     PeerConnection(QTcpSocket *socket, bool outbound, QObject *parent);
     ~PeerConnection() override;
+
+    // Call right after construction when the cluster has a secret: both ends then prove they
+    // know it (challenge, HMAC proof) before any other frame is delivered or sent; frames sent
+    // meanwhile wait. A peer that sends anything else first, or a wrong proof, is closed.
+    void requireAuthentication(const QByteArray &secret);
+    bool authenticated() const { return m_secret.isEmpty() || m_peerVerified; }
 
     bool outbound() const { return m_outbound; }
     bool isOpen() const { return !m_closed; }
@@ -38,6 +45,12 @@ signals:
 
 private:
     void onReadyRead();
+    // Handles the frames of the handshake; false when the connection was closed.
+    bool handleAuthFrame(quint8 type, const QByteArray &body);
+    void sendChallenge();
+    QByteArray proof(bool proverOutbound,
+                     const QByteArray &verifierNonce,
+                     const QByteArray &proverNonce) const;
 
     QTcpSocket *m_socket;
     bool m_outbound;
@@ -47,6 +60,12 @@ private:
     quint32 m_pendingLength = 0;
     quint8 m_pendingType = 0;
     QElapsedTimer m_lastFrame;
+    QByteArray m_secret;
+    QByteArray m_nonce;     // our challenge
+    QByteArray m_peerNonce; // theirs
+    bool m_challengeSent = false;
+    bool m_peerVerified = false;
+    QList<QByteArray> m_held; // frames sent before the peer was verified
 };
 
 } // namespace Meridian::Internal

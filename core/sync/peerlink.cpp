@@ -89,6 +89,7 @@ void PeerLink::dial()
         return;
     auto *socket = new QTcpSocket;
     auto *c = new PeerConnection(socket, true, this);
+    c->requireAuthentication(m_config.secret);
     c->setPeerId(m_peerId);
     m_dialing = c;
     connect(c, &PeerConnection::connected, this, [this, c] {
@@ -152,6 +153,7 @@ void PeerLink::offer(PeerConnection *c, const PeerAnnouncement &hello)
     m_conn = c;
     m_reconnectTimer.stop();
     m_attempt = 0;
+    m_lastDialError.clear();
     m_remote = hello;
     m_schemaOk = hello.schemaVersion == m_host->schemaVersion();
     m_sent = hello.heads;
@@ -170,6 +172,15 @@ void PeerLink::onClosed(PeerConnection *c, const QString &reason)
 {
     if (c == m_dialing) {
         m_dialing = nullptr;
+        if (!m_conn) {
+            // Say why the link cannot come up (refused, unreachable, not authenticated), once
+            // per new reason: the link's detail shows it to operators.
+            if (reason != m_lastDialError)
+                qCInfo(lcLink) << m_host->regionId() << "cannot link with" << m_peerId << ":"
+                               << reason;
+            m_lastDialError = reason;
+            m_host->peerConnectionChanged(m_peerId, false, reason);
+        }
         scheduleReconnect();
         return;
     }

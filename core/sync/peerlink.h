@@ -63,6 +63,7 @@ private:
     bool m_running = false;
     PeerConnection *m_conn = nullptr;
     PeerConnection *m_dialing = nullptr;
+    QString m_lastDialError; // why the last dial failed, to log each new reason once
     PeerAnnouncement m_remote;
     bool m_schemaOk = false;
     CursorVector m_sent;

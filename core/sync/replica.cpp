@@ -574,6 +574,7 @@ void Replica::startResyncSession(const PeerConfig &peer)
                                            peer,
                                            m_config.databasePath,
                                            m_config.connectionTimeoutMs,
+                                           m_config.secret,
                                            this);
     connect(m_resync, &Internal::ResyncSession::progress, this, &Replica::setResyncStatus);
     connect(m_resync, &Internal::ResyncSession::failed, this, [this] {

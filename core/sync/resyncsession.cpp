@@ -22,13 +22,18 @@ namespace Meridian::Internal {
 
 Q_LOGGING_CATEGORY(lcResync, "meridian.sync.resync")
 
-ResyncSession::ResyncSession(
-        QString regionId, PeerConfig peer, QString databasePath, int timeoutMs, QObject *parent)
+ResyncSession::ResyncSession(QString regionId,
+                             PeerConfig peer,
+                             QString databasePath,
+                             int timeoutMs,
+                             QByteArray secret,
+                             QObject *parent)
     : QObject(parent)
     , m_regionId(std::move(regionId))
     , m_peer(std::move(peer))
     , m_dbPath(std::move(databasePath))
     , m_timeoutMs(timeoutMs)
+    , m_secret(std::move(secret))
 {}
 
 ResyncSession::~ResyncSession()
@@ -69,6 +74,7 @@ void ResyncSession::start()
                               : u"resuming snapshot %1 at byte %2"_s.arg(resumeId).arg(offset));
     auto *socket = new QTcpSocket;
     m_conn = new PeerConnection(socket, true, this);
+    m_conn->requireAuthentication(m_secret);
     connect(m_conn, &PeerConnection::connected, this, [this, resumeId, offset] {
         m_conn->send(quint8(Wire::Type::SnapshotRequest),
                      Wire::snapshotRequest({m_regionId, resumeId, offset}));

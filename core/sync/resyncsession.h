@@ -30,6 +30,7 @@ public:
                   PeerConfig peer,
                   QString databasePath,
                   int timeoutMs,
+                  QByteArray secret,
                   QObject *parent);
     ~ResyncSession() override;
 
@@ -64,6 +65,7 @@ private:
     PeerConfig m_peer;
     QString m_dbPath;
     int m_timeoutMs;
+    QByteArray m_secret;
     PeerConnection *m_conn = nullptr;
     QFile m_file;
     QString m_snapshotId;

@@ -78,7 +78,10 @@ struct SyncConfig
     int maxInFlightBatches = 4; // unacknowledged batches per peer (backpressure)
     int heartbeatIntervalMs = 1000;
     int connectionTimeoutMs = 5000; // no frame for this long: the connection is dropped
-    int stallTimeoutMs = 10000;     // backlog without progress for this long: `stalled`
+    // Shared by every region (and nothing else): each replication and snapshot connection
+    // proves knowledge of it before any data flows. Empty: connections are not authenticated.
+    QByteArray secret;
+    int stallTimeoutMs = 10000; // backlog without progress for this long: `stalled`
     int reconnectMinMs = 200;
     int reconnectMaxMs = 10000;
     int overwrittenJournalLimit = 10000;

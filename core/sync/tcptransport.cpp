@@ -137,18 +137,38 @@ void TcpTransport::onNewConnection()
 {
     while (QTcpSocket *socket = m_server->nextPendingConnection()) {
         auto *c = new PeerConnection(socket, false, this);
+        c->requireAuthentication(m_config.secret);
         if (!m_snapshotsOnly)
             c->send(quint8(Wire::Type::Hello), Wire::hello(announcement()));
         connect(c,
                 &PeerConnection::frameReceived,
                 this,
                 [this, c](quint8 type, const QByteArray &body) { onPendingFrame(c, type, body); });
+        const QString from = socket->peerAddress().toString();
+        connect(c, &PeerConnection::closed, this, [this, c, from](const QString &reason) {
+            if (c->peerId().isEmpty())
+                noteRefused(from, reason);
+        });
         // A connection that never says hello is dropped.
         QTimer::singleShot(m_config.connectionTimeoutMs, c, [c] {
             if (c->peerId().isEmpty())
                 c->close(u"no hello"_s);
         });
     }
+}
+
+void TcpTransport::noteRefused(const QString &host, const QString &reason)
+{
+    // A refused peer redials with back-off; say so once a minute per host, not on every
+    // attempt.
+    if (!m_refusalClock.isValid())
+        m_refusalClock.start();
+    const qint64 now = m_refusalClock.elapsed();
+    const auto it = m_refusalLogged.constFind(host);
+    if (it != m_refusalLogged.cend() && now - *it < 60000)
+        return;
+    m_refusalLogged.insert(host, now);
+    qCWarning(lcTcp).noquote() << "refused a replication connection from" << host << ":" << reason;
 }
 
 void TcpTransport::onPendingFrame(PeerConnection *c, quint8 type, const QByteArray &body)

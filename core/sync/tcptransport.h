@@ -4,6 +4,7 @@
 #include "core/sync/transport.h"
 #include "core/sync/transporthost.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QList>
 
@@ -48,6 +49,7 @@ private:
     Internal::PeerLink *ensureLink(const QString &peerId);
     void onNewConnection();
     void onPendingFrame(Internal::PeerConnection *c, quint8 type, const QByteArray &body);
+    void noteRefused(const QString &host, const QString &reason);
 
     SyncConfig m_config;
     QTcpServer *m_server = nullptr;
@@ -56,6 +58,8 @@ private:
     bool m_running = false;
     bool m_snapshotsOnly = false;
     SnapshotHandler m_snapshotHandler;
+    QElapsedTimer m_refusalClock;
+    QHash<QString, qint64> m_refusalLogged; // peer host -> when a refusal was last logged
 };
 
 } // namespace Meridian

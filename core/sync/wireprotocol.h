@@ -32,6 +32,10 @@ enum class Type : quint8 {
     SnapshotMeta = 7,
     SnapshotChunk = 8,
     SnapshotEnd = 9,
+    // Mutual authentication with the cluster's shared secret, before anything else is sent
+    // (only when a secret is configured; see PeerConnection::requireAuthentication).
+    AuthChallenge = 10, // 16 random bytes
+    AuthProof = 11,     // HMAC-SHA256 over both challenges and the prover's side
 };
 
 QByteArray frame(Type type, const QByteArray &body);

@@ -7,8 +7,10 @@
 #include <QProcess>
 #include <QScopeGuard>
 #include <QSignalSpy>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QtEndian>
 
 #include <memory>
 
@@ -48,6 +50,8 @@ private slots:
     void lateUpdateDoesNotResurrect();
     void schemaMismatchIsReported();
     void diskFullRefusesWritesAndKeepsTheAcknowledged();
+    void sharedSecretAuthenticatesPeers();
+    void unauthenticatedConnectionLearnsNothing();
 
 private:
     SyncConfig config(const QString &region);
@@ -494,6 +498,79 @@ void tst_Replica::diskFullRefusesWritesAndKeepsTheAcknowledged()
     QCOMPARE(quint64(log->size()), lastSeq + 1);
     for (qsizetype i = 0; i < log->size(); ++i)
         QCOMPARE(log->at(i).seq, quint64(i + 1));
+}
+
+// With a cluster secret, regions that share it replicate; one with another secret or none gets
+// nothing from them and gives them nothing, and its link says why.
+void tst_Replica::sharedSecretAuthenticatesPeers()
+{
+    const QByteArray secret = "0123456789abcdef-cluster-secret";
+    SyncConfig ca = config(u"a"_s);
+    SyncConfig cb = config(u"b"_s);
+    SyncConfig cx = config(u"x"_s); // another secret
+    SyncConfig cn = config(u"n"_s); // none
+    ca.secret = cb.secret = secret;
+    cx.secret = "fedcba9876543210-another-secret";
+    auto a = openReplica(u"a"_s, &ca);
+    auto b = openReplica(u"b"_s, &cb);
+    auto x = openReplica(u"x"_s, &cx);
+    auto n = openReplica(u"n"_s, &cn);
+    QVERIFY(a && b && x && n);
+    QVERIFY(x->execute(u"INSERT INTO kv VALUES('from-x', 'x', 0)"_s).ok());
+    QVERIFY(n->execute(u"INSERT INTO kv VALUES('from-n', 'n', 0)"_s).ok());
+    connectAll({a.get(), b.get(), x.get(), n.get()});
+
+    QVERIFY(a->execute(u"INSERT INTO kv VALUES('from-a', 'a', 0)"_s).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(a->digest() == b->digest(), 10000);
+    // Every side has dialled every other several times by now (reconnects every 20-200 ms).
+    QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                for (const LinkStatus &l : a->links()) {
+                    if ((l.origin == u"x"_s || l.origin == u"n"_s)
+                        && l.state != LinkState::Disconnected)
+                        return false;
+                }
+                return a->links().size() == 3;
+            }(),
+            10000);
+    const auto count = [](Replica *r) {
+        return r->query(u"SELECT count(*) FROM kv"_s)->rows.first().first().toInt();
+    };
+    QCOMPARE(count(a.get()), 1);
+    QCOMPARE(count(b.get()), 1);
+    QCOMPARE(count(x.get()), 1); // only its own row
+    QCOMPARE(count(n.get()), 1);
+    QVERIFY(a->cursors().value(u"x"_s) == 0 && a->cursors().value(u"n"_s) == 0);
+    QVERIFY(x->cursors().value(u"a"_s) == 0 && n->cursors().value(u"a"_s) == 0);
+    for (const LinkStatus &l : a->links()) {
+        if (l.origin == u"x"_s || l.origin == u"n"_s)
+            QVERIFY2(l.detail.contains(u"authenticat"_s) || l.detail.contains(u"secret"_s),
+                     qPrintable(l.origin + u": "_s + l.detail));
+    }
+}
+
+// A connection that does not prove the secret is told nothing (not even the region's
+// announcement) and is dropped when it tries to speak the protocol.
+void tst_Replica::unauthenticatedConnectionLearnsNothing()
+{
+    SyncConfig ca = config(u"a"_s);
+    ca.secret = "0123456789abcdef-cluster-secret";
+    auto a = openReplica(u"a"_s, &ca);
+    QVERIFY(a);
+    QVERIFY(a->start().ok());
+    QVERIFY(a->execute(u"INSERT INTO kv VALUES('k', 'v', 0)"_s).ok());
+    QTcpSocket socket;
+    QByteArray received;
+    connect(&socket, &QTcpSocket::readyRead, &socket, [&] { received += socket.readAll(); });
+    socket.connectToHost(u"127.0.0.1"_s, a->replicationPort());
+    QTRY_VERIFY_WITH_TIMEOUT(received.size() >= 5, 5000);
+    QCOMPARE(quint8(received.at(4)), quint8(10)); // AuthChallenge, and nothing about the data
+    QCOMPARE(qFromBigEndian<quint32>(received.constData()), 17u);
+    // Asking for a snapshot without answering the challenge closes the connection.
+    socket.write(QByteArray("\x00\x00\x00\x02\x06\x00", 6));
+    QTRY_COMPARE_WITH_TIMEOUT(socket.state(), QAbstractSocket::UnconnectedState, 5000);
+    received += socket.readAll();
+    QCOMPARE(received.size(), 5 + 16); // the challenge only
 }
 
 QTEST_GUILESS_MAIN(tst_Replica)
