@@ -1,6 +1,7 @@
 // Node configuration: defaults, and every invalid input names the file, the field and the problem.
 #include "core/node/nodeconfig.h"
 
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -82,6 +83,7 @@ private slots:
     void edgeSectionIsCheckedAtLoad();
     void natsTransport_data();
     void natsTransport();
+    void syncSecret();
     void unreadableFile();
     void malformedJson();
 };
@@ -283,6 +285,44 @@ void tst_NodeConfig::natsTransport()
     const ConfigError error = std::get<ConfigError>(result);
     QCOMPARE(error.field, field);
     QVERIFY2(error.message.contains(problem), qPrintable(error.toString()));
+}
+
+void tst_NodeConfig::syncSecret()
+{
+    const auto parse = [](const QJsonObject &config) {
+        return NodeConfigLoader::parse(QJsonDocument(config).toJson(), u"n.json"_s);
+    };
+    // By default the nodes' control token authenticates replication too.
+    const auto byDefault = parse(minimalConfig());
+    QVERIFY(std::holds_alternative<NodeConfig>(byDefault));
+    QCOMPARE(std::get<NodeConfig>(byDefault).syncSecret, QByteArray("admin-secret"));
+
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const auto writeSecret = [&](const QByteArray &content) {
+        QFile file(dir.filePath(u"sync.secret"_s));
+        QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        file.write(content);
+    };
+    QJsonObject config = minimalConfig();
+    setPath(config, u"sync.secret_file"_s, dir.filePath(u"sync.secret"_s));
+    writeSecret("Zm9vYmFyYmF6cXV4cXV1eGNvcmdl\n");
+    const auto fromFile = parse(config);
+    if (const auto *error = std::get_if<ConfigError>(&fromFile))
+        QFAIL(qPrintable(error->toString()));
+    QCOMPARE(std::get<NodeConfig>(fromFile).syncSecret, QByteArray("Zm9vYmFyYmF6cXV4cXV1eGNvcmdl"));
+
+    writeSecret("short\n");
+    const auto tooShort = parse(config);
+    QVERIFY(std::holds_alternative<ConfigError>(tooShort));
+    QCOMPARE(std::get<ConfigError>(tooShort).field, u"sync.secret_file"_s);
+    QVERIFY(std::get<ConfigError>(tooShort).message.contains(u"at least 16"_s));
+
+    setPath(config, u"sync.secret_file"_s, dir.filePath(u"missing"_s));
+    const auto missing = parse(config);
+    QVERIFY(std::holds_alternative<ConfigError>(missing));
+    QCOMPARE(std::get<ConfigError>(missing).field, u"sync.secret_file"_s);
+    QVERIFY(std::get<ConfigError>(missing).message.contains(u"cannot be read"_s));
 }
 
 void tst_NodeConfig::unreadableFile()
