@@ -13,6 +13,10 @@ using namespace Qt::StringLiterals;
 
 namespace Meridian::Internal {
 
+namespace {
+constexpr quint32 kMaxHandshakeFrame = 64; // type byte + an HMAC-SHA256 or a 16-byte challenge
+}
+
 PeerConnection::PeerConnection(QTcpSocket *socket, bool outbound, QObject *parent)
     : QObject(parent)
     , m_socket(socket)
@@ -157,6 +161,13 @@ void PeerConnection::onReadyRead()
             const quint32 len = qFromBigEndian<quint32>(head);
             if (len == 0 || len > Wire::kMaxFrame) {
                 close(u"invalid frame length %1"_s.arg(len));
+                return;
+            }
+            // Before the peer has proved the secret only the small handshake frames may come;
+            // nobody gets to make us buffer a large frame unauthenticated.
+            if (!authenticated() && len > kMaxHandshakeFrame) {
+                close(u"%1 did not authenticate (is the same sync secret configured on both "
+                      "sides?)"_s.arg(address()));
                 return;
             }
             m_pendingLength = len;

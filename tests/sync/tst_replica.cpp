@@ -571,6 +571,13 @@ void tst_Replica::unauthenticatedConnectionLearnsNothing()
     QTRY_COMPARE_WITH_TIMEOUT(socket.state(), QAbstractSocket::UnconnectedState, 5000);
     received += socket.readAll();
     QCOMPARE(received.size(), 5 + 16); // the challenge only
+
+    // Nor may it make the region buffer a large frame before proving anything.
+    QTcpSocket big;
+    big.connectToHost(u"127.0.0.1"_s, a->replicationPort());
+    QVERIFY(big.waitForConnected(5000));
+    big.write(QByteArray("\x01\x00\x00\x00\x02", 5)); // a 16 MiB batch announced
+    QTRY_COMPARE_WITH_TIMEOUT(big.state(), QAbstractSocket::UnconnectedState, 5000);
 }
 
 QTEST_GUILESS_MAIN(tst_Replica)
