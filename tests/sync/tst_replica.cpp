@@ -555,6 +555,7 @@ void tst_Replica::unauthenticatedConnectionLearnsNothing()
 {
     SyncConfig ca = config(u"a"_s);
     ca.secret = "0123456789abcdef-cluster-secret";
+    ca.connectionTimeoutMs = 60000; // so that only the handshake rules can close a connection
     auto a = openReplica(u"a"_s, &ca);
     QVERIFY(a);
     QVERIFY(a->start().ok());
