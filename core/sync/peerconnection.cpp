@@ -102,6 +102,7 @@ bool PeerConnection::handleAuthFrame(quint8 type, const QByteArray &body)
         for (qsizetype i = 0; i < expected.size() && i < body.size(); ++i)
             diff |= uchar(body[i] ^ expected[i]);
         if (diff != 0) {
+            m_authFailed = true;
             close(u"authentication failed: %1 does not know this cluster's sync secret"_s.arg(
                     address()));
             return false;
@@ -112,6 +113,7 @@ bool PeerConnection::handleAuthFrame(quint8 type, const QByteArray &body)
         m_held.clear();
         return true;
     }
+    m_authFailed = true;
     close(u"%1 did not authenticate (is the same sync secret configured on both sides?)"_s.arg(
             address()));
     return false;
@@ -166,6 +168,7 @@ void PeerConnection::onReadyRead()
             // Before the peer has proved the secret only the small handshake frames may come;
             // nobody gets to make us buffer a large frame unauthenticated.
             if (!authenticated() && len > kMaxHandshakeFrame) {
+                m_authFailed = true;
                 close(u"%1 did not authenticate (is the same sync secret configured on both "
                       "sides?)"_s.arg(address()));
                 return;
@@ -190,6 +193,7 @@ void PeerConnection::onReadyRead()
             continue;
         }
         if (Wire::Type(type) == Wire::Type::AuthChallenge && m_secret.isEmpty()) {
+            m_authFailed = true;
             close(u"%1 requires authentication: configure the cluster's sync secret here too"_s.arg(
                     address()));
             return;

@@ -26,6 +26,8 @@ public:
     // meanwhile wait. A peer that sends anything else first, or a wrong proof, is closed.
     void requireAuthentication(const QByteArray &secret);
     bool authenticated() const { return m_secret.isEmpty() || m_peerVerified; }
+    // Closed because the peer did not prove the secret, or has one where this side has none.
+    bool authenticationFailed() const { return m_authFailed; }
 
     bool outbound() const { return m_outbound; }
     bool isOpen() const { return !m_closed; }
@@ -65,6 +67,7 @@ private:
     QByteArray m_peerNonce; // theirs
     bool m_challengeSent = false;
     bool m_peerVerified = false;
+    bool m_authFailed = false;
     QList<QByteArray> m_held; // frames sent before the peer was verified
 };
 

@@ -146,7 +146,7 @@ void TcpTransport::onNewConnection()
                 [this, c](quint8 type, const QByteArray &body) { onPendingFrame(c, type, body); });
         const QString from = socket->peerAddress().toString();
         connect(c, &PeerConnection::closed, this, [this, c, from](const QString &reason) {
-            if (c->peerId().isEmpty())
+            if (c->authenticationFailed())
                 noteRefused(from, reason);
         });
         // A connection that never says hello is dropped.
