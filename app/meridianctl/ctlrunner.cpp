@@ -341,7 +341,8 @@ void CtlRunner::runLag()
                      u"LAG S"_s,
                      u"APPLY/S"_s,
                      u"RTT MS"_s,
-                     u"LAST CONTACT"_s});
+                     u"LAST CONTACT"_s,
+                     u"DETAIL"_s});
         table.setRightAligned({3, 4, 5, 6});
         for (const LinkStatus &l : result.value()) {
             table.addRow({l.origin,
@@ -351,7 +352,8 @@ void CtlRunner::runLag()
                           formatNumber(l.secondsBehind, 2),
                           formatNumber(l.applyRate),
                           formatNumber(l.rttMs),
-                          formatTime(l.lastContact)});
+                          formatTime(l.lastContact),
+                          l.state == u"caught_up"_s ? QString() : l.detail});
         }
         writeOut(table.isEmpty() ? u"no replication links\n"_s : table.render());
         done(ExitOk);

@@ -327,6 +327,7 @@ ApiResult<LinkStatus> parseLink(const QJsonObject &object, const QString &where)
     r.number("seconds_behind"_L1, link.secondsBehind);
     r.number("apply_rate"_L1, link.applyRate);
     r.time("last_contact"_L1, link.lastContact);
+    r.string("detail"_L1, link.detail);
     return finish(r, std::move(link));
 }
 

@@ -138,6 +138,7 @@ struct LinkStatus
     double secondsBehind = 0;
     double applyRate = 0;
     QDateTime lastContact; // invalid when never
+    QString detail;        // why, for disconnected / schema_mismatch / needs_resync; may be empty
 
     static ApiResult<LinkStatus> fromJson(const QJsonObject &object);
 };

@@ -1285,6 +1285,7 @@ QJsonArray ControlService::linksJson() const
                         {u"seconds_behind"_s, QJsonValue()},
                         {u"apply_rate"_s, QJsonValue()},
                         {u"last_contact"_s, QJsonValue()},
+                        {u"detail"_s, u"no report from %1"_s.arg(replica.id)},
                         {u"reported"_s, false}};
             } else {
                 link.insert(u"reported"_s, true);
