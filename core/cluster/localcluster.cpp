@@ -16,6 +16,7 @@
 #include <QNetworkReply>
 #include <QNetworkRequest>
 #include <QProcess>
+#include <QRandomGenerator>
 #include <QSaveFile>
 #include <QStandardPaths>
 #include <QTcpServer>
@@ -42,12 +43,42 @@ QString loopbackUrl(quint16 port)
     return u"http://127.0.0.1:%1"_s.arg(port);
 }
 
-// Reserves `count` distinct free loopback ports: all are bound at once, then released.
+// The first port of the kernel's ephemeral range (outgoing connections and listen(port 0)
+// draw from it).
+int firstEphemeralPort()
+{
+    QFile file(u"/proc/sys/net/ipv4/ip_local_port_range"_s);
+    if (file.open(QIODevice::ReadOnly)) {
+        bool ok = false;
+        const int first = file.readAll().simplified().split(' ').value(0).toInt(&ok);
+        if (ok)
+            return first;
+    }
+    return 32768;
+}
+
+// Reserves `count` distinct free loopback ports: all are bound at once, then released for the
+// nodes to bind. They are drawn below the ephemeral range when it leaves room: a port from that
+// range, once released, can be taken by any process's next outgoing connection before the node
+// binds it (a node then fails to start with "address in use"), which ports outside it cannot.
 QList<quint16> freePorts(int count, QString *error)
 {
     std::vector<std::unique_ptr<QTcpServer>> servers;
     QList<quint16> ports;
-    for (int i = 0; i < count; ++i) {
+    const int low = 10000;
+    const int high = firstEphemeralPort() - 1;
+    for (int attempt = 0; high - low > 1000 && ports.size() < count && attempt < 20 * count;
+         ++attempt) {
+        const auto port = quint16(QRandomGenerator::global()->bounded(low, high + 1));
+        if (ports.contains(port))
+            continue;
+        auto server = std::make_unique<QTcpServer>();
+        if (!server->listen(QHostAddress::LocalHost, port))
+            continue; // in use: draw another
+        ports.append(port);
+        servers.push_back(std::move(server));
+    }
+    while (ports.size() < count) {
         auto server = std::make_unique<QTcpServer>();
         if (!server->listen(QHostAddress::LocalHost, 0)) {
             *error = u"cannot find a free loopback port: %1"_s.arg(server->errorString());
