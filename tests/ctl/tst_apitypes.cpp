@@ -223,6 +223,13 @@ void tst_ApiTypes::link()
     QVERIFY(!badTime.ok());
     QVERIFY(badTime.error().message.contains(u"link.last_contact should be an RFC 3339 time"_s));
 
+    const ApiResult<LinkStatus> down = LinkStatus::fromJson(
+            parse(R"({"origin": "a", "replica": "b", "state": "disconnected",
+                      "detail": "127.0.0.1:43001 did not authenticate"})"));
+    QVERIFY2(down.ok(), qPrintable(down.error().message));
+    QCOMPARE(down.value().detail, u"127.0.0.1:43001 did not authenticate"_s);
+    QVERIFY(good.value().detail.isEmpty());
+
     QVERIFY(!LinkStatus::fromJson(parse(R"({"origin": "a"})")).ok());
     const ApiResult<LinkStatus> negative = LinkStatus::fromJson(
             parse(R"({"origin": "a", "replica": "b", "entries_behind": "3"})"));
