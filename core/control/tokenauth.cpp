@@ -1,5 +1,7 @@
 #include "core/control/tokenauth.h"
 
+#include "core/util/constanttime.h"
+
 #include <QCryptographicHash>
 #include <QRandomGenerator>
 
@@ -50,16 +52,6 @@ QByteArray TokenAuth::generateToken()
         if (!token.startsWith('-'))
             return token;
     }
-}
-
-bool TokenAuth::constantTimeEquals(const QByteArray &a, const QByteArray &b)
-{
-    if (a.size() != b.size())
-        return false;
-    unsigned char difference = 0;
-    for (qsizetype i = 0; i < a.size(); ++i)
-        difference |= static_cast<unsigned char>(a.at(i) ^ b.at(i));
-    return difference == 0;
 }
 
 QString TokenAuth::roleName(TokenRole role)

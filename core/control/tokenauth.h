@@ -37,7 +37,6 @@ public:
     static QString hashHex(const QByteArray &token);
     // A new random token (32 bytes from the system CSPRNG, base64url without padding).
     static QByteArray generateToken();
-    static bool constantTimeEquals(const QByteArray &a, const QByteArray &b);
 
     static QString roleName(TokenRole role);
     static std::optional<TokenRole> roleFromName(const QString &name);

@@ -1,6 +1,7 @@
 #include "core/sync/peerconnection.h"
 
 #include "core/sync/wireprotocol.h"
+#include "core/util/constanttime.h"
 
 #include <QMessageAuthenticationCode>
 #include <QRandomGenerator>
@@ -96,12 +97,7 @@ bool PeerConnection::handleAuthFrame(quint8 type, const QByteArray &body)
         return true;
     }
     if (Wire::Type(type) == Wire::Type::AuthProof && !m_peerNonce.isEmpty()) {
-        const QByteArray expected = proof(!m_outbound, m_nonce, m_peerNonce);
-        // Constant time: how much of a forged proof matched must not show in the timing.
-        unsigned char diff = body.size() == expected.size() ? 0 : 1;
-        for (qsizetype i = 0; i < expected.size() && i < body.size(); ++i)
-            diff |= uchar(body[i] ^ expected[i]);
-        if (diff != 0) {
+        if (!constantTimeEquals(body, proof(!m_outbound, m_nonce, m_peerNonce))) {
             m_authFailed = true;
             close(u"authentication failed: %1 does not know this cluster's sync secret"_s.arg(
                     address()));

@@ -1,5 +1,6 @@
 // Token hashing, bearer parsing and verification of the control API's tokens.
 #include "core/control/tokenauth.h"
+#include "core/util/constanttime.h"
 
 #include <QTest>
 
@@ -72,10 +73,10 @@ void tst_TokenAuth::bearerParsing()
 
 void tst_TokenAuth::constantTimeEquals()
 {
-    QVERIFY(TokenAuth::constantTimeEquals("abcd", "abcd"));
-    QVERIFY(!TokenAuth::constantTimeEquals("abcd", "abce"));
-    QVERIFY(!TokenAuth::constantTimeEquals("abcd", "abc"));
-    QVERIFY(TokenAuth::constantTimeEquals("", ""));
+    QVERIFY(Meridian::constantTimeEquals("abcd", "abcd"));
+    QVERIFY(!Meridian::constantTimeEquals("abcd", "abce"));
+    QVERIFY(!Meridian::constantTimeEquals("abcd", "abc"));
+    QVERIFY(Meridian::constantTimeEquals("", ""));
 }
 
 void tst_TokenAuth::generatedTokensAreDistinct()
