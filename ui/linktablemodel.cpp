@@ -103,8 +103,8 @@ QVariant LinkTableModel::data(const QModelIndex &index, int role) const
     }
     if (role == StateRole)
         return link.state;
-    if (role == Qt::ToolTipRole && !link.detail.isEmpty() && link.state != u"caught_up"_s)
-        return link.detail;
+    if (role == Qt::ToolTipRole && !link.reason().isEmpty())
+        return link.reason();
     if (role == Qt::DecorationRole && index.column() == StateColumn)
         return stateColor(link.state);
     if (role == Qt::TextAlignmentRole && index.column() >= SecondsBehindColumn

@@ -353,7 +353,7 @@ void CtlRunner::runLag()
                           formatNumber(l.applyRate),
                           formatNumber(l.rttMs),
                           formatTime(l.lastContact),
-                          l.state == u"caught_up"_s ? QString() : l.detail});
+                          l.reason()});
         }
         writeOut(table.isEmpty() ? u"no replication links\n"_s : table.render());
         done(ExitOk);

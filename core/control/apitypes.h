@@ -140,6 +140,8 @@ struct LinkStatus
     QDateTime lastContact; // invalid when never
     QString detail;        // why, for disconnected / schema_mismatch / needs_resync; may be empty
 
+    // What operators are shown as the reason: the detail, unless the link is caught up.
+    QString reason() const { return state == u"caught_up" ? QString() : detail; }
     static ApiResult<LinkStatus> fromJson(const QJsonObject &object);
 };
 
