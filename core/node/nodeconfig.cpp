@@ -201,6 +201,19 @@ QString resolvePath(const QString &path, const QString &file)
     return QDir::cleanPath(QFileInfo(file).absoluteDir().filePath(path));
 }
 
+// The trimmed content of the secret file named by `key` (relative to the config file); an
+// unreadable file fails that key.
+QByteArray readSecretFile(const ObjectReader &reader,
+                          const QString &key,
+                          const QString &path,
+                          const QString &configFile)
+{
+    QFile file(resolvePath(path, configFile));
+    if (!file.open(QIODevice::ReadOnly))
+        reader.fail(key, u"cannot be read: %1"_s.arg(file.errorString()));
+    return file.readAll().trimmed();
+}
+
 void readRegions(ObjectReader &root, NodeConfig &config)
 {
     const QJsonArray regions = root.array(u"regions"_s, true);
@@ -323,10 +336,8 @@ void readControl(ObjectReader &root, NodeConfig &config)
     const QString clusterToken = reader.string(u"cluster_token"_s, {});
     const QString clusterTokenFile = reader.string(u"cluster_token_file"_s, {});
     if (!clusterTokenFile.isEmpty()) {
-        QFile file(resolvePath(clusterTokenFile, config.file));
-        if (!file.open(QIODevice::ReadOnly))
-            reader.fail(u"cluster_token_file"_s, u"cannot be read: %1"_s.arg(file.errorString()));
-        config.clusterToken = file.readAll().trimmed();
+        config.clusterToken
+                = readSecretFile(reader, u"cluster_token_file"_s, clusterTokenFile, config.file);
     } else {
         config.clusterToken = clusterToken.toUtf8();
     }
@@ -545,10 +556,7 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
         else if (!natsObject.isEmpty())
             sync.fail(u"nats"_s, u"is only read with \"transport\": \"nats\""_s);
         if (const QString secretFile = sync.string(u"secret_file"_s, {}); !secretFile.isEmpty()) {
-            QFile secret(resolvePath(secretFile, config.file));
-            if (!secret.open(QIODevice::ReadOnly))
-                sync.fail(u"secret_file"_s, u"cannot be read: %1"_s.arg(secret.errorString()));
-            config.syncSecret = secret.readAll().trimmed();
+            config.syncSecret = readSecretFile(sync, u"secret_file"_s, secretFile, config.file);
             if (config.syncSecret.size() < 16)
                 sync.fail(u"secret_file"_s,
                           u"holds %1 bytes; use at least 16 random ones, e.g. `head -c 32 "
