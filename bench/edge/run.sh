@@ -212,11 +212,14 @@ echo
 # CPU per request is the proxy's own cost (user + system time of its process per request served):
 # on a machine where wrk, the upstream and the proxy share the cores it moves far less between
 # rounds than req/s does.
+median_line() { # lines, one per round, sorted by their first number -> the median round's line
+    sort -n <<<"$1" | sed '/^$/d' | awk -v k=$(((rounds + 1) / 2)) 'NR == k'
+}
 printf '%-9s %12s %10s %10s %8s %14s\n' proxy req/s p50_us p99_us errors cpu_us/req
 declare -A best_cpu
 for n in "${names[@]}"; do
-    read -r rps p50 p99 errs < <(sort -n <<<"${samples[$n]}" | sed '/^$/d' | awk -v k=$(((rounds + 1) / 2)) 'NR == k')
-    best_cpu[$n]=$(sort -n <<<"${cpus[$n]}" | sed '/^$/d' | awk -v k=$(((rounds + 1) / 2)) 'NR == k')
+    read -r rps p50 p99 errs < <(median_line "${samples[$n]}")
+    best_cpu[$n]=$(median_line "${cpus[$n]}")
     best_rps[$n]=$rps; best_p50[$n]=$p50; best_p99[$n]=$p99; errors[$n]=$errs
     printf '%-9s %12.0f %10.0f %10.0f %8d %14.2f\n' "$n" "$rps" "$p50" "$p99" "$errs" "${best_cpu[$n]}"
 done
