@@ -65,27 +65,31 @@ QList<quint16> freePorts(int count, QString *error)
 {
     std::vector<std::unique_ptr<QTcpServer>> servers;
     QList<quint16> ports;
-    const int low = 10000;
-    const int high = firstEphemeralPort() - 1;
-    for (int attempt = 0; high - low > 1000 && ports.size() < count && attempt < 20 * count;
-         ++attempt) {
-        const auto port = quint16(QRandomGenerator::global()->bounded(low, high + 1));
-        if (ports.contains(port))
-            continue;
+    // Holds `port` (0: any) until we return; false, with `why`, when it cannot be bound.
+    const auto reserve = [&](quint16 port, QString *why) {
         auto server = std::make_unique<QTcpServer>();
-        if (!server->listen(QHostAddress::LocalHost, port))
-            continue; // in use: draw another
-        ports.append(port);
-        servers.push_back(std::move(server));
-    }
-    while (ports.size() < count) {
-        auto server = std::make_unique<QTcpServer>();
-        if (!server->listen(QHostAddress::LocalHost, 0)) {
-            *error = u"cannot find a free loopback port: %1"_s.arg(server->errorString());
-            return {};
+        if (!server->listen(QHostAddress::LocalHost, port)) {
+            *why = server->errorString();
+            return false;
         }
         ports.append(server->serverPort());
         servers.push_back(std::move(server));
+        return true;
+    };
+    const int low = 10000;
+    const int high = firstEphemeralPort() - 1;
+    QString why;
+    for (int attempt = 0; high - low > 1000 && ports.size() < count && attempt < 20 * count;
+         ++attempt) {
+        const auto port = quint16(QRandomGenerator::global()->bounded(low, high + 1));
+        if (!ports.contains(port))
+            reserve(port, &why); // in use: draw another
+    }
+    while (ports.size() < count) {
+        if (!reserve(0, &why)) {
+            *error = u"cannot find a free loopback port: %1"_s.arg(why);
+            return {};
+        }
     }
     return ports;
 }
