@@ -214,13 +214,15 @@ int64_t EdgeCache::sharedLifetimeMs(const HttpWire::ResponseHead &response)
     }
     if (!cat.empty())
         cc = cat;
-    if (cc.empty() || hasDirective(cc, "no-store"sv) || hasDirective(cc, "private"sv)
-        || hasDirective(cc, "no-cache"sv))
+    if (cc.empty() || hasDirective(cc, "no-store"sv) || hasDirective(cc, "private"sv))
         return -1;
+    // RFC 9111 5.2.2.4: no-cache allows storing; every use needs the region's 304 first.
+    if (hasDirective(cc, "no-cache"sv))
+        return 0;
     int64_t seconds = directiveSeconds(cc, "s-maxage"sv);
     if (seconds < 0)
         seconds = directiveSeconds(cc, "max-age"sv);
-    return seconds > 0 ? seconds * 1000 : -1;
+    return seconds >= 0 ? seconds * 1000 : -1;
 }
 
 EdgeCache::Hit EdgeCache::lookup(const std::string &key,
@@ -267,7 +269,7 @@ std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead
     if (response.status != 200 || contentLength > uint64_t(m_maxObjectBytes))
         return nullptr;
     const int64_t lifetime = sharedLifetimeMs(response);
-    if (lifetime <= 0)
+    if (lifetime < 0)
         return nullptr;
     auto r = std::make_shared<EdgeCachedResponse>();
     r->status = response.status;
@@ -308,6 +310,8 @@ std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead
             continue;
         r->headers.append(h.name).append(": "sv).append(h.value).append("\r\n"sv);
     }
+    if (lifetime == 0 && r->etag.empty())
+        return nullptr; // stale at once and nothing to revalidate it with
     r->body.reserve(contentLength);
     return r;
 }
@@ -328,7 +332,7 @@ void EdgeCache::refresh(const std::string &key,
     copy->storedMs = nowMs;
     // A 304 without freshness information keeps the lifetime the entry had.
     copy->expiresMs = nowMs
-                      + (lifetimeMs > 0 ? lifetimeMs : response->expiresMs - response->storedMs);
+                      + (lifetimeMs >= 0 ? lifetimeMs : response->expiresMs - response->storedMs);
     Shard &s = shardOf(key);
     std::lock_guard lock(s.mutex);
     ++s.hits;

@@ -55,7 +55,8 @@ public:
     // Whether a request may be answered from the cache at all, and whether it demands
     // revalidation (Cache-Control: no-cache / max-age=0, Pragma: no-cache).
     static bool cacheableRequest(const HttpWire::RequestHead &request, bool &mustRevalidate);
-    // The freshness lifetime a response allows a shared cache, or -1 if it must not be stored.
+    // The freshness lifetime a response allows a shared cache: 0 when it may be stored but must
+    // be revalidated before every use (no-cache, max-age=0), -1 when it must not be stored.
     static int64_t sharedLifetimeMs(const HttpWire::ResponseHead &response);
 
     Hit lookup(const std::string &key, const HttpWire::RequestHead &request, int64_t nowMs);

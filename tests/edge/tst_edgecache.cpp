@@ -44,22 +44,29 @@ private slots:
 
     void storesPerCacheControl_data()
     {
+        // stored: later requests get the first body (X-Cache: HIT); revalidated: each of them
+        // still asks the region, which answers 304 to the edge's If-None-Match.
         QTest::addColumn<QByteArray>("cacheControl");
-        QTest::addColumn<bool>("cached");
-        QTest::addRow("max-age") << QByteArray("max-age=60") << true;
-        QTest::addRow("s-maxage over max-age=0") << QByteArray("max-age=0, s-maxage=60") << true;
-        QTest::addRow("public max-age") << QByteArray("public, max-age=60") << true;
-        QTest::addRow("no-store") << QByteArray("no-store, max-age=60") << false;
-        QTest::addRow("private") << QByteArray("private, max-age=60") << false;
-        QTest::addRow("no-cache") << QByteArray("no-cache") << false;
-        QTest::addRow("max-age=0") << QByteArray("max-age=0") << false;
-        QTest::addRow("none") << QByteArray() << false;
+        QTest::addColumn<bool>("stored");
+        QTest::addColumn<bool>("revalidated");
+        QTest::addRow("max-age") << QByteArray("max-age=60") << true << false;
+        QTest::addRow("s-maxage over max-age=0")
+                << QByteArray("max-age=0, s-maxage=60") << true << false;
+        QTest::addRow("public max-age") << QByteArray("public, max-age=60") << true << false;
+        QTest::addRow("no-store") << QByteArray("no-store, max-age=60") << false << false;
+        QTest::addRow("private") << QByteArray("private, max-age=60") << false << false;
+        QTest::addRow("no-cache") << QByteArray("no-cache") << true << true;
+        QTest::addRow("no-cache over max-age")
+                << QByteArray("max-age=60, no-cache") << true << true;
+        QTest::addRow("max-age=0") << QByteArray("max-age=0") << true << true;
+        QTest::addRow("none") << QByteArray() << false << false;
     }
 
     void storesPerCacheControl()
     {
         QFETCH(QByteArray, cacheControl);
-        QFETCH(bool, cached);
+        QFETCH(bool, stored);
+        QFETCH(bool, revalidated);
         const QByteArray path = "/cache/" + QByteArray(QTest::currentDataTag()).toPercentEncoding();
         const QByteArray target = path + "?" + cacheControl.toPercentEncoding();
         EdgeTestClient c(port());
@@ -67,16 +74,61 @@ private slots:
         QCOMPARE(first.status, 200);
         QCOMPARE(first.headers.value("x-cache"), "MISS");
         // Two workers: send more than one to be sure each worker's view of the shared cache is
-        // the same.
+        // the same. The region's body names its request count, so a body equal to the first
+        // one was served from the cache.
         for (int i = 0; i < 4; ++i) {
             EdgeTestClient other(port());
             const auto again = other.get(target);
             QCOMPARE(again.status, 200);
-            if (cached)
-                QCOMPARE(again.body, first.body);
-            QCOMPARE(again.headers.value("x-cache"), cached ? "HIT" : "MISS");
+            QCOMPARE(again.body == first.body, stored);
+            QCOMPARE(again.headers.value("x-cache"), stored ? "HIT" : "MISS");
         }
-        QCOMPARE(m_region->requestsFor(path), cached ? 1 : 5);
+        QCOMPARE(m_region->requestsFor(path), stored && !revalidated ? 1 : 5);
+    }
+
+    void mustRevalidateNeedsAValidator()
+    {
+        // Direct: no-cache is stored only with an ETag to revalidate it with, and is stale at
+        // once; a 304 saying no-cache keeps it stale, one without freshness keeps its lifetime.
+        EdgeCache cache(1 << 20, 100000);
+        const QByteArray req = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        HttpWire::RequestHead qh;
+        HttpWire::Error e;
+        QCOMPARE(HttpWire::parseRequest(req.constData(), size_t(req.size()), qh, e),
+                 HttpWire::Status::Complete);
+        auto response = [](const QByteArray &raw) {
+            HttpWire::ResponseHead rh;
+            const auto status = HttpWire::parseResponse(raw.constData(), size_t(raw.size()), rh);
+            return std::make_pair(status == HttpWire::Status::Complete, rh);
+        };
+        const auto bare = response("HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\n\r\n");
+        QVERIFY(bare.first);
+        QVERIFY(!cache.begin(qh, bare.second, 0, 0));
+        const auto tagged = response(
+                "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\nETag: \"t\"\r\n\r\n");
+        QVERIFY(tagged.first);
+        auto entry = cache.begin(qh, tagged.second, 0, 1000);
+        QVERIFY(entry);
+        cache.store("k", entry);
+        const auto hit = cache.lookup("k", qh, 1000);
+        QCOMPARE(hit.freshness, EdgeCache::Freshness::Stale);
+        QCOMPARE(hit.response->etag, "\"t\"");
+
+        const auto notModified = response(
+                "HTTP/1.1 304 Not Modified\r\nCache-Control: no-cache\r\n\r\n");
+        QVERIFY(notModified.first);
+        QCOMPARE(EdgeCache::sharedLifetimeMs(notModified.second), 0);
+        cache.refresh("k", hit.response, EdgeCache::sharedLifetimeMs(notModified.second), 2000);
+        QCOMPARE(cache.lookup("k", qh, 2000).freshness, EdgeCache::Freshness::Stale);
+        const auto plain304 = response("HTTP/1.1 304 Not Modified\r\n\r\n");
+        QVERIFY(plain304.first);
+        QCOMPARE(EdgeCache::sharedLifetimeMs(plain304.second), -1);
+        const auto fresh = response(
+                "HTTP/1.1 304 Not Modified\r\nCache-Control: max-age=5\r\n\r\n");
+        QVERIFY(fresh.first);
+        cache.refresh("k", hit.response, EdgeCache::sharedLifetimeMs(fresh.second), 3000);
+        QCOMPARE(cache.lookup("k", qh, 7999).freshness, EdgeCache::Freshness::Fresh);
+        QCOMPARE(cache.lookup("k", qh, 8000).freshness, EdgeCache::Freshness::Stale);
     }
 
     void authorizationBypasses()
