@@ -505,6 +505,9 @@ void Replica::maintenance()
     if (!isOpen())
         return;
     ++m_tick;
+    // Advance the clock with time even when this region writes nothing: the persisted HLC is
+    // the watermark peers collect tombstones below, and an idle region's must not stand still.
+    m_hlc.tick();
     if (auto r = m_store->persistHlc(); !r)
         qCWarning(lcSync) << "cannot persist the HLC:" << r.error().message;
     if (m_peerAcksDirty) {
