@@ -47,6 +47,7 @@ private slots:
     void crashAfterCommitKeepsClock();
     void threeRegionsConverge();
     void lastWriterWinsAndJournal();
+    void overwrittenJournalIsBounded();
     void lateUpdateDoesNotResurrect();
     void tombstonesOutliveAnAbsentRegion();
     void schemaMismatchIsReported();
@@ -393,6 +394,43 @@ void tst_Replica::lastWriterWinsAndJournal()
     QVERIFY(a->execute(u"UPDATE kv SET value = 'seq' WHERE key = 'k'"_s).ok());
     QTRY_COMPARE_WITH_TIMEOUT(a->digest(), b->digest(), 10000);
     QCOMPARE(b->overwrittenCounters()->first().count, 1);
+}
+
+void tst_Replica::overwrittenJournalIsBounded()
+{
+    // Five conflicts against a journal of three: the counter has all five, the journal the
+    // newest three.
+    ManualClock clockA, clockB;
+    clockB.m_now = clockA.m_now + 1000;
+    SyncConfig ca = config(u"a"_s);
+    ca.clock = &clockA;
+    ca.overwrittenJournalLimit = 3;
+    SyncConfig cb = config(u"b"_s);
+    cb.clock = &clockB;
+    cb.overwrittenJournalLimit = 3;
+    auto a = openReplica(u"a"_s, &ca);
+    auto b = openReplica(u"b"_s, &cb);
+    QVERIFY(a && b);
+    for (int i = 0; i < 5; ++i) {
+        QVERIFY(a->execute(u"INSERT INTO kv VALUES(?, 'from-a', ?)"_s, {u"k%1"_s.arg(i), i}).ok());
+        QVERIFY(b->execute(u"INSERT INTO kv VALUES(?, 'from-b', ?)"_s, {u"k%1"_s.arg(i), i}).ok());
+    }
+    connectAll({a.get(), b.get()});
+    QTRY_VERIFY_WITH_TIMEOUT(a->digest() == b->digest() && !a->overwrittenCounters()->isEmpty()
+                                     && a->overwrittenCounters()->first().count == 5,
+                             10000);
+    for (Replica *r : {a.get(), b.get()}) {
+        QCOMPARE(r->overwrittenCounters()->first().count, 5);
+        auto journal = r->overwrittenJournal(10);
+        QVERIFY(journal.ok());
+        QCOMPARE(journal->size(), 3);
+        QSet<QString> keys;
+        for (const auto &entry : *journal) {
+            QCOMPARE(entry.loserOrigin, u"a"_s);
+            keys.insert(entry.loserRow.value(u"key"_s).toString());
+        }
+        QCOMPARE(keys, (QSet<QString>{u"k2"_s, u"k3"_s, u"k4"_s}));
+    }
 }
 
 void tst_Replica::lateUpdateDoesNotResurrect()
