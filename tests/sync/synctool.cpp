@@ -3,6 +3,7 @@
 // prints "ACK <key> <seq>" after each write returns (that is, once it is durable). Exits when
 // its standard input closes. Prints "APPLIED <origin> <seq>" after each applied batch.
 #include "core/sync/replica.h"
+#include "synctestsupport.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -46,10 +47,7 @@ int main(int argc, char **argv)
     };
     if (auto r = replica.open(); !r)
         return fail(r.error());
-    if (auto r = replica.registerTable(u"kv"_s,
-                                       u"CREATE TABLE kv(key TEXT PRIMARY KEY, value "
-                                       "BLOB, updated_at INTEGER)"_s);
-        !r)
+    if (auto r = replica.registerTable(u"kv"_s, Meridian::Test::kvTableDdl()); !r)
         return fail(r.error());
     if (auto r = replica.start(); !r)
         return fail(r.error());

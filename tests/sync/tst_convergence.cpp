@@ -1,6 +1,7 @@
 #include "core/sync/replica.h"
 #include "core/sync/transport.h"
 #include "core/sync/transporthost.h"
+#include "synctestsupport.h"
 
 #include <QHash>
 #include <QRandomGenerator>
@@ -16,7 +17,7 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-const QString kKvDdl = u"CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB, updated_at INTEGER)"_s;
+const QString kKvDdl = Test::kvTableDdl();
 
 class ChaosNetwork;
 

@@ -1,4 +1,5 @@
 #include "core/sync/replica.h"
+#include "synctestsupport.h"
 
 #include <QProcess>
 #include <QTemporaryDir>
@@ -10,7 +11,7 @@ using namespace Meridian;
 using namespace Qt::StringLiterals;
 
 namespace {
-const QString kKvDdl = u"CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB, updated_at INTEGER)"_s;
+const QString kKvDdl = Test::kvTableDdl();
 }
 
 class tst_CrashSafety final : public QObject

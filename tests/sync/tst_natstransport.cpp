@@ -1,6 +1,7 @@
 // NatsTransport against a real nats-server with JetStream (one server per test case).
 #include "core/sync/bytecodec.h"
 #include "core/sync/replica.h"
+#include "synctestsupport.h"
 
 #include <QDeadlineTimer>
 #include <QDir>
@@ -25,7 +26,7 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-const QString kKvDdl = u"CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB, updated_at INTEGER)"_s;
+const QString kKvDdl = Test::kvTableDdl();
 constexpr int kWaitMs = 30000;
 
 // Processes events until `done` holds or the deadline passes (no fixed sleeps).

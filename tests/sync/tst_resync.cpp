@@ -1,5 +1,6 @@
 #include "core/sync/replica.h"
 #include "core/sync/syncclock.h"
+#include "synctestsupport.h"
 
 #include <QDeadlineTimer>
 #include <QDirIterator>
@@ -15,14 +16,9 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-const QString kKvDdl = u"CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB, updated_at INTEGER)"_s;
+using Test::ManualClock;
 
-class ManualClock final : public SyncClock
-{
-public:
-    qint64 nowMs() const override { return m_now; }
-    qint64 m_now = 1'700'000'000'000;
-};
+const QString kKvDdl = Test::kvTableDdl();
 
 } // namespace
 
