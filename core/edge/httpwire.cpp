@@ -1,5 +1,6 @@
 #include "core/edge/httpwire.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace Meridian::HttpWire {
@@ -174,9 +175,10 @@ bool parseVersion(std::string_view v, int &minor)
 {
     if (v.size() != 8 || v.substr(0, 7) != "HTTP/1.")
         return false;
-    if (v[7] != '0' && v[7] != '1')
+    if (v[7] < '0' || v[7] > '9')
         return false;
-    minor = v[7] - '0';
+    // RFC 9110 6.2: a higher minor version of HTTP/1 is processed as the highest we implement.
+    minor = std::min(v[7] - '0', 1);
     return true;
 }
 

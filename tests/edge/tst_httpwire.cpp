@@ -28,6 +28,20 @@ private slots:
         QCOMPARE(h.length, size_t(raw.indexOf("BODY")));
     }
 
+    void higherMinorVersionIsHttp11()
+    {
+        // RFC 9110 6.2, as the regions' server does: HTTP/1.2 is handled as HTTP/1.1.
+        const QByteArray raw = "GET / HTTP/1.2\r\nHost: x\r\n\r\n";
+        HttpWire::RequestHead h;
+        HttpWire::Error e;
+        QCOMPARE(HttpWire::parseRequest(raw.constData(), size_t(raw.size()), h, e),
+                 HttpWire::Status::Complete);
+        QCOMPARE(h.minorVersion, 1);
+        const QByteArray bad = "GET / HTTP/1.x\r\nHost: x\r\n\r\n";
+        QCOMPARE(HttpWire::parseRequest(bad.constData(), size_t(bad.size()), h, e),
+                 HttpWire::Status::Error);
+    }
+
     void incompleteHeadsAtEverySplit()
     {
         const QByteArray raw = "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n";
