@@ -96,6 +96,8 @@ EdgeRegionTraffic EdgeServer::counters(int region, const EdgeTraffic::Totals &t)
     rt.failures = t.failures;
     rt.retries = t.retries;
     rt.inFlight = t.inFlight;
+    rt.latency = t.latency;
+    rt.latencySumUs = t.latencySumUs;
     return rt;
 }
 

@@ -45,9 +45,11 @@ public:
 
     // Per-region traffic over the last sampling window (rps, share, p50/p99) and since start.
     QList<EdgeRegionTraffic> trafficSnapshot() const { return m_snapshot; }
-    // The counters since start (requests, status classes, failures, retries, in flight) read
-    // now, without the window's rates: for /metrics counters that must not lag a second.
+    // The counters since start (requests, status classes, failures, retries, in flight, the
+    // latency histogram) read now, without the window's rates: for /metrics counters that must
+    // not lag a second.
     QList<EdgeRegionTraffic> liveCounters() const;
+    bool hasCache() const { return bool(m_cache); }
     EdgeCache::Stats cacheStats() const;
     // Samples the workers' counters now (the timer does it every second).
     void sample();

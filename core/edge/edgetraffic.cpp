@@ -42,6 +42,7 @@ void EdgeTraffic::finish(int worker, int region, int status, uint64_t latencyUs)
     const int cls = (status >= 100 && status < 600) ? status / 100 : 0;
     bump<quint64>(s.byClass[cls]);
     bump<quint64>(s.latency[bucketOf(latencyUs)]);
+    bump<quint64>(s.latencySumUs, latencyUs);
     bump<qint64>(s.inFlight, -1);
 }
 
@@ -74,6 +75,7 @@ EdgeTraffic::Totals EdgeTraffic::totals(int region) const
         t.inFlight += s.inFlight.load(std::memory_order_relaxed);
         for (int b = 0; b < kBuckets; ++b)
             t.latency[size_t(b)] += s.latency[b].load(std::memory_order_relaxed);
+        t.latencySumUs += s.latencySumUs.load(std::memory_order_relaxed);
     }
     return t;
 }

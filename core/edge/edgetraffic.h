@@ -10,6 +10,10 @@
 
 namespace Meridian {
 
+// Latency buckets of the edge's counters: bucket 2k is [2^k, 1.5*2^k) us, 2k+1 [1.5*2^k, 2^(k+1));
+// the last one also holds everything slower.
+inline constexpr int kEdgeLatencyBuckets = 40;
+
 // What the edge served per region over the last sampling window, for /metrics, the control
 // API's region view and its `traffic` events.
 struct EdgeRegionTraffic
@@ -24,6 +28,8 @@ struct EdgeRegionTraffic
     double share = 0; // of all requests over the last window
     double p50Ms = 0; // over the last window
     double p99Ms = 0;
+    std::array<quint64, kEdgeLatencyBuckets> latency = {}; // answered requests, since start
+    quint64 latencySumUs = 0;                              // their summed latency
 };
 
 // Per-region request counters of the edge's worker threads. Each worker writes only its own
@@ -32,8 +38,7 @@ class EdgeTraffic
 {
 public:
     static constexpr int kMaxRegions = 64;
-    static constexpr int kBuckets
-            = 40; // latency: bucket 2k is [2^k, 1.5*2^k) us, 2k+1 [1.5*2^k, 2^(k+1))
+    static constexpr int kBuckets = kEdgeLatencyBuckets;
 
     explicit EdgeTraffic(int workers);
     ~EdgeTraffic();
@@ -52,6 +57,7 @@ public:
         quint64 retries = 0;
         qint64 inFlight = 0;
         std::array<quint64, kBuckets> latency = {};
+        quint64 latencySumUs = 0;
     };
     Totals totals(int region) const;
 
@@ -69,6 +75,7 @@ private:
         std::atomic<quint64> retries{0};
         std::atomic<qint64> inFlight{0};
         std::atomic<quint64> latency[kBuckets] = {};
+        std::atomic<quint64> latencySumUs{0};
     };
     struct WorkerSlab
     {

@@ -44,6 +44,21 @@ void MetricHistogram::observe(double value)
     atomicAdd(m_sum, value);
 }
 
+void MetricHistogram::advanceTo(const QList<quint64> &counts, double sum)
+{
+    const qsizetype n = std::min(counts.size(), m_bounds.size() + 1);
+    for (qsizetype i = 0; i < n; ++i) {
+        const quint64 have = m_buckets[size_t(i)].load(std::memory_order_relaxed);
+        if (counts[i] > have) {
+            m_buckets[size_t(i)].fetch_add(counts[i] - have, std::memory_order_relaxed);
+            m_count.fetch_add(counts[i] - have, std::memory_order_relaxed);
+        }
+    }
+    const double had = m_sum.load(std::memory_order_relaxed);
+    if (sum > had)
+        atomicAdd(m_sum, sum - had);
+}
+
 quint64 MetricHistogram::bucketCount(qsizetype i) const
 {
     if (i < 0 || i > m_bounds.size())

@@ -43,6 +43,10 @@ public:
     explicit MetricHistogram(QList<double> upperBounds);
 
     void observe(double value);
+    // Raises the histogram to totals kept elsewhere, already sorted into these buckets:
+    // bucket i to counts[i] (not cumulative; the last is +Inf) and the sum to `sum`. Never
+    // lowers a value. For one updater at a time (a collect hook).
+    void advanceTo(const QList<quint64> &counts, double sum);
 
     const QList<double> &upperBounds() const { return m_bounds; }
     // Non-cumulative count of bucket i (i == upperBounds().size() is the +Inf bucket).

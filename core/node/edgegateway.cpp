@@ -195,6 +195,13 @@ QList<EdgeRegionTraffic> EdgeGateway::liveCounters() const
     return m_server ? m_server->liveCounters() : QList<EdgeRegionTraffic>{};
 }
 
+std::optional<EdgeCache::Stats> EdgeGateway::cacheStats() const
+{
+    if (!m_server || !m_server->hasCache())
+        return std::nullopt;
+    return m_server->cacheStats();
+}
+
 QJsonObject EdgeGateway::trafficJson() const
 {
     QJsonObject regions;

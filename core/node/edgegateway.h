@@ -3,6 +3,7 @@
 #include "core/balancing/balancerconfig.h"
 #include "core/balancing/endpointref.h"
 #include "core/control/controlstate.h"
+#include "core/edge/edgecache.h"
 #include "core/edge/edgeconfig.h"
 #include "core/edge/edgetraffic.h"
 #include "core/node/nodeconfig.h"
@@ -12,6 +13,7 @@
 #include <QObject>
 
 #include <memory>
+#include <optional>
 
 namespace Meridian {
 
@@ -53,6 +55,8 @@ public:
     QList<EdgeRegionTraffic> traffic() const { return m_traffic; }
     // Counters read now (see EdgeServer::liveCounters).
     QList<EdgeRegionTraffic> liveCounters() const;
+    // The edge cache's counters now; nullopt when the cache is off.
+    std::optional<EdgeCache::Stats> cacheStats() const;
 
 signals:
     void balancerConfigChanged(const Meridian::BalancerConfig &config);

@@ -22,6 +22,9 @@
 #include <QJsonArray>
 #include <QLoggingCategory>
 
+#include <algorithm>
+#include <cmath>
+
 using namespace Qt::StringLiterals;
 
 namespace Meridian {
@@ -670,9 +673,31 @@ void Node::setUpEdgeMetrics()
     auto &share = m_metrics.gauge("meridian_edge_traffic_share",
                                   "Share of the edge's requests each region got (last second).",
                                   {"region"});
-    auto &latency = m_metrics.gauge("meridian_edge_latency_seconds",
-                                    "Upstream latency quantiles per region (last second).",
-                                    {"region", "quantile"});
+    // The workers' latency buckets are powers of two (and halves) of microseconds: the
+    // histogram takes the powers of two from 128 us to ~1 s, so each worker bucket falls in
+    // exactly one of them; the slowest worker bucket (open-ended) goes to +Inf.
+    QList<double> bounds;
+    for (int exp = 7; exp <= 20; ++exp)
+        bounds.append(std::ldexp(1.0, exp) / 1e6);
+    auto &latency = m_metrics.histogram("meridian_edge_request_duration_seconds",
+                                        "Time from sending a request to a region until its "
+                                        "answer was relayed, per region.",
+                                        {"region"},
+                                        bounds);
+    auto &cacheHits = m_metrics.counter("meridian_edge_cache_hits_total",
+                                        "Requests answered from the edge cache (fresh or "
+                                        "revalidated).",
+                                        {});
+    auto &cacheMisses = m_metrics.counter("meridian_edge_cache_misses_total",
+                                          "Cacheable requests the edge cache could not answer.",
+                                          {});
+    auto &cacheEvictions = m_metrics.counter("meridian_edge_cache_evictions_total",
+                                             "Entries evicted to stay within the cache's size.",
+                                             {});
+    auto &cacheBytes
+            = m_metrics.gauge("meridian_edge_cache_bytes", "Bytes the edge cache holds.", {});
+    auto &cacheEntries
+            = m_metrics.gauge("meridian_edge_cache_entries", "Responses the edge cache holds.", {});
     auto &inFlight = m_metrics.gauge("meridian_edge_in_flight_requests",
                                      "Requests the edge has in flight at each region.",
                                      {"region"});
@@ -684,7 +709,13 @@ void Node::setUpEdgeMetrics()
                               &rps,
                               &share,
                               &latency,
-                              &inFlight]() {
+                              &inFlight,
+                              &cacheHits,
+                              &cacheMisses,
+                              &cacheEvictions,
+                              &cacheBytes,
+                              &cacheEntries,
+                              bucketCount = bounds.size() + 1]() {
         if (!m_edge)
             return;
         static const QList<QByteArray> classes = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -700,13 +731,28 @@ void Node::setUpEdgeMetrics()
             advance(failures.counter({region}), t.failures);
             advance(retries.counter({region}), t.retries);
             inFlight.gauge({region}).set(double(t.inFlight));
+            QList<quint64> buckets(bucketCount, 0);
+            for (int b = 0; b < kEdgeLatencyBuckets; ++b) {
+                // Worker bucket b holds latencies below 2^(b/2 + 1) us.
+                const qsizetype i
+                        = b == kEdgeLatencyBuckets - 1
+                                  ? bucketCount - 1
+                                  : std::clamp<qsizetype>(b / 2 + 1 - 7, 0, bucketCount - 2);
+                buckets[i] += t.latency[size_t(b)];
+            }
+            latency.histogram({region}).advanceTo(buckets, double(t.latencySumUs) / 1e6);
         }
         for (const EdgeRegionTraffic &t : m_edge->traffic()) {
             const QByteArray region = t.region.toUtf8();
             rps.gauge({region}).set(t.rps);
             share.gauge({region}).set(t.share);
-            latency.gauge({region, "0.5"}).set(t.p50Ms / 1000.0);
-            latency.gauge({region, "0.99"}).set(t.p99Ms / 1000.0);
+        }
+        if (const auto cache = m_edge->cacheStats()) {
+            advance(cacheHits.counter({}), cache->hits);
+            advance(cacheMisses.counter({}), cache->misses);
+            advance(cacheEvictions.counter({}), cache->evictions);
+            cacheBytes.gauge({}).set(double(cache->bytes));
+            cacheEntries.gauge({}).set(double(cache->entries));
         }
     });
 }

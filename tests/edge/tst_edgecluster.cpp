@@ -6,6 +6,7 @@
 #include "edgeload.h"
 
 #include <QDeadlineTimer>
+#include <QFile>
 #include <QJsonArray>
 #include <QMap>
 #include <QNetworkAccessManager>
@@ -144,6 +145,15 @@ private slots:
 
     void cleanupTestCase()
     {
+        // A critical message is a programming error (say, a metric that cannot be registered):
+        // no node may have logged one, whatever the tests did to the cluster.
+        for (const LocalNode &node : m_cluster ? m_cluster->nodes() : QList<LocalNode>{}) {
+            QFile log(node.logPath);
+            if (!log.open(QIODevice::ReadOnly))
+                continue;
+            for (const QByteArray &line : log.readAll().split('\n'))
+                QVERIFY2(!line.contains(" critical "), line.constData());
+        }
         if (m_cluster) {
             QString error;
             m_cluster->down(5000, &error);
@@ -165,6 +175,27 @@ private slots:
         const auto metrics = call("GET", at(m_edgeControl, u"/metrics"_s), {});
         QCOMPARE(metrics.status, 200);
         QVERIFY(metrics.body.contains("meridian_edge_requests_total{region=\"eu-west\""));
+        // Per-region latency is a histogram of every answered request: its count is the sum of
+        // the status classes (both read in one collection), +Inf holds them all.
+        const auto value = [&metrics](const QByteArray &series) {
+            for (const QByteArray &line : metrics.body.split('\n')) {
+                if (line.startsWith(series + ' '))
+                    return line.mid(series.size() + 1).toDouble();
+            }
+            return -1.0;
+        };
+        double answered = 0;
+        for (const char *cls : {"none", "1xx", "2xx", "3xx", "4xx", "5xx"})
+            answered += value("meridian_edge_requests_total{region=\"eu-west\",class=\""
+                              + QByteArray(cls) + "\"}");
+        QVERIFY(answered > 0);
+        const QByteArray histogram = "meridian_edge_request_duration_seconds";
+        QCOMPARE(value(histogram + "_count{region=\"eu-west\"}"), answered);
+        QCOMPARE(value(histogram + "_bucket{region=\"eu-west\",le=\"+Inf\"}"), answered);
+        QVERIFY(value(histogram + "_bucket{region=\"eu-west\",le=\"1.048576\"}") > 0);
+        QVERIFY(value(histogram + "_sum{region=\"eu-west\"}") > 0);
+        QVERIFY(value("meridian_edge_cache_misses_total") >= 0);
+        QVERIFY(value("meridian_edge_cache_bytes") >= 0);
         // ... and in the control API's `traffic` events.
         QNetworkAccessManager manager;
         QNetworkRequest request(at(m_control, u"/v1/events"_s));

@@ -18,6 +18,7 @@ class tst_MetricsRegistry final : public QObject
 private slots:
     void counterAndGaugeText();
     void histogramText();
+    void histogramAdvancesToOutsideTotals();
     void labelEscaping();
     void sameFamilyTwice();
     void misuseIsDetached();
@@ -78,6 +79,28 @@ void tst_MetricsRegistry::histogramText()
               "meridian_request_duration_seconds_count{region=\"eu-west\"} 4\n";
     QCOMPARE(registry.render(), expected);
     QCOMPARE(h.count(), quint64(4));
+}
+
+void tst_MetricsRegistry::histogramAdvancesToOutsideTotals()
+{
+    // Totals counted elsewhere (the edge workers' own buckets) are copied in at each scrape.
+    MetricHistogram h({0.01, 0.1});
+    h.advanceTo({1, 0, 2}, 9.5);
+    QCOMPARE(h.bucketCount(0), quint64(1));
+    QCOMPARE(h.bucketCount(1), quint64(0));
+    QCOMPARE(h.bucketCount(2), quint64(2)); // +Inf
+    QCOMPARE(h.count(), quint64(3));
+    QCOMPARE(h.sum(), 9.5);
+    h.advanceTo({3, 1, 2}, 10.0);
+    QCOMPARE(h.bucketCount(0), quint64(3));
+    QCOMPARE(h.bucketCount(1), quint64(1));
+    QCOMPARE(h.count(), quint64(6));
+    QCOMPARE(h.sum(), 10.0);
+    h.advanceTo({0, 0, 0}, 1.0); // a counter never goes back
+    QCOMPARE(h.count(), quint64(6));
+    QCOMPARE(h.sum(), 10.0);
+    h.advanceTo({9, 9, 9, 9}, 10.0); // extra buckets are ignored
+    QCOMPARE(h.count(), quint64(27));
 }
 
 void tst_MetricsRegistry::labelEscaping()
