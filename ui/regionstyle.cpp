@@ -4,6 +4,7 @@
 #include <QHash>
 #include <QPalette>
 
+#include <algorithm>
 #include <cmath>
 
 namespace Meridian::RegionStyle {
@@ -96,6 +97,10 @@ QString formatShare(double share)
 
 QString formatMs(double ms)
 {
+    if (ms <= 0.0)
+        return QStringLiteral("–"); // no sample in the window
+    if (ms < 1.0)                   // an edge next to its regions answers in microseconds
+        return QStringLiteral("%1 µs").arg(std::max(1.0, std::round(ms * 1000.0)), 0, 'f', 0);
     if (ms >= 1000.0)
         return QStringLiteral("%1 s").arg(ms / 1000.0, 0, 'f', 2);
     return QStringLiteral("%1 ms").arg(ms, 0, 'f', ms < 10.0 ? 1 : 0);

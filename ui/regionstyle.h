@@ -46,7 +46,7 @@ int linkStateSeverity(const QString &state);
 bool isLinkBroken(const QString &state);
 
 QString formatShare(double share); // 0.234 → "23.4 %"
-QString formatMs(double ms);       // "4.2 ms", "1.25 s"
+QString formatMs(double ms);       // "45 µs", "4.2 ms", "1.25 s"; "–" for none
 QString formatLag(double seconds); // "0.3 s", "2 min 5 s"
 QString formatRate(double perSecond);
 QString resyncText(const Api::RegionStatus &region); // "" when none

@@ -1,6 +1,7 @@
 // RegionsModel under QAbstractItemModelTester: in-place updates, sorting and filtering through
 // the proxy the main window uses.
 #include "ui/regionsmodel.h"
+#include "ui/regionstyle.h"
 #include "uitestdata.h"
 
 #include <QAbstractItemModelTester>
@@ -11,6 +12,7 @@
 
 using namespace Meridian;
 using namespace MeridianTest;
+using namespace Qt::StringLiterals;
 
 class tst_RegionsModel final : public QObject
 {
@@ -20,7 +22,20 @@ private slots:
     void showsRegions();
     void updatesInPlace();
     void sortsAndFilters();
+    void latencyFormats();
 };
+
+void tst_RegionsModel::latencyFormats()
+{
+    // An edge beside its regions answers in microseconds: "0.0 ms" would hide that; no sample
+    // at all is not a latency of zero.
+    QCOMPARE(RegionStyle::formatMs(0.045), u"45 µs"_s);
+    QCOMPARE(RegionStyle::formatMs(0.0001), u"1 µs"_s);
+    QCOMPARE(RegionStyle::formatMs(0.0), u"–"_s);
+    QCOMPARE(RegionStyle::formatMs(3.5), u"3.5 ms"_s);
+    QCOMPARE(RegionStyle::formatMs(42.0), u"42 ms"_s);
+    QCOMPARE(RegionStyle::formatMs(1250.0), u"1.25 s"_s);
+}
 
 void tst_RegionsModel::showsRegions()
 {
