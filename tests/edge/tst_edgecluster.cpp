@@ -1,12 +1,12 @@
 // The edge role end to end: a LocalCluster of real meridiand processes (3 regions + 1 edge) on
 // loopback ports, requests through the edge's data port, strategies, drain and a region killed
 // under load, all driven through the control API.
+#include "../node/nodelogs.h"
 #include "../node/testhttp.h"
 #include "core/cluster/localcluster.h"
 #include "edgeload.h"
 
 #include <QDeadlineTimer>
-#include <QFile>
 #include <QJsonArray>
 #include <QMap>
 #include <QNetworkAccessManager>
@@ -145,18 +145,11 @@ private slots:
 
     void cleanupTestCase()
     {
-        // A critical message is a programming error (say, a metric that cannot be registered):
-        // no node may have logged one, whatever the tests did to the cluster.
-        for (const LocalNode &node : m_cluster ? m_cluster->nodes() : QList<LocalNode>{}) {
-            QFile log(node.logPath);
-            if (!log.open(QIODevice::ReadOnly))
-                continue;
-            for (const QByteArray &line : log.readAll().split('\n'))
-                QVERIFY2(!line.contains(" critical "), line.constData());
-        }
         if (m_cluster) {
             QString error;
             m_cluster->down(5000, &error);
+            const QStringList critical = MeridianTest::criticalLogLines(m_cluster->nodes());
+            QVERIFY2(critical.isEmpty(), qPrintable(critical.join(u'\n')));
         }
     }
 

@@ -2,6 +2,7 @@
 // the OS): replication convergence, the control API's actions reaching every node, the safety
 // rules (also with two operators at once), revert, auth, audit, bad input, kill/restart, SIGTERM.
 #include "core/cluster/localcluster.h"
+#include "nodelogs.h"
 #include "testhttp.h"
 
 #include <QDeadlineTimer>
@@ -102,6 +103,8 @@ void tst_NodeCluster::cleanupTestCase()
         QVERIFY2(m_cluster->down(5000, &error), qPrintable(error));
         for (const LocalNode &node : m_cluster->nodes())
             QVERIFY(!LocalCluster::processAlive(node.pid));
+        const QStringList critical = MeridianTest::criticalLogLines(m_cluster->nodes());
+        QVERIFY2(critical.isEmpty(), qPrintable(critical.join(u'\n')));
     }
 }
 
