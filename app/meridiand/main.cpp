@@ -75,6 +75,10 @@ int main(int argc, char *argv[])
                          qInfo("received signal %d", signal);
                          node.shutdown();
                      });
+    QObject::connect(&signalNotifier,
+                     &Meridian::UnixSignalNotifier::hangup,
+                     &node,
+                     &Meridian::Node::reopenLogs);
     QObject::connect(&node, &Meridian::Node::stopped, &app, [] { QCoreApplication::exit(0); });
     if (const QString error = node.start(); !error.isEmpty()) {
         std::fputs(qPrintable(u"meridiand: "_s + error + u'\n'), stderr);

@@ -67,6 +67,21 @@ QString AuditLog::open(const QString &path)
     return {};
 }
 
+QString AuditLog::reopen()
+{
+    const QString path = m_file.fileName();
+    if (path.isEmpty())
+        return {}; // never opened: nothing to reopen
+    QFile next(path);
+    if (!next.open(QIODevice::WriteOnly | QIODevice::Append))
+        return u"cannot reopen audit log %1: %2"_s.arg(path, next.errorString());
+    next.close();
+    m_file.close();
+    if (!m_file.open(QIODevice::ReadWrite | QIODevice::Append))
+        return u"cannot reopen audit log %1: %2"_s.arg(path, m_file.errorString());
+    return {};
+}
+
 bool AuditLog::append(const AuditEntry &entry)
 {
     m_recent.append(entry);

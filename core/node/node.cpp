@@ -306,6 +306,14 @@ QString Node::start()
     return {};
 }
 
+void Node::reopenLogs()
+{
+    if (const QString error = m_audit.reopen(); !error.isEmpty())
+        qCWarning(lcNode).noquote() << error;
+    else
+        qCInfo(lcNode).noquote() << "reopened the audit log" << m_audit.path();
+}
+
 void Node::shutdown()
 {
     if (m_shuttingDown)

@@ -44,6 +44,8 @@ public:
     // Graceful stop: stop accepting, let in-flight requests finish up to shutdown_timeout_ms,
     // flush the store; emits stopped() when done.
     void shutdown();
+    // SIGHUP: reopen the files this node appends to (the audit log), for logrotate.
+    void reopenLogs();
 
     const NodeConfig &config() const { return m_config; }
     quint16 controlPort() const;

@@ -140,6 +140,36 @@ void tst_Meridiand::singleNodeStartsAndStops()
     QTRY_VERIFY_WITH_TIMEOUT((answer += socket.readAll()).contains("\r\n\r\n"), 10000);
     QVERIFY2(answer.startsWith("HTTP/1.1 400"), answer.constData());
     QVERIFY2(answer.contains("\r\nX-Meridian-Region: us-east\r\n"), answer.constData());
+
+    // SIGHUP reopens the audit log at its path (logrotate moves it away first); the node keeps
+    // running. A refused control call is audited too, so one with a wrong token is enough.
+    const auto refusedCall = [&ports]() {
+        QTcpSocket control;
+        control.connectToHost(QHostAddress::LocalHost, ports.at(1));
+        if (!control.waitForConnected(5000))
+            return QByteArray();
+        control.write("POST /v1/regions/us-east/drain HTTP/1.1\r\nHost: a\r\n"
+                      "Authorization: Bearer wrong\r\nContent-Length: 0\r\n\r\n");
+        QByteArray reply;
+        while (!reply.contains("\r\n\r\n") && control.waitForReadyRead(5000))
+            reply += control.readAll();
+        return reply;
+    };
+    const auto auditLines = [&](const QString &name) {
+        QFile file(m_dir.filePath(u"data/"_s + name));
+        return file.open(QIODevice::ReadOnly) ? file.readAll().count('\n') : -1;
+    };
+    QVERIFY(refusedCall().startsWith("HTTP/1.1 401"));
+    QCOMPARE(auditLines(u"audit.jsonl"_s), 1);
+    QVERIFY(QFile::rename(m_dir.filePath(u"data/audit.jsonl"_s),
+                          m_dir.filePath(u"data/audit.jsonl.1"_s)));
+    ::kill(pid_t(process.processId()), SIGHUP);
+    QTRY_VERIFY_WITH_TIMEOUT((log += process.readAll()).contains("reopened the audit log"), 10000);
+    QVERIFY(refusedCall().startsWith("HTTP/1.1 401"));
+    QCOMPARE(auditLines(u"audit.jsonl"_s), 1);
+    QCOMPARE(auditLines(u"audit.jsonl.1"_s), 1);
+    QCOMPARE(process.state(), QProcess::Running);
+
     ::kill(pid_t(process.processId()), SIGTERM);
     QVERIFY(process.waitForFinished(10000));
     QCOMPARE(process.exitStatus(), QProcess::NormalExit);
