@@ -263,7 +263,8 @@ QString Node::start()
                              double(std::chrono::duration_cast<std::chrono::microseconds>(
                                             record.duration)
                                             .count())
-                                     / 1000.0);
+                                     / 1000.0,
+                             record.path == "/healthz");
         });
         if (!m_dataServer->listen(m_config.listenData.host, m_config.listenData.port)) {
             return u"cannot listen for the website on %1: %2"_s.arg(m_config.listenData.toString(),
@@ -565,8 +566,11 @@ void Node::setUpMetrics()
     auto &latency = m_metrics.histogram("meridian_http_request_duration_seconds",
                                         "Data-plane request latency.",
                                         {"region"});
-    m_observeRequest = [this, region, &requests, &latency](int status, double ms) {
-        m_traffic.record(ms);
+    m_observeRequest = [this, region, &requests, &latency](int status, double ms, bool healthCheck) {
+        // The region's req/s and latency in the cluster view are its users' traffic: the edges'
+        // and peers' health checks (several per second at idle) would read as load.
+        if (!healthCheck)
+            m_traffic.record(ms);
         requests.counter({region, QByteArray::number(status)}).inc();
         latency.histogram({region}).observe(ms / 1000.0);
     };

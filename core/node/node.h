@@ -78,7 +78,7 @@ private:
     AuditLog m_audit;
     TrafficStats m_traffic;
     MetricsRegistry m_metrics;
-    std::function<void(int status, double ms)> m_observeRequest;
+    std::function<void(int status, double ms, bool healthCheck)> m_observeRequest;
     Replica *m_replica = nullptr;
     ControlStore *m_store = nullptr;
     PeerClient *m_peers = nullptr;

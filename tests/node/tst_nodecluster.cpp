@@ -29,6 +29,7 @@ class tst_NodeCluster final : public QObject
 private slots:
     void initTestCase();
     void cleanupTestCase();
+    void healthChecksAreNotTraffic();
     void statusAnswers();
     void authRules_data();
     void authRules();
@@ -151,6 +152,27 @@ void tst_NodeCluster::restoreBaseline()
                  admin(),
                  "{}");
     }
+}
+
+// Before any test sends data requests: the edge and the peers probe each region's /healthz
+// several times a second, which must not show as the region's req/s in the cluster view.
+void tst_NodeCluster::healthChecksAreNotTraffic()
+{
+    const auto served = [this]() {
+        const Answer metrics = call("GET", at(control(u"eu-west"_s), u"/metrics"_s), {});
+        double total = 0;
+        for (const QByteArray &line : metrics.body.split('\n')) {
+            if (line.startsWith("meridian_http_requests_total{"))
+                total += line.mid(line.lastIndexOf(' ') + 1).toDouble();
+        }
+        return total;
+    };
+    const double before = served();
+    QTRY_VERIFY_WITH_TIMEOUT(served() >= before + 5, 10000); // probes did arrive meanwhile
+    const QJsonObject region
+            = call("GET", at(control(u"eu-west"_s), u"/v1/regions/eu-west"_s), viewer()).json();
+    QCOMPARE(region.value(u"rps"_s).toDouble(), 0.0);
+    QCOMPARE(region.value(u"p99_ms"_s).toDouble(), 0.0);
 }
 
 void tst_NodeCluster::statusAnswers()
