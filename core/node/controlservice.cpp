@@ -1203,8 +1203,10 @@ QJsonObject ControlService::regionJson(const QString &id, const QMap<QString, do
     const bool self = m_config.roleRegion && id == m_config.region;
     const bool reachable = isReachable(id);
     const QString health = self ? m_backend->localHealth() : m_monitor->snapshot(id).dataHealth;
-    const QJsonObject traffic = self ? m_backend->localTraffic()
-                                     : probeOf(id).value(u"traffic"_s).toObject();
+    // An unreachable region's last probe is stale: it serves nothing we know of.
+    const QJsonObject traffic = self        ? m_backend->localTraffic()
+                                : reachable ? probeOf(id).value(u"traffic"_s).toObject()
+                                            : QJsonObject{};
     double worstLag = 0.0;
     QString worstState;
     for (const QJsonValue &value : inboundLinksOf(id)) {

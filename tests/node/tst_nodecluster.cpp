@@ -768,8 +768,21 @@ void tst_NodeCluster::killedNodeCatchesUp()
 
 void tst_NodeCluster::leaderFailover()
 {
+    // us-east serves traffic, as ap-southeast sees in its probes...
+    const auto usEast = [this]() {
+        return call("GET", at(control(u"ap-southeast"_s), u"/v1/regions/us-east"_s), viewer()).json();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(
+            [&]() {
+                call("GET", at(data(u"us-east"_s), u"/api/kv/while-down-1"_s), {});
+                return usEast().value(u"rps"_s).toDouble() > 0;
+            }(),
+            10000);
     QString error;
     QVERIFY2(m_cluster->kill(u"us-east"_s, &error), qPrintable(error));
+    // ... until it dies: then its last probe's figures are not shown as current.
+    QTRY_VERIFY_WITH_TIMEOUT(!usEast().value(u"reachable"_s).toBool(), 5000);
+    QCOMPARE(usEast().value(u"rps"_s).toDouble(), 0.0);
     // The next region in failover order takes the leader role.
     QTRY_VERIFY_WITH_TIMEOUT(call("GET", at(control(u"ap-southeast"_s), u"/v1/status"_s), viewer())
                                              .json()
