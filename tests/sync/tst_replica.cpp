@@ -55,6 +55,8 @@ private:
     SyncConfig config(const QString &region);
     std::unique_ptr<Replica> openReplica(const QString &region, const SyncConfig *cfg = nullptr);
     void connectAll(const QList<Replica *> &replicas);
+    // Gives every replica the others' current replication ports as its peers.
+    void introduce(const QList<Replica *> &replicas);
 
     std::unique_ptr<QTemporaryDir> m_dir;
 };
@@ -103,6 +105,11 @@ void tst_Replica::connectAll(const QList<Replica *> &replicas)
 {
     for (Replica *r : replicas)
         QVERIFY(r->start().ok());
+    introduce(replicas);
+}
+
+void tst_Replica::introduce(const QList<Replica *> &replicas)
+{
     for (Replica *r : replicas) {
         QList<PeerConfig> peers;
         for (Replica *o : replicas) {
@@ -493,14 +500,7 @@ void tst_Replica::tombstonesOutliveAnAbsentRegion()
 
     // c returns on a new port, learns the delete, and its clock passes the tombstone.
     QVERIFY(c->start().ok());
-    for (Replica *r : {a.get(), b.get()}) {
-        QList<PeerConfig> peers;
-        for (Replica *o : {a.get(), b.get(), c.get()}) {
-            if (o != r)
-                peers.append({o->regionId(), u"127.0.0.1"_s, o->replicationPort()});
-        }
-        r->setPeers(peers);
-    }
+    introduce({a.get(), b.get(), c.get()});
     QTRY_COMPARE_WITH_TIMEOUT(rows(c.get()), 0, 10000);
     QTRY_VERIFY_WITH_TIMEOUT(tombstones(a.get()) == 0 && tombstones(b.get()) == 0
                                      && tombstones(c.get()) == 0,
