@@ -389,7 +389,9 @@ void Replica::peerAnnounced(const PeerAnnouncement &a)
     // Tombstone collection: everything the origin will ever write is above its watermark.
     if (mine.value(a.regionId) >= a.heads.value(a.regionId)) {
         t.safeHlc = std::max(t.safeHlc, a.hlcWatermark);
-    } else {
+    } else if (t.watermarkCandidateHead == 0) {
+        // Keep the first promise until it is reached: replacing it with each newer one would
+        // never be reached by a replica that is always a little behind.
         t.watermarkCandidateHead = a.heads.value(a.regionId);
         t.watermarkCandidate = a.hlcWatermark;
     }
