@@ -36,8 +36,8 @@ public:
     // Opens (creating) the file and loads its newest entries. Returns an error message on failure.
     QString open(const QString &path);
     // Closes the file and opens the same path again, creating it: after logrotate moved it away
-    // (SIGHUP). Entries in memory stay. Returns an error message on failure; the old file then
-    // stays open.
+    // (SIGHUP). Entries in memory stay. Returns an error message on failure; if the path cannot
+    // be created, the old file stays open and in use.
     QString reopen();
     // Appends and syncs; returns false if the entry could not be made durable.
     bool append(const AuditEntry &entry);
