@@ -290,6 +290,8 @@ struct LoopState
     int64_t stopDeadline = 0;
     int64_t now = 0;
     int64_t lastSweep = 0;
+    int64_t acceptPausedUntil = 0; // out of file descriptors: the listener rests until then
+    int64_t lastFdWarning = -1;
     int clients = 0;
     int active = 0;          // clients with an exchange in flight
     int retriesInFlight = 0; // of those, on a retry attempt
@@ -481,7 +483,9 @@ struct LoopState
             if (fd < 0) {
                 if (errno == EINTR || errno == ECONNABORTED)
                     continue;
-                return; // EAGAIN, or EMFILE and friends: try again on the next event
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                    pauseAccepting(errno);
+                return; // EAGAIN: nothing more to accept
             }
             if (clients >= cfg.maxClientConnections || stopping) {
                 ::close(fd);
@@ -1431,8 +1435,38 @@ struct LoopState
     }
 
     // --- timeouts ---
+    // The pending connection stays queued while no descriptor is free, so a level-triggered
+    // listener would wake this loop at once, forever: rest it, as nginx does, until the next
+    // sweep, and say why (once a minute).
+    void pauseAccepting(int error)
+    {
+        epoll_event ev{};
+        ev.data.ptr = &listener;
+        epoll_ctl(epfd, EPOLL_CTL_MOD, listener.fd, &ev);
+        acceptPausedUntil = now + 100;
+        if (lastFdWarning < 0 || now - lastFdWarning >= 60'000) {
+            lastFdWarning = now;
+            qCWarning(lcEdgeProxy).noquote()
+                    << "edge worker" << worker << "cannot accept connections:" << strerror(error)
+                    << "with" << clients << "client connections open; new connections wait"
+                    << (error == EMFILE ? "(raise the open-files limit, LimitNOFILE)" : "");
+        }
+    }
+
+    void resumeAccepting()
+    {
+        if (acceptPausedUntil == 0 || now < acceptPausedUntil || listener.fd < 0)
+            return;
+        acceptPausedUntil = 0;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.ptr = &listener;
+        epoll_ctl(epfd, EPOLL_CTL_MOD, listener.fd, &ev);
+    }
+
     void sweep()
     {
+        resumeAccepting();
         // Collect first: handling one connection may close others (a client's upstream).
         expired.clear();
         for (Conn *c = connections; c; c = c->next) {

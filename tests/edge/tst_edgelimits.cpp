@@ -1,0 +1,104 @@
+// The edge out of file descriptors: a connection it cannot accept stays queued, so a
+// level-triggered listener would wake its loop at once, forever (a core at 100 % doing nothing).
+// The edge runs in a process of its own with a 64-descriptor limit, and idle clients hold them.
+#include <QProcess>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTest>
+
+#include <memory>
+#include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+// User + system CPU time of a process so far, in milliseconds.
+qint64 cpuMs(qint64 pid)
+{
+    QFile stat(u"/proc/%1/stat"_s.arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray line = stat.readAll();
+    // Fields after the command name (which may hold spaces) in parentheses.
+    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+    if (fields.size() < 13)
+        return -1;
+    const qint64 ticks = fields.at(11).toLongLong() + fields.at(12).toLongLong();
+    return ticks * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+} // namespace
+
+class tst_EdgeLimits final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void outOfDescriptorsRestsTheListener();
+};
+
+void tst_EdgeLimits::outOfDescriptorsRestsTheListener()
+{
+    quint16 port = 0;
+    {
+        QTcpServer probe;
+        QVERIFY(probe.listen(QHostAddress::LocalHost));
+        port = probe.serverPort();
+    }
+    QProcess edge;
+    edge.setProcessChannelMode(QProcess::MergedChannels);
+    edge.setChildProcessModifier([] {
+        const rlimit limit{64, 64};
+        setrlimit(RLIMIT_NOFILE, &limit);
+    });
+    // The region is a closed port: the test needs the edge's accepting, not its proxying.
+    edge.start(QStringLiteral(EDGETOOL_PATH),
+               {u"--listen"_s,
+                u"127.0.0.1:%1"_s.arg(port),
+                u"--workers"_s,
+                u"1"_s,
+                u"--region"_s,
+                u"r1=http://127.0.0.1:9"_s});
+    QVERIFY(edge.waitForStarted());
+    QByteArray log;
+    QTRY_VERIFY_WITH_TIMEOUT((log += edge.readAll()).contains("listening"), 10000);
+
+    // More idle clients than the edge has descriptors: the kernel accepts them all into the
+    // listen queue; the edge runs out part way.
+    std::vector<std::unique_ptr<QTcpSocket>> clients;
+    for (int i = 0; i < 100; ++i) {
+        auto socket = std::make_unique<QTcpSocket>();
+        socket->connectToHost(QHostAddress::LocalHost, port);
+        QVERIFY(socket->waitForConnected(5000));
+        clients.push_back(std::move(socket));
+    }
+    QTRY_VERIFY_WITH_TIMEOUT((log += edge.readAll()).contains("cannot accept connections"), 10000);
+    QVERIFY2(log.contains("Too many open files"), log.constData());
+
+    // While out of descriptors, the worker rests instead of spinning: over one second of wall
+    // time it uses a small part of a core (spinning, it used all of it).
+    const qint64 before = cpuMs(edge.processId());
+    QTest::qWait(1000); // the span measured, not a synchronisation
+    const qint64 used = cpuMs(edge.processId()) - before;
+    QVERIFY2(before >= 0 && used < 300, qPrintable(u"%1 ms of CPU in 1 s"_s.arg(used)));
+
+    // Descriptors free again: queued and new connections are served.
+    clients.clear();
+    QTcpSocket late;
+    late.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(late.waitForConnected(5000));
+    late.write("GET / HTTP/1.1\r\nHost: edge.test\r\n\r\n");
+    QByteArray answer;
+    QTRY_VERIFY_WITH_TIMEOUT((answer += late.readAll()).contains("\r\n\r\n"), 10000);
+    QVERIFY2(answer.startsWith("HTTP/1.1 502"), answer.constData()); // the region is down
+
+    edge.terminate();
+    QVERIFY(edge.waitForFinished(10000));
+}
+
+QTEST_GUILESS_MAIN(tst_EdgeLimits)
+#include "tst_edgelimits.moc"
