@@ -9,9 +9,36 @@
 
 #include <QLoggingCategory>
 
+#include <algorithm>
 #include <cstdio>
 
+#include <sys/resource.h>
+
 using namespace Qt::StringLiterals;
+
+namespace {
+
+// Every client, region and peer connection is a descriptor, and services start with a soft
+// limit of 1,024 (systemd's default) while the edge accepts 10,000 clients per worker. Take
+// what the hard limit allows, as nginx's worker_rlimit_nofile would be set to.
+void raiseOpenFilesLimit()
+{
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return;
+    // An unlimited hard limit still stops at the kernel's nr_open (1,048,576 by default).
+    const rlim_t target = std::min<rlim_t>(limit.rlim_max, rlim_t(1) << 20);
+    if (limit.rlim_cur >= target)
+        return;
+    const rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = target;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == 0)
+        qInfo("open-files limit raised from %llu to %llu",
+              static_cast<unsigned long long>(before),
+              static_cast<unsigned long long>(limit.rlim_cur));
+}
+
+} // namespace
 
 int main(int argc, char *argv[])
 {
@@ -66,6 +93,7 @@ int main(int argc, char *argv[])
         return 2;
     }
 
+    raiseOpenFilesLimit();
     Meridian::UnixSignalNotifier signalNotifier;
     Meridian::Node node(std::get<Meridian::NodeConfig>(loaded));
     QObject::connect(&signalNotifier,

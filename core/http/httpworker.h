@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QElapsedTimer>
 #include <QObject>
 #include <QTcpServer>
 
@@ -51,11 +52,17 @@ signals:
 
 private:
     void accept(qintptr descriptor);
+    void acceptFailed();
+    // Stops accepting while the process has no file descriptor left, and says why (once a
+    // minute); resumes when one is free.
+    void restListener(const QString &why);
+    bool descriptorFree() const;
 
     std::shared_ptr<ServerContext> m_context;
     qintptr m_listenDescriptor;
     HttpListener *m_listener = nullptr;
     bool m_shuttingDown = false;
+    QElapsedTimer m_sinceAcceptWarning;
 };
 
 } // namespace Meridian::Internal

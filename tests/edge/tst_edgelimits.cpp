@@ -1,6 +1,8 @@
 // The edge out of file descriptors: a connection it cannot accept stays queued, so a
 // level-triggered listener would wake its loop at once, forever (a core at 100 % doing nothing).
 // The edge runs in a process of its own with a 64-descriptor limit, and idle clients hold them.
+#include "../processcpu.h"
+
 #include <QProcess>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -13,25 +15,6 @@
 #include <unistd.h>
 
 using namespace Qt::StringLiterals;
-
-namespace {
-
-// User + system CPU time of a process so far, in milliseconds.
-qint64 cpuMs(qint64 pid)
-{
-    QFile stat(u"/proc/%1/stat"_s.arg(pid));
-    if (!stat.open(QIODevice::ReadOnly))
-        return -1;
-    const QByteArray line = stat.readAll();
-    // Fields after the command name (which may hold spaces) in parentheses.
-    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
-    if (fields.size() < 13)
-        return -1;
-    const qint64 ticks = fields.at(11).toLongLong() + fields.at(12).toLongLong();
-    return ticks * 1000 / sysconf(_SC_CLK_TCK);
-}
-
-} // namespace
 
 class tst_EdgeLimits final : public QObject
 {
@@ -81,9 +64,9 @@ void tst_EdgeLimits::outOfDescriptorsRestsTheListener()
 
     // While out of descriptors, the worker rests instead of spinning: over one second of wall
     // time it uses a small part of a core (spinning, it used all of it).
-    const qint64 before = cpuMs(edge.processId());
+    const qint64 before = MeridianTest::processCpuMs(edge.processId());
     QTest::qWait(1000); // the span measured, not a synchronisation
-    const qint64 used = cpuMs(edge.processId()) - before;
+    const qint64 used = MeridianTest::processCpuMs(edge.processId()) - before;
     QVERIFY2(before >= 0 && used < 300, qPrintable(u"%1 ms of CPU in 1 s"_s.arg(used)));
 
     // Descriptors free again: queued and new connections are served.

@@ -1,8 +1,10 @@
 // meridiand refuses an invalid configuration with exit code 2 and a message that names the file,
 // the field and what is wrong; it starts on a minimal valid one and stops on SIGTERM with 0; two
 // nodes configured for the NATS transport replicate through a real nats-server.
+#include "../processcpu.h"
 #include "core/control/tokenauth.h"
 
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -16,6 +18,11 @@
 #include <QTest>
 
 #include <csignal>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <sys/resource.h>
 
 using namespace Qt::StringLiterals;
 
@@ -28,8 +35,19 @@ private slots:
     void invalidConfigExits2();
     void singleNodeStartsAndStops();
     void twoNodesReplicateOverNats();
+    void openFilesLimitIsRaised();
+    void outOfDescriptorsKeepsServing();
 
 private:
+    struct Started
+    {
+        QList<quint16> ports; // data, control, sync
+        QString dataDir;
+        QByteArray log; // its output until it was ready
+    };
+    // A single region node on fresh loopback ports, started and ready; with a soft limit > 0,
+    // under that open-files limit.
+    std::optional<Started> startNode(QProcess &process, rlim_t softLimit = 0, rlim_t hardLimit = 0);
     QJsonObject validConfig(const QString &dir, QList<quint16> ports) const;
     QString write(const QByteArray &content);
     QTemporaryDir m_dir;
@@ -112,20 +130,11 @@ void tst_Meridiand::invalidConfigExits2()
 
 void tst_Meridiand::singleNodeStartsAndStops()
 {
-    QList<quint16> ports;
-    {
-        QTcpServer a, b, c;
-        QVERIFY(a.listen(QHostAddress::LocalHost) && b.listen(QHostAddress::LocalHost)
-                && c.listen(QHostAddress::LocalHost));
-        ports = {a.serverPort(), b.serverPort(), c.serverPort()};
-    }
-    const QString path = write(QJsonDocument(validConfig(m_dir.path(), ports)).toJson());
     QProcess process;
-    process.setProcessChannelMode(QProcess::MergedChannels);
-    process.start(QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s, {u"--config"_s, path});
-    QVERIFY(process.waitForStarted());
-    QByteArray log;
-    QTRY_VERIFY_WITH_TIMEOUT((log += process.readAll()).contains("role region"), 10000);
+    const auto node = startNode(process);
+    QVERIFY(node);
+    const QList<quint16> ports = node->ports;
+    QByteArray log = node->log;
     // One event per line, no colour escapes.
     QVERIFY(!log.contains('\x1b'));
 
@@ -156,13 +165,12 @@ void tst_Meridiand::singleNodeStartsAndStops()
         return reply;
     };
     const auto auditLines = [&](const QString &name) {
-        QFile file(m_dir.filePath(u"data/"_s + name));
+        QFile file(node->dataDir + u'/' + name);
         return file.open(QIODevice::ReadOnly) ? file.readAll().count('\n') : -1;
     };
     QVERIFY(refusedCall().startsWith("HTTP/1.1 401"));
     QCOMPARE(auditLines(u"audit.jsonl"_s), 1);
-    QVERIFY(QFile::rename(m_dir.filePath(u"data/audit.jsonl"_s),
-                          m_dir.filePath(u"data/audit.jsonl.1"_s)));
+    QVERIFY(QFile::rename(node->dataDir + u"/audit.jsonl"_s, node->dataDir + u"/audit.jsonl.1"_s));
     ::kill(pid_t(process.processId()), SIGHUP);
     QTRY_VERIFY_WITH_TIMEOUT((log += process.readAll()).contains("reopened the audit log"), 10000);
     QVERIFY(refusedCall().startsWith("HTTP/1.1 401"));
@@ -263,6 +271,96 @@ void tst_Meridiand::twoNodesReplicateOverNats()
     }
     nats.terminate();
     QVERIFY(nats.waitForFinished(10000));
+}
+
+std::optional<tst_Meridiand::Started> tst_Meridiand::startNode(QProcess &process,
+                                                               rlim_t softLimit,
+                                                               rlim_t hardLimit)
+{
+    Started node;
+    {
+        QTcpServer a, b, c;
+        if (!a.listen(QHostAddress::LocalHost) || !b.listen(QHostAddress::LocalHost)
+            || !c.listen(QHostAddress::LocalHost))
+            return std::nullopt;
+        node.ports = {a.serverPort(), b.serverPort(), c.serverPort()};
+    }
+    static int count = 0;
+    const QString dir = m_dir.filePath(u"node-%1"_s.arg(++count));
+    node.dataDir = dir + u"/data"_s;
+    const QString path = write(QJsonDocument(validConfig(dir, node.ports)).toJson());
+    process.setProcessChannelMode(QProcess::MergedChannels);
+    if (softLimit > 0) {
+        process.setChildProcessModifier([softLimit, hardLimit] {
+            const rlimit limit{softLimit, hardLimit};
+            setrlimit(RLIMIT_NOFILE, &limit);
+        });
+    }
+    process.start(QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s, {u"--config"_s, path});
+    if (!process.waitForStarted())
+        return std::nullopt;
+    QDeadlineTimer deadline(10000);
+    while (!(node.log += process.readAll()).contains("role region") && !deadline.hasExpired())
+        process.waitForReadyRead(100);
+    if (!node.log.contains("role region"))
+        return std::nullopt;
+    return node;
+}
+
+void tst_Meridiand::openFilesLimitIsRaised()
+{
+    // systemd starts services with a soft limit of 1,024; the edge alone accepts 10,000
+    // clients per worker.
+    QProcess process;
+    QVERIFY(startNode(process, 256, 4096));
+    QFile limits(u"/proc/%1/limits"_s.arg(process.processId()));
+    QVERIFY(limits.open(QIODevice::ReadOnly));
+    const QByteArray text = limits.readAll();
+    const QByteArray line = text.mid(text.indexOf("Max open files"));
+    QVERIFY2(line.simplified().startsWith("Max open files 4096 4096"), line.constData());
+    process.terminate();
+    QVERIFY(process.waitForFinished(10000));
+}
+
+void tst_Meridiand::outOfDescriptorsKeepsServing()
+{
+    // Qt's server socket stops accepting for good on EMFILE: one burst of connections beyond
+    // the limit used to leave the region's website dead until a restart.
+    QProcess process;
+    const auto node = startNode(process, 64, 64);
+    QVERIFY(node);
+    const QList<quint16> ports = node->ports;
+    QByteArray log;
+    {
+        std::vector<std::unique_ptr<QTcpSocket>> clients;
+        for (int i = 0; i < 100; ++i) {
+            auto socket = std::make_unique<QTcpSocket>();
+            socket->connectToHost(QHostAddress::LocalHost, ports.at(0));
+            QVERIFY(socket->waitForConnected(5000));
+            clients.push_back(std::move(socket));
+        }
+        QTRY_VERIFY_WITH_TIMEOUT((log += process.readAll()).contains("cannot accept connections"),
+                                 10000);
+        // Resting, not retrying at once: over one second it uses a small part of a core.
+        const qint64 before = MeridianTest::processCpuMs(process.processId());
+        QTest::qWait(1000); // the span measured, not a synchronisation
+        const qint64 used = MeridianTest::processCpuMs(process.processId()) - before;
+        QVERIFY2(before >= 0 && used < 300, qPrintable(u"%1 ms of CPU in 1 s"_s.arg(used)));
+    } // the clients go: descriptors are free again
+    const auto healthz = [&ports]() {
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, ports.at(0));
+        if (!socket.waitForConnected(1000))
+            return QByteArray();
+        socket.write("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+        QByteArray answer;
+        while (!answer.contains("\r\n\r\n") && socket.waitForReadyRead(1000))
+            answer += socket.readAll();
+        return answer;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(healthz().startsWith("HTTP/1.1 200"), 10000);
+    process.terminate();
+    QVERIFY(process.waitForFinished(10000));
 }
 
 QTEST_GUILESS_MAIN(tst_Meridiand)
