@@ -2,11 +2,8 @@
 
 #include "core/http/httpconnection.h"
 #include "core/http/httplogging.h"
+#include "core/util/acceptguard.h"
 
-#include <QTimer>
-
-#include <cerrno>
-#include <fcntl.h>
 #include <unistd.h>
 
 using namespace Qt::StringLiterals;
@@ -34,7 +31,9 @@ void HttpWorker::start()
     m_listener = new HttpListener(this);
     m_listener->setMaxPendingConnections(m_context->config.listenBacklog);
     connect(m_listener, &HttpListener::accepted, this, &HttpWorker::accept);
-    connect(m_listener, &QTcpServer::acceptError, this, &HttpWorker::acceptFailed);
+    m_acceptGuard = new AcceptGuard(m_listener, u"the HTTP port"_s, [context = m_context] {
+        return qint64(context->openConnections.load());
+    });
     if (!m_listener->setSocketDescriptor(m_listenDescriptor)) {
         qCCritical(lcHttp) << "cannot adopt listening socket:" << m_listener->errorString();
         ::close(int(m_listenDescriptor));
@@ -51,49 +50,10 @@ void HttpWorker::accept(qintptr descriptor)
         return;
     }
     auto *connection = new HttpConnection(descriptor, m_context, this);
-    if (!descriptorFree()) // that was the last one: rest before Qt's next accept fails
-        restListener(u"out of file descriptors"_s);
+    m_acceptGuard->accepted();
     connect(connection, &HttpConnection::closed, this, [this, connection] {
         connection->deleteLater();
         emit connectionClosed();
-    });
-}
-
-void HttpWorker::acceptFailed()
-{
-    restListener(m_listener->errorString());
-}
-
-bool HttpWorker::descriptorFree() const
-{
-    // Duplicating the listening socket takes (and here gives back) one descriptor.
-    const int probe = ::fcntl(int(m_listener->socketDescriptor()), F_DUPFD_CLOEXEC, 0);
-    if (probe < 0)
-        return !(errno == EMFILE || errno == ENFILE);
-    ::close(probe);
-    return true;
-}
-
-void HttpWorker::restListener(const QString &why)
-{
-    // Qt's server socket does not cope with running out of descriptors: it either stops
-    // accepting for good or retries at once, forever (a core at 100 %). So stop accepting
-    // while no descriptor is free, and look again every 100 ms.
-    m_listener->pauseAccepting();
-    if (!m_sinceAcceptWarning.isValid() || m_sinceAcceptWarning.hasExpired(60'000)) {
-        m_sinceAcceptWarning.start();
-        qCWarning(lcHttp).noquote()
-                << "cannot accept connections on port" << m_listener->serverPort() << "-" << why
-                << "with" << m_context->openConnections.load()
-                << "open; waiting (raise the open-files limit, LimitNOFILE)";
-    }
-    QTimer::singleShot(100, m_listener, [this] {
-        if (m_shuttingDown || !m_listener->isListening())
-            return;
-        if (descriptorFree())
-            m_listener->resumeAccepting();
-        else
-            restListener(u"out of file descriptors"_s);
     });
 }
 

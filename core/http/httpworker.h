@@ -1,10 +1,13 @@
 #pragma once
 
-#include <QElapsedTimer>
 #include <QObject>
 #include <QTcpServer>
 
 #include <memory>
+
+namespace Meridian {
+class AcceptGuard;
+}
 
 namespace Meridian::Internal {
 
@@ -52,17 +55,12 @@ signals:
 
 private:
     void accept(qintptr descriptor);
-    void acceptFailed();
-    // Stops accepting while the process has no file descriptor left, and says why (once a
-    // minute); resumes when one is free.
-    void restListener(const QString &why);
-    bool descriptorFree() const;
 
     std::shared_ptr<ServerContext> m_context;
     qintptr m_listenDescriptor;
     HttpListener *m_listener = nullptr;
     bool m_shuttingDown = false;
-    QElapsedTimer m_sinceAcceptWarning;
+    AcceptGuard *m_acceptGuard = nullptr; // child of m_listener
 };
 
 } // namespace Meridian::Internal

@@ -3,6 +3,7 @@
 #include "core/sync/peerconnection.h"
 #include "core/sync/peerlink.h"
 #include "core/sync/wireprotocol.h"
+#include "core/util/acceptguard.h"
 
 #include <QHostAddress>
 #include <QLoggingCategory>
@@ -56,6 +57,7 @@ SyncResult<void> TcpTransport::start()
                                      .arg(err));
         }
         connect(m_server, &QTcpServer::newConnection, this, &TcpTransport::onNewConnection);
+        m_acceptGuard = new AcceptGuard(m_server, u"the replication port"_s);
     }
     m_running = true;
     setPeers(m_peers);
@@ -73,8 +75,9 @@ void TcpTransport::stop()
     m_links.clear();
     if (m_server) {
         m_server->close();
-        delete m_server;
+        delete m_server; // and its accept guard
         m_server = nullptr;
+        m_acceptGuard = nullptr;
     }
 }
 
@@ -155,6 +158,7 @@ void TcpTransport::onNewConnection()
                 c->close(u"no hello"_s);
         });
     }
+    m_acceptGuard->accepted();
 }
 
 void TcpTransport::noteRefused(const QString &host, const QString &reason)

@@ -14,6 +14,8 @@ class QTcpServer;
 
 namespace Meridian {
 
+class AcceptGuard;
+
 namespace Internal {
 class PeerConnection;
 class PeerLink;
@@ -53,6 +55,7 @@ private:
 
     SyncConfig m_config;
     QTcpServer *m_server = nullptr;
+    AcceptGuard *m_acceptGuard = nullptr; // child of m_server
     QHash<QString, Internal::PeerLink *> m_links;
     QList<PeerConfig> m_peers;
     bool m_running = false;
