@@ -96,37 +96,37 @@ private slots:
         HttpWire::Error e;
         QCOMPARE(HttpWire::parseRequest(req.constData(), size_t(req.size()), qh, e),
                  HttpWire::Status::Complete);
-        auto response = [](const QByteArray &raw) {
-            HttpWire::ResponseHead rh;
-            const auto status = HttpWire::parseResponse(raw.constData(), size_t(raw.size()), rh);
-            return std::make_pair(status == HttpWire::Status::Complete, rh);
-        };
-        const auto bare = response("HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\n\r\n");
-        QVERIFY(bare.first);
-        QVERIFY(!cache.begin(qh, bare.second, 0, 0));
-        const auto tagged = response(
-                "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\nETag: \"t\"\r\n\r\n");
-        QVERIFY(tagged.first);
-        auto entry = cache.begin(qh, tagged.second, 0, 1000);
+        // A parsed head points into its text: the texts live as long as the test.
+        const QByteArray bareText = "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\n\r\n";
+        const QByteArray taggedText
+                = "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\nETag: \"t\"\r\n\r\n";
+        const QByteArray noCache304Text
+                = "HTTP/1.1 304 Not Modified\r\nCache-Control: no-cache\r\n\r\n";
+        const QByteArray plain304Text = "HTTP/1.1 304 Not Modified\r\n\r\n";
+        const QByteArray fresh304Text
+                = "HTTP/1.1 304 Not Modified\r\nCache-Control: max-age=5\r\n\r\n";
+        HttpWire::ResponseHead bare, tagged, noCache304, plain304, fresh304;
+        for (const auto &[text, head] : {std::pair{&bareText, &bare},
+                                         std::pair{&taggedText, &tagged},
+                                         std::pair{&noCache304Text, &noCache304},
+                                         std::pair{&plain304Text, &plain304},
+                                         std::pair{&fresh304Text, &fresh304}}) {
+            QCOMPARE(HttpWire::parseResponse(text->constData(), size_t(text->size()), *head),
+                     HttpWire::Status::Complete);
+        }
+        QVERIFY(!cache.begin(qh, bare, 0, 0));
+        auto entry = cache.begin(qh, tagged, 0, 1000);
         QVERIFY(entry);
         cache.store("k", entry);
         const auto hit = cache.lookup("k", qh, 1000);
         QCOMPARE(hit.freshness, EdgeCache::Freshness::Stale);
         QCOMPARE(hit.response->etag, "\"t\"");
 
-        const auto notModified = response(
-                "HTTP/1.1 304 Not Modified\r\nCache-Control: no-cache\r\n\r\n");
-        QVERIFY(notModified.first);
-        QCOMPARE(EdgeCache::sharedLifetimeMs(notModified.second), 0);
-        cache.refresh("k", hit.response, EdgeCache::sharedLifetimeMs(notModified.second), 2000);
+        QCOMPARE(EdgeCache::sharedLifetimeMs(noCache304), 0);
+        cache.refresh("k", hit.response, EdgeCache::sharedLifetimeMs(noCache304), 2000);
         QCOMPARE(cache.lookup("k", qh, 2000).freshness, EdgeCache::Freshness::Stale);
-        const auto plain304 = response("HTTP/1.1 304 Not Modified\r\n\r\n");
-        QVERIFY(plain304.first);
-        QCOMPARE(EdgeCache::sharedLifetimeMs(plain304.second), -1);
-        const auto fresh = response(
-                "HTTP/1.1 304 Not Modified\r\nCache-Control: max-age=5\r\n\r\n");
-        QVERIFY(fresh.first);
-        cache.refresh("k", hit.response, EdgeCache::sharedLifetimeMs(fresh.second), 3000);
+        QCOMPARE(EdgeCache::sharedLifetimeMs(plain304), -1);
+        cache.refresh("k", hit.response, EdgeCache::sharedLifetimeMs(fresh304), 3000);
         QCOMPARE(cache.lookup("k", qh, 7999).freshness, EdgeCache::Freshness::Fresh);
         QCOMPARE(cache.lookup("k", qh, 8000).freshness, EdgeCache::Freshness::Stale);
     }
