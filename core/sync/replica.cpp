@@ -510,8 +510,16 @@ void Replica::maintenance()
     // Advance the clock with time even when this region writes nothing: the persisted HLC is
     // the watermark peers collect tombstones below, and an idle region's must not stand still.
     m_hlc.tick();
-    if (auto r = m_store->persistHlc(); !r)
-        qCWarning(lcSync) << "cannot persist the HLC:" << r.error().message;
+    // Said once when it starts failing (a full disk would otherwise log it every second) and
+    // once when it works again.
+    if (auto r = m_store->persistHlc(); !r) {
+        if (!m_hlcPersistFailing)
+            qCWarning(lcSync) << "cannot persist the HLC:" << r.error().message;
+        m_hlcPersistFailing = true;
+    } else if (m_hlcPersistFailing) {
+        m_hlcPersistFailing = false;
+        qCInfo(lcSync) << "the HLC is persisted again";
+    }
     if (m_peerAcksDirty) {
         if (auto r = m_store->savePeerAcks(m_peerAcks); r)
             m_peerAcksDirty = false;

@@ -162,6 +162,7 @@ private:
     QHash<QString, LinkStatus> m_reported;
     QMap<QString, CursorVector> m_peerAcks;
     bool m_peerAcksDirty = false;
+    bool m_hlcPersistFailing = false; // the last maintenance could not persist the clock
     QTimer m_maintenanceTimer;
     int m_tick = 0;
     QStringList m_tableNames;
