@@ -75,15 +75,16 @@ void CtlRunner::done(int code)
 
 void CtlRunner::failApi(const ApiError &error)
 {
-    QString message
-            = error.httpStatus > 0
-                      ? u"%1 (HTTP %2 %3)"_s.arg(error.message).arg(error.httpStatus).arg(error.code)
-                      : error.message;
+    // The server's words are cleaned of control characters; the hint's line break is ours.
+    QString message = clean(
+            error.httpStatus > 0
+                    ? u"%1 (HTTP %2 %3)"_s.arg(error.message).arg(error.httpStatus).arg(error.code)
+                    : error.message);
     if (error.httpStatus == 401)
         message += u"\nhint: pass a valid token with --token or MERIDIAN_TOKEN"_s;
     else if (error.httpStatus == 403)
         message += u"\nhint: this command needs an admin token"_s;
-    writeErr(u"meridianctl: "_s + clean(message) + u'\n');
+    writeErr(u"meridianctl: "_s + message + u'\n');
     if (error.httpStatus > 0)
         done(ExitRefused);
     else if (error.isNetworkError())

@@ -256,8 +256,13 @@ void tst_Meridianctl::refusalExitsThree_data()
     QTest::addColumn<QString>("expected");
     QTest::addRow("409") << 409 << QByteArray("min_active_regions")
                          << u"would leave 0 active regions (HTTP 409 min_active_regions)"_s;
-    QTest::addRow("401") << 401 << QByteArray("unauthorized") << u"--token or MERIDIAN_TOKEN"_s;
-    QTest::addRow("403") << 403 << QByteArray("forbidden") << u"needs an admin token"_s;
+    // The hint is a line of its own (the server's text is cleaned of control characters, the
+    // hint's line break is not).
+    QTest::addRow("401") << 401 << QByteArray("unauthorized")
+                         << u"(HTTP 401 unauthorized)\nhint: pass a valid token with --token or "
+                            "MERIDIAN_TOKEN"_s;
+    QTest::addRow("403") << 403 << QByteArray("forbidden")
+                         << u"(HTTP 403 forbidden)\nhint: this command needs an admin token"_s;
     QTest::addRow("404") << 404 << QByteArray("unknown_region") << u"(HTTP 404 unknown_region)"_s;
 }
 
