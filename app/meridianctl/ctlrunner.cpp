@@ -84,6 +84,14 @@ void CtlRunner::failApi(const ApiError &error)
         message += u"\nhint: pass a valid token with --token or MERIDIAN_TOKEN"_s;
     else if (error.httpStatus == 403)
         message += u"\nhint: this command needs an admin token"_s;
+    else if (error.httpStatus == 404 && error.code == u"not_found"_s
+             && (error.message == u"not found"_s
+                 || error.message.startsWith(u"this region serves no static site"_s)
+                 || error.message.startsWith(u"HTTP 404 from "_s))) // no JSON error body
+        // What a region's website (or a server that is not meridiand) answers to /v1/...; the
+        // control API's own 404s say what they did not find.
+        message += u"\nhint: %1 does not serve the control API: give a node's control URL "
+                   "(its listen.control), not its website's"_s.arg(m_client->endpoint().toString());
     writeErr(u"meridianctl: "_s + message + u'\n');
     if (error.httpStatus > 0)
         done(ExitRefused);

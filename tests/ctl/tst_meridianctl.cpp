@@ -58,6 +58,8 @@ private slots:
     void regionsTableIsAligned();
     void refusalExitsThree_data();
     void refusalExitsThree();
+    void wrongPortIsNamed_data();
+    void wrongPortIsNamed();
     void unreachableExitsFour();
     void invalidAnswerExitsOne();
     void drainWaitFollowsInFlight();
@@ -285,6 +287,32 @@ void tst_Meridianctl::refusalExitsThree()
     QCOMPARE(request.target, "/v1/regions/eu-west/drain");
     QCOMPARE(QJsonDocument::fromJson(request.body).object(),
              (QJsonObject{{u"deadline_s"_s, 60}, {u"force"_s, true}}));
+}
+
+void tst_Meridianctl::wrongPortIsNamed_data()
+{
+    // A region's website answers /v1/... with its own 404; the control API's 404s say what
+    // they did not find, and get no hint.
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<bool>("hinted");
+    QTest::addRow("website") << QByteArray(R"({"error":{"code":"not_found","message":"not found"}})")
+                             << true;
+    QTest::addRow("not meridiand") << QByteArray("<html>404</html>") << true;
+    QTest::addRow("control API") << QByteArray(
+            R"({"error":{"code":"not_found","message":"no resync of eu-west has run"}})")
+                                 << false;
+}
+
+void tst_Meridianctl::wrongPortIsNamed()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(bool, hinted);
+    m_server->setHandler([&](const RecordedRequest &) { return ScriptedResponse{404, body}; });
+    const Run r = run({u"status"_s});
+    QCOMPARE(r.exitCode, 3);
+    QCOMPARE(r.err.contains(u"\nhint: "_s), hinted);
+    if (hinted)
+        QVERIFY2(r.err.contains(u"does not serve the control API"_s), qPrintable(r.err));
 }
 
 void tst_Meridianctl::unreachableExitsFour()
