@@ -1,6 +1,7 @@
 // meridiand refuses an invalid configuration with exit code 2 and a message that names the file,
-// the field and what is wrong; it starts on a minimal valid one and stops on SIGTERM with 0; two
-// nodes configured for the NATS transport replicate through a real nats-server.
+// the field and what is wrong; it starts on a minimal valid one, reopens its audit log on SIGHUP
+// and stops on SIGTERM with 0; two nodes configured for the NATS transport replicate through a
+// real nats-server; it raises its open-files limit and keeps serving after running out of them.
 #include "../processcpu.h"
 #include "core/control/tokenauth.h"
 
