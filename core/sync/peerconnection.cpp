@@ -16,7 +16,9 @@ namespace Meridian::Internal {
 
 namespace {
 constexpr quint32 kMaxHandshakeFrame = 64; // type byte + an HMAC-SHA256 or a 16-byte challenge
-}
+constexpr QStringView kNotAuthenticated
+        = u"%1 did not authenticate (is the same sync secret configured on both sides?)";
+} // namespace
 
 PeerConnection::PeerConnection(QTcpSocket *socket, bool outbound, QObject *parent)
     : QObject(parent)
@@ -87,6 +89,12 @@ QByteArray PeerConnection::proof(bool proverOutbound,
     return mac.result();
 }
 
+void PeerConnection::failAuthentication(QStringView reasonFormat)
+{
+    m_authFailed = true;
+    close(reasonFormat.arg(address()));
+}
+
 bool PeerConnection::handleAuthFrame(quint8 type, const QByteArray &body)
 {
     if (Wire::Type(type) == Wire::Type::AuthChallenge && m_peerNonce.isEmpty()
@@ -98,9 +106,8 @@ bool PeerConnection::handleAuthFrame(quint8 type, const QByteArray &body)
     }
     if (Wire::Type(type) == Wire::Type::AuthProof && !m_peerNonce.isEmpty()) {
         if (!constantTimeEquals(body, proof(!m_outbound, m_nonce, m_peerNonce))) {
-            m_authFailed = true;
-            close(u"authentication failed: %1 does not know this cluster's sync secret"_s.arg(
-                    address()));
+            failAuthentication(
+                    u"authentication failed: %1 does not know this cluster's sync secret"_s);
             return false;
         }
         m_peerVerified = true;
@@ -109,9 +116,7 @@ bool PeerConnection::handleAuthFrame(quint8 type, const QByteArray &body)
         m_held.clear();
         return true;
     }
-    m_authFailed = true;
-    close(u"%1 did not authenticate (is the same sync secret configured on both sides?)"_s.arg(
-            address()));
+    failAuthentication(kNotAuthenticated);
     return false;
 }
 
@@ -164,9 +169,7 @@ void PeerConnection::onReadyRead()
             // Before the peer has proved the secret only the small handshake frames may come;
             // nobody gets to make us buffer a large frame unauthenticated.
             if (!authenticated() && len > kMaxHandshakeFrame) {
-                m_authFailed = true;
-                close(u"%1 did not authenticate (is the same sync secret configured on both "
-                      "sides?)"_s.arg(address()));
+                failAuthentication(kNotAuthenticated);
                 return;
             }
             m_pendingLength = len;
@@ -189,9 +192,8 @@ void PeerConnection::onReadyRead()
             continue;
         }
         if (Wire::Type(type) == Wire::Type::AuthChallenge && m_secret.isEmpty()) {
-            m_authFailed = true;
-            close(u"%1 requires authentication: configure the cluster's sync secret here too"_s.arg(
-                    address()));
+            failAuthentication(
+                    u"%1 requires authentication: configure the cluster's sync secret here too"_s);
             return;
         }
         emit frameReceived(type, body);

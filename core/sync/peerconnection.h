@@ -50,6 +50,8 @@ private:
     // Handles the frames of the handshake; false when the connection was closed.
     bool handleAuthFrame(quint8 type, const QByteArray &body);
     void sendChallenge();
+    // Closes with `reasonFormat` (its %1 is the peer's address); authenticationFailed() is true.
+    void failAuthentication(QStringView reasonFormat);
     QByteArray proof(bool proverOutbound,
                      const QByteArray &verifierNonce,
                      const QByteArray &proverNonce) const;
