@@ -209,8 +209,10 @@ QByteArray readSecretFile(const ObjectReader &reader,
                           const QString &configFile)
 {
     QFile file(resolvePath(path, configFile));
-    if (!file.open(QIODevice::ReadOnly))
+    if (!file.open(QIODevice::ReadOnly)) {
         reader.fail(key, u"cannot be read: %1"_s.arg(file.errorString()));
+        return {};
+    }
     return file.readAll().trimmed();
 }
 
