@@ -1438,11 +1438,18 @@ struct LoopState
     // The pending connection stays queued while no descriptor is free, so a level-triggered
     // listener would wake this loop at once, forever: rest it, as nginx does, until the next
     // sweep, and say why (once a minute).
-    void pauseAccepting(int error)
+    // The listener's epoll interest: EPOLLIN to accept, none to rest.
+    void watchListener(uint32_t events)
     {
         epoll_event ev{};
+        ev.events = events;
         ev.data.ptr = &listener;
         epoll_ctl(epfd, EPOLL_CTL_MOD, listener.fd, &ev);
+    }
+
+    void pauseAccepting(int error)
+    {
+        watchListener(0);
         acceptPausedUntil = now + 100;
         if (lastFdWarning < 0 || now - lastFdWarning >= 60'000) {
             lastFdWarning = now;
@@ -1458,10 +1465,7 @@ struct LoopState
         if (acceptPausedUntil == 0 || now < acceptPausedUntil || listener.fd < 0)
             return;
         acceptPausedUntil = 0;
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.ptr = &listener;
-        epoll_ctl(epfd, EPOLL_CTL_MOD, listener.fd, &ev);
+        watchListener(EPOLLIN);
     }
 
     void sweep()
