@@ -13,6 +13,10 @@ namespace Meridian {
 
 Q_LOGGING_CATEGORY(lcHealth, "meridian.balancing.health", QtInfoMsg)
 
+namespace {
+constexpr char probeUserAgentPrefix[] = "meridian-health/";
+}
+
 ActiveHealthChecker::ActiveHealthChecker(const Clock &clock, QObject *parent)
     : QObject(parent)
     , m_clock(clock)
@@ -141,6 +145,11 @@ int ActiveHealthChecker::runDueChecks()
     return started;
 }
 
+bool ActiveHealthChecker::isProbeUserAgent(QByteArrayView userAgent)
+{
+    return userAgent.startsWith(probeUserAgentPrefix);
+}
+
 void ActiveHealthChecker::probe(const EndpointRef &ref, Target &target)
 {
     QUrl url(ref.url);
@@ -151,7 +160,7 @@ void ActiveHealthChecker::probe(const EndpointRef &ref, Target &target)
     QNetworkRequest request(url);
     request.setTransferTimeout(int(m_settings.timeout.count()));
     request.setAttribute(QNetworkRequest::CacheLoadControlAttribute, QNetworkRequest::AlwaysNetwork);
-    request.setRawHeader("User-Agent", "meridian-health/" MERIDIAN_VERSION);
+    request.setRawHeader("User-Agent", QByteArray(probeUserAgentPrefix) + MERIDIAN_VERSION);
     request.setRawHeader("Connection", "close");
     QNetworkReply *reply = m_network->get(request);
     target.reply = reply;

@@ -49,6 +49,10 @@ public:
     int probesInFlight() const;
     HealthState health(const EndpointRef &target) const;
 
+    // Probes say who they are (User-Agent "meridian-health/<version>"), so a region can keep them
+    // out of its users' traffic figures whatever health_check.path an edge is configured with.
+    static bool isProbeUserAgent(QByteArrayView userAgent);
+
 signals:
     void healthChanged(const QString &regionId, const QString &url, Meridian::HealthState health);
     // Every probe's outcome: success, and what was seen ("HTTP 200", "timeout after 1000 ms", …).

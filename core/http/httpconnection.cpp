@@ -196,6 +196,8 @@ void HttpConnection::dispatch(HttpRequest &&request)
     slot.seq = m_nextSeq++;
     slot.method = request.method();
     slot.path = request.path();
+    if (m_context->observer)
+        slot.userAgent = request.header("User-Agent");
     slot.headRequest = request.method() == "HEAD";
     slot.http10 = request.minorVersion() == 0;
     slot.keepAlive = keepAlive;
@@ -497,6 +499,7 @@ void HttpConnection::finishFront()
         HttpAccessRecord record;
         record.method = s.method;
         record.path = s.path;
+        record.userAgent = s.userAgent;
         record.status = s.status;
         record.bytesSent = s.bytesSent;
         record.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now()

@@ -100,6 +100,7 @@ private:
         std::weak_ptr<ResponderState> state;
         QByteArray method;
         QByteArray path;
+        QByteArray userAgent;
         QByteArray out;
         std::shared_ptr<QIODevice> device;
         qint64 deviceRemaining = 0;

@@ -28,6 +28,7 @@ struct HttpAccessRecord
 {
     QByteArray method;
     QByteArray path;
+    QByteArray userAgent; // tells health checks (meridian-health/...) from users
     int status = 0;
     qint64 bytesSent = 0;
     std::chrono::nanoseconds duration{0};

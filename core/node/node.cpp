@@ -1,5 +1,6 @@
 #include "core/node/node.h"
 
+#include "core/balancing/activehealthchecker.h"
 #include "core/balancing/strategy.h"
 #include "core/balancing/trafficpreview.h"
 #include "core/cluster/localcluster.h"
@@ -264,7 +265,8 @@ QString Node::start()
                                             record.duration)
                                             .count())
                                      / 1000.0,
-                             record.path == "/healthz");
+                             record.path == "/healthz"
+                                     || ActiveHealthChecker::isProbeUserAgent(record.userAgent));
         });
         if (!m_dataServer->listen(m_config.listenData.host, m_config.listenData.port)) {
             return u"cannot listen for the website on %1: %2"_s.arg(m_config.listenData.toString(),

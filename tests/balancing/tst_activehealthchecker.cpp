@@ -21,6 +21,7 @@ public:
     int status = 200;
     bool silent = false;
     QStringList requestLines;
+    QByteArrayList userAgents;
 
     TinyHttpServer()
     {
@@ -33,6 +34,11 @@ public:
                     if (!buffer.contains("\r\n\r\n"))
                         return;
                     requestLines.append(QString::fromLatin1(buffer.left(buffer.indexOf("\r\n"))));
+                    const qsizetype agent = buffer.indexOf("\r\nUser-Agent: ");
+                    if (agent >= 0) {
+                        const qsizetype from = agent + 14;
+                        userAgents.append(buffer.mid(from, buffer.indexOf("\r\n", from) - from));
+                    }
                     if (silent)
                         return;
                     socket->write("HTTP/1.1 " + QByteArray::number(status)
@@ -135,6 +141,11 @@ void tst_ActiveHealthChecker::scheduleFollowsTheInjectedClock()
     QVERIFY(finished.wait(10'000));
     QCOMPARE(server.requestLines.size(), 2);
     QCOMPARE(server.requestLines.first(), u"GET /healthz HTTP/1.1"_s);
+    // Regions keep requests with this User-Agent out of their users' traffic figures.
+    QCOMPARE(server.userAgents.size(), 2);
+    QVERIFY2(ActiveHealthChecker::isProbeUserAgent(server.userAgents.first()),
+             server.userAgents.first().constData());
+    QVERIFY(!ActiveHealthChecker::isProbeUserAgent("curl/7.88.1"));
 }
 
 void tst_ActiveHealthChecker::riseAndFallAgainstARealServer()
