@@ -14,14 +14,19 @@ constexpr qint64 kWindowMs = 10000;
 constexpr qint64 kRateWindowMs = 5000;
 } // namespace
 
-TrafficStats::TrafficStats()
+TrafficStats::TrafficStats(const Clock &clock)
+    : m_clock(clock)
+    , m_start(clock.now())
+{}
+
+qint64 TrafficStats::elapsedMs() const
 {
-    m_clock.start();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.now() - m_start).count();
 }
 
 void TrafficStats::record(double latencyMs)
 {
-    const qint64 now = m_clock.elapsed();
+    const qint64 now = elapsedMs();
     m_recent.emplace_back(now, latencyMs);
     expire(now);
 }
@@ -34,19 +39,21 @@ void TrafficStats::expire(qint64 now) const
 
 double TrafficStats::rps() const
 {
-    const qint64 now = m_clock.elapsed();
+    const qint64 now = elapsedMs();
     expire(now);
     const qint64 since = now - kRateWindowMs;
     const auto count = std::count_if(m_recent.cbegin(), m_recent.cend(), [since](const auto &e) {
         return e.first >= since;
     });
-    const double window = double(std::min<qint64>(now, kRateWindowMs)) / 1000.0;
-    return window > 0 ? double(count) / window : 0.0;
+    // Over the time since start while that is shorter than the window, but never less than a
+    // second: right after start a handful of requests would otherwise read as a high rate.
+    const double window = double(std::clamp<qint64>(now, 1000, kRateWindowMs)) / 1000.0;
+    return double(count) / window;
 }
 
 double TrafficStats::percentileMs(double p) const
 {
-    expire(m_clock.elapsed());
+    expire(elapsedMs());
     if (m_recent.empty())
         return 0.0;
     std::vector<double> values;

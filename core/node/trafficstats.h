@@ -1,6 +1,7 @@
 #pragma once
 
-#include <QElapsedTimer>
+#include "core/util/clock.h"
+
 #include <QJsonObject>
 #include <QMap>
 
@@ -14,7 +15,7 @@ namespace Meridian {
 class TrafficStats
 {
 public:
-    TrafficStats();
+    explicit TrafficStats(const Clock &clock = Clock::steady());
 
     void record(double latencyMs);
     void setInFlight(qint64 inFlight) { m_inFlight = inFlight; }
@@ -25,9 +26,11 @@ public:
     QJsonObject toJson() const;
 
 private:
+    qint64 elapsedMs() const;
     void expire(qint64 now) const;
 
-    QElapsedTimer m_clock;
+    const Clock &m_clock;
+    const Clock::Duration m_start;
     mutable std::deque<std::pair<qint64, double>> m_recent; // (ms, latency)
     qint64 m_inFlight = 0;
 };
