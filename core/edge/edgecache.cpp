@@ -99,6 +99,45 @@ bool isHopByHopOrVolatile(std::string_view name)
     return false;
 }
 
+bool storable(std::string_view name, std::string_view connection)
+{
+    return !isHopByHopOrVolatile(name)
+           && (connection.empty() || !HttpWire::listContains(connection, name));
+}
+
+// The stored header block ("Name: value\r\n" lines) with every field the 304 carries in place
+// of the stored field of that name; a Set-Cookie in a 304 is not shared with other users.
+std::string updatedHeaders(std::string_view stored, const HttpWire::ResponseHead &update)
+{
+    const std::string_view connection
+            = headerValue(update.headers, update.headerCount, "connection"sv);
+    auto replaced = [&](std::string_view name) {
+        for (int i = 0; i < update.headerCount; ++i) {
+            if (HttpWire::equalsIgnoreCase(update.headers[i].name, name)
+                && storable(name, connection))
+                return true;
+        }
+        return false;
+    };
+    std::string out;
+    out.reserve(stored.size() + 64);
+    while (!stored.empty()) {
+        const size_t end = stored.find("\r\n"sv);
+        const std::string_view line = stored.substr(0, end);
+        if (!replaced(line.substr(0, line.find(':'))))
+            out.append(line).append("\r\n"sv);
+        if (end == std::string_view::npos)
+            break;
+        stored.remove_prefix(end + 2);
+    }
+    for (int i = 0; i < update.headerCount; ++i) {
+        const auto &h = update.headers[i];
+        if (storable(h.name, connection) && !HttpWire::equalsIgnoreCase(h.name, "set-cookie"sv))
+            out.append(h.name).append(": "sv).append(h.value).append("\r\n"sv);
+    }
+    return out;
+}
+
 } // namespace
 
 size_t EdgeCachedResponse::cost() const
@@ -305,8 +344,7 @@ std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead
         }
         if (HttpWire::equalsIgnoreCase(h.name, "etag"sv))
             r->etag.assign(h.value);
-        if (isHopByHopOrVolatile(h.name)
-            || (!connection.empty() && HttpWire::listContains(connection, h.name)))
+        if (!storable(h.name, connection))
             continue;
         r->headers.append(h.name).append(": "sv).append(h.value).append("\r\n"sv);
     }
@@ -323,20 +361,29 @@ void EdgeCache::store(const std::string &key, std::shared_ptr<const EdgeCachedRe
     s.insert(key, std::move(response));
 }
 
-void EdgeCache::refresh(const std::string &key,
-                        const std::shared_ptr<const EdgeCachedResponse> &response,
-                        int64_t lifetimeMs,
-                        int64_t nowMs)
+std::shared_ptr<const EdgeCachedResponse> EdgeCache::refresh(
+        const std::string &key,
+        const std::shared_ptr<const EdgeCachedResponse> &response,
+        const HttpWire::ResponseHead &notModified,
+        int64_t nowMs)
 {
     auto copy = std::make_shared<EdgeCachedResponse>(*response);
+    copy->headers = updatedHeaders(response->headers, notModified);
+    if (const std::string_view etag
+        = headerValue(notModified.headers, notModified.headerCount, "etag"sv);
+        !etag.empty()) {
+        copy->etag.assign(etag);
+    }
     copy->storedMs = nowMs;
+    const int64_t lifetimeMs = sharedLifetimeMs(notModified);
     // A 304 without freshness information keeps the lifetime the entry had.
     copy->expiresMs = nowMs
                       + (lifetimeMs >= 0 ? lifetimeMs : response->expiresMs - response->storedMs);
     Shard &s = shardOf(key);
     std::lock_guard lock(s.mutex);
     ++s.hits;
-    s.insert(key, std::move(copy));
+    s.insert(key, copy);
+    return copy;
 }
 
 EdgeCache::Stats EdgeCache::stats() const

@@ -67,11 +67,15 @@ public:
                                               uint64_t contentLength,
                                               int64_t nowMs) const;
     void store(const std::string &key, std::shared_ptr<const EdgeCachedResponse> response);
-    // A 304 answered a revalidation: the entry is fresh again for `lifetimeMs`.
-    void refresh(const std::string &key,
-                 const std::shared_ptr<const EdgeCachedResponse> &response,
-                 int64_t lifetimeMs,
-                 int64_t nowMs);
+    // A 304 answered a revalidation of `response`: returns (and stores) the entry with the
+    // 304's header fields in place of the stored ones (RFC 9111 4.3.4: Date, Cache-Control,
+    // the region that validated it, ...), fresh for the lifetime the 304 gives, or for the one
+    // it had when the 304 gives none.
+    std::shared_ptr<const EdgeCachedResponse> refresh(
+            const std::string &key,
+            const std::shared_ptr<const EdgeCachedResponse> &response,
+            const HttpWire::ResponseHead &notModified,
+            int64_t nowMs);
 
     qint64 maxObjectBytes() const { return m_maxObjectBytes; }
     struct Stats

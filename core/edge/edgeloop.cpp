@@ -1234,9 +1234,7 @@ struct LoopState
 
             // A 304 answering our own revalidation: the cached copy is fresh again.
             if (c->revalidating && h.status == 304 && c->cached) {
-                const int64_t lifetime = EdgeCache::sharedLifetimeMs(h);
-                cache->refresh(c->cacheKey, c->cached, lifetime, now);
-                auto entry = c->cached;
+                auto entry = cache->refresh(c->cacheKey, c->cached, h, now);
                 u->in.consume(end);
                 u->framer.reset(K::None);
                 endExchange(c, true, false);

@@ -123,12 +123,19 @@ private slots:
         QCOMPARE(hit.response->etag, "\"t\"");
 
         QCOMPARE(EdgeCache::sharedLifetimeMs(noCache304), 0);
-        cache.refresh("k", hit.response, EdgeCache::sharedLifetimeMs(noCache304), 2000);
+        cache.refresh("k", hit.response, noCache304, 2000);
         QCOMPARE(cache.lookup("k", qh, 2000).freshness, EdgeCache::Freshness::Stale);
         QCOMPARE(EdgeCache::sharedLifetimeMs(plain304), -1);
-        cache.refresh("k", hit.response, EdgeCache::sharedLifetimeMs(fresh304), 3000);
+        const auto refreshed = cache.refresh("k", hit.response, fresh304, 3000);
         QCOMPARE(cache.lookup("k", qh, 7999).freshness, EdgeCache::Freshness::Fresh);
         QCOMPARE(cache.lookup("k", qh, 8000).freshness, EdgeCache::Freshness::Stale);
+        // The 304's Cache-Control replaced the stored one; the ETag it did not repeat stayed.
+        QCOMPARE(refreshed->headers, "ETag: \"t\"\r\nCache-Control: max-age=5\r\n");
+        QCOMPARE(refreshed->storedMs, 3000);
+        // A 304 without freshness information keeps the lifetime the entry had (5 s).
+        cache.refresh("k", refreshed, plain304, 9000);
+        QCOMPARE(cache.lookup("k", qh, 13999).freshness, EdgeCache::Freshness::Fresh);
+        QCOMPARE(cache.lookup("k", qh, 14000).freshness, EdgeCache::Freshness::Stale);
     }
 
     void authorizationBypasses()
@@ -154,6 +161,14 @@ private slots:
         QCOMPARE(revalidated.status, 200);
         QCOMPARE(revalidated.body, first.body);
         QCOMPARE(revalidated.headers.value("x-cache"), "HIT");
+        QCOMPARE(m_region->requestsFor("/cache/etag"), 2);
+        // The 304's fields replace the stored ones (RFC 9111 4.3.4), and the answer is as old
+        // as the 304, for this client and for the next ones.
+        QVERIFY(revalidated.headers.value("x-response") != first.headers.value("x-response"));
+        QCOMPARE(revalidated.headers.value("age"), "0");
+        const auto later = c.get(target);
+        QCOMPARE(later.headers.value("x-cache"), "HIT");
+        QCOMPARE(later.headers.value("x-response"), revalidated.headers.value("x-response"));
         QCOMPARE(m_region->requestsFor("/cache/etag"), 2);
         // A client's own If-None-Match on a fresh entry is answered 304 by the edge.
         const auto notModified = c.get(target, "If-None-Match: \"v-etag\"\r\n");
