@@ -14,6 +14,18 @@ namespace Meridian {
 
 namespace {
 
+// A write the store refused (disk full, a lock another process holds, ...): nothing was
+// acknowledged, and the client may try again.
+HttpResponse notStored(const QString &what, const SyncError &error)
+{
+    HttpResponse response
+            = HttpResponse::jsonError(503,
+                                      u"unavailable",
+                                      u"the %1 was not stored: %2"_s.arg(what, error.message));
+    response.setHeader("Retry-After", "1");
+    return response;
+}
+
 std::optional<HttpResponse> checkKey(const QString &key)
 {
     if (key.isEmpty() || key.size() > DataApi::kMaxKeyLength) {
@@ -115,10 +127,7 @@ HttpResponse DataApi::put(const HttpRequest &request)
         return {};
     });
     if (!receipt)
-        return HttpResponse::jsonError(503,
-                                       u"unavailable",
-                                       u"the write was not stored: %1"_s.arg(
-                                               receipt.error().message));
+        return notStored(u"write"_s, receipt.error());
     return HttpResponse::json(existed ? 200 : 201,
                               QJsonObject{{u"key"_s, key},
                                           {u"size"_s, request.body().size()},
@@ -134,10 +143,7 @@ HttpResponse DataApi::remove(const HttpRequest &request)
         return *error;
     auto receipt = m_replica->execute(u"DELETE FROM kv WHERE key = ?"_s, {key});
     if (!receipt)
-        return HttpResponse::jsonError(503,
-                                       u"unavailable",
-                                       u"the delete was not stored: %1"_s.arg(
-                                               receipt.error().message));
+        return notStored(u"delete"_s, receipt.error());
     if (receipt.value().rowsChanged == 0)
         return HttpResponse::jsonError(404, u"not_found", u"no key '%1'"_s.arg(key));
     return HttpResponse(204);

@@ -153,6 +153,7 @@ QString Node::start()
     sync.listenPort = m_config.listenSync.port;
     sync.durability = m_config.syncDurability == u"normal"_s ? Durability::Normal
                                                              : Durability::Full;
+    sync.busyTimeoutMs = m_config.syncBusyTimeoutMs;
     sync.transport = m_config.syncTransport;
     sync.nats = m_config.syncNats;
     sync.secret = m_config.syncSecret;

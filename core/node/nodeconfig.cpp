@@ -548,6 +548,8 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
         config.syncDurability = sync.string(u"durability"_s, config.syncDurability);
         if (config.syncDurability != u"full"_s && config.syncDurability != u"normal"_s)
             sync.fail(u"durability"_s, u"must be \"full\" or \"normal\""_s);
+        config.syncBusyTimeoutMs
+                = sync.integer(u"busy_timeout_ms"_s, config.syncBusyTimeoutMs, 0, 60000);
         const auto transport = SyncConfig::parseTransport(sync.string(u"transport"_s, u"tcp"_s));
         if (!transport)
             sync.fail(u"transport"_s, u"must be \"tcp\" or \"nats\""_s);

@@ -92,6 +92,7 @@ struct NodeConfig
     QJsonObject edgeSection;
 
     QString syncDurability = QStringLiteral("full");
+    int syncBusyTimeoutMs = 250; // sync.busy_timeout_ms
     TransportKind syncTransport = TransportKind::Tcp;
     NatsConfig syncNats; // sync.nats, used when syncTransport is Nats
     // sync.secret_file's content, else control.cluster_token: replication and snapshot

@@ -65,6 +65,8 @@ SyncResult<void> Replica::open()
                              m_config.overwrittenJournalLimit);
         !r)
         return r;
+    // Opening may wait for a lock (5 s); from now on a write fails soon instead (see config).
+    store->setBusyTimeout(m_config.busyTimeoutMs);
     auto acks = store->loadPeerAcks();
     if (!acks)
         return acks.error();

@@ -58,6 +58,7 @@ public:
                           int journalLimit);
     void close();
     bool isOpen() const { return m_db.isOpen(); }
+    void setBusyTimeout(int ms) { m_db.setBusyTimeout(ms); }
     QString path() const { return m_path; }
 
     SyncResult<void> registerTable(const QString &name, const QString &createSql);

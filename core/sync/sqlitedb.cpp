@@ -164,8 +164,27 @@ SyncResult<void> SqliteDb::open(const QString &path, bool readOnly)
                          u"cannot open SQLite database %1: %2"_s.arg(path, msg));
     }
     sqlite3_extended_result_codes(m_db, 1);
-    sqlite3_busy_timeout(m_db, 5000);
+    sqlite3_busy_timeout(m_db, m_busyTimeoutMs);
     return {};
+}
+
+void SqliteDb::setBusyTimeout(int ms)
+{
+    m_busyTimeoutMs = ms;
+    if (m_db)
+        sqlite3_busy_timeout(m_db, ms);
+}
+
+QString SqliteDb::describeError() const
+{
+    if (!m_db)
+        return u"not open"_s;
+    const QString message = QString::fromUtf8(sqlite3_errmsg(m_db));
+    // Within the node only one connection writes: a lock it cannot get is another process's.
+    if ((sqlite3_extended_errcode(m_db) & 0xff) == SQLITE_BUSY)
+        return u"%1 (another process holds a lock on it; waited %2 ms)"_s.arg(message).arg(
+                m_busyTimeoutMs);
+    return message;
 }
 
 void SqliteDb::close()
@@ -191,8 +210,8 @@ SyncResult<void> SqliteDb::exec(const QString &sql)
     char *err = nullptr;
     const int rc = sqlite3_exec(m_db, sql.toUtf8().constData(), nullptr, nullptr, &err);
     if (rc != SQLITE_OK) {
-        const QString msg = err ? QString::fromUtf8(err) : QString::fromUtf8(sqlite3_errstr(rc));
         sqlite3_free(err);
+        const QString msg = describeError();
         return syncError(SyncError::Code::Storage, u"%1 (in: %2)"_s.arg(msg, sql.left(200)));
     }
     return {};
@@ -231,8 +250,7 @@ SyncResult<std::unique_ptr<SqliteStatement>> SqliteDb::prepare(const QString &sq
 
 SyncError SqliteDb::error(const QString &what) const
 {
-    const QString msg = m_db ? QString::fromUtf8(sqlite3_errmsg(m_db)) : u"not open"_s;
-    return syncError(SyncError::Code::Storage, u"%1: %2"_s.arg(what, msg));
+    return syncError(SyncError::Code::Storage, u"%1: %2"_s.arg(what, describeError()));
 }
 
 SyncResult<std::unique_ptr<SqliteStatement>> SqliteDb::prepareOne(const QString &sql)

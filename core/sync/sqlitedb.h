@@ -85,6 +85,9 @@ public:
     void close();
     bool isOpen() const { return m_db != nullptr; }
     sqlite3 *handle() const { return m_db; }
+    // How long a statement waits for a lock another connection holds before failing with
+    // "database is locked" (5 s unless told; kept across reopening).
+    void setBusyTimeout(int ms);
 
     SyncResult<void> exec(const QString &sql);
     // A cached statement, reset and unbound; nullptr on error (see error()).
@@ -109,7 +112,10 @@ private:
                                const QVariantList &params,
                                QueryResult *rows);
 
+    QString describeError() const;
+
     sqlite3 *m_db = nullptr;
+    int m_busyTimeoutMs = 5000;
     QHash<QString, std::shared_ptr<SqliteStatement>> m_cache;
     QHash<QString, std::shared_ptr<SqliteStatement>> m_runCache;
 };

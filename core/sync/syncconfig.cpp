@@ -141,6 +141,8 @@ SyncResult<void> SyncConfig::validate() const
     if (clockSkewAlarmMs < 1 || stallTimeoutMs < 1 || minLogRetentionMs < 0 || maxLogRetentionMs < 0
         || overwrittenJournalLimit < 0 || maintenanceIntervalMs < 10)
         return invalid(u"time limits and journal size must be positive"_s);
+    if (busyTimeoutMs < 0 || busyTimeoutMs > 60000)
+        return invalid(u"busyTimeoutMs must be between 0 and 60000"_s);
     if (snapshotChunkBytes < 1024 || snapshotChunkBytes > 16 * 1024 * 1024)
         return invalid(u"snapshotChunkBytes must be between 1 KiB and 16 MiB"_s);
     if (maxLogRetentionMs > 0 && maxLogRetentionMs < minLogRetentionMs)

@@ -82,6 +82,10 @@ struct SyncConfig
     // proves knowledge of it before any data flows. Empty: connections are not authenticated.
     QByteArray secret;
     int stallTimeoutMs = 10000; // backlog without progress for this long: `stalled`
+    // Once open, how long a write waits for a lock another process holds on the database (an
+    // operator's sqlite3 session, a backup tool) before it fails. The replica shares its thread
+    // with the node's control API and links, so this is how long they can stall.
+    int busyTimeoutMs = 250;
     int reconnectMinMs = 200;
     int reconnectMaxMs = 10000;
     int overwrittenJournalLimit = 10000;

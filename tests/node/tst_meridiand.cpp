@@ -1,12 +1,15 @@
 // meridiand refuses an invalid configuration with exit code 2 and a message that names the file,
 // the field and what is wrong; it starts on a minimal valid one, reopens its audit log on SIGHUP
 // and stops on SIGTERM with 0; two nodes configured for the NATS transport replicate through a
-// real nats-server; it raises its open-files limit and keeps serving after running out of them.
+// real nats-server; it raises its open-files limit and keeps serving after running out of them;
+// a lock another process holds on its store fails writes soon instead of freezing the node.
 #include "../processcpu.h"
 #include "core/control/tokenauth.h"
+#include "core/sync/sqlitedb.h"
 
 #include <QDeadlineTimer>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -39,6 +42,7 @@ private slots:
     void openFilesLimitIsRaised();
     void outOfDescriptorsKeepsServing_data();
     void outOfDescriptorsKeepsServing();
+    void storeLockedByAnotherProcess();
 
 private:
     struct Started
@@ -378,6 +382,87 @@ void tst_Meridiand::outOfDescriptorsKeepsServing()
         return portIndex == 0 ? answer.startsWith("HTTP/1.1 200") : !answer.isEmpty();
     };
     QTRY_VERIFY_WITH_TIMEOUT(answered(), 10000);
+    process.terminate();
+    QVERIFY(process.waitForFinished(10000));
+}
+
+namespace {
+
+// One request on a connection of its own; the whole answer (Content-Length framed), or what
+// arrived before `timeoutMs`.
+QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs)
+{
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    if (!socket.waitForConnected(timeoutMs))
+        return {};
+    socket.write(request);
+    QDeadlineTimer deadline(timeoutMs);
+    QByteArray answer;
+    for (;;) {
+        const qsizetype end = answer.indexOf("\r\n\r\n");
+        if (end >= 0) {
+            const qsizetype at = answer.toLower().indexOf("content-length: ");
+            const qsizetype length = at < 0 ? 0 : answer.mid(at + 16).split('\r').value(0).toInt();
+            if (answer.size() >= end + 4 + length)
+                return answer;
+        }
+        if (deadline.hasExpired() || !socket.waitForReadyRead(int(deadline.remainingTime())))
+            return answer;
+        answer += socket.readAll();
+    }
+}
+
+} // namespace
+
+void tst_Meridiand::storeLockedByAnotherProcess()
+{
+    // An operator's sqlite3 session with an open write transaction on store.db used to freeze
+    // the node (control API, links, writes) for as long as it lasted: every write waited for the
+    // lock on the node's only thread, 5 s at a time. Now a write fails after
+    // sync.busy_timeout_ms with a clear 503, and everything else goes on.
+    QProcess process;
+    const auto node = startNode(process);
+    QVERIFY(node);
+    const quint16 data = node->ports.at(0);
+    const quint16 control = node->ports.at(1);
+    const auto put = [data](const QByteArray &key) {
+        return exchange(data,
+                        "PUT /api/kv/" + key + " HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nv",
+                        10000);
+    };
+    QVERIFY(put("before").startsWith("HTTP/1.1 201"));
+
+    Meridian::Internal::SqliteDb other; // "another process": a connection the node knows nothing of
+    QVERIFY(other.open(node->dataDir + u"/store.db"_s, false));
+    QVERIFY(other.exec(u"BEGIN IMMEDIATE"_s));
+    QElapsedTimer timer;
+    timer.start();
+    const QByteArray refused = put("during");
+    const qint64 putMs = timer.elapsed();
+    QVERIFY2(refused.startsWith("HTTP/1.1 503"), refused.constData());
+    QVERIFY2(refused.contains("another process holds a lock"), refused.constData());
+    QVERIFY2(refused.contains("\r\nRetry-After: 1\r\n"), refused.constData());
+    QVERIFY2(putMs < 4000, qPrintable(u"the refused write took %1 ms"_s.arg(putMs)));
+    // The control API answers while the lock is held, through the node's maintenance writes.
+    for (int i = 0; i < 3; ++i) {
+        timer.restart();
+        const QByteArray status = exchange(control,
+                                           "GET /v1/status HTTP/1.1\r\nHost: a\r\n"
+                                           "Authorization: Bearer s3cret\r\n\r\n",
+                                           10000);
+        QVERIFY2(status.startsWith("HTTP/1.1 200"), status.constData());
+        QVERIFY2(timer.elapsed() < 4000, qPrintable(u"status took %1 ms"_s.arg(timer.elapsed())));
+        QTest::qWait(500); // spread over more than one maintenance tick, not a synchronisation
+    }
+    QByteArray log;
+    QTRY_VERIFY_WITH_TIMEOUT((log += process.readAll()).contains("another process holds a lock"),
+                             10000); // the node's log names the cause too
+    QVERIFY(other.exec(u"ROLLBACK"_s));
+    other.close();
+    QTRY_VERIFY_WITH_TIMEOUT(put("after").startsWith("HTTP/1.1 20"), 10000); // 201, then 200
+    QVERIFY(exchange(data, "GET /api/kv/during HTTP/1.1\r\nHost: a\r\n\r\n", 10000)
+                    .startsWith("HTTP/1.1 404")); // the refused write left nothing behind
     process.terminate();
     QVERIFY(process.waitForFinished(10000));
 }

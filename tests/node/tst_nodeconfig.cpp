@@ -113,6 +113,7 @@ void tst_NodeConfig::defaults()
     QCOMPARE(config.tokens.size(), 1);
     QCOMPARE(config.clusterToken, QByteArray("admin-secret"));
     QVERIFY(config.leaderQuorum);
+    QCOMPARE(config.syncBusyTimeoutMs, 250);
 
     QJsonObject noQuorum = minimalConfig();
     setPath(noQuorum, u"control.leader_quorum"_s, u"none"_s);
@@ -170,6 +171,8 @@ void tst_NodeConfig::invalid_data()
                              << u"initial.primary"_s << u"not one of"_s;
     QTest::addRow("durability") << u"sync.durability"_s << QJsonValue(u"none"_s)
                                 << u"sync.durability"_s << u"full"_s;
+    QTest::addRow("busy timeout") << u"sync.busy_timeout_ms"_s << QJsonValue(60001)
+                                  << u"sync.busy_timeout_ms"_s << u"60000"_s;
     QTest::addRow("transport") << u"sync.transport"_s << QJsonValue(u"kafka"_s)
                                << u"sync.transport"_s << u"\"nats\""_s;
     QTest::addRow("nats without transport")
