@@ -161,10 +161,34 @@ HttpResponse DataApi::list(const HttpRequest &request) const
                                            u"invalid_parameter",
                                            u"'limit' must be a whole number from 1 to 1000");
     }
-    const auto result
-            = m_replica->query(u"SELECT key, length(value), content_type, updated_at FROM kv "
-                               "WHERE substr(key, 1, ?) = ? ORDER BY key LIMIT ?"_s,
-                               {qint64(prefix.size()), prefix, limit + 1});
+    // Pages follow one another by key: `after` is the last key of the previous page.
+    const QString after = request.queryValue(u"after");
+    if (request.hasQuery(u"after")) {
+        if (auto error = checkKey(after))
+            return *error;
+    }
+    // The keys with the prefix are those in [prefix, upper), upper being the prefix with its
+    // last UTF-8 byte raised by one (SQLite compares text bytewise), so the key index bounds the
+    // scan: a list reads only the rows it returns, however large the table.
+    QByteArray upper = prefix.toUtf8();
+    if (!upper.isEmpty())
+        upper.back() = char(quint8(upper.back()) + 1); // UTF-8 has no 0xFF byte
+    QString sql = u"SELECT key, length(value), content_type, updated_at FROM kv WHERE "_s;
+    QVariantList params;
+    if (!after.isEmpty() && after.toUtf8() >= prefix.toUtf8()) { // bytes, as SQLite orders
+        sql += u"key > ?"_s;
+        params.append(after);
+    } else {
+        sql += u"key >= ?"_s;
+        params.append(prefix);
+    }
+    if (!upper.isEmpty()) {
+        sql += u" AND key < CAST(? AS TEXT)"_s;
+        params.append(upper);
+    }
+    sql += u" ORDER BY key LIMIT ?"_s;
+    params.append(limit + 1);
+    const auto result = m_replica->query(sql, params);
     if (!result)
         return HttpResponse::jsonError(500, u"internal", result.error().message);
     QJsonArray items;
@@ -176,10 +200,12 @@ HttpResponse DataApi::list(const HttpRequest &request) const
                                  {u"content_type"_s, row.value(2).toString()},
                                  {u"updated_at"_s, row.value(3).toString()}});
     }
-    return HttpResponse::json(200,
-                              QJsonObject{{u"items"_s, items},
-                                          {u"truncated"_s, rows.size() > limit},
-                                          {u"region"_s, m_regionId}});
+    QJsonObject answer{{u"items"_s, items},
+                       {u"truncated"_s, rows.size() > limit},
+                       {u"region"_s, m_regionId}};
+    if (rows.size() > limit)
+        answer.insert(u"next_after"_s, rows.at(limit - 1).value(0).toString());
+    return HttpResponse::json(200, answer);
 }
 
 } // namespace Meridian

@@ -330,6 +330,29 @@ void tst_NodeCluster::writesConverge()
                       .json();
     QVERIFY2(list.value(u"items"_s).toArray().size() == 2, QJsonDocument(list).toJson().constData());
     QVERIFY(list.value(u"truncated"_s).toBool());
+    // Pages follow each other with `after`; a prefix ends where its keys do, also past ASCII.
+    const auto listAll = [this](const QString &query) {
+        QStringList keys;
+        QString after;
+        for (int page = 0; page < 10; ++page) {
+            QString path = u"/api/kv?%1&limit=2"_s.arg(query);
+            if (!after.isEmpty())
+                path += u"&after="_s + QString::fromLatin1(QUrl::toPercentEncoding(after));
+            const QJsonObject answer = call("GET", at(data(u"ap-southeast"_s), path), {}).json();
+            for (const QJsonValue &item : answer.value(u"items"_s).toArray())
+                keys.append(item.toObject().value(u"key"_s).toString());
+            if (!answer.value(u"truncated"_s).toBool())
+                return keys;
+            after = answer.value(u"next_after"_s).toString();
+        }
+        return keys << u"(more than 10 pages)"_s;
+    };
+    QCOMPARE(listAll(u"prefix=k-eu-west"_s),
+             (QStringList{u"k-eu-west-0"_s, u"k-eu-west-1"_s, u"k-eu-west-2"_s}));
+    for (const QString &key : {u"é1"_s, u"éa/b"_s, u"é\U0001F600"_s, u"f"_s, u"e"_s})
+        QCOMPARE(call("PUT", at(data(u"ap-southeast"_s), u"/api/kv/"_s + key), {}, "x").status, 201);
+    QCOMPARE(listAll(u"prefix=%C3%A9"_s), (QStringList{u"é1"_s, u"éa/b"_s, u"é\U0001F600"_s}));
+    QCOMPARE(call("GET", at(data(u"ap-southeast"_s), u"/api/kv?after="_s), {}).status, 400);
     // Over 1 MiB is refused; delete works.
     QCOMPARE(call("PUT",
                   at(data(u"us-east"_s), u"/api/kv/big"_s),
