@@ -1,3 +1,6 @@
+#include "core/edge/clientlocator.h"
+#include "core/edge/edgeconfig.h"
+#include "core/http/staticfilehandler.h"
 #include "core/node/node.h"
 #include "core/node/nodeconfig.h"
 #include "core/node/unixsignalnotifier.h"
@@ -38,6 +41,24 @@ void raiseOpenFilesLimit()
               static_cast<unsigned long long>(limit.rlim_cur));
 }
 
+// What --check verifies beyond the file itself: the files it names, as the node would open them
+// at start (the static site's root, the MaxMind database). Empty when they are usable.
+QString checkNamedFiles(const Meridian::NodeConfig &config)
+{
+    if (config.roleRegion && !config.staticRoot.isEmpty()) {
+        const Meridian::StaticFileHandler site(config.staticRoot, {});
+        if (!site.isValid())
+            return u"static.root: "_s + site.errorString();
+    }
+    if (config.roleEdge) {
+        QString error;
+        const auto edge = Meridian::EdgeConfig::fromJson(config.edgeSection, &error);
+        if (edge && !Meridian::ClientLocator::create(*edge, &error))
+            return error;
+    }
+    return {};
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -58,6 +79,11 @@ int main(int argc, char *argv[])
                                           QStringLiteral("Node configuration file (JSON)."),
                                           QStringLiteral("FILE"));
     parser.addOption(configOption);
+    const QCommandLineOption checkOption(
+            {QStringLiteral("t"), QStringLiteral("check")},
+            QStringLiteral("Check the configuration file and exit (0: valid, 2: invalid, with the "
+                           "reason), starting nothing: before a restart, as with nginx -t."));
+    parser.addOption(checkOption);
     parser.process(app);
 
     if (parser.isSet(versionOption)) {
@@ -91,6 +117,19 @@ int main(int argc, char *argv[])
         std::fputs(qPrintable(u"meridiand: invalid configuration: "_s + error->toString() + u'\n'),
                    stderr);
         return 2;
+    }
+    if (parser.isSet(checkOption)) {
+        const auto &config = std::get<Meridian::NodeConfig>(loaded);
+        if (const QString problem = checkNamedFiles(config); !problem.isEmpty()) {
+            std::fputs(qPrintable(u"meridiand: invalid configuration: %1: %2\n"_s
+                                          .arg(parser.value(configOption), problem)),
+                       stderr);
+            return 2;
+        }
+        std::fputs(qPrintable(u"meridiand: %1 is valid: node %2, role %3\n"_s.arg(
+                           parser.value(configOption), config.nodeId, config.roleName())),
+                   stdout);
+        return 0;
     }
 
     raiseOpenFilesLimit();

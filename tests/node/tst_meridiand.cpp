@@ -2,7 +2,8 @@
 // the field and what is wrong; it starts on a minimal valid one, reopens its audit log on SIGHUP
 // and stops on SIGTERM with 0; two nodes configured for the NATS transport replicate through a
 // real nats-server; it raises its open-files limit and keeps serving after running out of them;
-// a lock another process holds on its store fails writes soon instead of freezing the node.
+// a lock another process holds on its store fails writes soon instead of freezing the node;
+// --check validates a configuration without starting anything.
 #include "../processcpu.h"
 #include "core/control/tokenauth.h"
 #include "core/sync/sqlitedb.h"
@@ -37,6 +38,7 @@ class tst_Meridiand final : public QObject
 private slots:
     void invalidConfigExits2_data();
     void invalidConfigExits2();
+    void checkStartsNothing();
     void singleNodeStartsAndStops();
     void twoNodesReplicateOverNats();
     void openFilesLimitIsRaised();
@@ -132,6 +134,39 @@ void tst_Meridiand::invalidConfigExits2()
     const QString err = QString::fromUtf8(process.readAllStandardError());
     QVERIFY2(err.contains(path), qPrintable(err));
     QVERIFY2(err.contains(expected), qPrintable(err));
+}
+
+void tst_Meridiand::checkStartsNothing()
+{
+    // --check validates the file and what it names, like `nginx -t`, and starts nothing.
+    const QString dir = m_dir.filePath(u"check"_s);
+    const auto check = [](const QString &path, QString *output) {
+        QProcess process;
+        process.start(QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s,
+                      {u"--check"_s, u"--config"_s, path});
+        if (!process.waitForFinished(10000) || process.exitStatus() != QProcess::NormalExit)
+            return -1;
+        *output = QString::fromUtf8(process.readAllStandardOutput()
+                                    + process.readAllStandardError());
+        return process.exitCode();
+    };
+    QJsonObject config = validConfig(dir, {1, 2, 3});
+    QString output;
+    QCOMPARE(check(write(QJsonDocument(config).toJson()), &output), 0);
+    QVERIFY2(output.contains(u"is valid: node us-east, role region"_s), qPrintable(output));
+    QVERIFY(!QFileInfo::exists(dir + u"/data"_s)); // no store was created
+
+    // A file the node would open only at start: a MaxMind database that is not one.
+    QJsonObject edge = config;
+    edge.insert(u"role"_s, u"region+edge"_s);
+    edge.insert(u"edge"_s,
+                QJsonObject{{u"listen"_s, u"127.0.0.1:4"_s},
+                            {u"maxmind_database"_s, write("not a MaxMind database")}});
+    QCOMPARE(check(write(QJsonDocument(edge).toJson()), &output), 2);
+    QVERIFY2(output.contains(u"edge.maxmind_database: cannot open"_s), qPrintable(output));
+    config.insert(u"regoin"_s, u"us-east"_s);
+    QCOMPARE(check(write(QJsonDocument(config).toJson()), &output), 2);
+    QVERIFY2(output.contains(u"regoin: unknown option"_s), qPrintable(output));
 }
 
 void tst_Meridiand::singleNodeStartsAndStops()
