@@ -536,6 +536,12 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
         readInitial(root, config);
 
         config.edgeSection = root.object(u"edge"_s);
+        // The files the edge opens are named relative to this file, as every other path here
+        // (under systemd the working directory is /).
+        for (const QString &key : {u"maxmind_database"_s}) {
+            if (const QJsonValue v = config.edgeSection.value(key); v.isString())
+                config.edgeSection.insert(key, resolvePath(v.toString(), file));
+        }
         if (!config.roleEdge && !config.edgeSection.isEmpty())
             root.fail(u"edge"_s, u"is only for nodes with the edge role"_s);
         if (QString why; config.roleEdge && !EdgeConfig::fromJson(config.edgeSection, &why)) {

@@ -225,6 +225,14 @@ void tst_NodeConfig::edgeSectionIsCheckedAtLoad()
     QVERIFY(std::holds_alternative<NodeConfig>(good));
     QVERIFY(std::get<NodeConfig>(good).roleEdge);
 
+    // A relative file name in the edge section is relative to the configuration file.
+    config.insert(u"edge"_s, QJsonObject{{u"maxmind_database"_s, u"geo/city.mmdb"_s}});
+    const auto relative = NodeConfigLoader::parse(QJsonDocument(config).toJson(),
+                                                  u"/etc/meridian/e.json"_s);
+    QVERIFY(std::holds_alternative<NodeConfig>(relative));
+    QCOMPARE(std::get<NodeConfig>(relative).edgeSection.value(u"maxmind_database"_s).toString(),
+             u"/etc/meridian/geo/city.mmdb"_s);
+
     config.insert(u"edge"_s, QJsonObject{{u"health_check"_s, QJsonObject{{u"interval_ms"_s, 1}}}});
     const auto bad = NodeConfigLoader::parse(QJsonDocument(config).toJson(), u"e.json"_s);
     QVERIFY(std::holds_alternative<ConfigError>(bad));
