@@ -86,6 +86,7 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
             u"location_header"_s,
             u"country_header"_s,
             u"maxmind_database"_s,
+            u"access_log"_s,
             u"hash_key"_s,
             u"cache"_s,
             u"health_check"_s,
@@ -130,6 +131,7 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
     r.string(u"location_header"_s, c.locationHeader);
     r.string(u"country_header"_s, c.countryHeader);
     r.string(u"maxmind_database"_s, c.maxmindDatabase);
+    r.string(u"access_log"_s, c.accessLog);
     r.string(u"hash_key"_s, c.hashKey);
     if (c.hashKey != u"client_address"_s
         && !((c.hashKey.startsWith(u"header:"_s) || c.hashKey.startsWith(u"cookie:"_s))
@@ -213,6 +215,7 @@ QJsonObject EdgeConfig::toJson() const
             {u"location_header"_s, locationHeader},
             {u"country_header"_s, countryHeader},
             {u"maxmind_database"_s, maxmindDatabase},
+            {u"access_log"_s, accessLog},
             {u"hash_key"_s, hashKey},
             {u"cache"_s,
              QJsonObject{{u"enabled"_s, cacheEnabled},

@@ -43,6 +43,7 @@ struct EdgeConfig
     QString locationHeader = QStringLiteral("X-Client-Location");
     QString countryHeader;
     QString maxmindDatabase;
+    QString accessLog; // file of the access log (JSON lines); empty: none
     // consistent_hash key: "client_address", "header:NAME" or "cookie:NAME".
     QString hashKey = QStringLiteral("client_address");
 

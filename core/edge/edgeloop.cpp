@@ -1,5 +1,6 @@
 #include "core/edge/edgeloop.h"
 
+#include "core/edge/edgeaccesslog.h"
 #include "core/edge/edgecache.h"
 #include "core/edge/edgerouter.h"
 #include "core/edge/edgetraffic.h"
@@ -142,6 +143,7 @@ struct Conn
     bool eof = false;
     bool failed = false;
     int64_t deadline = 0; // monotonic ms; 0 = none
+    uint64_t sent = 0;    // bytes written to it, ever
     Conn *prev = nullptr;
     Conn *next = nullptr;
     Buffer in;
@@ -206,6 +208,14 @@ struct Client : Conn
     const char *localBody = nullptr; // body of a local (cached) response, written from here
     size_t localBodySize = 0;
     unsigned attemptSeq = 0; // bumped by every dispatch
+    // Access log (kept only when there is one): the request from its start until its line.
+    bool logOpen = false;
+    uint64_t logSentBefore = 0;
+    int logTries = 0;
+    size_t logMethodLength = 0;
+    std::string logRequest; // method, then target
+    std::string logRegion;  // of the last attempt
+    std::string_view logCache;
 };
 
 std::string_view reasonOf(int status)
@@ -272,6 +282,7 @@ struct LoopState
         , router(*shared->router)
         , traffic(*shared->traffic)
         , cache(shared->cache.get())
+        , accessLog(shared->accessLog.get())
     {}
 
     int worker;
@@ -280,6 +291,8 @@ struct LoopState
     EdgeRouter &router;
     EdgeTraffic &traffic;
     EdgeCache *cache;
+    EdgeAccessLog *accessLog;
+    EdgeAccessLog::Buffer logBuffer;
 
     int epfd = -1;
     Conn listener{Kind::Listener};
@@ -399,6 +412,7 @@ struct LoopState
                     dst->failed = true;
                 break;
             }
+            dst->sent += uint64_t(n);
             size_t left = size_t(n);
             const size_t fromOut = std::min(left, dst->out.size());
             dst->out.consume(fromOut);
@@ -600,6 +614,10 @@ struct LoopState
     // --- local responses ---
     void localResponse(Client *c, int status, std::string_view message, bool close)
     {
+        if (!c->logOpen) { // refused before a request started (head too large)
+            c->startUs = monotonicUs();
+            openLogLine(c);
+        }
         c->status = status;
         c->keepAlive = c->keepAlive && !close;
         c->out.clear();
@@ -631,6 +649,7 @@ struct LoopState
         c->out.append("Age: "sv);
         c->out.appendNumber(uint64_t(std::max<int64_t>(0, now - e->storedMs) / 1000));
         c->out.append("\r\nX-Cache: HIT\r\n"sv);
+        c->logCache = "HIT"sv;
         if (!notModified) {
             c->out.append("Content-Length: "sv);
             c->out.appendNumber(e->body.size());
@@ -646,6 +665,42 @@ struct LoopState
         c->deadline = now + cfg.clientBodyTimeoutMs;
     }
 
+    // --- access log ---
+    void openLogLine(Client *c)
+    {
+        if (!accessLog)
+            return;
+        c->logOpen = true;
+        c->logSentBefore = c->sent;
+        c->logTries = 0;
+        c->logMethodLength = 0;
+        c->logRequest.clear();
+        c->logRegion.clear();
+        c->logCache = {};
+    }
+
+    // The line of the request that ended: answered, or abandoned (status 499).
+    void logLine(Client *c, int status)
+    {
+        if (!c->logOpen)
+            return;
+        c->logOpen = false;
+        EdgeAccessLog::Buffer::Entry e;
+        e.client = std::string_view(c->ip, c->ipLength);
+        const std::string_view request = c->logRequest;
+        e.method = request.substr(0, c->logMethodLength);
+        e.target = request.substr(c->logMethodLength);
+        e.status = status;
+        e.bytes = c->sent - c->logSentBefore;
+        e.durationUs = monotonicUs() - c->startUs;
+        e.region = c->logRegion;
+        e.attempts = c->logTries;
+        e.cache = c->logCache;
+        logBuffer.append(e, now);
+        if (logBuffer.due(now))
+            logBuffer.writeTo(*accessLog);
+    }
+
     // --- client side ---
     void closeClient(Client *c)
     {
@@ -653,6 +708,7 @@ struct LoopState
             return;
         if (c->state == Client::State::Proxy)
             endExchange(c, false, true);
+        logLine(c, 499); // a request still open: the client did not get (all of) its answer
         --clients;
         destroy(c);
     }
@@ -788,6 +844,7 @@ struct LoopState
         c->headMethod = false;
         c->keepAlive = true;
         c->startUs = monotonicUs();
+        openLogLine(c);
         if (HttpWire::parseRequest(c->in.data(), headEnd, head, error)
             != HttpWire::Status::Complete) {
             switch (error) {
@@ -805,6 +862,11 @@ struct LoopState
         }
         c->http10 = head.minorVersion == 0;
         c->headMethod = head.method == "HEAD"sv;
+        if (accessLog) {
+            c->logRequest.assign(head.method);
+            c->logMethodLength = head.method.size();
+            c->logRequest.append(head.target);
+        }
         // Framing and connection semantics (RFC 9112 sections 6, 9).
         int hosts = 0;
         bool haveLength = false;
@@ -969,6 +1031,10 @@ struct LoopState
         c->attemptUs = monotonicUs();
         traffic.begin(worker, c->pick.region);
         c->counted = true;
+        if (accessLog) {
+            ++c->logTries;
+            c->logRegion = router.endpoint(c->pick.endpoint).regionId;
+        }
         Upstream *u = acquire(c->pick.endpoint, fresh);
         if (!u) {
             attemptFailed(c, nullptr, Failure::Connect);
@@ -1112,6 +1178,7 @@ struct LoopState
 
     void finishLocal(Client *c)
     {
+        logLine(c, c->status);
         c->cached.reset();
         c->localBody = nullptr;
         if (!c->keepAlive || c->eof) {
@@ -1156,8 +1223,10 @@ struct LoopState
                 o.append(router.endpoint(u->endpoint).regionId);
                 o.append("\r\n"sv);
             }
-            if (c->cacheable)
+            if (c->cacheable) {
                 o.append("X-Cache: MISS\r\n"sv);
+                c->logCache = "MISS"sv;
+            }
             if (!c->keepAlive)
                 o.append("Connection: close\r\n"sv);
         }
@@ -1371,6 +1440,7 @@ struct LoopState
                     cache->store(c->cacheKey, std::move(c->storing));
                 c->storing.reset();
                 endExchange(c, true, false);
+                logLine(c, c->status);
                 if (!c->keepAlive) {
                     closeAfterAnswer(c);
                     return;
@@ -1565,11 +1635,15 @@ struct LoopState
                 lastSweep = now;
                 sweep();
             }
+            if (accessLog && logBuffer.due(now))
+                logBuffer.writeTo(*accessLog);
             for (Conn *c : graveyard)
                 delete c;
             graveyard.clear();
         }
         shutdown();
+        if (accessLog)
+            logBuffer.writeTo(*accessLog);
     }
 
     void shutdown()

@@ -10,6 +10,7 @@
 
 namespace Meridian {
 
+class EdgeAccessLog;
 class EdgeCache;
 class EdgeRouter;
 class EdgeTraffic;
@@ -20,7 +21,8 @@ struct EdgeShared
     EdgeConfig config;
     std::shared_ptr<EdgeRouter> router;
     std::shared_ptr<EdgeTraffic> traffic;
-    std::shared_ptr<EdgeCache> cache; // null when the cache is disabled
+    std::shared_ptr<EdgeCache> cache;         // null when the cache is disabled
+    std::shared_ptr<EdgeAccessLog> accessLog; // null without edge.access_log
 };
 
 namespace Internal {

@@ -1,5 +1,6 @@
 #include "core/edge/edgeserver.h"
 
+#include "core/edge/edgeaccesslog.h"
 #include "core/edge/edgeloop.h"
 #include "core/edge/edgerouter.h"
 #include "core/edge/edgeworker.h"
@@ -33,11 +34,22 @@ bool EdgeServer::start(QString *error)
     m_traffic = std::make_shared<EdgeTraffic>(m_config.workers);
     if (m_config.cacheEnabled && m_config.cacheMaxBytes > 0)
         m_cache = std::make_shared<EdgeCache>(m_config.cacheMaxBytes, m_config.cacheMaxObjectBytes);
+    if (!m_config.accessLog.isEmpty()) {
+        auto log = std::make_shared<EdgeAccessLog>();
+        QString why;
+        if (!log->open(m_config.accessLog, &why)) {
+            if (error)
+                *error = u"edge: %1"_s.arg(why);
+            return false;
+        }
+        m_accessLog = std::move(log);
+    }
     auto shared = std::make_shared<EdgeShared>();
     shared->config = m_config;
     shared->router = m_router;
     shared->traffic = m_traffic;
     shared->cache = m_cache;
+    shared->accessLog = m_accessLog;
     m_shared = shared;
     quint16 port = m_config.listenPort;
     for (int i = 0; i < m_config.workers; ++i) {
@@ -80,6 +92,11 @@ void EdgeServer::stop(int graceMs)
         delete w;
     }
     m_workers.clear();
+}
+
+bool EdgeServer::reopenAccessLog(QString *error)
+{
+    return !m_accessLog || m_accessLog->reopen(error);
 }
 
 EdgeCache::Stats EdgeServer::cacheStats() const

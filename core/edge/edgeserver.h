@@ -14,6 +14,7 @@
 
 namespace Meridian {
 
+class EdgeAccessLog;
 class EdgeRouter;
 class EdgeWorker;
 struct EdgeShared;
@@ -51,6 +52,9 @@ public:
     QList<EdgeRegionTraffic> liveCounters() const;
     bool hasCache() const { return bool(m_cache); }
     EdgeCache::Stats cacheStats() const;
+    // Opens edge.access_log again at its path (SIGHUP, after logrotate moved it); true without
+    // an access log.
+    bool reopenAccessLog(QString *error);
     // Samples the workers' counters now (the timer does it every second).
     void sample();
 
@@ -64,6 +68,7 @@ private:
     std::shared_ptr<EdgeRouter> m_router;
     std::shared_ptr<EdgeTraffic> m_traffic;
     std::shared_ptr<EdgeCache> m_cache;
+    std::shared_ptr<EdgeAccessLog> m_accessLog;
     std::shared_ptr<const EdgeShared> m_shared;
     std::vector<EdgeWorker *> m_workers;
     quint16 m_port = 0;

@@ -195,6 +195,14 @@ QList<EdgeRegionTraffic> EdgeGateway::liveCounters() const
     return m_server ? m_server->liveCounters() : QList<EdgeRegionTraffic>{};
 }
 
+QString EdgeGateway::reopenAccessLog()
+{
+    QString error;
+    if (m_server && !m_server->reopenAccessLog(&error))
+        return error;
+    return {};
+}
+
 std::optional<EdgeCache::Stats> EdgeGateway::cacheStats() const
 {
     if (!m_server || !m_server->hasCache())

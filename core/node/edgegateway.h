@@ -57,6 +57,9 @@ public:
     QList<EdgeRegionTraffic> liveCounters() const;
     // The edge cache's counters now; nullopt when the cache is off.
     std::optional<EdgeCache::Stats> cacheStats() const;
+    // edge.access_log again at its path (SIGHUP); an error message, or nothing.
+    QString reopenAccessLog();
+    QString accessLogPath() const { return m_edgeConfig.accessLog; }
 
 signals:
     void balancerConfigChanged(const Meridian::BalancerConfig &config);

@@ -316,6 +316,12 @@ void Node::reopenLogs()
         qCWarning(lcNode).noquote() << error;
     else
         qCInfo(lcNode).noquote() << "reopened the audit log" << m_audit.path();
+    if (m_edge && !m_edge->accessLogPath().isEmpty()) {
+        if (const QString error = m_edge->reopenAccessLog(); !error.isEmpty())
+            qCWarning(lcNode).noquote() << error;
+        else
+            qCInfo(lcNode).noquote() << "reopened the access log" << m_edge->accessLogPath();
+    }
 }
 
 void Node::shutdown()

@@ -538,7 +538,7 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
         config.edgeSection = root.object(u"edge"_s);
         // The files the edge opens are named relative to this file, as every other path here
         // (under systemd the working directory is /).
-        for (const QString &key : {u"maxmind_database"_s}) {
+        for (const QString &key : {u"maxmind_database"_s, u"access_log"_s}) {
             if (const QJsonValue v = config.edgeSection.value(key); v.isString())
                 config.edgeSection.insert(key, resolvePath(v.toString(), file));
         }

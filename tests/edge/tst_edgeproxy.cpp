@@ -6,6 +6,10 @@
 #include "core/edge/edgerouter.h"
 #include "core/edge/edgeserver.h"
 
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <atomic>
@@ -334,6 +338,92 @@ private slots:
         const auto r = c.get("/slow");
         QCOMPARE(r.status, 504);
         QCOMPARE(c.get("/hello").status, 200); // the client connection survives
+    }
+
+    void accessLogHasALinePerRequest()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString path = dir.filePath(u"access.log"_s);
+        auto e = makeEdge(2, [&path](EdgeConfig &c) {
+            c.accessLog = path;
+            c.workers = 1;
+            c.upstreamResponseTimeoutMs = 300;
+        });
+        e->regions[0]->shutdown(); // every request is first tried there: a retry, logged
+        {
+            EdgeTestClient c(e->port());
+            QCOMPARE(c.get("/hello?x=\"y\"").status, 200);
+            QCOMPARE(c.get("/status/404").status, 404);
+            QCOMPARE(c.get("/slow").status, 504);
+            c.send("GET /\x01 HTTP/1.1\r\n\r\n");
+            QCOMPARE(c.read().status, 400);
+        }
+        {
+            // A client that leaves before its whole answer arrived: 499, as nginx logs it.
+            EdgeTestClient gone(e->port());
+            gone.send("GET /big?n=" + QByteArray::number(256LL * 1024 * 1024)
+                      + " HTTP/1.1\r\nHost: a\r\n\r\n");
+            QCOMPARE(gone.readHead().status, 200);
+        }
+        const auto written = [&path]() {
+            QFile f(path);
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        };
+        // Buffered by the worker, written within a second.
+        QTRY_VERIFY_WITH_TIMEOUT(written().contains("\"status\":499"), 10000);
+        // logrotate moves the file away, then SIGHUP: the next lines go to a new file.
+        QVERIFY(QFile::rename(path, path + u".1"_s));
+        QString error;
+        QVERIFY2(e->gateway->reopenAccessLog(&error), qPrintable(error));
+        EdgeTestClient after(e->port());
+        QCOMPARE(after.get("/hello").status, 200);
+        e->gateway->stop(1000); // an orderly stop writes what the workers still hold
+
+        const auto lines = [](const QString &file) {
+            QFile f(file);
+            QList<QJsonObject> out;
+            if (!f.open(QIODevice::ReadOnly))
+                return out;
+            for (const QByteArray &line : f.readAll().split('\n')) {
+                if (!line.isEmpty())
+                    out.append(QJsonDocument::fromJson(line).object());
+            }
+            return out;
+        };
+        const QList<QJsonObject> rotated = lines(path + u".1"_s);
+        QCOMPARE(rotated.size(), 5);
+        const QJsonObject hello = rotated.at(0);
+        QCOMPARE(hello.value(u"client").toString(), u"127.0.0.1"_s);
+        QCOMPARE(hello.value(u"method").toString(), u"GET"_s);
+        QCOMPARE(hello.value(u"target").toString(), u"/hello?x=\"y\""_s);
+        QCOMPARE(hello.value(u"status").toInt(), 200);
+        QCOMPARE(hello.value(u"region").toString(), u"r1"_s);
+        QCOMPARE(hello.value(u"attempts").toInt(), 2);
+        QCOMPARE(hello.value(u"cache").toString(), u"MISS"_s);
+        QVERIFY(hello.value(u"bytes").toInt() > 14); // the body alone is 14 bytes
+        QVERIFY(hello.value(u"ms").toDouble() >= 0);
+        QVERIFY(hello.value(u"time").toString().endsWith(u'Z'));
+        QCOMPARE(rotated.at(1).value(u"status").toInt(), 404);
+        QCOMPARE(rotated.at(2).value(u"status").toInt(), 504);
+        QCOMPARE(rotated.at(2).value(u"region").toString(), u"r1"_s);
+        const QJsonObject malformed = rotated.at(3);
+        QCOMPARE(malformed.value(u"status").toInt(), 400);
+        QVERIFY(malformed.value(u"region").isNull());
+        QCOMPARE(malformed.value(u"attempts").toInt(), 0);
+        QCOMPARE(rotated.at(4).value(u"status").toInt(), 499);
+        QVERIFY(rotated.at(4).value(u"bytes").toInteger() < 256LL * 1024 * 1024);
+        const QList<QJsonObject> current = lines(path);
+        QCOMPARE(current.size(), 1);
+        QCOMPARE(current.at(0).value(u"target").toString(), u"/hello"_s);
+
+        // A log that cannot be opened stops the gateway from starting, saying why.
+        EdgeConfig config;
+        config.listenHost = u"127.0.0.1"_s;
+        config.accessLog = dir.filePath(u"no-such-dir/access.log"_s);
+        EdgeServer unopened(config, e->router);
+        QVERIFY(!unopened.start(&error));
+        QVERIFY2(error.contains(u"cannot open the access log"_s), qPrintable(error));
     }
 
     void connectFailureIsRetriedElsewhere()
