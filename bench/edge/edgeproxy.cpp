@@ -26,7 +26,10 @@ int main(int argc, char *argv[])
     const QCommandLineOption workersOption(u"workers"_s, u"Worker threads."_s, u"N"_s, u"1"_s);
     const QCommandLineOption regionOption(u"region"_s, u"A region: ID=URL (repeat)."_s, u"ID=URL"_s);
     const QCommandLineOption noCacheOption(u"no-cache"_s, u"Disable the edge cache."_s);
-    parser.addOptions({listenOption, workersOption, regionOption, noCacheOption});
+    const QCommandLineOption accessLogOption(u"access-log"_s,
+                                             u"Write the access log to FILE."_s,
+                                             u"FILE"_s);
+    parser.addOptions({listenOption, workersOption, regionOption, noCacheOption, accessLogOption});
     parser.process(app);
 
     QJsonObject edge{{u"listen"_s, parser.value(listenOption)},
@@ -38,6 +41,7 @@ int main(int argc, char *argv[])
         return 2;
     }
     config->cacheEnabled = !parser.isSet(noCacheOption);
+    config->accessLog = parser.value(accessLogOption);
     QList<Meridian::EdgeRouter::Region> regions;
     for (const QString &r : parser.values(regionOption)) {
         const qsizetype eq = r.indexOf(u'=');

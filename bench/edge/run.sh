@@ -6,7 +6,8 @@
 #
 # usage: bench/edge/run.sh [--build DIR] [--duration S] [--connections N] [--rounds N]
 # Everything runs as the current user, with configs in a temp dir, on loopback ports, and is
-# stopped on exit. Every wrk run is bounded by `timeout`.
+# stopped on exit. Every wrk run is bounded by `timeout`. EDGE_ARGS adds options to the edge
+# (e.g. EDGE_ARGS="--access-log /tmp/edge-access.log" to measure the cost of the access log).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -146,7 +147,7 @@ pids+=($!)
 haproxy_pid=$!
 "$edge_bin" --listen "127.0.0.1:$p_edge" --workers 1 \
     --region "r1=http://127.0.0.1:$up1" --region "r2=http://127.0.0.1:$up2" \
-    --region "r3=http://127.0.0.1:$up3" >"$dir/edge.log" 2>&1 &
+    --region "r3=http://127.0.0.1:$up3" ${EDGE_ARGS:-} >"$dir/edge.log" 2>&1 &
 pids+=($!)
 edge_pid=$!
 wait_ready "http://127.0.0.1:$p_nginx/"
