@@ -492,10 +492,10 @@ void CtlRunner::reportAction(const ApiResult<ActionResult> &result, const QStrin
                             .arg(region->inFlight);
         }
         if (const auto &strategy = result.value().strategy) {
-            line += u"strategy is now %1 %2\n"_s.arg(strategy->name,
-                                                     strategy->params.isEmpty()
-                                                             ? QString()
-                                                             : compactJson(strategy->params));
+            line += u"strategy is now "_s + strategy->name;
+            if (!strategy->params.isEmpty())
+                line += u' ' + compactJson(strategy->params);
+            line += u'\n';
         }
         writeOut(line);
     }

@@ -64,6 +64,7 @@ private slots:
     void invalidAnswerExitsOne();
     void drainWaitFollowsInFlight();
     void strategySetSendsParams();
+    void strategySetWithoutParams();
     void resyncWaitPlainLines();
     void resyncFailureExitsOne();
     void eventsFollowUntilInterrupted();
@@ -394,6 +395,19 @@ void tst_Meridianctl::strategySetSendsParams()
              QJsonDocument::fromJson(R"({"name": "latency_ewma", "params": {"decay_s": 10,
                  "label": "eu", "sticky": true}})")
                      .object());
+}
+
+void tst_Meridianctl::strategySetWithoutParams()
+{
+    m_server->setHandler([](const RecordedRequest &) {
+        return ScriptedResponse{
+                200,
+                "{\"action\": " + kAction
+                        + R"(, "strategy": {"name": "consistent_hash", "params": {}}})"};
+    });
+    const Run r = run({u"strategy"_s, u"set"_s, u"consistent_hash"_s});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.contains(u"strategy is now consistent_hash\n"_s), qPrintable(r.out));
 }
 
 void tst_Meridianctl::resyncWaitPlainLines()
