@@ -4,6 +4,7 @@
 #include "ui/actioncontroller.h"
 #include "ui/connectdialog.h"
 #include "ui/democluster.h"
+#include "ui/digestjudge.h"
 #include "ui/eventlogdock.h"
 #include "ui/mapwidget.h"
 #include "ui/profilestore.h"
@@ -290,6 +291,20 @@ void MainWindow::createPanels(const QString &historyPath)
     m_regionsDock->raise();
 }
 
+bool MainWindow::showPanel(const QString &name)
+{
+    QDockWidget *dock = name == QLatin1String("regions")       ? m_regionsDock
+                        : name == QLatin1String("replication") ? m_replicationDock
+                        : name == QLatin1String("events")   ? static_cast<QDockWidget *>(m_eventLog)
+                        : name == QLatin1String("strategy") ? m_strategyDock
+                                                            : nullptr;
+    if (!dock)
+        return false;
+    dock->show();
+    dock->raise();
+    return true;
+}
+
 QDockWidget *MainWindow::addPanel(QWidget *panel,
                                   const QString &title,
                                   const QString &objectName,
@@ -524,37 +539,25 @@ void MainWindow::pollDigest()
         int reachable = 0;
         for (const Api::RegionDigest &d : report.regions)
             reachable += d.reachable ? 1 : 0;
-        // With writes streaming in, regions answer at slightly different moments: a difference
-        // while links are applying entries, or while any region's digest is still moving since
-        // the last comparison, is expected and said so. Only a difference that holds still is
-        // divergence.
-        QMap<QString, QString> digests;
-        for (const Api::RegionDigest &d : report.regions)
-            digests.insert(d.region, d.digest);
-        bool applying = digests != m_lastDigests;
-        m_lastDigests = digests;
-        for (const Api::LinkStatus &l : m_watcher->lastView().links)
-            applying = applying || l.applyRate > 0 || l.entriesBehind > 0;
-        QSet<QString> reachableDigests;
-        for (const Api::RegionDigest &d : report.regions) {
-            if (d.reachable && !d.digest.isEmpty())
-                reachableDigests.insert(d.digest);
-        }
-        if (report.agree) {
+        switch (m_digestJudge.judge(report, m_watcher->lastView().links)) {
+        case DigestJudge::Verdict::Agree:
             m_digestLabel->setText(statusDot(RegionStyle::healthy())
                                    + tr("data agrees (%1 regions)").arg(reachable));
-        } else if (reachable < report.regions.size() && reachableDigests.size() <= 1) {
-            // Nothing is known about the regions that did not answer.
+            break;
+        case DigestJudge::Verdict::AgreeAmongAnswering:
             m_digestLabel->setText(statusDot(RegionStyle::degraded())
                                    + tr("data agrees in the %1 of %2 regions that answered")
                                              .arg(reachable)
                                              .arg(report.regions.size()));
-        } else if (applying) {
+            break;
+        case DigestJudge::Verdict::InFlight:
             m_digestLabel->setText(statusDot(RegionStyle::degraded())
                                    + tr("digests differ (writes in flight)"));
-        } else {
+            break;
+        case DigestJudge::Verdict::Differ:
             m_digestLabel->setText(statusDot(RegionStyle::unhealthy())
                                    + tr("data differs across regions"));
+            break;
         }
         m_digestLabel->setToolTip(tr("Digest of every region's replicated data, compared every "
                                      "10 s; replication in flight shows as a difference for a "

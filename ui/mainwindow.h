@@ -2,6 +2,7 @@
 
 #include "core/control/apitypes.h"
 #include "ui/clusterwatcher.h"
+#include "ui/digestjudge.h"
 
 #include <QMainWindow>
 #include <QPointer>
@@ -70,6 +71,9 @@ public:
     QSortFilterProxyModel *regionsProxy() const { return m_regionsProxy; }
     QLineEdit *regionsFilter() const { return m_filter; }
     bool hasClusterData() const { return m_hasData; }
+    // Brings a bottom panel to the front: "regions", "replication", "events" or "strategy";
+    // false for another name.
+    bool showPanel(const QString &name);
 
     QString selectedRegion() const { return m_selected; }
     void selectRegion(const QString &id);
@@ -152,7 +156,7 @@ private:
     QLabel *m_regionsLabel = nullptr;
     QLabel *m_lagLabel = nullptr;
     QLabel *m_digestLabel = nullptr;
-    QMap<QString, QString> m_lastDigests; // region -> digest at the previous comparison
+    DigestJudge m_digestJudge;
     QLabel *m_staleLabel = nullptr;
     QLabel *m_trafficLabel = nullptr;
     QLabel *m_messageLabel = nullptr;

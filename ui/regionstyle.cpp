@@ -47,7 +47,9 @@ QColor lagColor(double lagS, const QString &linkState)
         return unreachable();
     if (linkState == u"needs_resync" || linkState == u"schema_mismatch" || lagS >= kLagBadS)
         return unhealthy();
-    if (lagS >= kLagWarnS || linkState == u"lagging")
+    // `lagging` alone is a link moving a backlog, which every link under writes is for a moment:
+    // the colour follows the seconds behind, as the legend says.
+    if (lagS >= kLagWarnS)
         return degraded();
     return healthy();
 }

@@ -36,6 +36,8 @@ QColor degraded();
 QColor unhealthy();
 QColor unknown();
 QColor unreachable();
+// Link colour: grey when broken (disconnected, stalled), red for needs_resync, schema_mismatch or
+// >= 5 s behind, orange from 1 s behind, green below.
 QColor lagColor(double lagS, const QString &linkState);
 // Marker colour: grey when unreachable, otherwise by health.
 QColor regionColor(const Api::RegionStatus &region);

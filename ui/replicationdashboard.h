@@ -14,6 +14,7 @@
 // `client` may be null: no digest then.
 
 #include "core/control/apitypes.h"
+#include "ui/digestjudge.h"
 #include "ui/replicationhistory.h"
 
 #include <QHash>
@@ -121,6 +122,8 @@ private:
     QLabel *m_digestLabel;
     LinkTableModel *m_linkModel;
     DigestModel *m_digestModel;
+    DigestJudge m_digestJudge;
+    QList<Api::LinkStatus> m_links; // of the last cluster view: is replication moving?
     QTableView *m_linkView;
     QTableView *m_digestView;
     OverwrittenModel *m_overwrittenModel;

@@ -94,13 +94,20 @@ int main(int argc, char *argv[])
                                        "2), and then until the cluster's data has arrived."),
                         QStringLiteral("SECONDS"),
                         QStringLiteral("2"));
+    const QCommandLineOption panelOption(
+            QStringLiteral("panel"),
+            QStringLiteral("With --screenshot: the bottom panel to show (regions, replication, "
+                           "events or strategy; default regions)."),
+            QStringLiteral("PANEL"),
+            QStringLiteral("regions"));
     parser.addOptions({versionOption,
                        demoOption,
                        endpointOption,
                        tokenOption,
                        themeOption,
                        screenshotOption,
-                       afterOption});
+                       afterOption,
+                       panelOption});
     parser.process(*application);
 
     if (parser.isSet(versionOption)) {
@@ -114,6 +121,14 @@ int main(int argc, char *argv[])
         describeApplication<QApplication>();
     }
     QCoreApplication &app = *application;
+    if (!QStringList{QStringLiteral("regions"),
+                     QStringLiteral("replication"),
+                     QStringLiteral("events"),
+                     QStringLiteral("strategy")}
+                 .contains(parser.value(panelOption))) {
+        std::fputs("meridian: --panel is one of regions, replication, events, strategy\n", stderr);
+        return 2;
+    }
     double after = 0;
     if (parser.isSet(screenshotOption)) {
         bool ok = false;
@@ -182,6 +197,7 @@ int main(int argc, char *argv[])
         window->connectToProfile(last.isEmpty() ? profiles.names().value(0) : last);
     }
     window->show();
+    window->showPanel(parser.value(panelOption));
 
     if (parser.isSet(screenshotOption)) {
         const QString file = parser.value(screenshotOption);

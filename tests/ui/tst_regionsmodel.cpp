@@ -23,7 +23,22 @@ private slots:
     void updatesInPlace();
     void sortsAndFilters();
     void latencyFormats();
+    void linkColoursFollowTheLegend();
 };
+
+void tst_RegionsModel::linkColoursFollowTheLegend()
+{
+    // Under writes every link is `lagging` for a moment; the map's legend colours by seconds.
+    using namespace RegionStyle;
+    QCOMPARE(lagColor(0.2, u"lagging"_s), healthy());
+    QCOMPARE(lagColor(0.0, u"caught_up"_s), healthy());
+    QCOMPARE(lagColor(1.5, u"lagging"_s), degraded());
+    QCOMPARE(lagColor(6.0, u"lagging"_s), unhealthy());
+    QCOMPARE(lagColor(0.0, u"needs_resync"_s), unhealthy());
+    QCOMPARE(lagColor(0.0, u"schema_mismatch"_s), unhealthy());
+    QCOMPARE(lagColor(0.3, u"stalled"_s), unreachable());
+    QCOMPARE(lagColor(0.0, u"disconnected"_s), unreachable());
+}
 
 void tst_RegionsModel::latencyFormats()
 {

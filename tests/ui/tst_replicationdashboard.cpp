@@ -2,6 +2,7 @@
 // the link and digest models under QAbstractItemModelTester, and the digest of a real cluster.
 #include "core/cluster/localcluster.h"
 #include "core/control/controlclient.h"
+#include "ui/digestjudge.h"
 #include "ui/digestmodel.h"
 #include "ui/linktablemodel.h"
 #include "ui/overwrittenmodel.h"
@@ -68,6 +69,7 @@ private slots:
     void decimationKeepsSpikes();
     void linkModel();
     void digestModel();
+    void digestJudgeTellsDivergenceFromReplication();
     void overwrittenModel();
     void digestOfRealCluster();
 };
@@ -229,6 +231,38 @@ void tst_ReplicationDashboard::digestModel()
     QCOMPARE(agreement.value(u"us-east"_s), u"agrees"_s);
     QCOMPARE(overwritten.value(u"us-east"_s), u"3"_s);
     QCOMPARE(overwritten.value(u"eu-west"_s), u"0"_s);
+}
+
+void tst_ReplicationDashboard::digestJudgeTellsDivergenceFromReplication()
+{
+    const auto report = [](const QString &apDigest, bool apReachable = true) {
+        const QJsonObject
+                json{{u"agree"_s, apDigest == u"aaaa"_s},
+                     {u"regions"_s,
+                      QJsonObject{{u"us-east"_s,
+                                   QJsonObject{{u"digest"_s, u"aaaa"_s}, {u"reachable"_s, true}}},
+                                  {u"ap-southeast"_s,
+                                   QJsonObject{{u"digest"_s, apReachable ? apDigest : QString()},
+                                               {u"reachable"_s, apReachable}}}}}};
+        return Api::DigestReport::fromJson(json).value();
+    };
+    Api::LinkStatus idle;
+    idle.origin = u"us-east"_s;
+    idle.replica = u"ap-southeast"_s;
+    Api::LinkStatus applying = idle;
+    applying.applyRate = 40;
+    using Verdict = DigestJudge::Verdict;
+
+    DigestJudge judge;
+    QCOMPARE(judge.judge(report(u"aaaa"_s), {idle}), Verdict::Agree);
+    // A digest that moved since the last comparison: writes are still arriving.
+    QCOMPARE(judge.judge(report(u"bbbb"_s), {idle}), Verdict::InFlight);
+    // The same difference again, with every link idle: divergence.
+    QCOMPARE(judge.judge(report(u"bbbb"_s), {idle}), Verdict::Differ);
+    // A link applying entries explains a difference that holds still.
+    QCOMPARE(judge.judge(report(u"bbbb"_s), {applying}), Verdict::InFlight);
+    // Nothing is known of a region that did not answer.
+    QCOMPARE(judge.judge(report({}, false), {idle}), Verdict::AgreeAmongAnswering);
 }
 
 void tst_ReplicationDashboard::overwrittenModel()
