@@ -120,10 +120,26 @@ bool EventHistory::open(QString *error)
                          " region TEXT NOT NULL DEFAULT '',"
                          " summary TEXT NOT NULL,"
                          " detail TEXT NOT NULL DEFAULT '',"
-                         " dedupe TEXT UNIQUE);"
+                         " dedupe TEXT UNIQUE,"
+                         " cluster TEXT NOT NULL DEFAULT '');"
                          "CREATE INDEX IF NOT EXISTS history_time ON history(time_ms);";
     char *message = nullptr;
-    if (sqlite3_exec(m_db, schema, nullptr, nullptr, &message) != SQLITE_OK) {
+    int rc = sqlite3_exec(m_db, schema, nullptr, nullptr, &message);
+    if (rc == SQLITE_OK) {
+        // Files from before clusters were told apart: the column is added, old rows keep ''.
+        bool hasCluster = false;
+        Statement columns(m_db, "PRAGMA table_info(history)");
+        while (columns.ok() && columns.step() == SQLITE_ROW)
+            hasCluster = hasCluster || columns.text(1) == u"cluster"_s;
+        const char *upgrade = hasCluster ? "CREATE INDEX IF NOT EXISTS history_cluster_time"
+                                           " ON history(cluster, time_ms);"
+                                         : "ALTER TABLE history ADD COLUMN cluster TEXT NOT NULL"
+                                           " DEFAULT '';"
+                                           "CREATE INDEX IF NOT EXISTS history_cluster_time"
+                                           " ON history(cluster, time_ms);";
+        rc = sqlite3_exec(m_db, upgrade, nullptr, nullptr, &message);
+    }
+    if (rc != SQLITE_OK) {
         const QString reason = QString::fromUtf8(message ? message : "unknown error");
         sqlite3_free(message);
         return fail(u"cannot prepare the event history %1: %2 (delete the file to start afresh)"_s
@@ -131,6 +147,12 @@ bool EventHistory::open(QString *error)
     }
     m_count = countRows();
     return true;
+}
+
+void EventHistory::setCluster(const QString &cluster)
+{
+    m_cluster = cluster;
+    m_count = countRows();
 }
 
 void EventHistory::close()
@@ -252,7 +274,7 @@ std::optional<HistoryEntry> EventHistory::insert(HistoryEntry entry, const QStri
         return std::nullopt;
     Statement insert(m_db,
                      "INSERT OR IGNORE INTO history(time_ms, source, type, region, summary, detail,"
-                     " dedupe) VALUES(?,?,?,?,?,?,?)");
+                     " dedupe, cluster) VALUES(?,?,?,?,?,?,?,?)");
     if (!insert.ok()) {
         m_lastError = QString::fromUtf8(sqlite3_errmsg(m_db));
         return std::nullopt;
@@ -266,7 +288,8 @@ std::optional<HistoryEntry> EventHistory::insert(HistoryEntry entry, const QStri
     if (key.isEmpty())
         insert.bindNull(7);
     else
-        insert.bind(7, key);
+        insert.bind(7, m_cluster + u'\n' + key); // the same event id in two clusters is two rows
+    insert.bind(8, m_cluster);
     if (insert.step() != SQLITE_DONE) {
         m_lastError = QString::fromUtf8(sqlite3_errmsg(m_db));
         return std::nullopt;
@@ -298,7 +321,8 @@ QList<HistoryEntry> EventHistory::search(const QString &text, const QString &typ
         return entries;
     Statement query(m_db,
                     "SELECT id, time_ms, source, type, region, summary, detail FROM history"
-                    " WHERE (?1 = '' OR summary LIKE ?2 ESCAPE '\\' OR type LIKE ?2 ESCAPE '\\'"
+                    " WHERE cluster = ?5"
+                    "   AND (?1 = '' OR summary LIKE ?2 ESCAPE '\\' OR type LIKE ?2 ESCAPE '\\'"
                     "        OR region LIKE ?2 ESCAPE '\\' OR detail LIKE ?2 ESCAPE '\\')"
                     "   AND (?3 = '' OR (?3 = 'audit' AND source = 'audit')"
                     "        OR (source = 'event' AND type = ?3))"
@@ -310,6 +334,7 @@ QList<HistoryEntry> EventHistory::search(const QString &text, const QString &typ
     query.bind(2, u"%"_s + escapeLike(needle) + u"%"_s);
     query.bind(3, type);
     query.bind(4, qint64(limit > 0 ? limit : 1000));
+    query.bind(5, m_cluster);
     while (query.step() == SQLITE_ROW) {
         HistoryEntry entry;
         entry.id = query.int64(0);
@@ -329,7 +354,11 @@ QStringList EventHistory::eventTypes() const
     QStringList types;
     if (!m_db)
         return types;
-    Statement query(m_db, "SELECT DISTINCT type FROM history WHERE source = 'event' ORDER BY type");
+    Statement query(m_db,
+                    "SELECT DISTINCT type FROM history WHERE cluster = ? AND source = 'event'"
+                    " ORDER BY type");
+    if (query.ok())
+        query.bind(1, m_cluster);
     while (query.ok() && query.step() == SQLITE_ROW)
         types.append(query.text(0));
     return types;
@@ -339,8 +368,11 @@ qint64 EventHistory::countRows() const
 {
     if (!m_db)
         return 0;
-    Statement query(m_db, "SELECT COUNT(*) FROM history");
-    return query.ok() && query.step() == SQLITE_ROW ? query.int64(0) : 0;
+    Statement query(m_db, "SELECT COUNT(*) FROM history WHERE cluster = ?");
+    if (!query.ok())
+        return 0;
+    query.bind(1, m_cluster);
+    return query.step() == SQLITE_ROW ? query.int64(0) : 0;
 }
 
 } // namespace Meridian

@@ -55,6 +55,12 @@ public:
     bool isOpen() const { return m_db != nullptr; }
     void close();
 
+    // The cluster whose entries are added, searched and counted from now on (a profile name, an
+    // endpoint): one file keeps the history of every cluster the operator watches, apart.
+    // Entries written before clusters were told apart belong to the cluster "".
+    void setCluster(const QString &cluster);
+    const QString &cluster() const { return m_cluster; }
+
     void setIgnoredTypes(const QSet<QString> &types) { m_ignored = types; }
     bool isIgnored(const QString &type) const { return m_ignored.contains(type); }
     // At most this many entries are kept (the oldest go first); default 100,000.
@@ -72,7 +78,7 @@ public:
     QList<HistoryEntry> search(const QString &text, const QString &type, int limit = 1000) const;
     // The event types seen so far, sorted.
     QStringList eventTypes() const;
-    qint64 count() const { return m_count; }
+    qint64 count() const { return m_count; } // entries of the cluster
     QString lastError() const { return m_lastError; }
 
     static HistoryEntry fromEvent(const Api::ApiEvent &event, const QDateTime &received);
@@ -88,8 +94,9 @@ private:
     QSet<QString> m_ignored{QStringLiteral("traffic"), QStringLiteral("lag")};
     qint64 m_maxEntries = 100000;
     qint64 m_insertsSincePrune = 0;
-    qint64 m_count = 0;
+    qint64 m_count = 0; // of m_cluster
     QString m_lastError;
+    QString m_cluster;
 };
 
 } // namespace Meridian

@@ -253,6 +253,16 @@ void EventLogDock::setSearchText(const QString &text)
     reload();
 }
 
+void EventLogDock::setCluster(const QString &cluster)
+{
+    if (cluster == m_history->cluster())
+        return;
+    m_history->setCluster(cluster);
+    m_detail->clear();
+    updateTypes();
+    reload();
+}
+
 void EventLogDock::updateTypes()
 {
     const QString current = m_type->currentData().toString();
@@ -345,24 +355,30 @@ void EventLogDock::refreshAudit()
 {
     if (!m_client || m_auditCall)
         return; // one read at a time
-    m_auditCall
-            = m_client->audit(200, this, [this](const Api::ApiResult<QList<Api::AuditEntry>> &result) {
-                  if (!result) {
-                      updateStatus(tr("audit log not read: %1").arg(result.error().toString()));
-                      emit auditFailed(result.error());
-                      return;
-                  }
-                  int added = 0;
-                  // Oldest first, so the ids follow time.
-                  const QList<Api::AuditEntry> &entries = result.value();
-                  for (auto it = entries.crbegin(); it != entries.crend(); ++it) {
-                      if (m_history->addAudit(*it))
-                          ++added;
-                  }
-                  if (added > 0)
-                      reload();
-                  emit auditRefreshed(added);
-              });
+    m_auditCall = m_client->audit(200,
+                                  this,
+                                  [this, cluster = m_history->cluster()](
+                                          const Api::ApiResult<QList<Api::AuditEntry>> &result) {
+                                      if (cluster != m_history->cluster())
+                                          return; // asked of the cluster shown before
+                                      if (!result) {
+                                          updateStatus(tr("audit log not read: %1")
+                                                               .arg(result.error().toString()));
+                                          emit auditFailed(result.error());
+                                          return;
+                                      }
+                                      int added = 0;
+                                      // Oldest first, so the ids follow time.
+                                      const QList<Api::AuditEntry> &entries = result.value();
+                                      for (auto it = entries.crbegin(); it != entries.crend();
+                                           ++it) {
+                                          if (m_history->addAudit(*it))
+                                              ++added;
+                                      }
+                                      if (added > 0)
+                                          reload();
+                                      emit auditRefreshed(added);
+                                  });
 }
 
 } // namespace Meridian

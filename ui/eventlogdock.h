@@ -82,6 +82,8 @@ public:
     // Selects a type filter: "" (all), "audit" or an event type.
     void setTypeFilter(const QString &type);
     void setSearchText(const QString &text);
+    // Shows and records the history of this cluster (see EventHistory::setCluster).
+    void setCluster(const QString &cluster);
 
 public slots:
     void addEvent(const Meridian::Api::ApiEvent &event);

@@ -420,6 +420,8 @@ bool MainWindow::connectToCluster(const QStringList &endpoints,
     if (!m_watcher->setEndpoints(endpoints, token, error))
         return false;
     m_clusterLabel = label;
+    // Before the watcher starts: its first events belong to this cluster's history.
+    m_eventLog->setCluster(label.isEmpty() ? endpoints.join(u',') : label);
     m_hasData = false;
     m_map->setPlaceholderText(tr("Connecting to %1…").arg(endpoints.value(0)));
     m_watcher->start();

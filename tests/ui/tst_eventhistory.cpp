@@ -1,5 +1,7 @@
 // EventHistory and EventLogDock: the history survives a reopen, is searchable by text and type,
-// stores re-read audit entries once; the dock's model under QAbstractItemModelTester.
+// stores re-read audit entries once, keeps clusters apart; the dock's model under
+// QAbstractItemModelTester.
+#include "core/sync/sqlitedb.h"
 #include "ui/eventhistory.h"
 #include "ui/eventlogdock.h"
 
@@ -66,7 +68,76 @@ private slots:
     void oldestEntriesGo();
     void dockShowsLiveEventsAndFilters();
     void dockWithoutHistoryFile();
+    void clustersAreKeptApart();
+    void fileFromBeforeClustersIsUpgraded();
 };
+
+void tst_EventHistory::clustersAreKeptApart()
+{
+    // One file for every cluster the operator watches; a drain in staging never shows in prod.
+    QTemporaryDir dir;
+    EventHistory history(dir.filePath(u"events.sqlite"_s));
+    QString error;
+    QVERIFY2(history.open(&error), qPrintable(error));
+    history.setCluster(u"prod"_s);
+    QVERIFY(history.addEvent(actionEvent(u"act-000001"_s, u"drain"_s, u"eu-west"_s)));
+    history.setCluster(u"staging"_s);
+    QCOMPARE(history.count(), 0);
+    QVERIFY(history.search({}, {}).isEmpty());
+    QVERIFY(history.eventTypes().isEmpty());
+    // The same event id in another cluster is another event (ids restart per cluster).
+    Api::ApiEvent staged = actionEvent(u"act-000001"_s, u"activate"_s, u"us-east"_s);
+    staged.id = u"7"_s;
+    QVERIFY(history.addEvent(staged));
+    QVERIFY(!history.addEvent(staged)); // replayed after a reconnect: stored once
+    QCOMPARE(history.count(), 1);
+    QCOMPARE(history.search({}, {}).first().region, u"us-east"_s);
+    history.setCluster(u"prod"_s);
+    Api::ApiEvent prodEvent = actionEvent(u"act-000002"_s, u"drain"_s, u"ap-southeast"_s);
+    prodEvent.id = u"7"_s;
+    QVERIFY(history.addEvent(prodEvent));
+    QCOMPARE(history.count(), 2);
+    const QList<HistoryEntry> prod = history.search({}, {});
+    QCOMPARE(prod.size(), 2);
+    for (const HistoryEntry &entry : prod)
+        QVERIFY2(entry.region != u"us-east"_s, qPrintable(entry.summary));
+
+    // The dock follows the cluster the window connects to.
+    EventLogDock dock(nullptr, nullptr, dir.filePath(u"dock.sqlite"_s));
+    dock.setCluster(u"prod"_s);
+    dock.addEvent(actionEvent(u"act-000003"_s, u"drain"_s, u"eu-west"_s));
+    QCOMPARE(dock.model()->rowCount(), 1);
+    dock.setCluster(u"staging"_s);
+    QCOMPARE(dock.model()->rowCount(), 0);
+    dock.setCluster(u"prod"_s);
+    QCOMPARE(dock.model()->rowCount(), 1);
+}
+
+void tst_EventHistory::fileFromBeforeClustersIsUpgraded()
+{
+    // A history written before clusters were told apart opens; its rows stay under "".
+    QTemporaryDir dir;
+    const QString path = dir.filePath(u"events.sqlite"_s);
+    {
+        Meridian::Internal::SqliteDb db;
+        QVERIFY(db.open(path, false));
+        QVERIFY(db.exec(u"CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                        " time_ms INTEGER NOT NULL, source TEXT NOT NULL, type TEXT NOT NULL,"
+                        " region TEXT NOT NULL DEFAULT '', summary TEXT NOT NULL,"
+                        " detail TEXT NOT NULL DEFAULT '', dedupe TEXT UNIQUE);"
+                        "INSERT INTO history(time_ms, source, type, summary)"
+                        " VALUES(1, 'event', 'state', 'old entry');"_s));
+    }
+    EventHistory history(path);
+    QString error;
+    QVERIFY2(history.open(&error), qPrintable(error));
+    QCOMPARE(history.count(), 1);
+    QCOMPARE(history.search({}, {}).first().summary, u"old entry"_s);
+    history.setCluster(u"prod"_s);
+    QCOMPARE(history.count(), 0);
+    QVERIFY(history.addEvent(actionEvent(u"act-000001"_s, u"drain"_s, u"eu-west"_s)));
+    QCOMPARE(history.count(), 1);
+}
 
 void tst_EventHistory::persistsAcrossReopen()
 {
