@@ -352,7 +352,11 @@ ResyncDescription ActionController::describeResync(const Api::ResyncProgress &pr
         parts.append(progress.state); // done | cancelled
     }
     parts.append(d.bytes);
-    parts.append(u"%1 rows"_s.arg(grouped(progress.rows)));
+    // Rows are counted in the verified snapshot: before that, 0 means "not counted yet".
+    if (progress.rows > 0
+        || (progress.phase != u"snapshot" && progress.phase != u"transfer"
+            && progress.phase != u"verify"))
+        parts.append(u"%1 rows"_s.arg(grouped(progress.rows)));
     if (!d.eta.isEmpty())
         parts.append(u"ETA "_s + d.eta);
     d.text = parts.join(u" · "_s);

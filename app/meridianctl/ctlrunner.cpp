@@ -713,11 +713,13 @@ void CtlRunner::pollResync(const QString &region)
 void CtlRunner::showResync(const ResyncProgress &p, bool final)
 {
     const double fraction = p.bytesTotal > 0 ? double(p.bytesDone) / double(p.bytesTotal) : 0.0;
-    QString detail = u"%1 %2 / %3, %4 rows"_s
-                             .arg(p.phase.leftJustified(9),
-                                  formatBytes(p.bytesDone),
-                                  p.bytesTotal > 0 ? formatBytes(p.bytesTotal) : u"?"_s)
-                             .arg(p.rows);
+    QString detail = u"%1 %2 / %3"_s.arg(p.phase.leftJustified(9),
+                                         formatBytes(p.bytesDone),
+                                         p.bytesTotal > 0 ? formatBytes(p.bytesTotal) : u"?"_s);
+    // Rows are counted in the verified snapshot: before that, 0 means "not counted yet".
+    if (p.rows > 0
+        || (p.phase != u"snapshot"_s && p.phase != u"transfer"_s && p.phase != u"verify"_s))
+        detail += u", %1 rows"_s.arg(p.rows);
     if (!final && p.etaS)
         detail += u", ETA "_s + formatDuration(*p.etaS);
     if (m_progressOnTerminal) {

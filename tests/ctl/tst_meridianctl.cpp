@@ -420,10 +420,12 @@ void tst_Meridianctl::resyncWaitPlainLines()
                 "phase": "snapshot", "state": "running", "bytes_total": 4194304})"};
         if (polls < 3) {
             const QByteArray phase = phases[polls++];
+            const QByteArray rows = phase == "snapshot" ? "0" : "500"; // counted once verified
             return ScriptedResponse{200,
                                     R"({"id": "rs-3", "region": "eu-west", "phase": ")" + phase
                                             + R"(", "state": "running", "bytes_done": 2097152,
-                "bytes_total": 4194304, "rows": 500, "eta_s": 2})"};
+                "bytes_total": 4194304, "rows": )"
+                                            + rows + R"(, "eta_s": 2})"};
         }
         return ScriptedResponse{200, R"({"id": "rs-3", "region": "eu-west", "phase": "done",
             "state": "done", "bytes_done": 4194304, "bytes_total": 4194304, "rows": 1000})"};
@@ -435,6 +437,9 @@ void tst_Meridianctl::resyncWaitPlainLines()
                      u"resync rs-3 (running): transfer  2.0 MiB / 4.0 MiB, 500 rows, ETA 2.0 s 50%"_s),
              qPrintable(r.out));
     QVERIFY(r.out.contains(u"verify"_s));
+    // The first answer, in the snapshot phase, has no rows yet: none are shown.
+    QVERIFY2(r.out.contains(u"resync rs-3 (running): snapshot  2.0 MiB / 4.0 MiB, ETA 2.0 s 50%"_s),
+             qPrintable(r.out));
     QVERIFY(r.out.contains(u"resync rs-3 (done): done      4.0 MiB / 4.0 MiB, 1000 rows 100%"_s));
     QCOMPARE(QJsonDocument::fromJson(m_server->requests().first().body).object(),
              (QJsonObject{{u"from"_s, u"us-east"_s}}));

@@ -176,6 +176,13 @@ void tst_ActionController::describeResync_data()
                           << u"done · 2.0 KiB of 2.0 KiB · 10,000 rows"_s << true;
     QTest::addRow("failed") << u"transfer"_s << u"failed"_s << qint64(10) << qint64(0) << 1.0 << -1
                             << u"failed in transfer: peer went away · 10 B · 10,000 rows"_s << true;
+    // Rows are counted once the snapshot is verified: before, 0 is "not yet", not "empty".
+    QTest::addRow("transfer, rows not counted yet")
+            << u"transfer"_s << u"running"_s << qint64(1048576) << qint64(4194304) << 3.5 << 25
+            << u"transfer 25 % · 1.0 MiB of 4.0 MiB · ETA 4 s"_s << false;
+    QTest::addRow("done, empty database")
+            << u"done"_s << u"done"_s << qint64(2048) << qint64(2048) << 0.0 << 100
+            << u"done · 2.0 KiB of 2.0 KiB · 0 rows"_s << true;
 }
 
 void tst_ActionController::describeResync()
@@ -197,7 +204,7 @@ void tst_ActionController::describeResync()
                      {u"state"_s, state},
                      {u"bytes_done"_s, done},
                      {u"bytes_total"_s, total},
-                     {u"rows"_s, 10000}};
+                     {u"rows"_s, text.contains(u"10,000 rows"_s) ? 10000 : 0}};
     if (eta >= 0)
         json.insert(u"eta_s"_s, eta);
     if (state == u"failed")
