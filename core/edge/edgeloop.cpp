@@ -756,6 +756,10 @@ struct LoopState
                     return;
                 break; // a request started: go round
             case Client::State::Proxy: {
+                if (clientLeft(c)) {
+                    closeClient(c); // 499 in the access log; the region's connection is closed
+                    return;
+                }
                 const unsigned attempt = c->attemptSeq;
                 driveExchange(c);
                 if (c->fd < 0 || (c->state == Client::State::Proxy && c->attemptSeq == attempt))
@@ -786,6 +790,27 @@ struct LoopState
                 return;
             }
         }
+    }
+
+    // Whether a client closed its connection while the region has not answered yet: then the
+    // exchange stops instead of waiting for an answer nobody will read (nginx: 499). Only an
+    // event (data or a hang-up) makes `readable` true while a client waits, so waiting clients
+    // cost no system call here. A client with a pipelined request buffered is still there.
+    bool clientLeft(Client *c)
+    {
+        if (c->respHeadSent || !c->reqFramer.done() || !c->in.empty())
+            return false;
+        if (c->eof)
+            return true;
+        if (!c->readable)
+            return false;
+        char probe;
+        const ssize_t n = ::recv(c->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0)
+            return true;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            c->readable = false;
+        return false;
     }
 
     // Reads and parses a request head; true when a request was started.

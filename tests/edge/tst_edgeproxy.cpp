@@ -426,6 +426,33 @@ private slots:
         QVERIFY2(error.contains(u"cannot open the access log"_s), qPrintable(error));
     }
 
+    void clientGoneBeforeTheAnswerStopsTheExchange()
+    {
+        // A region that takes its time (here: forever) and a client that gives up: the edge
+        // closes its connection to the region at once instead of holding it until the upstream
+        // timeout, and logs 499; the pool and the next client are unaffected.
+        QTemporaryDir dir;
+        const QString log = dir.filePath(u"access.log"_s);
+        auto e = makeEdge(1, [&log](EdgeConfig &c) {
+            c.workers = 1;
+            c.upstreamResponseTimeoutMs = 60000;
+            c.accessLog = log;
+        });
+        {
+            EdgeTestClient gone(e->port());
+            gone.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+            QTRY_COMPARE_WITH_TIMEOUT(e->regions[0]->requestsFor("/slow"), 1, 10000);
+        } // closed while the region has not answered
+        QTRY_COMPARE_WITH_TIMEOUT(e->regions[0]->openConnections(), 0, 10000);
+        EdgeTestClient next(e->port());
+        QCOMPARE(next.get("/hello").status, 200);
+        e->gateway->stop(1000);
+        QFile file(log);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QByteArray lines = file.readAll();
+        QVERIFY2(lines.contains(R"("target":"/slow","status":499)"), lines.constData());
+    }
+
     void connectFailureIsRetriedElsewhere()
     {
         auto e = makeEdge(2, [](EdgeConfig &c) { c.workers = 1; });
