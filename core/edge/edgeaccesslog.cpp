@@ -28,10 +28,11 @@ int openForAppend(const QString &path, QString *error)
     const int fd = ::open(QFile::encodeName(path).constData(),
                           O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
                           0640);
+    const int openError = errno;
     if (fd < 0 && error)
         *error = u"cannot open the access log %1: %2"_s.arg(path,
                                                             QString::fromLocal8Bit(
-                                                                    std::strerror(errno)));
+                                                                    std::strerror(openError)));
     return fd;
 }
 
@@ -77,11 +78,12 @@ void EdgeAccessLog::write(std::string_view lines)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
+            const int writeError = n < 0 ? errno : EIO;
             // A full disk must not stop the gateway: the lines are dropped, said once.
             if (!m_warned)
                 qCWarning(lcEdgeProxy).noquote()
                         << u"cannot write the access log %1: %2; dropping lines until it can"_s
-                                   .arg(m_path, QString::fromLocal8Bit(std::strerror(errno)));
+                                   .arg(m_path, QString::fromLocal8Bit(std::strerror(writeError)));
             m_warned = true;
             return;
         }

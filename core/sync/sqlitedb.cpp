@@ -180,10 +180,12 @@ QString SqliteDb::describeError() const
     if (!m_db)
         return u"not open"_s;
     const QString message = QString::fromUtf8(sqlite3_errmsg(m_db));
-    // Within the node only one connection writes: a lock it cannot get is another process's.
+    // In a node only the replica's connection writes, so a lock it cannot get is held by
+    // another process: say so, it is what the operator has to look for.
     if ((sqlite3_extended_errcode(m_db) & 0xff) == SQLITE_BUSY)
-        return u"%1 (another process holds a lock on it; waited %2 ms)"_s.arg(message).arg(
-                m_busyTimeoutMs);
+        return u"%1 (held by another connection, such as another process's; waited %2 ms)"_s
+                .arg(message)
+                .arg(m_busyTimeoutMs);
     return message;
 }
 
