@@ -627,6 +627,8 @@ struct LoopState
         c->out.append(reasonOf(status));
         c->out.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "sv);
         c->out.appendNumber(message.size() + 1);
+        if (status == 503)
+            c->out.append("\r\nRetry-After: 1"sv); // no region now: drains and outages pass
         c->out.append(c->keepAlive ? "\r\n\r\n"sv : "\r\nConnection: close\r\n\r\n"sv);
         if (!c->headMethod) {
             c->out.append(message);

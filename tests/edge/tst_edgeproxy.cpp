@@ -453,6 +453,24 @@ private slots:
         QVERIFY2(lines.contains(R"("target":"/slow","status":499)"), lines.constData());
     }
 
+    void noRegionIs503WithRetryAfter()
+    {
+        // Every region drained: nothing to send the request to. Clients and caches in front are
+        // told to come back, not that the site is broken.
+        auto e = makeEdge(2);
+        BalancerConfig config = e->router->config();
+        for (Region &region : config.regions)
+            region.state = AdminState::Drained;
+        QString error;
+        QVERIFY2(e->router->setConfig(config, &error), qPrintable(error));
+        EdgeTestClient c(e->port());
+        const auto r = c.get("/hello");
+        QCOMPARE(r.status, 503);
+        QCOMPARE(r.headers.value("retry-after"), "1");
+        QCOMPARE(r.body, "no region is available\n");
+        QCOMPARE(e->regions[0]->requestsFor("/hello") + e->regions[1]->requestsFor("/hello"), 0);
+    }
+
     void connectFailureIsRetriedElsewhere()
     {
         auto e = makeEdge(2, [](EdgeConfig &c) { c.workers = 1; });
