@@ -214,7 +214,6 @@ struct Client : Conn
     int logTries = 0;
     size_t logMethodLength = 0;
     std::string logRequest; // method, then target
-    std::string logRegion;  // of the last attempt
     std::string_view logCache;
 };
 
@@ -677,7 +676,6 @@ struct LoopState
         c->logTries = 0;
         c->logMethodLength = 0;
         c->logRequest.clear();
-        c->logRegion.clear();
         c->logCache = {};
     }
 
@@ -695,7 +693,8 @@ struct LoopState
         e.status = status;
         e.bytes = c->sent - c->logSentBefore;
         e.durationUs = monotonicUs() - c->startUs;
-        e.region = c->logRegion;
+        if (c->logTries > 0) // the pick of the last attempt is still there
+            e.region = router.endpoint(c->pick.endpoint).regionId;
         e.attempts = c->logTries;
         e.cache = c->logCache;
         logBuffer.append(e, now);
@@ -1058,10 +1057,8 @@ struct LoopState
         c->attemptUs = monotonicUs();
         traffic.begin(worker, c->pick.region);
         c->counted = true;
-        if (accessLog) {
+        if (accessLog)
             ++c->logTries;
-            c->logRegion = router.endpoint(c->pick.endpoint).regionId;
-        }
         Upstream *u = acquire(c->pick.endpoint, fresh);
         if (!u) {
             attemptFailed(c, nullptr, Failure::Connect);
