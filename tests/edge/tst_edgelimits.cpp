@@ -1,6 +1,7 @@
 // The edge out of file descriptors: a connection it cannot accept stays queued, so a
 // level-triggered listener would wake its loop at once, forever (a core at 100 % doing nothing).
 // The edge runs in a process of its own with a 64-descriptor limit, and idle clients hold them.
+#include "../idleclients.h"
 #include "../processcpu.h"
 
 #include <QProcess>
@@ -52,22 +53,15 @@ void tst_EdgeLimits::outOfDescriptorsRestsTheListener()
 
     // More idle clients than the edge has descriptors: the kernel accepts them all into the
     // listen queue; the edge runs out part way.
-    std::vector<std::unique_ptr<QTcpSocket>> clients;
-    for (int i = 0; i < 100; ++i) {
-        auto socket = std::make_unique<QTcpSocket>();
-        socket->connectToHost(QHostAddress::LocalHost, port);
-        QVERIFY(socket->waitForConnected(5000));
-        clients.push_back(std::move(socket));
-    }
+    auto clients = MeridianTest::connectIdleClients(port, 100);
+    QCOMPARE(int(clients.size()), 100);
     QTRY_VERIFY_WITH_TIMEOUT((log += edge.readAll()).contains("cannot accept connections"), 10000);
     QVERIFY2(log.contains("Too many open files"), log.constData());
 
     // While out of descriptors, the worker rests instead of spinning: over one second of wall
     // time it uses a small part of a core (spinning, it used all of it).
-    const qint64 before = MeridianTest::processCpuMs(edge.processId());
-    QTest::qWait(1000); // the span measured, not a synchronisation
-    const qint64 used = MeridianTest::processCpuMs(edge.processId()) - before;
-    QVERIFY2(before >= 0 && used < 300, qPrintable(u"%1 ms of CPU in 1 s"_s.arg(used)));
+    const qint64 used = MeridianTest::processCpuMsDuring(edge.processId(), 1000);
+    QVERIFY2(used >= 0 && used < 300, qPrintable(u"%1 ms of CPU in 1 s"_s.arg(used)));
 
     // Descriptors free again: queued and new connections are served.
     clients.clear();

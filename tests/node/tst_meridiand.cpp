@@ -4,6 +4,7 @@
 // real nats-server; it raises its open-files limit and keeps serving after running out of them;
 // a lock another process holds on its store fails writes soon instead of freezing the node;
 // --check validates a configuration without starting anything.
+#include "../idleclients.h"
 #include "../processcpu.h"
 #include "core/control/tokenauth.h"
 #include "core/sync/sqlitedb.h"
@@ -60,6 +61,35 @@ private:
     QString write(const QByteArray &content);
     QTemporaryDir m_dir;
 };
+
+namespace {
+
+// One request on a connection of its own; the whole answer (Content-Length framed), or what
+// arrived before `timeoutMs`.
+QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs)
+{
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    if (!socket.waitForConnected(timeoutMs))
+        return {};
+    socket.write(request);
+    QDeadlineTimer deadline(timeoutMs);
+    QByteArray answer;
+    for (;;) {
+        const qsizetype end = answer.indexOf("\r\n\r\n");
+        if (end >= 0) {
+            const qsizetype at = answer.toLower().indexOf("content-length: ");
+            const qsizetype length = at < 0 ? 0 : answer.mid(at + 16).split('\r').value(0).toInt();
+            if (answer.size() >= end + 4 + length)
+                return answer;
+        }
+        if (deadline.hasExpired() || !socket.waitForReadyRead(int(deadline.remainingTime())))
+            return answer;
+        answer += socket.readAll();
+    }
+}
+
+} // namespace
 
 QJsonObject tst_Meridiand::validConfig(const QString &dir, QList<quint16> ports) const
 {
@@ -194,16 +224,10 @@ void tst_Meridiand::singleNodeStartsAndStops()
     // SIGHUP reopens the audit log at its path (logrotate moves it away first); the node keeps
     // running. A refused control call is audited too, so one with a wrong token is enough.
     const auto refusedCall = [&ports]() {
-        QTcpSocket control;
-        control.connectToHost(QHostAddress::LocalHost, ports.at(1));
-        if (!control.waitForConnected(5000))
-            return QByteArray();
-        control.write("POST /v1/regions/us-east/drain HTTP/1.1\r\nHost: a\r\n"
-                      "Authorization: Bearer wrong\r\nContent-Length: 0\r\n\r\n");
-        QByteArray reply;
-        while (!reply.contains("\r\n\r\n") && control.waitForReadyRead(5000))
-            reply += control.readAll();
-        return reply;
+        return exchange(ports.at(1),
+                        "POST /v1/regions/us-east/drain HTTP/1.1\r\nHost: a\r\n"
+                        "Authorization: Bearer wrong\r\nContent-Length: 0\r\n\r\n",
+                        5000);
     };
     const auto auditLines = [&](const QString &name) {
         QFile file(node->dataDir + u'/' + name);
@@ -384,23 +408,16 @@ void tst_Meridiand::outOfDescriptorsKeepsServing()
     const quint16 port = node->ports.at(portIndex);
     QByteArray log;
     {
-        std::vector<std::unique_ptr<QTcpSocket>> clients;
         // More than the 64 descriptors, fewer than those plus the listen queue (50 for the
         // replication port), so every client connects.
-        for (int i = 0; i < 90; ++i) {
-            auto socket = std::make_unique<QTcpSocket>();
-            socket->connectToHost(QHostAddress::LocalHost, port);
-            QVERIFY(socket->waitForConnected(5000));
-            clients.push_back(std::move(socket));
-        }
+        const auto clients = MeridianTest::connectIdleClients(port, 90);
+        QCOMPARE(int(clients.size()), 90);
         QTRY_VERIFY_WITH_TIMEOUT((log += process.readAll())
                                          .contains("cannot accept connections on " + portName),
                                  10000);
         // Resting, not retrying at once: over one second it uses a small part of a core.
-        const qint64 before = MeridianTest::processCpuMs(process.processId());
-        QTest::qWait(1000); // the span measured, not a synchronisation
-        const qint64 used = MeridianTest::processCpuMs(process.processId()) - before;
-        QVERIFY2(before >= 0 && used < 300, qPrintable(u"%1 ms of CPU in 1 s"_s.arg(used)));
+        const qint64 used = MeridianTest::processCpuMsDuring(process.processId(), 1000);
+        QVERIFY2(used >= 0 && used < 300, qPrintable(u"%1 ms of CPU in 1 s"_s.arg(used)));
     } // the clients go: descriptors are free again
     // A new connection is accepted and answered: an HTTP 200, or the replication port's
     // authentication challenge, which it sends first.
@@ -420,35 +437,6 @@ void tst_Meridiand::outOfDescriptorsKeepsServing()
     process.terminate();
     QVERIFY(process.waitForFinished(10000));
 }
-
-namespace {
-
-// One request on a connection of its own; the whole answer (Content-Length framed), or what
-// arrived before `timeoutMs`.
-QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs)
-{
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, port);
-    if (!socket.waitForConnected(timeoutMs))
-        return {};
-    socket.write(request);
-    QDeadlineTimer deadline(timeoutMs);
-    QByteArray answer;
-    for (;;) {
-        const qsizetype end = answer.indexOf("\r\n\r\n");
-        if (end >= 0) {
-            const qsizetype at = answer.toLower().indexOf("content-length: ");
-            const qsizetype length = at < 0 ? 0 : answer.mid(at + 16).split('\r').value(0).toInt();
-            if (answer.size() >= end + 4 + length)
-                return answer;
-        }
-        if (deadline.hasExpired() || !socket.waitForReadyRead(int(deadline.remainingTime())))
-            return answer;
-        answer += socket.readAll();
-    }
-}
-
-} // namespace
 
 void tst_Meridiand::storeLockedByAnotherProcess()
 {
