@@ -3,17 +3,13 @@
 #include "core/http/httpconnection.h"
 #include "core/http/httplogging.h"
 #include "core/util/acceptguard.h"
+#include "core/util/descriptorlistener.h"
 
 #include <unistd.h>
 
 using namespace Qt::StringLiterals;
 
 namespace Meridian::Internal {
-
-void HttpListener::incomingConnection(qintptr descriptor)
-{
-    emit accepted(descriptor);
-}
 
 HttpWorker::HttpWorker(std::shared_ptr<ServerContext> context, qintptr listenDescriptor)
     : m_context(std::move(context))
@@ -28,9 +24,9 @@ HttpWorker::~HttpWorker()
 
 void HttpWorker::start()
 {
-    m_listener = new HttpListener(this);
+    m_listener = new DescriptorListener(this);
     m_listener->setMaxPendingConnections(m_context->config.listenBacklog);
-    connect(m_listener, &HttpListener::accepted, this, &HttpWorker::accept);
+    connect(m_listener, &DescriptorListener::accepted, this, &HttpWorker::accept);
     m_acceptGuard = new AcceptGuard(m_listener, u"the HTTP port"_s, [context = m_context] {
         return qint64(context->openConnections.load());
     });

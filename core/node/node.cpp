@@ -157,10 +157,11 @@ QString Node::start()
     sync.transport = m_config.syncTransport;
     sync.nats = m_config.syncNats;
     sync.secret = m_config.syncSecret;
-    if (sync.secret.isEmpty())
+    sync.tls = m_config.syncTls;
+    if (sync.secret.isEmpty() && !sync.tls.isEnabled())
         qCWarning(lcNode).noquote()
                 << "replication connections on" << m_config.listenSync.toString()
-                << "are not authenticated: set sync.secret_file or control.cluster_token";
+                << "are not authenticated: set sync.secret_file, control.cluster_token or sync.tls";
     for (auto it = m_syncAddressOf.cbegin(); it != m_syncAddressOf.cend(); ++it) {
         const qsizetype colon = it.value().lastIndexOf(u':');
         sync.peers.append(

@@ -575,6 +575,16 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
             // The nodes' shared control token is a secret every node already holds.
             config.syncSecret = config.clusterToken;
         }
+        if (const QJsonObject tlsObject = sync.object(u"tls"_s); !tlsObject.isEmpty()) {
+            ObjectReader tls(tlsObject, u"sync.tls"_s);
+            config.syncTls.certificateFile = resolvePath(tls.string(u"cert_file"_s, {}, true), file);
+            config.syncTls.privateKeyFile = resolvePath(tls.string(u"key_file"_s, {}, true), file);
+            config.syncTls.caFile = resolvePath(tls.string(u"ca_file"_s, {}, true), file);
+            tls.finish();
+            // Checked now so a bad file stops the start with exit 2, not every connection later.
+            if (const TlsFiles::Loaded loaded = config.syncTls.load(); !loaded.ok())
+                tls.fail(loaded.field, loaded.problem);
+        }
         sync.finish();
 
         ObjectReader http(root.object(u"http"_s), u"http"_s);

@@ -98,6 +98,7 @@ struct NodeConfig
     // sync.secret_file's content, else control.cluster_token: replication and snapshot
     // connections prove they know it. Empty: they are not authenticated.
     QByteArray syncSecret;
+    TlsFiles syncTls; // sync.tls: mutual TLS on the replication port; not enabled: plain TCP
 
     int maxHeaderBytes = 16384;
     qint64 maxBodyBytes = 1024 * 1024 + 4096;

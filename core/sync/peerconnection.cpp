@@ -2,13 +2,16 @@
 
 #include "core/sync/wireprotocol.h"
 #include "core/util/constanttime.h"
+#include "core/util/tlsfiles.h"
 
 #include <QMessageAuthenticationCode>
 #include <QRandomGenerator>
-#include <QTcpSocket>
+#include <QSslSocket>
 #include <QtEndian>
 
 #include <array>
+
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 
@@ -20,32 +23,143 @@ constexpr QStringView kNotAuthenticated
         = u"%1 did not authenticate (is the same sync secret configured on both sides?)";
 } // namespace
 
-PeerConnection::PeerConnection(QTcpSocket *socket, bool outbound, QObject *parent)
+PeerConnection::PeerConnection(bool outbound, const TlsFiles &tls, QObject *parent)
     : QObject(parent)
-    , m_socket(socket)
     , m_outbound(outbound)
+    , m_tls(tls.isEnabled())
 {
-    m_socket->setParent(this);
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    m_socket->setSocketOption(QAbstractSocket::KeepAliveOption, 1);
     m_lastFrame.start();
-    connect(m_socket, &QTcpSocket::readyRead, this, &PeerConnection::onReadyRead);
-    connect(m_socket, &QTcpSocket::connected, this, [this] {
+    // Ready for frames: on a plain socket once connected, with TLS once the handshake verified
+    // the peer.
+    const auto ready = [this] {
         m_lastFrame.restart();
+        if (!m_outbound)
+            return;
         if (!m_secret.isEmpty())
             sendChallenge();
         emit connected();
+    };
+    if (m_tls) {
+        auto *ssl = new QSslSocket(this);
+        // Read anew for each connection, so renewed certificates take effect without a restart.
+        if (const TlsFiles::Loaded loaded = tls.load(); loaded.ok())
+            ssl->setSslConfiguration(loaded.configuration);
+        else
+            closeSoon(u"cannot use sync.tls: %1"_s.arg(loaded.errorText()), false);
+        connect(ssl, &QSslSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
+            QStringList texts;
+            for (const QSslError &e : errors)
+                texts.append(e.errorString());
+            m_tlsErrors = texts.join(u"; "_s);
+        });
+        connect(ssl, &QSslSocket::encrypted, this, ready);
+        // Encrypted bytes wait in the plain socket below: drained only once those left too.
+        connect(ssl, &QSslSocket::encryptedBytesWritten, this, [this] {
+            if (bytesToWrite() == 0)
+                emit drained();
+        });
+        m_socket = ssl;
+    } else {
+        m_socket = new QTcpSocket(this);
+        connect(m_socket, &QTcpSocket::connected, this, ready);
+    }
+    connect(m_socket, &QTcpSocket::connected, this, [this] {
+        m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        m_socket->setSocketOption(QAbstractSocket::KeepAliveOption, 1);
     });
+    connect(m_socket, &QTcpSocket::readyRead, this, &PeerConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::bytesWritten, this, [this] {
-        if (m_socket->bytesToWrite() == 0)
+        if (bytesToWrite() == 0)
             emit drained();
     });
     connect(m_socket, &QTcpSocket::disconnected, this, [this] {
-        close(u"connection closed by peer"_s);
+        if (m_tls && !static_cast<QSslSocket *>(m_socket)->isEncrypted())
+            onSocketError();
+        else
+            closeByPeer();
     });
-    connect(m_socket, &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError) {
-        close(m_socket->errorString());
-    });
+    connect(m_socket, &QTcpSocket::errorOccurred, this, &PeerConnection::onSocketError);
+}
+
+PeerConnection::PeerConnection(const TlsFiles &tls, QObject *parent)
+    : PeerConnection(true, tls, parent)
+{}
+
+PeerConnection::PeerConnection(qintptr descriptor, const TlsFiles &tls, QObject *parent)
+    : PeerConnection(false, tls, parent)
+{
+    if (!m_socket->setSocketDescriptor(descriptor)) {
+        ::close(int(descriptor));
+        closeSoon(u"cannot adopt an accepted connection: %1"_s.arg(m_socket->errorString()), false);
+        return;
+    }
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_socket->setSocketOption(QAbstractSocket::KeepAliveOption, 1);
+    if (m_tls && m_startProblem.isEmpty())
+        static_cast<QSslSocket *>(m_socket)->startServerEncryption();
+}
+
+void PeerConnection::connectToHost(const QString &host, quint16 port)
+{
+    if (m_closed || !m_startProblem.isEmpty())
+        return;
+    if (m_tls) // verifies that the certificate names `host`
+        static_cast<QSslSocket *>(m_socket)->connectToHostEncrypted(host, port);
+    else
+        m_socket->connectToHost(host, port);
+}
+
+void PeerConnection::closeSoon(const QString &reason, bool authentication)
+{
+    m_startProblem = reason;
+    QMetaObject::invokeMethod(
+            this,
+            [this, reason, authentication] {
+                if (authentication)
+                    m_authFailed = true;
+                close(reason);
+            },
+            Qt::QueuedConnection);
+}
+
+void PeerConnection::closeByPeer()
+{
+    if (!m_tls && m_outbound && !m_heardAnything) {
+        // What a region with TLS does to a plain hello: it cannot even answer.
+        close(u"%1 closed the connection before saying anything (if it has sync.tls, configure "
+              "sync.tls here too)"_s.arg(address()));
+        return;
+    }
+    close(u"connection closed by peer"_s);
+}
+
+void PeerConnection::onSocketError()
+{
+    if (m_closed)
+        return;
+    const auto error = m_socket->error();
+    const bool inHandshake = m_tls && !static_cast<QSslSocket *>(m_socket)->isEncrypted()
+                             && error != QAbstractSocket::ConnectionRefusedError
+                             && error != QAbstractSocket::HostNotFoundError
+                             && error != QAbstractSocket::SocketTimeoutError
+                             && error != QAbstractSocket::NetworkError;
+    if (!inHandshake) {
+        if (error == QAbstractSocket::RemoteHostClosedError)
+            closeByPeer();
+        else
+            close(m_socket->errorString());
+        return;
+    }
+    // A refused certificate, a peer without TLS, or a peer that refused ours (it then just
+    // closes): counted as an authentication failure, so the listener logs it once a minute.
+    const QString why = !m_tlsErrors.isEmpty() ? m_tlsErrors
+                        : error == QAbstractSocket::RemoteHostClosedError
+                                ? u"the peer closed the connection (does it have sync.tls, "
+                                  "and trust this node's certificate?)"_s
+                                : m_socket->errorString();
+    m_authFailed = true;
+    close(u"TLS handshake with %1 failed: %2; every region needs sync.tls with a certificate "
+          "from the same CA"_s.arg(address(), why));
 }
 
 PeerConnection::~PeerConnection() = default;
@@ -53,6 +167,11 @@ PeerConnection::~PeerConnection() = default;
 QString PeerConnection::address() const
 {
     return u"%1:%2"_s.arg(m_socket->peerAddress().toString()).arg(m_socket->peerPort());
+}
+
+QString PeerConnection::peerHost() const
+{
+    return m_socket->peerAddress().toString();
 }
 
 void PeerConnection::requireAuthentication(const QByteArray &secret)
@@ -133,6 +252,9 @@ void PeerConnection::send(quint8 type, const QByteArray &body)
 
 qint64 PeerConnection::bytesToWrite() const
 {
+    if (m_tls) // plaintext not yet encrypted + encrypted bytes not yet sent
+        return m_socket->bytesToWrite()
+               + static_cast<const QSslSocket *>(m_socket)->encryptedBytesToWrite();
     return m_socket->bytesToWrite();
 }
 
@@ -156,9 +278,16 @@ void PeerConnection::onReadyRead()
         if (m_pendingLength == 0) {
             if (m_socket->bytesAvailable() < 5)
                 return;
+            m_heardAnything = true;
             char head[5];
             if (m_socket->read(head, 5) != 5) {
                 close(u"cannot read from the socket"_s);
+                return;
+            }
+            if (!m_tls && head[1] == 0x03 && (head[0] == 0x16 || head[0] == 0x15)) {
+                // A TLS record (handshake or alert), not a frame: no valid frame is that long.
+                failAuthentication(u"%1 speaks TLS: configure sync.tls on this node too, with a "
+                                   "certificate from the same CA"_s);
                 return;
             }
             const quint32 len = qFromBigEndian<quint32>(head);

@@ -8,18 +8,30 @@
 
 class QTcpSocket;
 
+namespace Meridian {
+struct TlsFiles;
+}
+
 namespace Meridian::Internal {
 
-// One replication TCP connection: frames in, frames out, and when it last heard anything.
-// Owns its socket; closes at most once and then deletes itself later.
+// One replication TCP connection, over mutual TLS when the cluster has certificates: frames in,
+// frames out, and when it last heard anything. Owns its socket; closes at most once and then
+// deletes itself later.
 class PeerConnection final : public QObject
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(PeerConnection)
 
 public:
-    PeerConnection(QTcpSocket *socket, bool outbound, QObject *parent);
+    // Outbound: connect the signals, then connectToHost(). With `tls` enabled connected() comes
+    // after the TLS handshake, which verifies the peer's certificate and host name.
+    PeerConnection(const TlsFiles &tls, QObject *parent);
+    // Inbound, on an accepted descriptor; with `tls` enabled the server side of the handshake
+    // starts at once and frames sent meanwhile wait for it.
+    PeerConnection(qintptr descriptor, const TlsFiles &tls, QObject *parent);
     ~PeerConnection() override;
+
+    void connectToHost(const QString &host, quint16 port);
 
     // Call right after construction when the cluster has a secret: both ends then prove they
     // know it (challenge, HMAC proof) before any other frame is delivered or sent; frames sent
@@ -33,7 +45,8 @@ public:
     bool isOpen() const { return !m_closed; }
     QString peerId() const { return m_peerId; }
     void setPeerId(const QString &id) { m_peerId = id; }
-    QString address() const;
+    QString address() const; // "host:port" of the peer
+    QString peerHost() const;
     void send(quint8 type, const QByteArray &body);
     qint64 bytesToWrite() const;
     qint64 msSinceLastFrame() const { return m_lastFrame.elapsed(); }
@@ -46,7 +59,12 @@ signals:
     void closed(const QString &reason);
 
 private:
+    PeerConnection(bool outbound, const TlsFiles &tls, QObject *parent);
     void onReadyRead();
+    void onSocketError();
+    void closeByPeer();
+    // Closes with `reason` on the next event-loop turn, after the owner connected its signals.
+    void closeSoon(const QString &reason, bool authentication);
     // Handles the frames of the handshake; false when the connection was closed.
     bool handleAuthFrame(quint8 type, const QByteArray &body);
     void sendChallenge();
@@ -56,8 +74,12 @@ private:
                      const QByteArray &verifierNonce,
                      const QByteArray &proverNonce) const;
 
-    QTcpSocket *m_socket;
+    QTcpSocket *m_socket = nullptr; // a QSslSocket with TLS
     bool m_outbound;
+    bool m_tls = false;
+    bool m_heardAnything = false; // a frame header arrived
+    QString m_tlsErrors;          // certificate problems the handshake reported
+    QString m_startProblem;       // why the connection could not even start (closing soon)
     bool m_closed = false;
     QString m_peerId;
     // Length (type byte + body) and type of the frame whose body is still arriving; 0: none.

@@ -5,7 +5,6 @@
 
 #include <QLoggingCategory>
 #include <QRandomGenerator>
-#include <QTcpSocket>
 
 #include <algorithm>
 
@@ -87,8 +86,7 @@ void PeerLink::dial()
 {
     if (!m_running || !hasAddress() || m_conn || m_dialing)
         return;
-    auto *socket = new QTcpSocket;
-    auto *c = new PeerConnection(socket, true, this);
+    auto *c = new PeerConnection(m_config.tls, this);
     c->requireAuthentication(m_config.secret);
     c->setPeerId(m_peerId);
     m_dialing = c;
@@ -105,7 +103,7 @@ void PeerLink::dial()
         if (c == m_conn)
             pump();
     });
-    socket->connectToHost(m_address, m_port);
+    c->connectToHost(m_address, m_port);
 }
 
 void PeerLink::scheduleReconnect()

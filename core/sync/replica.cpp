@@ -590,6 +590,7 @@ void Replica::startResyncSession(const PeerConfig &peer)
                                            m_config.databasePath,
                                            m_config.connectionTimeoutMs,
                                            m_config.secret,
+                                           m_config.tls,
                                            this);
     connect(m_resync, &Internal::ResyncSession::progress, this, &Replica::setResyncStatus);
     connect(m_resync, &Internal::ResyncSession::failed, this, [this] {

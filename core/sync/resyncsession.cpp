@@ -11,7 +11,6 @@
 #include <QJsonObject>
 #include <QLoggingCategory>
 #include <QPointer>
-#include <QTcpSocket>
 #include <QTimer>
 
 #include <thread>
@@ -27,6 +26,7 @@ ResyncSession::ResyncSession(QString regionId,
                              QString databasePath,
                              int timeoutMs,
                              QByteArray secret,
+                             TlsFiles tls,
                              QObject *parent)
     : QObject(parent)
     , m_regionId(std::move(regionId))
@@ -34,6 +34,7 @@ ResyncSession::ResyncSession(QString regionId,
     , m_dbPath(std::move(databasePath))
     , m_timeoutMs(timeoutMs)
     , m_secret(std::move(secret))
+    , m_tls(std::move(tls))
 {}
 
 ResyncSession::~ResyncSession()
@@ -72,8 +73,7 @@ void ResyncSession::start()
     report(ResyncProgress::Phase::Snapshot,
            resumeId.isEmpty() ? u"asking %1 for a snapshot"_s.arg(m_peer.regionId)
                               : u"resuming snapshot %1 at byte %2"_s.arg(resumeId).arg(offset));
-    auto *socket = new QTcpSocket;
-    m_conn = new PeerConnection(socket, true, this);
+    m_conn = new PeerConnection(m_tls, this);
     m_conn->requireAuthentication(m_secret);
     connect(m_conn, &PeerConnection::connected, this, [this, resumeId, offset] {
         m_conn->send(quint8(Wire::Type::SnapshotRequest),
@@ -85,7 +85,7 @@ void ResyncSession::start()
         if (!m_finished)
             fail(u"connection to %1 lost: %2"_s.arg(m_peer.regionId, reason));
     });
-    socket->connectToHost(m_peer.host, m_peer.port);
+    m_conn->connectToHost(m_peer.host, m_peer.port);
     // Making a large snapshot takes a while; only silence beyond the timeout is fatal.
     auto *watchdog = new QTimer(this);
     watchdog->setInterval(std::max(100, m_timeoutMs / 4));

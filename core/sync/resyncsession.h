@@ -31,6 +31,7 @@ public:
                   QString databasePath,
                   int timeoutMs,
                   QByteArray secret,
+                  TlsFiles tls,
                   QObject *parent);
     ~ResyncSession() override;
 
@@ -66,6 +67,7 @@ private:
     QString m_dbPath;
     int m_timeoutMs;
     QByteArray m_secret;
+    TlsFiles m_tls;
     PeerConnection *m_conn = nullptr;
     QFile m_file;
     QString m_snapshotId;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/sync/syncresult.h"
+#include "core/util/tlsfiles.h"
 
 #include <QJsonObject>
 #include <QList>
@@ -81,6 +82,9 @@ struct SyncConfig
     // Shared by every region (and nothing else): each replication and snapshot connection
     // proves knowledge of it before any data flows. Empty: connections are not authenticated.
     QByteArray secret;
+    // Certificates for mutual TLS on every replication and snapshot connection (docs/sync.md,
+    // "Encryption"). Not enabled: plain TCP.
+    TlsFiles tls;
     int stallTimeoutMs = 10000; // backlog without progress for this long: `stalled`
     // Once open, how long a write waits for a lock another process holds on the database (an
     // operator's sqlite3 session, a backup tool) before it fails. The replica shares its thread

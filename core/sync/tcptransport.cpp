@@ -4,11 +4,10 @@
 #include "core/sync/peerlink.h"
 #include "core/sync/wireprotocol.h"
 #include "core/util/acceptguard.h"
+#include "core/util/descriptorlistener.h"
 
 #include <QHostAddress>
 #include <QLoggingCategory>
-#include <QTcpServer>
-#include <QTcpSocket>
 #include <QTimer>
 
 using namespace Qt::StringLiterals;
@@ -36,7 +35,7 @@ SyncResult<void> TcpTransport::start()
     if (m_running)
         return {};
     if (m_config.listen) {
-        m_server = new QTcpServer(this);
+        m_server = new DescriptorListener(this);
         QHostAddress address;
         if (!address.setAddress(m_config.listenHost)) {
             if (m_config.listenHost == "localhost"_L1)
@@ -56,7 +55,7 @@ SyncResult<void> TcpTransport::start()
                                      .arg(m_config.listenPort)
                                      .arg(err));
         }
-        connect(m_server, &QTcpServer::newConnection, this, &TcpTransport::onNewConnection);
+        connect(m_server, &DescriptorListener::accepted, this, &TcpTransport::onNewConnection);
         m_acceptGuard = new AcceptGuard(m_server, u"the replication port"_s);
     }
     m_running = true;
@@ -136,28 +135,25 @@ QStringList TcpTransport::connectedPeers() const
     return out;
 }
 
-void TcpTransport::onNewConnection()
+void TcpTransport::onNewConnection(qintptr descriptor)
 {
-    while (QTcpSocket *socket = m_server->nextPendingConnection()) {
-        auto *c = new PeerConnection(socket, false, this);
-        c->requireAuthentication(m_config.secret);
-        if (!m_snapshotsOnly)
-            c->send(quint8(Wire::Type::Hello), Wire::hello(announcement()));
-        connect(c,
-                &PeerConnection::frameReceived,
-                this,
-                [this, c](quint8 type, const QByteArray &body) { onPendingFrame(c, type, body); });
-        const QString from = socket->peerAddress().toString();
-        connect(c, &PeerConnection::closed, this, [this, c, from](const QString &reason) {
-            if (c->authenticationFailed())
-                noteRefused(from, reason);
-        });
-        // A connection that never says hello is dropped.
-        QTimer::singleShot(m_config.connectionTimeoutMs, c, [c] {
-            if (c->peerId().isEmpty())
-                c->close(u"no hello"_s);
-        });
-    }
+    auto *c = new PeerConnection(descriptor, m_config.tls, this);
+    c->requireAuthentication(m_config.secret);
+    if (!m_snapshotsOnly)
+        c->send(quint8(Wire::Type::Hello), Wire::hello(announcement()));
+    connect(c, &PeerConnection::frameReceived, this, [this, c](quint8 type, const QByteArray &body) {
+        onPendingFrame(c, type, body);
+    });
+    const QString from = c->peerHost();
+    connect(c, &PeerConnection::closed, this, [this, c, from](const QString &reason) {
+        if (c->authenticationFailed())
+            noteRefused(from, reason);
+    });
+    // A connection that never says hello (or never finishes the TLS handshake) is dropped.
+    QTimer::singleShot(m_config.connectionTimeoutMs, c, [c] {
+        if (c->peerId().isEmpty())
+            c->close(u"no hello"_s);
+    });
     m_acceptGuard->accepted();
 }
 

@@ -10,20 +10,20 @@
 
 #include <functional>
 
-class QTcpServer;
-
 namespace Meridian {
 
 class AcceptGuard;
+class DescriptorListener;
 
 namespace Internal {
 class PeerConnection;
 class PeerLink;
 } // namespace Internal
 
-// The built-in transport: a QTcpServer listener plus one persistent TCP connection per peer
-// region (see PeerLink), all in the owning thread's event loop. Inbound connections that ask for
-// a snapshot instead of a hello are handed to the snapshot handler (resync).
+// The built-in transport: a listener plus one persistent TCP connection per peer region (see
+// PeerLink), over mutual TLS when the config has certificates,, all in the owning thread's event
+// loop. Inbound connections that ask for a snapshot instead of a hello are handed to the snapshot
+// handler (resync).
 class TcpTransport final : public Transport
 {
     Q_OBJECT
@@ -49,12 +49,12 @@ public:
 
 private:
     Internal::PeerLink *ensureLink(const QString &peerId);
-    void onNewConnection();
+    void onNewConnection(qintptr descriptor);
     void onPendingFrame(Internal::PeerConnection *c, quint8 type, const QByteArray &body);
     void noteRefused(const QString &host, const QString &reason);
 
     SyncConfig m_config;
-    QTcpServer *m_server = nullptr;
+    DescriptorListener *m_server = nullptr;
     AcceptGuard *m_acceptGuard = nullptr; // child of m_server
     QHash<QString, Internal::PeerLink *> m_links;
     QList<PeerConfig> m_peers;

@@ -1,6 +1,7 @@
 // Node configuration: defaults, and every invalid input names the file, the field and the problem.
 #include "core/node/nodeconfig.h"
 
+#include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -84,6 +85,7 @@ private slots:
     void natsTransport_data();
     void natsTransport();
     void syncSecret();
+    void syncTls();
     void unreadableFile();
     void malformedJson();
 };
@@ -334,6 +336,47 @@ void tst_NodeConfig::syncSecret()
     QVERIFY(std::holds_alternative<ConfigError>(missing));
     QCOMPARE(std::get<ConfigError>(missing).field, u"sync.secret_file"_s);
     QVERIFY(std::get<ConfigError>(missing).message.contains(u"cannot be read"_s));
+}
+
+// sync.tls names three PEM files, relative to the configuration file; each is checked at load.
+void tst_NodeConfig::syncTls()
+{
+    const QString configFile = QStringLiteral(SRCDIR "n.json");
+    const auto parse = [&](const QJsonObject &config) {
+        return NodeConfigLoader::parse(QJsonDocument(config).toJson(), configFile);
+    };
+    QVERIFY(!std::get<NodeConfig>(parse(minimalConfig())).syncTls.isEnabled());
+
+    QJsonObject config = minimalConfig();
+    setPath(config, u"sync.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
+    setPath(config, u"sync.tls.key_file"_s, u"../sync/tls/node.key"_s);
+    setPath(config, u"sync.tls.ca_file"_s, QStringLiteral(SRCDIR "../sync/tls/ca.pem"));
+    const auto good = parse(config);
+    if (const auto *error = std::get_if<ConfigError>(&good))
+        QFAIL(qPrintable(error->toString()));
+    const TlsFiles tls = std::get<NodeConfig>(good).syncTls;
+    QVERIFY(tls.isEnabled());
+    QCOMPARE(tls.certificateFile, QDir::cleanPath(QStringLiteral(SRCDIR "../sync/tls/node.pem")));
+    QVERIFY(tls.load().ok());
+
+    const auto failsAt = [&](const QJsonObject &bad, const QString &field, const QString &what) {
+        const auto result = parse(bad);
+        QVERIFY(std::holds_alternative<ConfigError>(result));
+        const ConfigError error = std::get<ConfigError>(result);
+        QCOMPARE(error.field, field);
+        QVERIFY2(error.message.contains(what), qPrintable(error.toString()));
+    };
+    QJsonObject keyIsCertificate = config;
+    setPath(keyIsCertificate, u"sync.tls.key_file"_s, u"../sync/tls/ca.pem"_s);
+    failsAt(keyIsCertificate, u"sync.tls.key_file"_s, u"private key"_s);
+    QJsonObject noCa = config;
+    QJsonObject tlsObject = noCa.value(u"sync"_s).toObject().value(u"tls"_s).toObject();
+    tlsObject.remove(u"ca_file"_s);
+    setPath(noCa, u"sync.tls"_s, tlsObject);
+    failsAt(noCa, u"sync.tls.ca_file"_s, u"is required"_s);
+    QJsonObject unknownKey = config;
+    setPath(unknownKey, u"sync.tls.verify"_s, false);
+    failsAt(unknownKey, u"sync.tls.verify"_s, u"unknown"_s);
 }
 
 void tst_NodeConfig::unreadableFile()

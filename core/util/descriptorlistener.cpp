@@ -1,0 +1,10 @@
+#include "core/util/descriptorlistener.h"
+
+namespace Meridian {
+
+void DescriptorListener::incomingConnection(qintptr descriptor)
+{
+    emit accepted(descriptor);
+}
+
+} // namespace Meridian

@@ -1,0 +1,98 @@
+#include "core/util/tlsfiles.h"
+
+#include <QDateTime>
+#include <QFile>
+#include <QSslCertificate>
+#include <QSslKey>
+
+using namespace Qt::StringLiterals;
+
+namespace Meridian {
+
+namespace {
+
+// The file's content, or an empty array with *problem set.
+QByteArray readFile(const QString &path, QString *problem)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *problem = u"cannot be read: %1"_s.arg(file.errorString());
+        return {};
+    }
+    return file.readAll();
+}
+
+} // namespace
+
+QString TlsFiles::Loaded::errorText() const
+{
+    return field + u": "_s + problem;
+}
+
+TlsFiles::Loaded TlsFiles::load() const
+{
+    Loaded out;
+    const auto fail = [&out](const QString &field, const QString &file, const QString &problem) {
+        out.field = field;
+        out.problem = file.isEmpty() ? problem : file + u": "_s + problem;
+        out.configuration = {};
+        return out;
+    };
+    if (certificateFile.isEmpty() || privateKeyFile.isEmpty() || caFile.isEmpty()) {
+        const QString missing = certificateFile.isEmpty()  ? u"cert_file"_s
+                                : privateKeyFile.isEmpty() ? u"key_file"_s
+                                                           : u"ca_file"_s;
+        return fail(missing, {}, u"is required with TLS (cert_file, key_file and ca_file)"_s);
+    }
+
+    QString problem;
+    const QByteArray certificatePem = readFile(certificateFile, &problem);
+    if (!problem.isEmpty())
+        return fail(u"cert_file"_s, certificateFile, problem);
+    const QList<QSslCertificate> chain = QSslCertificate::fromData(certificatePem, QSsl::Pem);
+    if (chain.isEmpty())
+        return fail(u"cert_file"_s, certificateFile, u"holds no PEM certificate"_s);
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    if (chain.first().expiryDate() < now)
+        return fail(u"cert_file"_s,
+                    certificateFile,
+                    u"the certificate expired on %1"_s.arg(
+                            chain.first().expiryDate().toString(Qt::ISODate)));
+    if (chain.first().effectiveDate() > now)
+        return fail(u"cert_file"_s,
+                    certificateFile,
+                    u"the certificate is not valid before %1"_s.arg(
+                            chain.first().effectiveDate().toString(Qt::ISODate)));
+
+    const QByteArray keyPem = readFile(privateKeyFile, &problem);
+    if (!problem.isEmpty())
+        return fail(u"key_file"_s, privateKeyFile, problem);
+    QSslKey key;
+    for (const QSsl::KeyAlgorithm algorithm : {QSsl::Ec, QSsl::Rsa, QSsl::Dsa}) {
+        key = QSslKey(keyPem, algorithm, QSsl::Pem, QSsl::PrivateKey);
+        if (!key.isNull())
+            break;
+    }
+    if (key.isNull())
+        return fail(u"key_file"_s,
+                    privateKeyFile,
+                    u"holds no unencrypted PEM private key (RSA, EC or DSA)"_s);
+
+    const QByteArray caPem = readFile(caFile, &problem);
+    if (!problem.isEmpty())
+        return fail(u"ca_file"_s, caFile, problem);
+    const QList<QSslCertificate> authorities = QSslCertificate::fromData(caPem, QSsl::Pem);
+    if (authorities.isEmpty())
+        return fail(u"ca_file"_s, caFile, u"holds no PEM certificate"_s);
+
+    QSslConfiguration c = QSslConfiguration::defaultConfiguration();
+    c.setProtocol(QSsl::TlsV1_2OrLater);
+    c.setLocalCertificateChain(chain);
+    c.setPrivateKey(key);
+    c.setCaCertificates(authorities); // only the cluster's CAs, not the system's
+    c.setPeerVerifyMode(QSslSocket::VerifyPeer);
+    out.configuration = c;
+    return out;
+}
+
+} // namespace Meridian

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <QSslConfiguration>
+#include <QString>
+
+namespace Meridian {
+
+// The PEM files of one side of a mutually authenticated TLS connection: the certificate it
+// presents, its private key, and the certificate authorities whose certificates it accepts from
+// the other side (and nothing else: not the system's). All three empty: no TLS.
+struct TlsFiles
+{
+    QString certificateFile; // the leaf certificate first, then any intermediates
+    QString privateKeyFile;  // unencrypted PEM (RSA, EC or DSA)
+    QString caFile;          // one or more CA certificates
+
+    bool isEnabled() const
+    {
+        return !certificateFile.isEmpty() || !privateKeyFile.isEmpty() || !caFile.isEmpty();
+    }
+
+    // The outcome of load(): a configuration, or which file is unusable and why.
+    struct Loaded
+    {
+        QSslConfiguration configuration;
+        QString field; // "cert_file", "key_file" or "ca_file" when something is wrong
+        QString problem;
+        bool ok() const { return problem.isEmpty(); }
+        QString errorText() const; // "key_file /etc/…/node.key: holds no …"
+    };
+    // Reads the files into a configuration that presents the certificate and requires one
+    // from the peer, signed by a CA of caFile (TLS 1.2 or later). Callers read them for each
+    // new connection, so renewed files take effect without a restart.
+    Loaded load() const;
+
+    friend bool operator==(const TlsFiles &, const TlsFiles &) = default;
+};
+
+} // namespace Meridian
