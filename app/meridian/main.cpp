@@ -8,6 +8,8 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
+#include <QSslCertificate>
+#include <QSslConfiguration>
 #include <QTimer>
 
 #include <cstdio>
@@ -80,6 +82,11 @@ int main(int argc, char *argv[])
                                          QStringLiteral("API token for --endpoint (env "
                                                         "MERIDIAN_TOKEN)."),
                                          QStringLiteral("TOKEN"));
+    const QCommandLineOption caOption(QStringLiteral("cacert"),
+                                      QStringLiteral("Trust the CA certificates in FILE (PEM) for "
+                                                     "https:// endpoints, besides the system's "
+                                                     "(env MERIDIAN_CACERT)."),
+                                      QStringLiteral("FILE"));
     const QCommandLineOption themeOption(QStringLiteral("theme"),
                                          QStringLiteral("system (default), light or dark."),
                                          QStringLiteral("THEME"),
@@ -104,6 +111,7 @@ int main(int argc, char *argv[])
                        demoOption,
                        endpointOption,
                        tokenOption,
+                       caOption,
                        themeOption,
                        screenshotOption,
                        afterOption,
@@ -150,6 +158,21 @@ int main(int argc, char *argv[])
         endpoints = splitEndpoints({qEnvironmentVariable("MERIDIAN_ENDPOINT")});
     const QString token = parser.isSet(tokenOption) ? parser.value(tokenOption)
                                                     : qEnvironmentVariable("MERIDIAN_TOKEN");
+    if (const QString ca = parser.isSet(caOption) ? parser.value(caOption)
+                                                  : qEnvironmentVariable("MERIDIAN_CACERT");
+        !ca.isEmpty()) {
+        // Every control client made from here on starts from the default configuration.
+        const QList<QSslCertificate> certificates = QSslCertificate::fromPath(ca);
+        if (certificates.isEmpty()) {
+            std::fprintf(stderr,
+                         "meridian: %s holds no PEM certificate (or cannot be read)\n",
+                         qPrintable(ca));
+            return 2;
+        }
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.addCaCertificates(certificates);
+        QSslConfiguration::setDefaultConfiguration(tls);
+    }
     Meridian::ProfileStore profiles;
     const bool demoMode = parser.isSet(demoOption)
                           || (endpoints.isEmpty() && profiles.profiles().isEmpty());

@@ -152,6 +152,14 @@ void CtlRunner::start()
             return;
         }
         m_client->setToken(m_invocation.value(u"token"_s, qEnvironmentVariable("MERIDIAN_TOKEN")));
+        if (const QString ca = m_invocation.value(u"cacert"_s,
+                                                  qEnvironmentVariable("MERIDIAN_CACERT"));
+            !ca.isEmpty()) {
+            if (const QString error = m_client->addCaCertificatesFile(ca); !error.isEmpty()) {
+                failUsage(error);
+                return;
+            }
+        }
         if (m_invocation.isSet(u"request-timeout"_s)) {
             const auto timeout = parseDuration(m_invocation.value(u"request-timeout"_s));
             if (!timeout || *timeout <= 0) {
@@ -836,6 +844,13 @@ void CtlRunner::runLocal()
                 return failUsage(u"--edges must be a whole number from 0 to 4"_s);
         }
         options.simulateWan = m_invocation.isSet(u"wan"_s);
+        options.tls = {m_invocation.value(u"tls-cert"_s),
+                       m_invocation.value(u"tls-key"_s),
+                       m_invocation.value(u"tls-ca"_s)};
+        if (options.tls.isEnabled()
+            && (options.tls.certificateFile.isEmpty() || options.tls.privateKeyFile.isEmpty()
+                || options.tls.caFile.isEmpty()))
+            return failUsage(u"--tls-cert, --tls-key and --tls-ca go together"_s);
         if (!cluster.up(options, &error))
             return failOperation(u"local up failed: "_s + error);
         if (json()) {
@@ -861,11 +876,14 @@ void CtlRunner::runLocal()
         }
         writeOut(table.render());
         writeOut(u"\nadmin token:  %1\nviewer token: %2\n(also in %3)\n\n"
-                 "export MERIDIAN_ENDPOINT=%4 MERIDIAN_TOKEN=%1\n"_s
+                 "export MERIDIAN_ENDPOINT=%4 MERIDIAN_TOKEN=%1%5\n"_s
                          .arg(QString::fromLatin1(cluster.adminToken()),
                               QString::fromLatin1(cluster.viewerToken()),
                               cluster.clusterFile(),
-                              endpoint));
+                              endpoint,
+                              cluster.caFile().isEmpty()
+                                      ? QString()
+                                      : u" MERIDIAN_CACERT="_s + cluster.caFile()));
         return done(ExitOk);
     }
 

@@ -18,6 +18,8 @@
 #include <QProcess>
 #include <QRandomGenerator>
 #include <QSaveFile>
+#include <QSslCertificate>
+#include <QSslConfiguration>
 #include <QStandardPaths>
 #include <QTcpServer>
 #include <QThread>
@@ -38,9 +40,16 @@ namespace {
 
 constexpr double kEarthRadiusKm = 6371.0088;
 
-QString loopbackUrl(quint16 port)
+QString loopbackUrl(quint16 port, bool https = false)
 {
-    return u"http://127.0.0.1:%1"_s.arg(port);
+    return (https ? u"https://127.0.0.1:%1"_s : u"http://127.0.0.1:%1"_s).arg(port);
+}
+
+QJsonObject tlsJson(const TlsFiles &tls)
+{
+    return {{u"cert_file"_s, tls.certificateFile},
+            {u"key_file"_s, tls.privateKeyFile},
+            {u"ca_file"_s, tls.caFile}};
 }
 
 // The first port of the kernel's ephemeral range (outgoing connections and listen(port 0)
@@ -97,9 +106,15 @@ QList<quint16> freePorts(int count, QString *error)
 // GET with a bearer token, answered (or failed) within a second, in a local event loop.
 std::unique_ptr<QNetworkReply> getAndWait(QNetworkAccessManager &manager,
                                           const QUrl &url,
-                                          const QByteArray &token)
+                                          const QByteArray &token,
+                                          const TlsFiles &tls)
 {
     QNetworkRequest request(url);
+    if (tls.isEnabled()) {
+        QSslConfiguration trust = QSslConfiguration::defaultConfiguration();
+        trust.addCaCertificates(QSslCertificate::fromPath(tls.caFile));
+        request.setSslConfiguration(trust);
+    }
     request.setRawHeader("Authorization", "Bearer " + token);
     request.setTransferTimeout(1000);
     std::unique_ptr<QNetworkReply> reply(manager.get(request));
@@ -265,14 +280,17 @@ QJsonObject LocalCluster::toJson() const
     QJsonArray nodes;
     for (const LocalNode &node : m_nodes)
         nodes.append(node.toJson());
-    return {{u"version"_s, 1},
-            {u"dir"_s, m_dir},
-            {u"meridiand"_s, m_meridiand},
-            {u"admin_token"_s, QString::fromLatin1(m_adminToken)},
-            {u"viewer_token"_s, QString::fromLatin1(m_viewerToken)},
-            {u"cluster_token"_s, QString::fromLatin1(m_clusterToken)},
-            {u"ready_timeout_ms"_s, m_readyTimeoutMs},
-            {u"nodes"_s, nodes}};
+    QJsonObject out{{u"version"_s, 1},
+                    {u"dir"_s, m_dir},
+                    {u"meridiand"_s, m_meridiand},
+                    {u"admin_token"_s, QString::fromLatin1(m_adminToken)},
+                    {u"viewer_token"_s, QString::fromLatin1(m_viewerToken)},
+                    {u"cluster_token"_s, QString::fromLatin1(m_clusterToken)},
+                    {u"ready_timeout_ms"_s, m_readyTimeoutMs},
+                    {u"nodes"_s, nodes}};
+    if (m_tls.isEnabled())
+        out.insert(u"tls"_s, tlsJson(m_tls));
+    return out;
 }
 
 bool LocalCluster::save(QString *error) const
@@ -311,6 +329,10 @@ bool LocalCluster::load(QString *error)
     m_viewerToken = root.value(u"viewer_token"_s).toString().toLatin1();
     m_clusterToken = root.value(u"cluster_token"_s).toString().toLatin1();
     m_readyTimeoutMs = root.value(u"ready_timeout_ms"_s).toInt(20000);
+    const QJsonObject tls = root.value(u"tls"_s).toObject();
+    m_tls = {tls.value(u"cert_file"_s).toString(),
+             tls.value(u"key_file"_s).toString(),
+             tls.value(u"ca_file"_s).toString()};
     m_nodes.clear();
     for (const QJsonValue &value : root.value(u"nodes"_s).toArray()) {
         LocalNode node = LocalNode::fromJson(value.toObject());
@@ -351,6 +373,15 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
         return false;
     }
     m_readyTimeoutMs = options.readyTimeoutMs;
+    m_tls = options.tls;
+    if (m_tls.isEnabled()) {
+        for (QString *path : {&m_tls.certificateFile, &m_tls.privateKeyFile, &m_tls.caFile})
+            *path = QFileInfo(*path).absoluteFilePath();
+        if (const TlsFiles::Loaded loaded = m_tls.load(); !loaded.ok()) {
+            *error = u"TLS: %1"_s.arg(loaded.errorText());
+            return false;
+        }
+    }
     if (!QDir().mkpath(m_dir)) {
         *error = u"cannot create %1"_s.arg(m_dir);
         return false;
@@ -381,7 +412,7 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
             node.role = u"edge"_s;
         }
         node.dataUrl = QUrl(loopbackUrl(ports.at(i * 3)));
-        node.controlUrl = QUrl(loopbackUrl(ports.at(i * 3 + 1)));
+        node.controlUrl = QUrl(loopbackUrl(ports.at(i * 3 + 1), m_tls.isEnabled()));
         node.syncAddress = u"127.0.0.1:%1"_s.arg(ports.at(i * 3 + 2));
         const QString nodeDir = QDir(m_dir).filePath(node.id);
         node.configPath = QDir(nodeDir).filePath(u"meridiand.json"_s);
@@ -432,6 +463,8 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
                                                 {u"role"_s, u"admin"_s},
                                                 {u"sha256"_s, TokenAuth::hashHex(m_clusterToken)}}}},
                         {u"cluster_token"_s, QString::fromLatin1(m_clusterToken)}};
+    if (m_tls.isEnabled())
+        control.insert(u"tls"_s, tlsJson(m_tls));
     merge(control, options.controlOverrides);
 
     for (const LocalNode &node : std::as_const(m_nodes)) {
@@ -468,6 +501,8 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
             config.insert(u"edge"_s, edge);
         }
         config.insert(u"listen"_s, listen);
+        if (m_tls.isEnabled())
+            config.insert(u"sync"_s, QJsonObject{{u"tls"_s, tlsJson(m_tls)}});
         merge(config, options.configOverrides);
         QSaveFile file(node.configPath);
         if (!file.open(QIODevice::WriteOnly)) {
@@ -535,7 +570,7 @@ bool LocalCluster::waitReady(const LocalNode &node, int timeoutMs, QString *erro
                                                                             tail(node.logPath, 10));
             return false;
         }
-        const std::unique_ptr<QNetworkReply> reply = getAndWait(manager, url, m_viewerToken);
+        const std::unique_ptr<QNetworkReply> reply = getAndWait(manager, url, m_viewerToken, m_tls);
         if (reply->error() == QNetworkReply::NoError
             && reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt() == 200) {
             return true;
@@ -564,7 +599,8 @@ void LocalCluster::waitConnected(int timeoutMs) const
         QUrl url = node->controlUrl;
         url.setPath(u"/v1/status"_s);
         while (true) {
-            const std::unique_ptr<QNetworkReply> reply = getAndWait(manager, url, m_viewerToken);
+            const std::unique_ptr<QNetworkReply> reply
+                    = getAndWait(manager, url, m_viewerToken, m_tls);
             const QJsonObject quorum = QJsonDocument::fromJson(reply->readAll())
                                                .object()
                                                .value(u"quorum"_s)

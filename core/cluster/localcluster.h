@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/util/tlsfiles.h"
+
 #include <QJsonObject>
 #include <QList>
 #include <QString>
@@ -42,6 +44,10 @@ struct LocalClusterOptions
     QJsonObject configOverrides;
     // Merged into the `edge` section of every edge node's config (e.g. hash_key).
     QJsonObject edgeOverrides;
+    // Enabled: every node serves its control API over HTTPS (https:// control URLs) and
+    // replicates over mutual TLS with this certificate, key and CA (control.tls and sync.tls);
+    // the certificate must name 127.0.0.1.
+    TlsFiles tls;
 };
 
 struct LocalRegionPreset
@@ -85,6 +91,8 @@ public:
     const LocalNode *node(const QString &id) const;
     QByteArray adminToken() const { return m_adminToken; }
     QByteArray viewerToken() const { return m_viewerToken; }
+    // With TLS: the CA file clients of the control URLs need (meridianctl --cacert); else empty.
+    QString caFile() const { return m_tls.caFile; }
     // The full cluster.json content (nodes and tokens), what `local up -o json` prints.
     QJsonObject toJson() const;
 
@@ -114,6 +122,7 @@ private:
     QByteArray m_adminToken;
     QByteArray m_viewerToken;
     QByteArray m_clusterToken;
+    TlsFiles m_tls;
 };
 
 } // namespace Meridian

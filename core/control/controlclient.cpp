@@ -1,5 +1,6 @@
 #include "core/control/controlclient.h"
 
+#include <QFile>
 #include <QHostAddress>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -9,6 +10,7 @@
 #include <QNetworkProxy>
 #include <QNetworkReply>
 #include <QNetworkRequest>
+#include <QSslCertificate>
 #include <QTimer>
 
 using namespace Qt::StringLiterals;
@@ -54,6 +56,18 @@ ControlClient::~ControlClient()
     // Calls still in flight end silently: their callbacks may refer to objects already gone.
     for (ControlCall *call : findChildren<ControlCall *>(Qt::FindDirectChildrenOnly))
         call->abort();
+}
+
+QString ControlClient::addCaCertificatesFile(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return u"cannot read the CA file %1: %2"_s.arg(path, file.errorString());
+    const QList<QSslCertificate> certificates = QSslCertificate::fromData(file.readAll());
+    if (certificates.isEmpty())
+        return u"the CA file %1 holds no PEM certificate"_s.arg(path);
+    m_tls.addCaCertificates(certificates);
+    return {};
 }
 
 ApiResult<QUrl> ControlClient::parseEndpoint(const QString &endpoint)
@@ -129,6 +143,8 @@ ApiError ControlClient::networkError(QNetworkReply *reply, const QString &url)
     case QNetworkReply::RemoteHostClosedError:
         error.code = u"network"_s;
         error.message = u"%1 closed the connection before answering"_s.arg(url);
+        if (QUrl(url).scheme() == u"http"_s) // what a node with control.tls does to plain HTTP
+            error.message += u" (if the node serves HTTPS, use an https:// endpoint)"_s;
         break;
     case QNetworkReply::OperationCanceledError:
         error.code = u"cancelled"_s;
@@ -136,7 +152,9 @@ ApiError ControlClient::networkError(QNetworkReply *reply, const QString &url)
         break;
     case QNetworkReply::SslHandshakeFailedError:
         error.code = u"network"_s;
-        error.message = u"TLS handshake with %1 failed: %2"_s.arg(host, reply->errorString());
+        error.message = u"TLS handshake with %1 failed: %2 (if its certificate comes from the "
+                        "cluster's own CA, pass that CA with --cacert FILE or MERIDIAN_CACERT)"_s
+                                .arg(host, reply->errorString());
         break;
     default:
         error.code = u"network"_s;
@@ -156,6 +174,7 @@ ControlCall *ControlClient::send(const QByteArray &verb,
     const QUrl url = urlFor(path, query);
     const QString urlText = url.toString();
     QNetworkRequest request(url);
+    request.setSslConfiguration(m_tls);
     request.setRawHeader("Accept", "application/json");
     request.setAttribute(QNetworkRequest::Http2AllowedAttribute, false);
     if (!m_token.isEmpty())

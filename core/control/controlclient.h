@@ -4,6 +4,7 @@
 
 #include <QObject>
 #include <QPointer>
+#include <QSslConfiguration>
 #include <QUrl>
 
 #include <chrono>
@@ -43,6 +44,10 @@ public:
     QUrl endpoint() const { return m_endpoint; }
     void setToken(const QString &token) { m_token = token; }
     QString token() const { return m_token; }
+    // Trusts the CA certificates of this PEM file for https:// endpoints, besides the system's
+    // (a cluster whose control.tls certificates come from its own CA). Returns why it cannot.
+    QString addCaCertificatesFile(const QString &path);
+    const QSslConfiguration &sslConfiguration() const { return m_tls; }
     void setTimeout(std::chrono::milliseconds timeout) { m_timeout = timeout; }
     std::chrono::milliseconds timeout() const { return m_timeout; }
 
@@ -161,6 +166,7 @@ private:
     QNetworkAccessManager *m_network;
     QUrl m_endpoint;
     QString m_token;
+    QSslConfiguration m_tls = QSslConfiguration::defaultConfiguration();
     std::chrono::milliseconds m_timeout{10000};
 };
 

@@ -98,6 +98,7 @@ void EventStream::connectNow()
     m_parser.reset();
     m_gotHeaders = false;
     QNetworkRequest request(m_client->urlFor(u"/v1/events"_s));
+    request.setSslConfiguration(m_client->sslConfiguration());
     request.setRawHeader("Accept", "text/event-stream");
     request.setRawHeader("Cache-Control", "no-cache");
     request.setAttribute(QNetworkRequest::Http2AllowedAttribute, false);

@@ -5,7 +5,7 @@
 #include "core/http/httpserver.h"
 
 #include <QIODevice>
-#include <QTcpSocket>
+#include <QSslSocket>
 #include <QTimerEvent>
 
 #include <sys/socket.h>
@@ -59,7 +59,7 @@ HttpConnection::HttpConnection(qintptr descriptor,
     : QObject(parent)
     , m_context(std::move(context))
     , m_handle(std::make_shared<ConnectionHandle>())
-    , m_socket(new QTcpSocket(this))
+    , m_socket(m_context->config.tls.isEnabled() ? new QSslSocket(this) : new QTcpSocket(this))
     , m_parser(HttpRequestParser::Limits{m_context->config.maxHeaderBytes,
                                          m_context->config.maxBodyBytes,
                                          m_context->config.maxHeaderCount})
@@ -82,6 +82,20 @@ HttpConnection::HttpConnection(qintptr descriptor,
     m_peerPort = m_socket->peerPort();
     connect(m_socket, &QTcpSocket::readyRead, this, &HttpConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::bytesWritten, this, &HttpConnection::onBytesWritten);
+    if (auto *ssl = qobject_cast<QSslSocket *>(m_socket)) {
+        // Encrypted bytes wait in the plain socket below: count them as unsent.
+        connect(ssl, &QSslSocket::encryptedBytesWritten, this, &HttpConnection::onBytesWritten);
+        // Read anew for each connection, so a renewed certificate applies without a restart.
+        const TlsFiles::Loaded loaded = m_context->config.tls.load(
+                TlsFiles::PeerCertificate::NotRequested);
+        if (!loaded.ok()) {
+            qCWarning(lcHttp).noquote() << "cannot serve TLS:" << loaded.errorText();
+            QMetaObject::invokeMethod(this, &HttpConnection::closeNow, Qt::QueuedConnection);
+        } else {
+            ssl->setSslConfiguration(loaded.configuration);
+            ssl->startServerEncryption(); // the header timeout bounds the handshake too
+        }
+    }
     connect(m_socket, &QTcpSocket::disconnected, this, &HttpConnection::closeNow);
     connect(m_socket, &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError e) {
         if (e != QAbstractSocket::RemoteHostClosedError)
@@ -92,6 +106,13 @@ HttpConnection::HttpConnection(qintptr descriptor,
     // Data may already be waiting (a client that sent its request with the handshake).
     if (m_socket->bytesAvailable() > 0)
         QMetaObject::invokeMethod(this, &HttpConnection::onReadyRead, Qt::QueuedConnection);
+}
+
+qint64 HttpConnection::unsentBytes() const
+{
+    if (const auto *ssl = qobject_cast<const QSslSocket *>(m_socket))
+        return ssl->bytesToWrite() + ssl->encryptedBytesToWrite();
+    return m_socket->bytesToWrite();
 }
 
 HttpConnection::~HttpConnection()
@@ -398,7 +419,7 @@ void HttpConnection::responderWrite(quint64 seq, const QByteArray &data)
         append(*slot, data);
         break;
     }
-    const qint64 buffered = slot->out.size() + m_socket->bytesToWrite();
+    const qint64 buffered = slot->out.size() + unsentBytes();
     if (buffered > m_context->config.maxStreamBufferBytes) {
         qCInfo(lcHttp) << "client" << m_peerAddress << "reads too slowly; dropping its stream";
         abortNow();
@@ -449,7 +470,7 @@ void HttpConnection::flush()
 {
     // The write timeout measures a stalled reader from when a burst of output starts, not from
     // the previous answer (a handler may take longer than the timeout to reply).
-    if (!m_dead && m_socket->bytesToWrite() == 0)
+    if (!m_dead && unsentBytes() == 0)
         m_lastWrite = Clock::now();
     while (!m_dead && !m_slots.empty()) {
         Slot &s = m_slots.front();
@@ -461,7 +482,7 @@ void HttpConnection::flush()
         if (s.device) {
             if (m_fileBuffer.size() < kFileChunk)
                 m_fileBuffer.resize(kFileChunk);
-            while (s.deviceRemaining > 0 && m_socket->bytesToWrite() < kWriteHighWater) {
+            while (s.deviceRemaining > 0 && unsentBytes() < kWriteHighWater) {
                 const qint64 n = s.device->read(m_fileBuffer.data(),
                                                 qMin<qint64>(s.deviceRemaining, kFileChunk));
                 if (n <= 0) {
@@ -533,10 +554,10 @@ void HttpConnection::afterFlush()
 {
     if (m_dead)
         return;
-    if (m_closeAfterFlush && m_slots.empty() && m_socket->bytesToWrite() == 0 && !m_lingering)
+    if (m_closeAfterFlush && m_slots.empty() && unsentBytes() == 0 && !m_lingering)
         startLingeringClose();
     else if (m_shuttingDown && m_slots.empty() && !m_parser.inProgress() && !m_lingering
-             && m_socket->bytesToWrite() == 0)
+             && unsentBytes() == 0)
         startLingeringClose();
 }
 
@@ -623,7 +644,7 @@ std::pair<HttpConnection::Clock::time_point, HttpConnection::Wait> HttpConnectio
         return {{}, Wait::None};
     if (m_lingering)
         return {m_lingerStart + c.lingerTimeout, Wait::Linger};
-    const bool writing = m_socket->bytesToWrite() > 0
+    const bool writing = unsentBytes() > 0
                          || (!m_slots.empty() && m_slots.front().deviceRemaining > 0);
     if (writing)
         return {m_lastWrite + c.writeTimeout, Wait::Write};

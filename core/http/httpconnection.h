@@ -89,6 +89,8 @@ protected:
     void timerEvent(QTimerEvent *event) override;
 
 private:
+    // Bytes of answers not yet handed to the kernel (with TLS: plaintext and ciphertext).
+    qint64 unsentBytes() const;
     using Clock = std::chrono::steady_clock;
 
     struct Slot

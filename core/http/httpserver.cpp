@@ -129,6 +129,14 @@ bool HttpServer::listen(const QHostAddress &address, quint16 port)
         m_errorString = u"already listening"_s;
         return false;
     }
+    if (m_context->config.tls.isEnabled()) {
+        if (const TlsFiles::Loaded loaded = m_context->config.tls.load(
+                    TlsFiles::PeerCertificate::NotRequested);
+            !loaded.ok()) {
+            m_errorString = u"cannot serve TLS: %1"_s.arg(loaded.errorText());
+            return false;
+        }
+    }
     const int threads = qMax(0, m_context->config.workerThreads);
     const int sockets = qMax(1, threads);
     QList<int> fds;

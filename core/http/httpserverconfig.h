@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/util/tlsfiles.h"
+
 #include <QByteArray>
 #include <QList>
 #include <QtGlobal>
@@ -38,6 +40,9 @@ struct HttpServerConfig
     std::chrono::milliseconds lingerTimeout{2'000};
     int listenBacklog = 1024;
     QByteArray serverHeader; // sent as "Server:" when not empty
+    // HTTPS: the certificate and key this server presents (read for each connection); client
+    // certificates are not asked for. Not enabled: plain HTTP.
+    TlsFiles tls;
     // Sent on every response, the server's own errors (400, 408, 413, 431...) included, unless
     // the handler set a header of the same name (a region's X-Meridian-Region).
     QList<std::pair<QByteArray, QByteArray>> defaultHeaders;

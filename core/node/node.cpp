@@ -102,7 +102,7 @@ QString Node::startRelays()
     };
     auto viaRelay = [&](const QUrl &url, int delayMs, QString *error) {
         const QString address = relay(u"%1:%2"_s.arg(url.host()).arg(url.port()), delayMs, error);
-        return address.isEmpty() ? QUrl() : QUrl(u"http://"_s + address);
+        return address.isEmpty() ? QUrl() : QUrl(url.scheme() + u"://"_s + address);
     };
     QString error;
     for (const RegionSpec &spec : m_config.regions) {
@@ -181,6 +181,7 @@ QString Node::start()
                                                            r.error().message);
 
     m_peers = new PeerClient(m_config.clusterToken, this);
+    m_peers->addCaCertificates(m_config.controlCaCertificates);
     QList<PeerNode> peers;
     for (const RegionSpec &spec : m_config.regions) {
         if (m_controlUrlOf.contains(spec.id))
@@ -208,7 +209,9 @@ QString Node::start()
                                                        .arg(QString::fromLatin1(request.method()),
                                                             request.decodedPath())));
     });
-    m_controlServer = new HttpServer(serverConfig(m_config, 1024 * 1024), this);
+    HttpServerConfig controlConfig = serverConfig(m_config, 1024 * 1024);
+    controlConfig.tls = m_config.controlTls;
+    m_controlServer = new HttpServer(controlConfig, this);
     m_controlServer->setHandler(controlRouter.handler());
     if (!m_controlServer->listen(m_config.listenControl.host, m_config.listenControl.port)) {
         return u"cannot listen for the control API on %1: %2"_s

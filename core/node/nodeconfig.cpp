@@ -10,6 +10,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSet>
+#include <QSslCertificate>
 
 #include <cmath>
 
@@ -370,6 +371,27 @@ void readControl(ObjectReader &root, NodeConfig &config)
             reader.fail(u"approval_required"_s,
                         u"entries must be action kinds: %1"_s.arg(kinds.join(u", "_s)));
         config.safety.approvalRequired.append(kind.toString());
+    }
+    if (const QJsonObject tlsObject = reader.object(u"tls"_s); !tlsObject.isEmpty()) {
+        ObjectReader tls(tlsObject, u"control.tls"_s);
+        config.controlTls.certificateFile = resolvePath(tls.string(u"cert_file"_s, {}, true),
+                                                        config.file);
+        config.controlTls.privateKeyFile = resolvePath(tls.string(u"key_file"_s, {}, true),
+                                                       config.file);
+        config.controlTls.caFile = resolvePath(tls.string(u"ca_file"_s, {}), config.file);
+        tls.finish();
+        if (const TlsFiles::Loaded loaded = config.controlTls.load(
+                    TlsFiles::PeerCertificate::NotRequested);
+            !loaded.ok()) {
+            tls.fail(loaded.field, loaded.problem);
+        }
+        if (!config.controlTls.caFile.isEmpty()) {
+            config.controlCaCertificates = QSslCertificate::fromPath(config.controlTls.caFile);
+            if (config.controlCaCertificates.isEmpty())
+                tls.fail(u"ca_file"_s,
+                         u"%1 holds no PEM certificate (or cannot be read)"_s.arg(
+                                 config.controlTls.caFile));
+        }
     }
     config.probeIntervalMs = reader.integer(u"probe_interval_ms"_s, 1000, 50, 600000);
     config.forwardTimeoutMs = reader.integer(u"forward_timeout_ms"_s, 3000, 100, 600000);

@@ -8,6 +8,7 @@
 #include <QHostAddress>
 #include <QJsonObject>
 #include <QList>
+#include <QSslCertificate>
 #include <QString>
 #include <QStringList>
 #include <QUrl>
@@ -79,6 +80,11 @@ struct NodeConfig
 
     QList<TokenEntry> tokens;
     QByteArray clusterToken;
+    // control.tls: HTTPS on the control port (certificate and key; client certificates are not
+    // asked for) and the CA (ca_file) this node trusts, besides the system's, when it calls
+    // other nodes' https:// control URLs.
+    TlsFiles controlTls;
+    QList<QSslCertificate> controlCaCertificates;
     SafetyPolicy safety;
     int probeIntervalMs = 1000;
     int forwardTimeoutMs = 3000;

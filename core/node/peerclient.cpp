@@ -23,6 +23,11 @@ PeerClient::PeerClient(QByteArray clusterToken, QObject *parent)
     , m_clusterToken(std::move(clusterToken))
 {}
 
+void PeerClient::addCaCertificates(const QList<QSslCertificate> &certificates)
+{
+    m_tls.addCaCertificates(certificates);
+}
+
 void PeerClient::call(const QUrl &base,
                       const QByteArray &method,
                       const QString &pathAndQuery,
@@ -38,6 +43,7 @@ void PeerClient::call(const QUrl &base,
     if (question >= 0)
         url.setQuery(pathAndQuery.mid(question + 1));
     QNetworkRequest request(url);
+    request.setSslConfiguration(m_tls);
     request.setTransferTimeout(timeoutMs);
     request.setAttribute(QNetworkRequest::RedirectPolicyAttribute,
                          QNetworkRequest::ManualRedirectPolicy);

@@ -4,6 +4,7 @@
 #include <QList>
 #include <QNetworkAccessManager>
 #include <QObject>
+#include <QSslConfiguration>
 #include <QUrl>
 
 #include <functional>
@@ -34,6 +35,8 @@ class PeerClient final : public QObject
 
 public:
     explicit PeerClient(QByteArray clusterToken, QObject *parent = nullptr);
+    // Trusted for https:// nodes besides the system's CAs (control.tls.ca_file).
+    void addCaCertificates(const QList<QSslCertificate> &certificates);
 
     using Callback = std::function<void(const PeerReply &)>;
 
@@ -50,6 +53,7 @@ public:
 private:
     QNetworkAccessManager m_manager;
     QByteArray m_clusterToken;
+    QSslConfiguration m_tls = QSslConfiguration::defaultConfiguration();
 };
 
 } // namespace Meridian

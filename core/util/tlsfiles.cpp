@@ -29,8 +29,9 @@ QString TlsFiles::Loaded::errorText() const
     return field + u": "_s + problem;
 }
 
-TlsFiles::Loaded TlsFiles::load() const
+TlsFiles::Loaded TlsFiles::load(PeerCertificate peer) const
 {
+    const bool mutual = peer == PeerCertificate::Required;
     Loaded out;
     const auto fail = [&out](const QString &field, const QString &file, const QString &problem) {
         out.field = field;
@@ -38,11 +39,14 @@ TlsFiles::Loaded TlsFiles::load() const
         out.configuration = {};
         return out;
     };
-    if (certificateFile.isEmpty() || privateKeyFile.isEmpty() || caFile.isEmpty()) {
+    if (certificateFile.isEmpty() || privateKeyFile.isEmpty() || (mutual && caFile.isEmpty())) {
         const QString missing = certificateFile.isEmpty()  ? u"cert_file"_s
                                 : privateKeyFile.isEmpty() ? u"key_file"_s
                                                            : u"ca_file"_s;
-        return fail(missing, {}, u"is required with TLS (cert_file, key_file and ca_file)"_s);
+        return fail(missing,
+                    {},
+                    mutual ? u"is required with TLS (cert_file, key_file and ca_file)"_s
+                           : u"is required with TLS (cert_file and key_file)"_s);
     }
 
     QString problem;
@@ -78,6 +82,16 @@ TlsFiles::Loaded TlsFiles::load() const
                     privateKeyFile,
                     u"holds no unencrypted PEM private key (RSA, EC or DSA)"_s);
 
+    QSslConfiguration c = QSslConfiguration::defaultConfiguration();
+    c.setProtocol(QSsl::TlsV1_2OrLater);
+    c.setLocalCertificateChain(chain);
+    c.setPrivateKey(key);
+    if (!mutual) {
+        c.setPeerVerifyMode(QSslSocket::VerifyNone); // no client certificate is asked for
+        out.configuration = c;
+        return out;
+    }
+
     const QByteArray caPem = readFile(caFile, &problem);
     if (!problem.isEmpty())
         return fail(u"ca_file"_s, caFile, problem);
@@ -85,10 +99,6 @@ TlsFiles::Loaded TlsFiles::load() const
     if (authorities.isEmpty())
         return fail(u"ca_file"_s, caFile, u"holds no PEM certificate"_s);
 
-    QSslConfiguration c = QSslConfiguration::defaultConfiguration();
-    c.setProtocol(QSsl::TlsV1_2OrLater);
-    c.setLocalCertificateChain(chain);
-    c.setPrivateKey(key);
     c.setCaCertificates(authorities); // only the cluster's CAs, not the system's
     c.setPeerVerifyMode(QSslSocket::VerifyPeer);
     out.configuration = c;

@@ -28,10 +28,14 @@ struct TlsFiles
         bool ok() const { return problem.isEmpty(); }
         QString errorText() const; // "key_file /etc/…/node.key: holds no …"
     };
-    // Reads the files into a configuration that presents the certificate and requires one
-    // from the peer, signed by a CA of caFile (TLS 1.2 or later). Callers read them for each
-    // new connection, so renewed files take effect without a restart.
-    Loaded load() const;
+    enum class PeerCertificate {
+        Required,     // mutual TLS: the peer's certificate must come from a CA of caFile
+        NotRequested, // a server whose clients authenticate otherwise (tokens); caFile unused
+    };
+    // Reads the files into a configuration that presents the certificate (TLS 1.2 or later).
+    // Callers read them for each new connection, so renewed files take effect without a
+    // restart.
+    Loaded load(PeerCertificate peer = PeerCertificate::Required) const;
 
     friend bool operator==(const TlsFiles &, const TlsFiles &) = default;
 };

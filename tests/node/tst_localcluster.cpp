@@ -4,8 +4,12 @@
 #include "testhttp.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QScopeGuard>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -22,6 +26,7 @@ class tst_LocalCluster final : public QObject
 private slots:
     void distance();
     void wanLatencyAndApproval();
+    void tlsCluster();
 };
 
 void tst_LocalCluster::distance()
@@ -144,6 +149,90 @@ void tst_LocalCluster::wanLatencyAndApproval()
     for (const LocalNode &node : cluster.nodes())
         QCOMPARE(node.pid, 0);
     cleanup.dismiss();
+}
+
+// `local up --tls-cert/--tls-key/--tls-ca`: every control API on HTTPS (nodes probe and forward
+// to each other over it, trusting the CA), replication over mutual TLS; the cluster works as
+// without TLS, and the replication port speaks no plain protocol.
+void tst_LocalCluster::tlsCluster()
+{
+    const QString certificates = QStringLiteral(SRCDIR "../sync/tls/");
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    LocalCluster cluster(dir.filePath(u"c"_s));
+    LocalClusterOptions options;
+    options.regions = 2;
+    options.edges = 1;
+    options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s;
+    options.controlOverrides = {{u"probe_interval_ms"_s, 200}};
+    options.tls = {certificates + u"node.pem"_s,
+                   certificates + u"node.key"_s,
+                   certificates + u"ca.pem"_s};
+    QString error;
+    QVERIFY2(cluster.up(options, &error), qPrintable(error));
+    auto cleanup = qScopeGuard([&cluster]() {
+        QString ignored;
+        cluster.down(5000, &ignored);
+    });
+    QCOMPARE(cluster.caFile(), QFileInfo(certificates + u"ca.pem"_s).absoluteFilePath());
+    // This test's own calls trust the cluster's CA, as meridianctl --cacert does.
+    const QSslConfiguration system = QSslConfiguration::defaultConfiguration();
+    auto restore = qScopeGuard([&system] { QSslConfiguration::setDefaultConfiguration(system); });
+    QSslConfiguration trusting = system;
+    trusting.addCaCertificates(QSslCertificate::fromPath(cluster.caFile()));
+    QSslConfiguration::setDefaultConfiguration(trusting);
+
+    for (const LocalNode &node : cluster.nodes())
+        QCOMPARE(node.controlUrl.scheme(), u"https"_s);
+    const QUrl edge = cluster.node(u"edge-1"_s)->controlUrl;
+    // The edge reaches both regions over HTTPS (its probes), and both report their links to
+    // each other caught up (replication over TLS).
+    const auto regionField = [&](const QUrl &control, const QString &region, const QString &field) {
+        const QJsonArray regions = call("GET", at(control, u"/v1/cluster"_s), cluster.viewerToken())
+                                           .json()
+                                           .value(u"regions"_s)
+                                           .toArray();
+        for (const QJsonValue &r : regions) {
+            if (r.toObject().value(u"id"_s).toString() == region)
+                return r.toObject().value(field);
+        }
+        return QJsonValue();
+    };
+    for (const QString &region : {u"us-east"_s, u"eu-west"_s})
+        QTRY_VERIFY_WITH_TIMEOUT(regionField(edge, region, u"reachable"_s).toBool(), 10000);
+
+    // A write in one region reaches the other.
+    const QUrl usEast = cluster.node(u"us-east"_s)->dataUrl;
+    const QUrl euWest = cluster.node(u"eu-west"_s)->dataUrl;
+    QCOMPARE(call("PUT", at(usEast, u"/api/kv/over-tls"_s), {}, "sealed").status, 201);
+    QTRY_COMPARE_WITH_TIMEOUT(call("GET", at(euWest, u"/api/kv/over-tls"_s), {}).body,
+                              QByteArray("sealed"),
+                              10000);
+
+    // A drain asked of the edge is forwarded to the control leader (HTTPS between nodes) and
+    // reaches the other region.
+    const Answer drained = call("POST",
+                                at(edge, u"/v1/regions/eu-west/drain"_s),
+                                cluster.adminToken(),
+                                R"({"deadline_s": 1})");
+    QVERIFY2(drained.status == 200 || drained.status == 202, drained.body.constData());
+    const QUrl usEastControl = cluster.node(u"us-east"_s)->controlUrl;
+    QTRY_COMPARE_WITH_TIMEOUT(regionField(usEastControl, u"eu-west"_s, u"state"_s).toString(),
+                              u"drained"_s,
+                              10000);
+
+    // Plain HTTP on a control port gets no answer; the replication port says nothing in clear.
+    const QUrl plain = QUrl(usEastControl.toString().replace(u"https:"_s, u"http:"_s));
+    QCOMPARE(call("GET", at(plain, u"/v1/status"_s), cluster.viewerToken(), {}, 3000).status, 0);
+    QTcpSocket replication;
+    const QString syncAddress = cluster.node(u"us-east"_s)->syncAddress;
+    replication.connectToHost(QHostAddress::LocalHost,
+                              syncAddress.mid(syncAddress.lastIndexOf(u':') + 1).toUShort());
+    QVERIFY(replication.waitForConnected(5000));
+    replication.write(QByteArray("\x00\x00\x00\x02\x06\x00", 6));
+    QTRY_COMPARE_WITH_TIMEOUT(replication.state(), QAbstractSocket::UnconnectedState, 10000);
+    const QByteArray heard = replication.readAll();
+    QVERIFY2(heard.size() < 5 || heard.at(4) != 10, heard.toHex().constData()); // no challenge
 }
 
 QTEST_GUILESS_MAIN(tst_LocalCluster)

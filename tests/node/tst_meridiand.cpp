@@ -46,6 +46,7 @@ private slots:
     void outOfDescriptorsKeepsServing_data();
     void outOfDescriptorsKeepsServing();
     void storeLockedByAnotherProcess();
+    void controlApiOverHttps();
 
 private:
     struct Started
@@ -56,7 +57,11 @@ private:
     };
     // A single region node on fresh loopback ports, started and ready; with a soft limit > 0,
     // under that open-files limit.
-    std::optional<Started> startNode(QProcess &process, rlim_t softLimit = 0, rlim_t hardLimit = 0);
+    // `adjust` changes the configuration before it is written.
+    std::optional<Started> startNode(QProcess &process,
+                                     rlim_t softLimit = 0,
+                                     rlim_t hardLimit = 0,
+                                     const std::function<void(QJsonObject &)> &adjust = {});
     QJsonObject validConfig(const QString &dir, QList<quint16> ports) const;
     QString write(const QByteArray &content);
     QTemporaryDir m_dir;
@@ -338,9 +343,11 @@ void tst_Meridiand::twoNodesReplicateOverNats()
     QVERIFY(nats.waitForFinished(10000));
 }
 
-std::optional<tst_Meridiand::Started> tst_Meridiand::startNode(QProcess &process,
-                                                               rlim_t softLimit,
-                                                               rlim_t hardLimit)
+std::optional<tst_Meridiand::Started> tst_Meridiand::startNode(
+        QProcess &process,
+        rlim_t softLimit,
+        rlim_t hardLimit,
+        const std::function<void(QJsonObject &)> &adjust)
 {
     Started node;
     {
@@ -353,7 +360,10 @@ std::optional<tst_Meridiand::Started> tst_Meridiand::startNode(QProcess &process
     static int count = 0;
     const QString dir = m_dir.filePath(u"node-%1"_s.arg(++count));
     node.dataDir = dir + u"/data"_s;
-    const QString path = write(QJsonDocument(validConfig(dir, node.ports)).toJson());
+    QJsonObject config = validConfig(dir, node.ports);
+    if (adjust)
+        adjust(config);
+    const QString path = write(QJsonDocument(config).toJson());
     process.setProcessChannelMode(QProcess::MergedChannels);
     if (softLimit > 0) {
         process.setChildProcessModifier([softLimit, hardLimit] {
@@ -491,4 +501,55 @@ void tst_Meridiand::storeLockedByAnotherProcess()
 }
 
 QTEST_GUILESS_MAIN(tst_Meridiand)
+// control.tls and sync.tls: the control API answers HTTPS only, and meridianctl needs the
+// cluster's CA (and says so without it). Calls between nodes: tst_localcluster tlsCluster.
+void tst_Meridiand::controlApiOverHttps()
+{
+    const QString tls = QStringLiteral(SRCDIR "../sync/tls/");
+    QProcess process;
+    const auto node = startNode(process, 0, 0, [&](QJsonObject &config) {
+        QJsonObject control = config.value(u"control"_s).toObject();
+        control.insert(u"tls"_s,
+                       QJsonObject{{u"cert_file"_s, tls + u"node.pem"_s},
+                                   {u"key_file"_s, tls + u"node.key"_s},
+                                   {u"ca_file"_s, tls + u"ca.pem"_s}});
+        control.insert(u"cluster_token"_s, u"s3cret"_s);
+        config.insert(u"control"_s, control);
+        QJsonObject sync{{u"tls"_s,
+                          QJsonObject{{u"cert_file"_s, tls + u"node.pem"_s},
+                                      {u"key_file"_s, tls + u"node.key"_s},
+                                      {u"ca_file"_s, tls + u"ca.pem"_s}}}};
+        config.insert(u"sync"_s, sync);
+        QJsonArray regions = config.value(u"regions"_s).toArray();
+        QJsonObject region = regions.at(0).toObject();
+        region.insert(u"control_url"_s,
+                      region.value(u"control_url"_s).toString().replace(u"http:"_s, u"https:"_s));
+        regions.replace(0, region);
+        config.insert(u"regions"_s, regions);
+    });
+    QVERIFY(node);
+    const auto ctl = [&](const QStringList &args) {
+        QProcess p;
+        p.start(QStringLiteral(MERIDIAN_BIN_DIR) + u"meridianctl"_s,
+                QStringList{u"--token"_s, u"s3cret"_s} + args);
+        [&] { QVERIFY(p.waitForFinished(20000)); }();
+        return std::make_pair(p.exitCode(), p.readAllStandardOutput() + p.readAllStandardError());
+    };
+    const QString https = u"https://127.0.0.1:%1"_s.arg(node->ports.at(1));
+    const auto [trustedCode, trusted] = ctl(
+            {u"--endpoint"_s, https, u"--cacert"_s, tls + u"ca.pem"_s, u"status"_s});
+    QVERIFY2(trustedCode == 0 && trusted.contains("us-east"), trusted.constData());
+
+    const auto [untrustedCode, untrusted] = ctl({u"--endpoint"_s, https, u"status"_s});
+    QVERIFY(untrustedCode != 0);
+    QVERIFY2(untrusted.contains("--cacert"), untrusted.constData());
+    const auto [plainCode, plain] = ctl(
+            {u"--endpoint"_s, u"http://127.0.0.1:%1"_s.arg(node->ports.at(1)), u"status"_s});
+    QVERIFY(plainCode != 0);
+    QVERIFY2(!plain.contains("us-east"), plain.constData());
+
+    process.terminate();
+    QVERIFY(process.waitForFinished(10000));
+}
+
 #include "tst_meridiand.moc"
