@@ -158,6 +158,15 @@ QString Node::start()
     sync.nats = m_config.syncNats;
     sync.secret = m_config.syncSecret;
     sync.tls = m_config.syncTls;
+    for (const auto &[field, tls] : {std::pair{"sync.tls", &m_config.syncTls},
+                                     std::pair{"control.tls", &m_config.controlTls}}) {
+        const QDateTime expiry = tls->certificateExpiry();
+        if (expiry.isValid() && QDateTime::currentDateTimeUtc().daysTo(expiry) < 30)
+            qCWarning(lcNode).noquote() << field << "certificate" << tls->certificateFile
+                                        << "expires on" << expiry.toString(Qt::ISODate)
+                                        << "- renew it (the new file is picked up without a "
+                                           "restart)";
+    }
     if (sync.secret.isEmpty() && !sync.tls.isEnabled())
         qCWarning(lcNode).noquote()
                 << "replication connections on" << m_config.listenSync.toString()
@@ -613,6 +622,19 @@ void Node::setUpMetrics()
     auto &rtt = m_metrics.gauge("meridian_peer_rtt_seconds",
                                 "Probe round trip from this node to each peer.",
                                 {"from", "to"});
+    auto &certificateExpiry = m_metrics.gauge(
+            "meridian_tls_certificate_expiry_timestamp_seconds",
+            "When the certificate a port presents expires (Unix time; read from its file at each "
+            "scrape, so a renewal shows at once).",
+            {"port"});
+    m_metrics.addCollectHook([this, &certificateExpiry] {
+        certificateExpiry.clear();
+        for (const auto &[port, tls] :
+             {std::pair{"sync", &m_config.syncTls}, std::pair{"control", &m_config.controlTls}}) {
+            if (const QDateTime expiry = tls->certificateExpiry(); expiry.isValid())
+                certificateExpiry.gauge({port}).set(double(expiry.toSecsSinceEpoch()));
+        }
+    });
     if (m_config.roleEdge)
         setUpEdgeMetrics();
     m_metrics.addCollectHook([=,

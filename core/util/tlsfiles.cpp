@@ -24,6 +24,12 @@ QByteArray readFile(const QString &path, QString *problem)
 
 } // namespace
 
+QDateTime TlsFiles::certificateExpiry() const
+{
+    const QList<QSslCertificate> chain = QSslCertificate::fromPath(certificateFile);
+    return chain.isEmpty() ? QDateTime() : chain.first().expiryDate();
+}
+
 QString TlsFiles::Loaded::errorText() const
 {
     return field + u": "_s + problem;

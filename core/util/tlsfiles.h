@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QDateTime>
 #include <QSslConfiguration>
 #include <QString>
 
@@ -36,6 +37,9 @@ struct TlsFiles
     // Callers read them for each new connection, so renewed files take effect without a
     // restart.
     Loaded load(PeerCertificate peer = PeerCertificate::Required) const;
+
+    // When the certificate in certificateFile (as it is now) expires; null if unreadable.
+    QDateTime certificateExpiry() const;
 
     friend bool operator==(const TlsFiles &, const TlsFiles &) = default;
 };

@@ -16,7 +16,11 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QProcess>
+#include <QSignalSpy>
+#include <QSslCertificate>
 #include <QStandardPaths>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -543,6 +547,27 @@ void tst_Meridiand::controlApiOverHttps()
     const auto [untrustedCode, untrusted] = ctl({u"--endpoint"_s, https, u"status"_s});
     QVERIFY(untrustedCode != 0);
     QVERIFY2(untrusted.contains("--cacert"), untrusted.constData());
+    // Operators alert on the certificates' expiry.
+    QNetworkAccessManager network;
+    QNetworkRequest request(QUrl(https + u"/metrics"_s));
+    QSslConfiguration trusting = QSslConfiguration::defaultConfiguration();
+    trusting.addCaCertificates(QSslCertificate::fromPath(tls + u"ca.pem"_s));
+    request.setSslConfiguration(trusting);
+    request.setRawHeader("Authorization", "Bearer s3cret");
+    std::unique_ptr<QNetworkReply> reply(network.get(request));
+    QSignalSpy finished(reply.get(), &QNetworkReply::finished);
+    QVERIFY(finished.wait(10000));
+    const QByteArray metrics = reply->readAll();
+    const qint64 expiry
+            = QSslCertificate::fromPath(tls + u"node.pem"_s).first().expiryDate().toSecsSinceEpoch();
+    for (const char *port : {"sync", "control"}) {
+        const QByteArray line = "meridian_tls_certificate_expiry_timestamp_seconds{port=\""
+                                + QByteArray(port) + "\"} ";
+        const qsizetype at = metrics.indexOf(line);
+        QVERIFY2(at >= 0, metrics.constData());
+        QCOMPARE(metrics.mid(at + line.size()).split('\n').first().toDouble(), double(expiry));
+    }
+
     const auto [plainCode, plain] = ctl(
             {u"--endpoint"_s, u"http://127.0.0.1:%1"_s.arg(node->ports.at(1)), u"status"_s});
     QVERIFY(plainCode != 0);
