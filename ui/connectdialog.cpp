@@ -4,6 +4,7 @@
 
 #include <QCheckBox>
 #include <QDialogButtonBox>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -25,6 +26,7 @@ ConnectDialog::ConnectDialog(ProfileStore *store, QWidget *parent)
     , m_name(new QLineEdit)
     , m_endpoints(new QPlainTextEdit)
     , m_token(new QLineEdit)
+    , m_caFile(new QLineEdit)
     , m_tokenNote(new QLabel)
     , m_result(new QLabel)
 {
@@ -55,6 +57,22 @@ ConnectDialog::ConnectDialog(ProfileStore *store, QWidget *parent)
     connect(show, &QCheckBox::toggled, this, [this](bool on) {
         m_token->setEchoMode(on ? QLineEdit::Normal : QLineEdit::Password);
     });
+    m_caFile->setPlaceholderText(tr("Optional (PEM)"));
+    m_caFile->setToolTip(tr("For https:// endpoints whose certificate comes from the cluster's "
+                            "own certificate authority; the system's CAs are always trusted."));
+    auto *browse = new QPushButton(tr("&Browse…"));
+    connect(browse, &QPushButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(this,
+                                                          tr("CA certificate"),
+                                                          m_caFile->text(),
+                                                          tr("PEM certificates (*.pem *.crt);;"
+                                                             "All files (*)"));
+        if (!file.isEmpty())
+            m_caFile->setText(file);
+    });
+    auto *caRow = new QHBoxLayout;
+    caRow->addWidget(m_caFile, 1);
+    caRow->addWidget(browse);
     auto *tokenRow = new QHBoxLayout;
     tokenRow->addWidget(m_token, 1);
     tokenRow->addWidget(show);
@@ -74,6 +92,9 @@ ConnectDialog::ConnectDialog(ProfileStore *store, QWidget *parent)
     tokenLabel->setBuddy(m_token);
     form->addRow(tokenLabel, tokenRow);
     form->addRow(QString(), m_tokenNote);
+    auto *caLabel = new QLabel(tr("C&A certificate:"));
+    caLabel->setBuddy(m_caFile);
+    form->addRow(caLabel, caRow);
     auto *right = new QVBoxLayout;
     right->addLayout(form);
     right->addWidget(m_result);
@@ -194,6 +215,7 @@ void ConnectDialog::setProfile(const ClusterProfile &profile)
     m_name->setText(profile.name);
     m_endpoints->setPlainText(profile.endpoints.join(u'\n'));
     m_token->setText(profile.token);
+    m_caFile->setText(profile.caFile);
     m_result->clear();
 }
 
@@ -206,6 +228,7 @@ ClusterProfile ConnectDialog::profile() const
             profile.endpoints.append(line.trimmed());
     }
     profile.token = m_token->text().trimmed();
+    profile.caFile = m_caFile->text().trimmed();
     return profile;
 }
 
@@ -253,6 +276,13 @@ void ConnectDialog::tryEndpoint(int index,
                            .arg(errors.join(u'\n')),
                    acceptAfter);
         return;
+    }
+    if (index == 0) {
+        if (const QString problem = m_client->setCaCertificatesFile(m_caFile->text().trimmed());
+            !problem.isEmpty()) {
+            finishTest(false, problem, acceptAfter);
+            return;
+        }
     }
     const QString endpoint = endpoints.at(index);
     const Api::ApiResult<QUrl> url = m_client->setEndpoint(endpoint);

@@ -52,6 +52,7 @@ public:
     QLineEdit *nameEdit() const { return m_name; }
     QPlainTextEdit *endpointsEdit() const { return m_endpoints; }
     QLineEdit *tokenEdit() const { return m_token; }
+    QLineEdit *caFileEdit() const { return m_caFile; }
     QLabel *resultLabel() const { return m_result; }
     QLabel *tokenNoteLabel() const { return m_tokenNote; }
 
@@ -78,6 +79,7 @@ private:
     QLineEdit *m_name;
     QPlainTextEdit *m_endpoints;
     QLineEdit *m_token;
+    QLineEdit *m_caFile;
     QLabel *m_tokenNote;
     QLabel *m_result;
     QPushButton *m_test;

@@ -415,8 +415,15 @@ void MainWindow::createStatusBar()
 bool MainWindow::connectToCluster(const QStringList &endpoints,
                                   const QString &token,
                                   const QString &label,
-                                  QString *error)
+                                  QString *error,
+                                  const QString &caFile)
 {
+    if (const QString problem = m_watcher->client()->setCaCertificatesFile(caFile);
+        !problem.isEmpty()) {
+        if (error)
+            *error = problem;
+        return false;
+    }
     if (!m_watcher->setEndpoints(endpoints, token, error))
         return false;
     m_clusterLabel = label;
@@ -762,7 +769,7 @@ void MainWindow::showConnectDialog()
         }
         m_profiles->setLastUsed(profile.name);
         QString error;
-        if (!connectToCluster(endpoints, profile.token, profile.name, &error))
+        if (!connectToCluster(endpoints, profile.token, profile.name, &error, profile.caFile))
             m_messageLabel->setText(error);
     });
     dialog->open();
@@ -780,7 +787,7 @@ void MainWindow::connectToProfile(const QString &name)
     m_map->setPlaceholderText(tr("Reading the token of %1…").arg(name));
     m_profiles->loadToken(name, this, [this, profile = *profile](const QString &token) {
         QString error;
-        if (!connectToCluster(profile.endpoints, token, profile.name, &error)) {
+        if (!connectToCluster(profile.endpoints, token, profile.name, &error, profile.caFile)) {
             m_messageLabel->setText(error);
             showConnectDialog();
         }

@@ -47,11 +47,13 @@ public:
     explicit MainWindow(QWidget *parent = nullptr, const QString &historyPath = {});
     ~MainWindow() override;
 
-    // Follows the cluster at `endpoints` (any of its nodes; failover in order) with `token`.
+    // Follows the cluster at `endpoints` (any of its nodes; failover in order) with `token`;
+    // `caFile` (PEM, may be empty) is trusted for https:// endpoints besides the system's CAs.
     bool connectToCluster(const QStringList &endpoints,
                           const QString &token,
                           const QString &label,
-                          QString *error = nullptr);
+                          QString *error = nullptr,
+                          const QString &caFile = {});
     // Demo mode: the window offers the demo's outage and restart actions. Not owned.
     void setDemo(DemoCluster *demo);
     // Cluster profiles for File → Connect (the connect dialog). Not owned.

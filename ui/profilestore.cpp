@@ -63,6 +63,7 @@ QList<ClusterProfile> ProfileStore::profiles() const
         ClusterProfile profile;
         profile.name = m_settings->value(u"name"_s).toString();
         profile.endpoints = m_settings->value(u"endpoints"_s).toStringList();
+        profile.caFile = m_settings->value(u"ca_file"_s).toString();
         if (!profile.name.isEmpty())
             profiles.append(profile);
     }
@@ -108,6 +109,8 @@ void ProfileStore::writeProfiles(const QList<ClusterProfile> &profiles)
         m_settings->setArrayIndex(i);
         m_settings->setValue(u"name"_s, profiles.at(i).name);
         m_settings->setValue(u"endpoints"_s, profiles.at(i).endpoints);
+        if (!profiles.at(i).caFile.isEmpty())
+            m_settings->setValue(u"ca_file"_s, profiles.at(i).caFile);
     }
     m_settings->endArray();
     m_settings->sync();
@@ -127,7 +130,7 @@ QString ProfileStore::saveProfile(const ClusterProfile &profile)
     if (endpoints.isEmpty())
         return tr("The profile needs at least one control endpoint (host:port).");
     QList<ClusterProfile> all = profiles();
-    ClusterProfile stored{name, endpoints, {}};
+    ClusterProfile stored{name, endpoints, {}, profile.caFile.trimmed()};
     bool replaced = false;
     for (ClusterProfile &existing : all) {
         if (existing.name == name) {

@@ -28,6 +28,7 @@ struct ClusterProfile
     QString name;
     QStringList endpoints; // "http://127.0.0.1:42001", tried in order
     QString token;         // never written to QSettings
+    QString caFile;        // PEM CA trusted for https:// endpoints besides the system's; "" = none
 };
 
 class ProfileStore final : public QObject

@@ -155,7 +155,7 @@ void CtlRunner::start()
         if (const QString ca = m_invocation.value(u"cacert"_s,
                                                   qEnvironmentVariable("MERIDIAN_CACERT"));
             !ca.isEmpty()) {
-            if (const QString error = m_client->addCaCertificatesFile(ca); !error.isEmpty()) {
+            if (const QString error = m_client->setCaCertificatesFile(ca); !error.isEmpty()) {
                 failUsage(error);
                 return;
             }

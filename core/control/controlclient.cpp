@@ -58,15 +58,23 @@ ControlClient::~ControlClient()
         call->abort();
 }
 
-QString ControlClient::addCaCertificatesFile(const QString &path)
+QString ControlClient::setCaCertificatesFile(const QString &path)
 {
+    // Connections kept alive keep the trust they were made with: drop them.
+    if (path.isEmpty()) {
+        m_tls = QSslConfiguration::defaultConfiguration();
+        m_network->clearConnectionCache();
+        return {};
+    }
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return u"cannot read the CA file %1: %2"_s.arg(path, file.errorString());
     const QList<QSslCertificate> certificates = QSslCertificate::fromData(file.readAll());
     if (certificates.isEmpty())
         return u"the CA file %1 holds no PEM certificate"_s.arg(path);
+    m_tls = QSslConfiguration::defaultConfiguration();
     m_tls.addCaCertificates(certificates);
+    m_network->clearConnectionCache();
     return {};
 }
 
@@ -153,7 +161,8 @@ ApiError ControlClient::networkError(QNetworkReply *reply, const QString &url)
     case QNetworkReply::SslHandshakeFailedError:
         error.code = u"network"_s;
         error.message = u"TLS handshake with %1 failed: %2 (if its certificate comes from the "
-                        "cluster's own CA, pass that CA with --cacert FILE or MERIDIAN_CACERT)"_s
+                        "cluster's own CA, give that CA: meridianctl --cacert FILE, "
+                        "MERIDIAN_CACERT, or the CA file of the control room's profile)"_s
                                 .arg(host, reply->errorString());
         break;
     default:

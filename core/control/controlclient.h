@@ -45,8 +45,9 @@ public:
     void setToken(const QString &token) { m_token = token; }
     QString token() const { return m_token; }
     // Trusts the CA certificates of this PEM file for https:// endpoints, besides the system's
-    // (a cluster whose control.tls certificates come from its own CA). Returns why it cannot.
-    QString addCaCertificatesFile(const QString &path);
+    // (a cluster whose control.tls certificates come from its own CA); an empty path: the
+    // system's only. Returns why the file cannot be used (the trust is then unchanged).
+    QString setCaCertificatesFile(const QString &path);
     const QSslConfiguration &sslConfiguration() const { return m_tls; }
     void setTimeout(std::chrono::milliseconds timeout) { m_timeout = timeout; }
     std::chrono::milliseconds timeout() const { return m_timeout; }

@@ -8,6 +8,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QScopeGuard>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTcpServer>
@@ -29,6 +30,7 @@ private slots:
     void refusedEndpointIsNotAccepted();
     void acceptsAfterTryingEndpointsInOrder();
     void wrongTokenIsReported();
+    void httpsUsesTheProfilesCa();
 
 private:
     QString closedPort();
@@ -76,7 +78,7 @@ void tst_ConnectDialog::refusedEndpointIsNotAccepted()
     ConnectDialog dialog(&store);
     const QString closed = closedPort();
     QVERIFY(!closed.isEmpty());
-    dialog.setProfile({u"broken"_s, {closed}, u"t"_s});
+    dialog.setProfile({u"broken"_s, {closed}, u"t"_s, {}});
     QSignalSpy tested(&dialog, &ConnectDialog::connectionTested);
     QSignalSpy accepted(&dialog, &QDialog::accepted);
     dialog.accept();
@@ -130,8 +132,10 @@ void tst_ConnectDialog::wrongTokenIsReported()
     ProfileStore store(new QSettings(m_dir->filePath(u"c.ini"_s), QSettings::IniFormat));
     store.setKeychainEnabled(false);
     ConnectDialog dialog(&store);
-    dialog.setProfile(
-            {u"local"_s, {m_cluster->node(u"us-east"_s)->controlUrl.toString()}, u"not-a-token"_s});
+    dialog.setProfile({u"local"_s,
+                       {m_cluster->node(u"us-east"_s)->controlUrl.toString()},
+                       u"not-a-token"_s,
+                       {}});
     QSignalSpy tested(&dialog, &ConnectDialog::connectionTested);
     dialog.testConnection();
     QVERIFY(tested.wait(20000));
@@ -139,6 +143,56 @@ void tst_ConnectDialog::wrongTokenIsReported()
     const QString message = tested.first().at(1).toString();
     QVERIFY2(message.contains(u"401"_s) && message.contains(u"check the token"_s),
              qPrintable(message));
+}
+
+// A cluster whose control API serves HTTPS with its own CA: without the profile's CA file the
+// certificate is refused (and the message says what to give); with it the test connects.
+void tst_ConnectDialog::httpsUsesTheProfilesCa()
+{
+    const QString certificates = QStringLiteral(SRCDIR "../sync/tls/");
+    LocalCluster tlsCluster(m_dir->filePath(u"tls-cluster"_s));
+    LocalClusterOptions options;
+    options.regions = 1;
+    options.edges = 0;
+    options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s;
+    options.tls = {certificates + u"node.pem"_s,
+                   certificates + u"node.key"_s,
+                   certificates + u"ca.pem"_s};
+    QString error;
+    QVERIFY2(tlsCluster.up(options, &error), qPrintable(error));
+    auto down = qScopeGuard([&tlsCluster] {
+        QString ignored;
+        tlsCluster.down(5000, &ignored);
+    });
+    ProfileStore store(new QSettings(m_dir->filePath(u"tls.ini"_s), QSettings::IniFormat));
+    store.setKeychainEnabled(false);
+    ConnectDialog dialog(&store);
+    const QString endpoint = tlsCluster.node(u"us-east"_s)->controlUrl.toString();
+    QVERIFY(endpoint.startsWith(u"https://"_s));
+    const QString token = QString::fromLatin1(tlsCluster.viewerToken());
+    const auto test = [&dialog](const QString &caFile) {
+        dialog.caFileEdit()->setText(caFile);
+        QSignalSpy tested(&dialog, &ConnectDialog::connectionTested);
+        dialog.testConnection();
+        if (tested.isEmpty()) // a file that cannot be used is told at once
+            [&] { QVERIFY(tested.wait(20000)); }();
+        return std::make_pair(tested.value(0).value(0).toBool(),
+                              tested.value(0).value(1).toString());
+    };
+    dialog.setProfile({u"tls"_s, {endpoint}, token, {}});
+
+    const auto [untrusted, untrustedMessage] = test({});
+    QVERIFY(!untrusted);
+    QVERIFY2(untrustedMessage.contains(u"TLS handshake"_s)
+                     && untrustedMessage.contains(u"CA file"_s),
+             qPrintable(untrustedMessage));
+    const auto [missing, missingMessage] = test(m_dir->filePath(u"no-such-ca.pem"_s));
+    QVERIFY(!missing);
+    QVERIFY2(missingMessage.contains(u"cannot read the CA file"_s), qPrintable(missingMessage));
+    const auto [trusted, trustedMessage] = test(certificates + u"ca.pem"_s);
+    QVERIFY2(trusted, qPrintable(trustedMessage));
+    QVERIFY2(trustedMessage.contains(u"us-east"_s), qPrintable(trustedMessage));
+    QCOMPARE(dialog.profile().caFile, certificates + u"ca.pem"_s);
 }
 
 QTEST_MAIN(tst_ConnectDialog)

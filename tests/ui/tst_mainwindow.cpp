@@ -242,7 +242,8 @@ void tst_MainWindow::connectsThroughAProfile()
     const QString live = m_cluster->nodes().at(1).controlUrl.toString();
     QVERIFY(profiles.saveProfile({QStringLiteral("local"),
                                   {QStringLiteral("http://127.0.0.1:1"), live},
-                                  QString::fromLatin1(m_cluster->viewerToken())})
+                                  QString::fromLatin1(m_cluster->viewerToken()),
+                                  {}})
                     .isEmpty());
     m_window->setProfileStore(&profiles);
     QVERIFY(m_window->connectAction()->isEnabled());

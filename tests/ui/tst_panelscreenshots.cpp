@@ -231,12 +231,13 @@ void tst_PanelScreenshots::eventLog()
 void tst_PanelScreenshots::connectDialog()
 {
     ProfileStore store(new QSettings(m_dir->filePath(u"p.ini"_s), QSettings::IniFormat));
-    store.saveProfile({u"staging"_s, {u"https://staging.example.net:9443"_s}, {}});
+    store.saveProfile({u"staging"_s, {u"https://staging.example.net:9443"_s}, {}, {}});
     ConnectDialog dialog(&store);
     dialog.setProfile({u"local demo"_s,
                        {m_cluster->node(u"us-east"_s)->controlUrl.toString(),
                         m_cluster->node(u"eu-west"_s)->controlUrl.toString()},
-                       QString::fromLatin1(m_cluster->viewerToken())});
+                       QString::fromLatin1(m_cluster->viewerToken()),
+                       {}});
     dialog.show();
     QSignalSpy tested(&dialog, &ConnectDialog::connectionTested);
     dialog.testConnection();

@@ -44,9 +44,11 @@ void tst_ProfileStore::roundTripWithoutToken()
         store.setKeychainEnabled(false);
         QVERIFY(store.saveProfile({u"prod"_s,
                                    {u"https://eu-west.example.net:9443"_s, u"127.0.0.1:42001"_s},
-                                   kToken})
+                                   kToken,
+                                   u" /etc/meridian/ca.pem "_s})
                         .isEmpty());
-        QVERIFY(store.saveProfile({u"demo"_s, {u"127.0.0.1:42002"_s}, u"other-token"_s}).isEmpty());
+        QVERIFY(store.saveProfile({u"demo"_s, {u"127.0.0.1:42002"_s}, u"other-token"_s, {}})
+                        .isEmpty());
         store.setLastUsed(u"demo"_s);
         QCOMPARE(store.token(u"prod"_s), kToken);
         QCOMPARE(store.profile(u"prod"_s)->token, kToken);
@@ -62,6 +64,8 @@ void tst_ProfileStore::roundTripWithoutToken()
     QCOMPARE(again.profile(u"prod"_s)->endpoints,
              (QStringList{u"https://eu-west.example.net:9443"_s, u"127.0.0.1:42001"_s}));
     QCOMPARE(again.lastUsed(), u"demo"_s);
+    QCOMPARE(again.profile(u"prod"_s)->caFile, u"/etc/meridian/ca.pem"_s);
+    QCOMPARE(again.profile(u"demo"_s)->caFile, QString());
     // A new session without a keychain does not know the token.
     QCOMPARE(again.profile(u"prod"_s)->token, QString());
 }
@@ -74,7 +78,7 @@ void tst_ProfileStore::sessionOnlyToken()
     QVERIFY(!store.keychainAvailable());
     QVERIFY(store.tokenStorageNote().contains(u"this session only"_s));
     QSignalSpy stored(&store, &ProfileStore::tokenStored);
-    QVERIFY(store.saveProfile({u"prod"_s, {u"127.0.0.1:1"_s}, kToken}).isEmpty());
+    QVERIFY(store.saveProfile({u"prod"_s, {u"127.0.0.1:1"_s}, kToken, {}}).isEmpty());
     QCOMPARE(stored.size(), 1);
     QCOMPARE(stored.first().at(1).toBool(), false);
     QVERIFY(stored.first().at(2).toString().contains(u"session only"_s));
@@ -89,11 +93,11 @@ void tst_ProfileStore::validation()
     QTemporaryDir dir;
     ProfileStore store(new QSettings(dir.filePath(u"m.ini"_s), QSettings::IniFormat));
     store.setKeychainEnabled(false);
-    QVERIFY(!store.saveProfile({u"  "_s, {u"127.0.0.1:1"_s}, {}}).isEmpty());
-    QVERIFY(!store.saveProfile({u"x"_s, {u" "_s, {}}, {}}).isEmpty());
+    QVERIFY(!store.saveProfile({u"  "_s, {u"127.0.0.1:1"_s}, {}, {}}).isEmpty());
+    QVERIFY(!store.saveProfile({u"x"_s, {u" "_s, {}}, {}, {}}).isEmpty());
     QVERIFY(store.names().isEmpty());
     // Blank endpoint lines are dropped, names trimmed.
-    QVERIFY(store.saveProfile({u" x "_s, {u""_s, u" 127.0.0.1:1 "_s}, {}}).isEmpty());
+    QVERIFY(store.saveProfile({u" x "_s, {u""_s, u" 127.0.0.1:1 "_s}, {}, {}}).isEmpty());
     QCOMPARE(store.profile(u"x"_s)->endpoints, QStringList{u"127.0.0.1:1"_s});
 }
 
@@ -103,8 +107,8 @@ void tst_ProfileStore::renameAndRemove()
     ProfileStore store(new QSettings(dir.filePath(u"m.ini"_s), QSettings::IniFormat));
     store.setKeychainEnabled(false);
     QSignalSpy changed(&store, &ProfileStore::profilesChanged);
-    QVERIFY(store.saveProfile({u"a"_s, {u"127.0.0.1:1"_s}, kToken}).isEmpty());
-    QVERIFY(store.saveProfile({u"b"_s, {u"127.0.0.1:2"_s}, {}}).isEmpty());
+    QVERIFY(store.saveProfile({u"a"_s, {u"127.0.0.1:1"_s}, kToken, {}}).isEmpty());
+    QVERIFY(store.saveProfile({u"b"_s, {u"127.0.0.1:2"_s}, {}, {}}).isEmpty());
     QVERIFY(!store.renameProfile(u"a"_s, u"b"_s).isEmpty()); // taken
     QVERIFY(store.renameProfile(u"a"_s, u"c"_s).isEmpty());
     QCOMPARE(store.names(), (QStringList{u"c"_s, u"b"_s}));
@@ -126,7 +130,7 @@ void tst_ProfileStore::keychainOrSessionNeverSettings()
     ProfileStore store(new QSettings(ini, QSettings::IniFormat));
     QVERIFY(store.keychainEnabled());
     QSignalSpy stored(&store, &ProfileStore::tokenStored);
-    QVERIFY(store.saveProfile({name, {u"127.0.0.1:1"_s}, kToken}).isEmpty());
+    QVERIFY(store.saveProfile({name, {u"127.0.0.1:1"_s}, kToken, {}}).isEmpty());
     QTRY_COMPARE_WITH_TIMEOUT(stored.size(), 1, 60000);
     const bool inKeychain = stored.first().at(1).toBool();
     qInfo("token stored %s", inKeychain ? "in the keychain" : "for the session only");
