@@ -1,10 +1,10 @@
 #include "core/edge/edgeloop.h"
 
-#include "core/edge/edgeaccesslog.h"
 #include "core/edge/edgecache.h"
 #include "core/edge/edgerouter.h"
 #include "core/edge/edgetraffic.h"
 #include "core/edge/httpwire.h"
+#include "core/http/accesslog.h"
 
 #include <QLoggingCategory>
 
@@ -290,8 +290,8 @@ struct LoopState
     EdgeRouter &router;
     EdgeTraffic &traffic;
     EdgeCache *cache;
-    EdgeAccessLog *accessLog;
-    EdgeAccessLog::Buffer logBuffer;
+    AccessLog *accessLog;
+    AccessLog::Buffer logBuffer;
 
     int epfd = -1;
     Conn listener{Kind::Listener};
@@ -685,7 +685,7 @@ struct LoopState
         if (!c->logOpen)
             return;
         c->logOpen = false;
-        EdgeAccessLog::Buffer::Entry e;
+        AccessLog::Buffer::Entry e;
         e.client = std::string_view(c->ip, c->ipLength);
         const std::string_view request = c->logRequest;
         e.method = request.substr(0, c->logMethodLength);

@@ -10,7 +10,7 @@
 
 namespace Meridian {
 
-class EdgeAccessLog;
+class AccessLog;
 class EdgeCache;
 class EdgeRouter;
 class EdgeTraffic;
@@ -21,8 +21,8 @@ struct EdgeShared
     EdgeConfig config;
     std::shared_ptr<EdgeRouter> router;
     std::shared_ptr<EdgeTraffic> traffic;
-    std::shared_ptr<EdgeCache> cache;         // null when the cache is disabled
-    std::shared_ptr<EdgeAccessLog> accessLog; // null without edge.access_log
+    std::shared_ptr<EdgeCache> cache;     // null when the cache is disabled
+    std::shared_ptr<AccessLog> accessLog; // null without edge.access_log
 };
 
 namespace Internal {

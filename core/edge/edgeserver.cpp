@@ -1,9 +1,9 @@
 #include "core/edge/edgeserver.h"
 
-#include "core/edge/edgeaccesslog.h"
 #include "core/edge/edgeloop.h"
 #include "core/edge/edgerouter.h"
 #include "core/edge/edgeworker.h"
+#include "core/http/accesslog.h"
 
 #include <QLoggingCategory>
 
@@ -35,7 +35,7 @@ bool EdgeServer::start(QString *error)
     if (m_config.cacheEnabled && m_config.cacheMaxBytes > 0)
         m_cache = std::make_shared<EdgeCache>(m_config.cacheMaxBytes, m_config.cacheMaxObjectBytes);
     if (!m_config.accessLog.isEmpty()) {
-        auto log = std::make_shared<EdgeAccessLog>();
+        auto log = std::make_shared<AccessLog>();
         QString why;
         if (!log->open(m_config.accessLog, &why)) {
             if (error)

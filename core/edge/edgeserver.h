@@ -14,7 +14,7 @@
 
 namespace Meridian {
 
-class EdgeAccessLog;
+class AccessLog;
 class EdgeRouter;
 class EdgeWorker;
 struct EdgeShared;
@@ -68,7 +68,7 @@ private:
     std::shared_ptr<EdgeRouter> m_router;
     std::shared_ptr<EdgeTraffic> m_traffic;
     std::shared_ptr<EdgeCache> m_cache;
-    std::shared_ptr<EdgeAccessLog> m_accessLog;
+    std::shared_ptr<AccessLog> m_accessLog;
     std::shared_ptr<const EdgeShared> m_shared;
     std::vector<EdgeWorker *> m_workers;
     quint16 m_port = 0;

@@ -217,8 +217,10 @@ void HttpConnection::dispatch(HttpRequest &&request)
     slot.seq = m_nextSeq++;
     slot.method = request.method();
     slot.path = request.path();
-    if (m_context->observer)
+    if (m_context->observer) {
+        slot.target = request.target();
         slot.userAgent = request.header("User-Agent");
+    }
     slot.headRequest = request.method() == "HEAD";
     slot.http10 = request.minorVersion() == 0;
     slot.keepAlive = keepAlive;
@@ -520,6 +522,7 @@ void HttpConnection::finishFront()
         HttpAccessRecord record;
         record.method = s.method;
         record.path = s.path;
+        record.target = s.target;
         record.userAgent = s.userAgent;
         record.status = s.status;
         record.bytesSent = s.bytesSent;

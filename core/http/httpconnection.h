@@ -102,6 +102,7 @@ private:
         std::weak_ptr<ResponderState> state;
         QByteArray method;
         QByteArray path;
+        QByteArray target; // as the request line had it, query included (for the observer)
         QByteArray userAgent;
         QByteArray out;
         std::shared_ptr<QIODevice> device;

@@ -28,6 +28,7 @@ struct HttpAccessRecord
 {
     QByteArray method;
     QByteArray path;
+    QByteArray target;    // path and query as the request line had them
     QByteArray userAgent; // tells health checks (meridian-health/...) from users
     int status = 0;
     qint64 bytesSent = 0;

@@ -47,6 +47,14 @@ HttpServerConfig serverConfig(const NodeConfig &config, qint64 maxBody)
     return server;
 }
 
+// Monotonic milliseconds, for the access log's buffer age.
+int64_t steadyMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+}
+
 QString isoFromMs(qint64 ms)
 {
     return ms <= 0 ? QString() : toIsoTime(QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC));
@@ -64,6 +72,8 @@ Node::Node(NodeConfig config, QObject *parent)
 
 Node::~Node()
 {
+    if (m_accessLog)
+        m_accessBuffer.writeTo(*m_accessLog);
     if (m_replica)
         m_replica->close();
 }
@@ -273,14 +283,36 @@ QString Node::start()
         dataConfig.defaultHeaders.append({"X-Meridian-Region", region});
         m_dataServer = new HttpServer(dataConfig, this);
         m_dataServer->setHandler(dataRouter.handler());
-        m_dataServer->setRequestObserver([this](const HttpAccessRecord &record) {
-            m_observeRequest(record.status,
-                             double(std::chrono::duration_cast<std::chrono::microseconds>(
-                                            record.duration)
-                                            .count())
-                                     / 1000.0,
-                             record.path == "/healthz"
-                                     || ActiveHealthChecker::isProbeUserAgent(record.userAgent));
+        if (!m_config.dataAccessLog.isEmpty()) {
+            m_accessLog = std::make_unique<AccessLog>();
+            if (QString error; !m_accessLog->open(m_config.dataAccessLog, &error))
+                return error;
+            m_accessLogFlush.setInterval(250);
+            connect(&m_accessLogFlush, &QTimer::timeout, this, [this] {
+                if (m_accessBuffer.due(steadyMs()))
+                    m_accessBuffer.writeTo(*m_accessLog);
+            });
+            m_accessLogFlush.start();
+        }
+        m_dataServer->setRequestObserver([this, region](const HttpAccessRecord &record) {
+            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(record.duration);
+            const bool healthCheck = record.path == "/healthz"
+                                     || ActiveHealthChecker::isProbeUserAgent(record.userAgent);
+            m_observeRequest(record.status, double(us.count()) / 1000.0, healthCheck);
+            // Health checks (several a second from every edge) would drown the users' lines.
+            if (m_accessLog && !healthCheck) {
+                const QByteArray client = record.peerAddress.toString().toLatin1();
+                AccessLog::Buffer::Entry e;
+                e.client = {client.constData(), size_t(client.size())};
+                e.method = {record.method.constData(), size_t(record.method.size())};
+                e.target = {record.target.constData(), size_t(record.target.size())};
+                e.status = record.status;
+                e.bytes = quint64(record.bytesSent);
+                e.durationUs = quint64(us.count());
+                e.region = {region.constData(), size_t(region.size())};
+                e.attempts = -1;
+                m_accessBuffer.append(e, steadyMs());
+            }
         });
         if (!m_dataServer->listen(m_config.listenData.host, m_config.listenData.port)) {
             return u"cannot listen for the website on %1: %2"_s.arg(m_config.listenData.toString(),
@@ -329,6 +361,13 @@ void Node::reopenLogs()
         qCWarning(lcNode).noquote() << error;
     else
         qCInfo(lcNode).noquote() << "reopened the audit log" << m_audit.path();
+    if (m_accessLog) {
+        m_accessBuffer.writeTo(*m_accessLog);
+        if (QString error; !m_accessLog->reopen(&error))
+            qCWarning(lcNode).noquote() << error;
+        else
+            qCInfo(lcNode).noquote() << "reopened the access log" << m_accessLog->path();
+    }
     if (m_edge && !m_edge->accessLogPath().isEmpty()) {
         if (const QString error = m_edge->reopenAccessLog(); !error.isEmpty())
             qCWarning(lcNode).noquote() << error;
@@ -370,6 +409,8 @@ void Node::finishShutdown()
         return;
     if (m_dataServer)
         qCInfo(lcNode) << "requests still in flight at exit:" << m_dataServer->inFlightRequests();
+    if (m_accessLog)
+        m_accessBuffer.writeTo(*m_accessLog);
     m_replica->close();
     m_replica = nullptr;
     qCInfo(lcNode) << "store flushed and closed; bye";

@@ -2,6 +2,7 @@
 
 #include "core/control/auditlog.h"
 #include "core/control/controlbackend.h"
+#include "core/http/accesslog.h"
 #include "core/http/metricsregistry.h"
 #include "core/node/nodeconfig.h"
 #include "core/node/trafficstats.h"
@@ -93,6 +94,10 @@ private:
     QMap<QString, QUrl> m_controlUrlOf;     // node id -> control URL (relay when simulated)
     QMap<QString, QUrl> m_dataUrlOf;        // region id -> data URL (relay when simulated)
     QTimer m_drainTimer;
+    // http.access_log: lines of the data port, written when 64 KiB or a second old.
+    std::unique_ptr<AccessLog> m_accessLog;
+    AccessLog::Buffer m_accessBuffer;
+    QTimer m_accessLogFlush;
     bool m_shuttingDown = false;
     int m_serversRunning = 0;
     QString m_resyncId;

@@ -618,6 +618,10 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
                 = http.integer(u"request_timeout_ms"_s, config.requestTimeoutMs, 100, 3600000);
         config.idleTimeoutMs
                 = http.integer(u"idle_timeout_ms"_s, config.idleTimeoutMs, 100, 3600000);
+        config.dataAccessLog = resolvePath(http.string(u"access_log"_s, {}), file);
+        if (!config.dataAccessLog.isEmpty() && !config.roleRegion)
+            http.fail(u"access_log"_s,
+                      u"logs a region's data port; an edge logs with edge.access_log"_s);
         http.finish();
 
         config.shutdownTimeoutMs

@@ -110,6 +110,7 @@ struct NodeConfig
     qint64 maxBodyBytes = 1024 * 1024 + 4096;
     int requestTimeoutMs = 30000;
     int idleTimeoutMs = 60000;
+    QString dataAccessLog; // http.access_log: the region's data port, one JSON line per request
     int shutdownTimeoutMs = 10000;
 
     bool simulateWan = false;

@@ -51,6 +51,7 @@ private slots:
     void outOfDescriptorsKeepsServing();
     void storeLockedByAnotherProcess();
     void controlApiOverHttps();
+    void dataPortAccessLog();
 
 private:
     struct Started
@@ -572,6 +573,68 @@ void tst_Meridiand::controlApiOverHttps()
             {u"--endpoint"_s, u"http://127.0.0.1:%1"_s.arg(node->ports.at(1)), u"status"_s});
     QVERIFY(plainCode != 0);
     QVERIFY2(!plain.contains("us-east"), plain.constData());
+
+    process.terminate();
+    QVERIFY(process.waitForFinished(10000));
+}
+
+// http.access_log: a JSON line per request on the region's data port (users' requests, not
+// health checks), written within about a second, and a new file after logrotate's SIGHUP.
+void tst_Meridiand::dataPortAccessLog()
+{
+    QProcess process;
+    const QString logPath = m_dir.filePath(u"data-access.log"_s);
+    const auto node = startNode(process, 0, 0, [&](QJsonObject &config) {
+        config.insert(u"http"_s, QJsonObject{{u"access_log"_s, logPath}});
+    });
+    QVERIFY(node);
+    const quint16 data = node->ports.at(0);
+    const auto request = [data](const QByteArray &head, const QByteArray &body = {}) {
+        return exchange(data,
+                        head + "Host: t\r\nContent-Length: " + QByteArray::number(body.size())
+                                + "\r\n\r\n" + body,
+                        5000);
+    };
+    QVERIFY(request("PUT /api/kv/logged HTTP/1.1\r\n", "value").startsWith("HTTP/1.1 201"));
+    QVERIFY(request("GET /api/kv/logged?x=\"1\" HTTP/1.1\r\n").startsWith("HTTP/1.1 200"));
+    QVERIFY(request("GET /healthz HTTP/1.1\r\n").startsWith("HTTP/1.1 200"));
+    QVERIFY(request("GET /api/kv/logged HTTP/1.1\r\nUser-Agent: meridian-health/1\r\n")
+                    .startsWith("HTTP/1.1 200"));
+    QVERIFY(request("GET /missing HTTP/1.1\r\n").startsWith("HTTP/1.1 404"));
+
+    const auto lines = [](const QString &path) {
+        QFile file(path);
+        QList<QJsonObject> out;
+        if (file.open(QIODevice::ReadOnly)) {
+            for (const QByteArray &line : file.readAll().split('\n')) {
+                if (!line.isEmpty())
+                    out.append(QJsonDocument::fromJson(line).object());
+            }
+        }
+        return out;
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(lines(logPath).size(), 3, 10000);
+    const QList<QJsonObject> logged = lines(logPath);
+    QCOMPARE(logged.at(0).value(u"method"_s).toString(), u"PUT"_s);
+    QCOMPARE(logged.at(0).value(u"target"_s).toString(), u"/api/kv/logged"_s);
+    QCOMPARE(logged.at(0).value(u"status"_s).toInt(), 201);
+    QCOMPARE(logged.at(0).value(u"region"_s).toString(), u"us-east"_s);
+    QCOMPARE(logged.at(0).value(u"client"_s).toString(), u"127.0.0.1"_s);
+    QVERIFY(logged.at(0).value(u"bytes"_s).toInt() > 0);
+    QVERIFY(logged.at(0).value(u"ms"_s).isDouble());
+    QVERIFY(!logged.at(0).contains(u"attempts"_s)); // not proxied: the edge's fields are absent
+    QVERIFY(logged.at(0).value(u"time"_s).toString().endsWith(u'Z'));
+    QCOMPARE(logged.at(1).value(u"target"_s).toString(), u"/api/kv/logged?x=\"1\""_s);
+    QCOMPARE(logged.at(2).value(u"status"_s).toInt(), 404);
+
+    // logrotate moves the file, then signals: the next lines go to a new file.
+    QVERIFY(QFile::rename(logPath, logPath + u".1"_s));
+    ::kill(pid_t(process.processId()), SIGHUP);
+    QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(logPath), 10000);
+    QVERIFY(request("GET /after-rotation HTTP/1.1\r\n").startsWith("HTTP/1.1 404"));
+    QTRY_COMPARE_WITH_TIMEOUT(lines(logPath).size(), 1, 10000);
+    QCOMPARE(lines(logPath).first().value(u"target"_s).toString(), u"/after-rotation"_s);
+    QCOMPARE(lines(logPath + u".1"_s).size(), 3);
 
     process.terminate();
     QVERIFY(process.waitForFinished(10000));

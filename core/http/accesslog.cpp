@@ -1,4 +1,6 @@
-#include "core/edge/edgeaccesslog.h"
+#include "core/http/accesslog.h"
+
+#include "core/http/httplogging.h"
 
 #include <QFile>
 #include <QLoggingCategory>
@@ -10,8 +12,6 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-
-Q_DECLARE_LOGGING_CATEGORY(lcEdgeProxy)
 
 using namespace Qt::StringLiterals;
 using namespace std::string_view_literals;
@@ -38,13 +38,13 @@ int openForAppend(const QString &path, QString *error)
 
 } // namespace
 
-EdgeAccessLog::~EdgeAccessLog()
+AccessLog::~AccessLog()
 {
     if (m_fd >= 0)
         ::close(m_fd);
 }
 
-bool EdgeAccessLog::open(const QString &path, QString *error)
+bool AccessLog::open(const QString &path, QString *error)
 {
     const int fd = openForAppend(path, error);
     if (fd < 0)
@@ -57,7 +57,7 @@ bool EdgeAccessLog::open(const QString &path, QString *error)
     return true;
 }
 
-bool EdgeAccessLog::reopen(QString *error)
+bool AccessLog::reopen(QString *error)
 {
     std::lock_guard lock(m_mutex);
     const int fd = openForAppend(m_path, error);
@@ -70,7 +70,7 @@ bool EdgeAccessLog::reopen(QString *error)
     return true;
 }
 
-void EdgeAccessLog::write(std::string_view lines)
+void AccessLog::write(std::string_view lines)
 {
     std::lock_guard lock(m_mutex);
     while (!lines.empty() && m_fd >= 0) {
@@ -81,7 +81,7 @@ void EdgeAccessLog::write(std::string_view lines)
             const int writeError = n < 0 ? errno : EIO;
             // A full disk must not stop the gateway: the lines are dropped, said once.
             if (!m_warned)
-                qCWarning(lcEdgeProxy).noquote()
+                qCWarning(lcHttp).noquote()
                         << u"cannot write the access log %1: %2; dropping lines until it can"_s
                                    .arg(m_path, QString::fromLocal8Bit(std::strerror(writeError)));
             m_warned = true;
@@ -92,7 +92,7 @@ void EdgeAccessLog::write(std::string_view lines)
     m_warned = false;
 }
 
-void EdgeAccessLog::Buffer::appendTime()
+void AccessLog::Buffer::appendTime()
 {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -112,7 +112,7 @@ void EdgeAccessLog::Buffer::appendTime()
 
 // JSON string content: quotes, backslashes and control bytes escaped; other bytes as they are
 // (a target's bytes were checked by the parser; the log is read as UTF-8 or bytes).
-void EdgeAccessLog::Buffer::appendString(std::string_view s)
+void AccessLog::Buffer::appendString(std::string_view s)
 {
     m_text.push_back('"');
     for (const char ch : s) {
@@ -131,7 +131,7 @@ void EdgeAccessLog::Buffer::appendString(std::string_view s)
     m_text.push_back('"');
 }
 
-void EdgeAccessLog::Buffer::append(const Entry &e, int64_t nowMs)
+void AccessLog::Buffer::append(const Entry &e, int64_t nowMs)
 {
     if (m_text.empty())
         m_firstMs = nowMs;
@@ -156,22 +156,24 @@ void EdgeAccessLog::Buffer::append(const Entry &e, int64_t nowMs)
         m_text.append("null"sv);
     else
         appendString(e.region);
-    m_text.append(R"(,"attempts":)"sv);
-    m_text.append(std::to_string(e.attempts));
-    m_text.append(R"(,"cache":)"sv);
-    if (e.cache.empty())
-        m_text.append("null"sv);
-    else
-        appendString(e.cache);
+    if (e.attempts >= 0) {
+        m_text.append(R"(,"attempts":)"sv);
+        m_text.append(std::to_string(e.attempts));
+        m_text.append(R"(,"cache":)"sv);
+        if (e.cache.empty())
+            m_text.append("null"sv);
+        else
+            appendString(e.cache);
+    }
     m_text.append("}\n"sv);
 }
 
-bool EdgeAccessLog::Buffer::due(int64_t nowMs) const
+bool AccessLog::Buffer::due(int64_t nowMs) const
 {
     return !m_text.empty() && (m_text.size() >= kFlushBytes || nowMs - m_firstMs >= kFlushMs);
 }
 
-void EdgeAccessLog::Buffer::writeTo(EdgeAccessLog &log)
+void AccessLog::Buffer::writeTo(AccessLog &log)
 {
     if (!m_text.empty())
         log.write(m_text);

@@ -9,12 +9,12 @@
 
 namespace Meridian {
 
-// The edge's access log: one JSON object per line and per request, appended to a file that
-// logrotate can move away (reopen() on SIGHUP). Workers never write per request: each fills a
-// Buffer of its own and hands it over when it holds 64 KiB or is a second old, as nginx's
-// `access_log ... buffer=` does, so the log costs the request path no system call. Lines still
-// in a buffer are lost if the process is killed; an orderly stop writes them.
-class EdgeAccessLog
+// An access log (the edge's, a region's data port): one JSON object per line and per request,
+// appended to a file that logrotate can move away (reopen() on SIGHUP). Workers never write per
+// request: each fills a Buffer of its own and hands it over when it holds 64 KiB or is a second
+// old, as nginx's `access_log ... buffer=` does, so the log costs the request path no system call.
+// Lines still in a buffer are lost if the process is killed; an orderly stop writes them.
+class AccessLog
 {
 public:
     // A worker's lines not yet written.
@@ -30,15 +30,17 @@ public:
             uint64_t bytes = 0; // sent to the client, head included
             uint64_t durationUs = 0;
             std::string_view region; // empty: answered by the edge itself
-            int attempts = 0;        // tries at a region, retries included
-            std::string_view cache;  // "HIT", "MISS" or empty
+            // Tries at a region, retries included; -1: not proxied (a region's own answer), and
+            // the line has no "attempts" and "cache".
+            int attempts = 0;
+            std::string_view cache; // "HIT", "MISS" or empty
         };
 
         void append(const Entry &entry, int64_t nowMs);
         bool empty() const { return m_text.empty(); }
         // Whether the buffer should go to the file: 64 KiB, or its oldest line older than 1 s.
         bool due(int64_t nowMs) const;
-        void writeTo(EdgeAccessLog &log);
+        void writeTo(AccessLog &log);
 
     private:
         void appendTime();
@@ -50,10 +52,10 @@ public:
         char m_stamp[24] = {}; // "2026-12-06T17:33:43." for m_second
     };
 
-    EdgeAccessLog() = default;
-    ~EdgeAccessLog();
-    EdgeAccessLog(const EdgeAccessLog &) = delete;
-    EdgeAccessLog &operator=(const EdgeAccessLog &) = delete;
+    AccessLog() = default;
+    ~AccessLog();
+    AccessLog(const AccessLog &) = delete;
+    AccessLog &operator=(const AccessLog &) = delete;
 
     // Opens (creates, mode 0640) `path` for appending; false with the reason on failure.
     bool open(const QString &path, QString *error);
