@@ -170,6 +170,10 @@ QString Node::start()
     sync.tls = m_config.syncTls;
     for (const auto &[field, tls] : {std::pair{"sync.tls", &m_config.syncTls},
                                      std::pair{"control.tls", &m_config.controlTls}}) {
+        if (tls->isEnabled()
+            && QFileInfo(tls->privateKeyFile).permissions().testFlag(QFileDevice::ReadOther))
+            qCWarning(lcNode).noquote() << field << "key" << tls->privateKeyFile
+                                        << "is readable by every user of this machine: chmod 600";
         const QDateTime expiry = tls->certificateExpiry();
         if (expiry.isValid() && QDateTime::currentDateTimeUtc().daysTo(expiry) < 30)
             qCWarning(lcNode).noquote() << field << "certificate" << tls->certificateFile
