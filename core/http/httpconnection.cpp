@@ -83,6 +83,7 @@ HttpConnection::HttpConnection(qintptr descriptor,
     connect(m_socket, &QTcpSocket::readyRead, this, &HttpConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::bytesWritten, this, &HttpConnection::onBytesWritten);
     if (auto *ssl = qobject_cast<QSslSocket *>(m_socket)) {
+        m_ssl = ssl;
         // Encrypted bytes wait in the plain socket below: count them as unsent.
         connect(ssl, &QSslSocket::encryptedBytesWritten, this, &HttpConnection::onBytesWritten);
         // Read anew for each connection, so a renewed certificate applies without a restart.
@@ -110,8 +111,8 @@ HttpConnection::HttpConnection(qintptr descriptor,
 
 qint64 HttpConnection::unsentBytes() const
 {
-    if (const auto *ssl = qobject_cast<const QSslSocket *>(m_socket))
-        return ssl->bytesToWrite() + ssl->encryptedBytesToWrite();
+    if (m_ssl)
+        return m_ssl->bytesToWrite() + m_ssl->encryptedBytesToWrite();
     return m_socket->bytesToWrite();
 }
 

@@ -16,6 +16,7 @@
 #include <memory>
 
 class QIODevice;
+class QSslSocket;
 class QTcpSocket;
 
 namespace Meridian {
@@ -140,6 +141,7 @@ private:
     std::shared_ptr<ServerContext> m_context;
     std::shared_ptr<ConnectionHandle> m_handle;
     QTcpSocket *m_socket = nullptr;
+    QSslSocket *m_ssl = nullptr; // m_socket when the server speaks TLS
     QHostAddress m_peerAddress;
     quint16 m_peerPort = 0;
     HttpRequestParser m_parser;
