@@ -1,4 +1,5 @@
 #include "core/node/unixsignalnotifier.h"
+#include "core/util/tlsfiles.h"
 #include "core/version.h"
 #include "ui/democluster.h"
 #include "ui/mainwindow.h"
@@ -8,7 +9,6 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
-#include <QSslCertificate>
 #include <QSslConfiguration>
 #include <QTimer>
 
@@ -162,11 +162,11 @@ int main(int argc, char *argv[])
                                                   : qEnvironmentVariable("MERIDIAN_CACERT");
         !ca.isEmpty()) {
         // Every control client made from here on starts from the default configuration.
-        const QList<QSslCertificate> certificates = QSslCertificate::fromPath(ca);
-        if (certificates.isEmpty()) {
-            std::fprintf(stderr,
-                         "meridian: %s holds no PEM certificate (or cannot be read)\n",
-                         qPrintable(ca));
+        QString problem;
+        const QList<QSslCertificate> certificates = Meridian::TlsFiles::readCertificates(ca,
+                                                                                         &problem);
+        if (!problem.isEmpty()) {
+            std::fprintf(stderr, "meridian: %s %s\n", qPrintable(ca), qPrintable(problem));
             return 2;
         }
         QSslConfiguration tls = QSslConfiguration::defaultConfiguration();

@@ -1,6 +1,7 @@
 #include "core/control/controlclient.h"
 
-#include <QFile>
+#include "core/util/tlsfiles.h"
+
 #include <QHostAddress>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -66,12 +67,10 @@ QString ControlClient::setCaCertificatesFile(const QString &path)
         m_network->clearConnectionCache();
         return {};
     }
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return u"cannot read the CA file %1: %2"_s.arg(path, file.errorString());
-    const QList<QSslCertificate> certificates = QSslCertificate::fromData(file.readAll());
-    if (certificates.isEmpty())
-        return u"the CA file %1 holds no PEM certificate"_s.arg(path);
+    QString problem;
+    const QList<QSslCertificate> certificates = TlsFiles::readCertificates(path, &problem);
+    if (!problem.isEmpty())
+        return u"the CA file %1 %2"_s.arg(path, problem);
     m_tls = QSslConfiguration::defaultConfiguration();
     m_tls.addCaCertificates(certificates);
     m_network->clearConnectionCache();

@@ -386,11 +386,11 @@ void readControl(ObjectReader &root, NodeConfig &config)
             tls.fail(loaded.field, loaded.problem);
         }
         if (!config.controlTls.caFile.isEmpty()) {
-            config.controlCaCertificates = QSslCertificate::fromPath(config.controlTls.caFile);
-            if (config.controlCaCertificates.isEmpty())
-                tls.fail(u"ca_file"_s,
-                         u"%1 holds no PEM certificate (or cannot be read)"_s.arg(
-                                 config.controlTls.caFile));
+            QString problem;
+            config.controlCaCertificates = TlsFiles::readCertificates(config.controlTls.caFile,
+                                                                      &problem);
+            if (!problem.isEmpty())
+                tls.fail(u"ca_file"_s, config.controlTls.caFile + u": "_s + problem);
         }
     }
     config.probeIntervalMs = reader.integer(u"probe_interval_ms"_s, 1000, 50, 600000);

@@ -24,6 +24,17 @@ QByteArray readFile(const QString &path, QString *problem)
 
 } // namespace
 
+QList<QSslCertificate> TlsFiles::readCertificates(const QString &path, QString *problem)
+{
+    const QByteArray pem = readFile(path, problem);
+    if (!problem->isEmpty())
+        return {};
+    const QList<QSslCertificate> certificates = QSslCertificate::fromData(pem, QSsl::Pem);
+    if (certificates.isEmpty())
+        *problem = u"holds no PEM certificate"_s;
+    return certificates;
+}
+
 QDateTime TlsFiles::certificateExpiry() const
 {
     const QList<QSslCertificate> chain = QSslCertificate::fromPath(certificateFile);
@@ -56,12 +67,9 @@ TlsFiles::Loaded TlsFiles::load(PeerCertificate peer) const
     }
 
     QString problem;
-    const QByteArray certificatePem = readFile(certificateFile, &problem);
+    const QList<QSslCertificate> chain = readCertificates(certificateFile, &problem);
     if (!problem.isEmpty())
         return fail(u"cert_file"_s, certificateFile, problem);
-    const QList<QSslCertificate> chain = QSslCertificate::fromData(certificatePem, QSsl::Pem);
-    if (chain.isEmpty())
-        return fail(u"cert_file"_s, certificateFile, u"holds no PEM certificate"_s);
     const QDateTime now = QDateTime::currentDateTimeUtc();
     if (chain.first().expiryDate() < now)
         return fail(u"cert_file"_s,
@@ -98,12 +106,9 @@ TlsFiles::Loaded TlsFiles::load(PeerCertificate peer) const
         return out;
     }
 
-    const QByteArray caPem = readFile(caFile, &problem);
+    const QList<QSslCertificate> authorities = readCertificates(caFile, &problem);
     if (!problem.isEmpty())
         return fail(u"ca_file"_s, caFile, problem);
-    const QList<QSslCertificate> authorities = QSslCertificate::fromData(caPem, QSsl::Pem);
-    if (authorities.isEmpty())
-        return fail(u"ca_file"_s, caFile, u"holds no PEM certificate"_s);
 
     c.setCaCertificates(authorities); // only the cluster's CAs, not the system's
     c.setPeerVerifyMode(QSslSocket::VerifyPeer);

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <QDateTime>
+#include <QList>
+#include <QSslCertificate>
 #include <QSslConfiguration>
 #include <QString>
 
@@ -37,6 +39,10 @@ struct TlsFiles
     // Callers read them for each new connection, so renewed files take effect without a
     // restart.
     Loaded load(PeerCertificate peer = PeerCertificate::Required) const;
+
+    // The PEM certificates in `path`; none, with *problem set ("cannot be read: …", "holds no
+    // PEM certificate"), when there are none to use.
+    static QList<QSslCertificate> readCertificates(const QString &path, QString *problem);
 
     // When the certificate in certificateFile (as it is now) expires; null if unreadable.
     QDateTime certificateExpiry() const;

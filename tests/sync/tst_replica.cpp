@@ -75,16 +75,7 @@ void tst_Replica::cleanup()
 
 SyncConfig tst_Replica::config(const QString &region)
 {
-    SyncConfig c;
-    c.regionId = region;
-    c.databasePath = m_dir->filePath(region + u".db"_s);
-    c.durability = Durability::Normal;
-    c.heartbeatIntervalMs = 100;
-    c.connectionTimeoutMs = 2000;
-    c.reconnectMinMs = 20;
-    c.reconnectMaxMs = 200;
-    c.maintenanceIntervalMs = 100;
-    return c;
+    return Test::quickConfig(m_dir->path(), region);
 }
 
 std::unique_ptr<Replica> tst_Replica::openReplica(const QString &region, const SyncConfig *cfg)

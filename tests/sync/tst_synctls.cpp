@@ -104,15 +104,7 @@ void tst_SyncTls::cleanup()
 
 SyncConfig tst_SyncTls::config(const QString &region, const TlsFiles &tls)
 {
-    SyncConfig c;
-    c.regionId = region;
-    c.databasePath = m_dir->filePath(region + u".db"_s);
-    c.durability = Durability::Normal;
-    c.heartbeatIntervalMs = 100;
-    c.connectionTimeoutMs = 2000;
-    c.reconnectMinMs = 20;
-    c.reconnectMaxMs = 200;
-    c.maintenanceIntervalMs = 100;
+    SyncConfig c = Test::quickConfig(m_dir->path(), region);
     c.secret = "0123456789abcdef-cluster-secret";
     c.tls = tls;
     return c;
