@@ -1,5 +1,6 @@
 #include "core/edge/clientlocator.h"
 #include "core/edge/edgeconfig.h"
+#include "core/http/accesslog.h"
 #include "core/http/staticfilehandler.h"
 #include "core/node/node.h"
 #include "core/node/nodeconfig.h"
@@ -9,6 +10,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDateTime>
 
 #include <QLoggingCategory>
 
@@ -42,7 +44,8 @@ void raiseOpenFilesLimit()
 }
 
 // What --check verifies beyond the file itself: the files it names, as the node would open them
-// at start (the static site's root, the MaxMind database). Empty when they are usable.
+// at start (the static site's root, the MaxMind database, the access logs, which are created as
+// `nginx -t` does). Empty when they are usable.
 QString checkNamedFiles(const Meridian::NodeConfig &config)
 {
     if (config.roleRegion && !config.staticRoot.isEmpty()) {
@@ -50,13 +53,38 @@ QString checkNamedFiles(const Meridian::NodeConfig &config)
         if (!site.isValid())
             return u"static.root: "_s + site.errorString();
     }
+    QString error;
+    if (!config.dataAccessLog.isEmpty()) {
+        if (Meridian::AccessLog log; !log.open(config.dataAccessLog, &error))
+            return u"http.access_log: "_s + error;
+    }
     if (config.roleEdge) {
-        QString error;
         const auto edge = Meridian::EdgeConfig::fromJson(config.edgeSection, &error);
         if (edge && !Meridian::ClientLocator::create(*edge, &error))
             return error;
+        if (Meridian::AccessLog log;
+            edge && !edge->accessLog.isEmpty() && !log.open(edge->accessLog, &error))
+            return u"edge.access_log: "_s + error;
     }
     return {};
+}
+
+// What --check tells about the certificates the node presents.
+QString describeCertificates(const Meridian::NodeConfig &config)
+{
+    QString out;
+    for (const auto &[field, tls] : {std::pair{u"sync.tls"_s, &config.syncTls},
+                                     std::pair{u"control.tls"_s, &config.controlTls}}) {
+        const QDateTime expiry = tls->certificateExpiry();
+        if (!expiry.isValid())
+            continue;
+        out += u"  %1: %2 expires %3 (in %4 days)\n"_s
+                       .arg(field,
+                            tls->certificateFile,
+                            expiry.toString(Qt::ISODate),
+                            QString::number(QDateTime::currentDateTimeUtc().daysTo(expiry)));
+    }
+    return out;
 }
 
 } // namespace
@@ -126,8 +154,11 @@ int main(int argc, char *argv[])
                        stderr);
             return 2;
         }
-        std::fputs(qPrintable(u"meridiand: %1 is valid: node %2, role %3\n"_s.arg(
-                           parser.value(configOption), config.nodeId, config.roleName())),
+        std::fputs(qPrintable(u"meridiand: %1 is valid: node %2, role %3\n%4"_s
+                                      .arg(parser.value(configOption),
+                                           config.nodeId,
+                                           config.roleName(),
+                                           describeCertificates(config))),
                    stdout);
         return 0;
     }

@@ -204,6 +204,23 @@ void tst_Meridiand::checkStartsNothing()
                             {u"maxmind_database"_s, write("not a MaxMind database")}});
     QCOMPARE(check(write(QJsonDocument(edge).toJson()), &output), 2);
     QVERIFY2(output.contains(u"edge.maxmind_database: cannot open"_s), qPrintable(output));
+
+    // An access log where none can be written; the certificates' expiry is told.
+    const QString tls = QStringLiteral(SRCDIR "../sync/tls/");
+    QJsonObject logged = config;
+    logged.insert(u"http"_s, QJsonObject{{u"access_log"_s, u"/proc/no-such-dir/access.log"_s}});
+    QCOMPARE(check(write(QJsonDocument(logged).toJson()), &output), 2);
+    QVERIFY2(output.contains(u"http.access_log: cannot open"_s), qPrintable(output));
+    QJsonObject withTls = config;
+    withTls.insert(u"sync"_s,
+                   QJsonObject{{u"tls"_s,
+                                QJsonObject{{u"cert_file"_s, tls + u"node.pem"_s},
+                                            {u"key_file"_s, tls + u"node.key"_s},
+                                            {u"ca_file"_s, tls + u"ca.pem"_s}}}});
+    QCOMPARE(check(write(QJsonDocument(withTls).toJson()), &output), 0);
+    QVERIFY2(output.contains(u"sync.tls: "_s) && output.contains(u"expires 2126-"_s),
+             qPrintable(output));
+
     config.insert(u"regoin"_s, u"us-east"_s);
     QCOMPARE(check(write(QJsonDocument(config).toJson()), &output), 2);
     QVERIFY2(output.contains(u"regoin: unknown option"_s), qPrintable(output));
