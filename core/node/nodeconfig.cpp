@@ -555,6 +555,28 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
         staticReader.finish();
 
         readControl(root, config);
+        // The other nodes call this one at its control_url: its scheme must match control.tls,
+        // or every call between nodes fails.
+        const auto checkScheme = [&](const QString &field, const QString &id, const QUrl &url) {
+            if (id != config.nodeId)
+                return;
+            if (const bool https = url.scheme() == u"https"_s;
+                https != config.controlTls.isEnabled()) {
+                throw FieldError{field,
+                                 https ? u"is https:// but control.tls is not set: this node "
+                                         "serves plain HTTP"_s
+                                       : u"is http:// but control.tls is set: this node serves "
+                                         "HTTPS; list it as https://"_s};
+            }
+        };
+        for (qsizetype i = 0; i < config.regions.size(); ++i)
+            checkScheme(u"regions[%1].control_url"_s.arg(i),
+                        config.regions.at(i).id,
+                        config.regions.at(i).controlUrl);
+        for (qsizetype i = 0; i < config.edges.size(); ++i)
+            checkScheme(u"edges[%1].control_url"_s.arg(i),
+                        config.edges.at(i).id,
+                        config.edges.at(i).controlUrl);
         readInitial(root, config);
 
         config.edgeSection = root.object(u"edge"_s);

@@ -86,6 +86,7 @@ private slots:
     void natsTransport();
     void syncSecret();
     void syncTls();
+    void controlTlsMatchesTheControlUrl();
     void unreadableFile();
     void malformedJson();
 };
@@ -377,6 +378,40 @@ void tst_NodeConfig::syncTls()
     QJsonObject unknownKey = config;
     setPath(unknownKey, u"sync.tls.verify"_s, false);
     failsAt(unknownKey, u"sync.tls.verify"_s, u"unknown"_s);
+}
+
+// A node with control.tls serves HTTPS, so the control_url the other nodes call it at must say
+// https://, and the other way round.
+void tst_NodeConfig::controlTlsMatchesTheControlUrl()
+{
+    const auto parse = [](const QJsonObject &config) {
+        return NodeConfigLoader::parse(QJsonDocument(config).toJson(),
+                                       QStringLiteral(SRCDIR "n.json"));
+    };
+    const auto failsAt = [&](const QJsonObject &bad, const QString &field, const QString &what) {
+        const auto result = parse(bad);
+        QVERIFY(std::holds_alternative<ConfigError>(result));
+        const ConfigError error = std::get<ConfigError>(result);
+        QCOMPARE(error.field, field);
+        QVERIFY2(error.message.contains(what), qPrintable(error.toString()));
+    };
+    QJsonObject tls = minimalConfig();
+    setPath(tls, u"control.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
+    setPath(tls, u"control.tls.key_file"_s, u"../sync/tls/node.key"_s);
+    failsAt(tls, u"regions[0].control_url"_s, u"is http:// but control.tls is set"_s);
+    setPath(tls, u"regions[0].control_url"_s, u"https://127.0.0.1:42001"_s);
+    const auto good = parse(tls);
+    if (const auto *error = std::get_if<ConfigError>(&good))
+        QFAIL(qPrintable(error->toString()));
+    QVERIFY(std::get<NodeConfig>(good).controlTls.isEnabled());
+
+    QJsonObject plain = minimalConfig();
+    setPath(plain, u"regions[0].control_url"_s, u"https://127.0.0.1:42001"_s);
+    failsAt(plain, u"regions[0].control_url"_s, u"control.tls is not set"_s);
+    // Another node's scheme is its own business.
+    setPath(plain, u"regions[0].control_url"_s, u"http://127.0.0.1:42001"_s);
+    setPath(plain, u"regions[1].control_url"_s, u"https://127.0.0.1:42002"_s);
+    QVERIFY(std::holds_alternative<NodeConfig>(parse(plain)));
 }
 
 void tst_NodeConfig::unreadableFile()
