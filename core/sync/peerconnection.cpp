@@ -44,8 +44,8 @@ PeerConnection::PeerConnection(bool outbound, const TlsFiles &tls, QObject *pare
         // Read anew for each connection, so renewed certificates take effect without a restart.
         if (const TlsFiles::Loaded loaded = tls.load(); loaded.ok())
             ssl->setSslConfiguration(loaded.configuration);
-        else
-            closeSoon(u"cannot use sync.tls: %1"_s.arg(loaded.errorText()), false);
+        else // counted as refused on the accepting side, so its listener logs it
+            closeSoon(u"cannot use sync.tls: %1"_s.arg(loaded.errorText()), !m_outbound);
         connect(ssl, &QSslSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
             QStringList texts;
             for (const QSslError &e : errors)
