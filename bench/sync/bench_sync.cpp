@@ -15,6 +15,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFile>
@@ -91,6 +92,18 @@ struct Rate
     double peersCpuUsPerRow = 0;
 };
 
+// With --tls-dir DIR: every replica replicates over mutual TLS with DIR/node.pem, DIR/node.key
+// and DIR/ca.pem (e.g. tests/sync/tls), to measure what TLS costs.
+TlsFiles tlsFiles(const QString &dir)
+{
+    if (dir.isEmpty())
+        return {};
+    const QDir d(dir);
+    return {d.absoluteFilePath(u"node.pem"_s),
+            d.absoluteFilePath(u"node.key"_s),
+            d.absoluteFilePath(u"ca.pem"_s)};
+}
+
 // Runs the event loop for `ms` without spinning: the peers share this machine's cores.
 void pump(int ms)
 {
@@ -108,6 +121,7 @@ int runPeer(const QCommandLineParser &args)
     c.databasePath = args.value(u"db"_s);
     c.durability = *SyncConfig::parseDurability(args.value(u"durability"_s));
     c.peers.append({u"a"_s, u"127.0.0.1"_s, quint16(args.value(u"origin-port"_s).toUInt())});
+    c.tls = tlsFiles(args.value(u"tls-dir"_s));
     if (args.isSet(u"nats-url"_s)) {
         c.transport = TransportKind::Nats;
         c.nats.servers = {args.value(u"nats-url"_s)};
@@ -165,7 +179,8 @@ public:
           QList<int> rows,
           QList<Durability> modes,
           QString natsUrl,
-          QString natsStore)
+          QString natsStore,
+          QString tlsDir)
         : m_seconds(seconds)
         , m_resyncMb(resyncMb)
         , m_only(std::move(only))
@@ -173,6 +188,7 @@ public:
         , m_modes(std::move(modes))
         , m_natsUrl(std::move(natsUrl))
         , m_natsStore(std::move(natsStore))
+        , m_tlsDir(std::move(tlsDir))
     {}
     ~Bench();
     int run();
@@ -204,6 +220,7 @@ private:
     QString m_natsUrl;         // empty: TCP only; "start": run a nats-server here
     QString m_natsStore;       // the started server's JetStream store; empty: in m_dir
     QString m_natsCluster;
+    QString m_tlsDir; // empty: plain TCP
     std::unique_ptr<QProcess> m_natsServer;
     std::unique_ptr<QTemporaryDir> m_natsStoreDir;
     QTemporaryDir m_dir;
@@ -275,6 +292,7 @@ std::unique_ptr<Replica> Bench::origin(Durability d,
     c.regionId = u"a"_s;
     c.databasePath = db;
     c.durability = d;
+    c.tls = tlsFiles(m_tlsDir);
     if (transport == TransportKind::Nats) {
         // Fresh streams per measurement: the replicas' databases are fresh too.
         m_natsCluster = u"bench%1"_s.arg(m_n);
@@ -302,6 +320,8 @@ std::unique_ptr<Replica> Bench::origin(Durability d,
                              SyncConfig::durabilityName(d),
                              u"--origin-port"_s,
                              QString::number(r->replicationPort())};
+        if (!m_tlsDir.isEmpty())
+            peerArgs << u"--tls-dir"_s << m_tlsDir;
         if (transport == TransportKind::Nats)
             peerArgs << u"--nats-url"_s << m_natsUrl << u"--nats-cluster"_s << m_natsCluster;
         p->process->start(QCoreApplication::applicationFilePath(), peerArgs);
@@ -551,6 +571,7 @@ void Bench::backlog()
         c.regionId = u"b"_s;
         c.databasePath = path(u"b"_s);
         c.durability = Durability::Normal;
+        c.tls = tlsFiles(m_tlsDir);
         Replica b(c);
         if (!b.open() || !b.registerTable(u"kv"_s, kKvDdl))
             qFatal("cannot open b");
@@ -581,6 +602,7 @@ void Bench::backlog()
         c.regionId = u"b"_s;
         c.databasePath = path(u"b"_s);
         c.durability = Durability::Normal;
+        c.tls = tlsFiles(m_tlsDir);
         Replica b(c);
         if (!b.open() || !b.registerTable(u"kv"_s, kKvDdl))
             qFatal("cannot open b");
@@ -649,6 +671,7 @@ void Bench::resync()
     c.regionId = u"b"_s;
     c.databasePath = path(u"b"_s);
     c.durability = Durability::Normal;
+    c.tls = tlsFiles(m_tlsDir);
     c.peers = {{u"a"_s, u"127.0.0.1"_s, a->replicationPort()}};
     Replica b(c);
     if (!b.open() || !b.registerTable(u"kv"_s, kKvDdl) || !b.start())
@@ -687,9 +710,12 @@ void Bench::resync()
 
 int Bench::run()
 {
-    std::printf("bench_sync: %.0f s per measurement, database files in %s\n",
+    std::printf("bench_sync: %.0f s per measurement, database files in %s%s\n",
                 m_seconds,
-                qPrintable(m_dir.path()));
+                qPrintable(m_dir.path()),
+                m_tlsDir.isEmpty() ? ""
+                                   : qPrintable(u"; replication over mutual TLS (certificates in "
+                                                "%1)"_s.arg(m_tlsDir)));
     const auto wanted = [this](const QString &name) {
         return m_only.isEmpty() || m_only.contains(name);
     };
@@ -772,6 +798,10 @@ int main(int argc, char **argv)
             {u"nats-store"_s,
              u"put the started nats-server's store under this directory (e.g. /dev/shm)"_s,
              u"dir"_s},
+            {u"tls-dir"_s,
+             u"replicate over mutual TLS with node.pem, node.key and ca.pem from this directory "
+             "(e.g. tests/sync/tls)"_s,
+             u"dir"_s},
             {u"seconds"_s, u"seconds per measurement"_s, u"s"_s, u"3"_s},
             {u"resync-mb"_s, u"database size for the resync measurement"_s, u"mb"_s, u"200"_s},
             {u"only"_s,
@@ -830,6 +860,7 @@ int main(int argc, char **argv)
                 rows,
                 modes,
                 natsUrl,
-                parser.value(u"nats-store"_s));
+                parser.value(u"nats-store"_s),
+                parser.value(u"tls-dir"_s));
     return bench.run();
 }
