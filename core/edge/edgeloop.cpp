@@ -1443,6 +1443,10 @@ struct LoopState
                     attemptFailed(c, u, Failure::Truncated);
                     return;
                 }
+                // Complete from the region: into the cache before the client has its last byte,
+                // so whatever the client asks next, on any worker, finds it there.
+                if (c->storing && u->framer.done())
+                    cache->store(c->cacheKey, std::move(c->storing));
             }
             if (u->in.size() > u->fwd && u->framer.done())
                 u->keepAlive = false; // bytes after the response: do not reuse
@@ -1460,8 +1464,6 @@ struct LoopState
             const bool untilCloseDone = u->framer.kind() == HttpWire::BodyFramer::Kind::UntilClose
                                         && u->eof;
             if ((u->framer.done() || untilCloseDone) && u->fwd == 0 && c->out.empty()) {
-                if (c->storing && u->framer.done())
-                    cache->store(c->cacheKey, std::move(c->storing));
                 c->storing.reset();
                 endExchange(c, true, false);
                 logLine(c, c->status);
