@@ -10,6 +10,7 @@
 #include <QProcess>
 #include <QSignalSpy>
 #include <QSslCertificate>
+#include <QSslSocket>
 #include <QTest>
 #include <QThread>
 #include <QTimer>
@@ -80,6 +81,7 @@ private slots:
     void gracefulShutdown();
     void workerThreads();
     void httpsWithTls();
+    void httpsStalledReaderHitsTheWriteTimeout();
 
 private:
     std::unique_ptr<HttpServer> startServer(HttpServerConfig config = {});
@@ -763,6 +765,35 @@ void tst_HttpServer::httpsWithTls()
     HttpServer broken(config);
     QVERIFY(!broken.listen(QHostAddress::LocalHost, 0));
     QVERIFY2(broken.errorString().contains(u"key_file"_s), qPrintable(broken.errorString()));
+}
+
+// With TLS the answer's bytes wait encrypted in the socket below QSslSocket: they still count as
+// unsent, so a client that stops reading is cut by the write timeout, not left to the idle one.
+void tst_HttpServer::httpsStalledReaderHitsTheWriteTimeout()
+{
+    const QString certificates = QStringLiteral(SRCDIR "../sync/tls/");
+    const QByteArray huge(32 * 1024 * 1024, 'h'); // more than loopback's socket buffers hold
+    m_router.route("GET", u"/huge", [&huge](const HttpRequest &) {
+        return HttpResponse::text(200, huge, "application/octet-stream");
+    });
+    HttpServerConfig config;
+    config.tls = {certificates + u"node.pem"_s, certificates + u"node.key"_s, {}};
+    config.writeTimeout = 300ms;
+    config.idleTimeout = 60s;
+    auto server = startServer(config);
+
+    QSslSocket client; // the server runs on this thread: no waitFor*() here
+    QSslConfiguration trusting = QSslConfiguration::defaultConfiguration();
+    trusting.addCaCertificates(QSslCertificate::fromPath(certificates + u"ca.pem"_s));
+    client.setSslConfiguration(trusting);
+    client.setReadBufferSize(16 * 1024); // and then never read
+    QSignalSpy encrypted(&client, &QSslSocket::encrypted);
+    client.connectToHostEncrypted(u"127.0.0.1"_s, server->serverPort());
+    QVERIFY(encrypted.wait(10000));
+    client.write("GET /huge HTTP/1.1\r\nHost: t\r\n\r\n");
+    // The client, not reading, would not notice the close: watch the server's side.
+    QTRY_COMPARE_WITH_TIMEOUT(server->openConnections(), 1, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(server->openConnections(), 0, 15000);
 }
 
 QTEST_GUILESS_MAIN(tst_HttpServer)
