@@ -94,7 +94,9 @@ HttpConnection::HttpConnection(qintptr descriptor,
             QMetaObject::invokeMethod(this, &HttpConnection::closeNow, Qt::QueuedConnection);
         } else {
             ssl->setSslConfiguration(loaded.configuration);
-            ssl->startServerEncryption(); // the header timeout bounds the handshake too
+            // A client that stalls in the handshake has sent no request: the idle timeout
+            // bounds it, as it bounds a connection that never says anything.
+            ssl->startServerEncryption();
         }
     }
     connect(m_socket, &QTcpSocket::disconnected, this, &HttpConnection::closeNow);
