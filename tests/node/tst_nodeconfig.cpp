@@ -71,6 +71,23 @@ void setPath(QJsonObject &root, const QString &path, const QJsonValue &value)
     root.insert(head, child);
 }
 
+// Parses `config` as if it were a file in this test's folder: relative paths (the TLS files
+// under ../sync/tls) resolve from there.
+std::variant<NodeConfig, ConfigError> parseHere(const QJsonObject &config)
+{
+    return NodeConfigLoader::parse(QJsonDocument(config).toJson(), QStringLiteral(SRCDIR "n.json"));
+}
+
+// `config` is refused at `field` with a message that says `what`.
+void expectRefusedAt(const QJsonObject &config, const QString &field, const QString &what)
+{
+    const auto result = parseHere(config);
+    QVERIFY(std::holds_alternative<ConfigError>(result));
+    const ConfigError error = std::get<ConfigError>(result);
+    QCOMPARE(error.field, field);
+    QVERIFY2(error.message.contains(what), qPrintable(error.toString()));
+}
+
 } // namespace
 
 class tst_NodeConfig final : public QObject
@@ -342,17 +359,13 @@ void tst_NodeConfig::syncSecret()
 // sync.tls names three PEM files, relative to the configuration file; each is checked at load.
 void tst_NodeConfig::syncTls()
 {
-    const QString configFile = QStringLiteral(SRCDIR "n.json");
-    const auto parse = [&](const QJsonObject &config) {
-        return NodeConfigLoader::parse(QJsonDocument(config).toJson(), configFile);
-    };
-    QVERIFY(!std::get<NodeConfig>(parse(minimalConfig())).syncTls.isEnabled());
+    QVERIFY(!std::get<NodeConfig>(parseHere(minimalConfig())).syncTls.isEnabled());
 
     QJsonObject config = minimalConfig();
     setPath(config, u"sync.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
     setPath(config, u"sync.tls.key_file"_s, u"../sync/tls/node.key"_s);
     setPath(config, u"sync.tls.ca_file"_s, QStringLiteral(SRCDIR "../sync/tls/ca.pem"));
-    const auto good = parse(config);
+    const auto good = parseHere(config);
     if (const auto *error = std::get_if<ConfigError>(&good))
         QFAIL(qPrintable(error->toString()));
     const TlsFiles tls = std::get<NodeConfig>(good).syncTls;
@@ -360,58 +373,40 @@ void tst_NodeConfig::syncTls()
     QCOMPARE(tls.certificateFile, QDir::cleanPath(QStringLiteral(SRCDIR "../sync/tls/node.pem")));
     QVERIFY(tls.load().ok());
 
-    const auto failsAt = [&](const QJsonObject &bad, const QString &field, const QString &what) {
-        const auto result = parse(bad);
-        QVERIFY(std::holds_alternative<ConfigError>(result));
-        const ConfigError error = std::get<ConfigError>(result);
-        QCOMPARE(error.field, field);
-        QVERIFY2(error.message.contains(what), qPrintable(error.toString()));
-    };
     QJsonObject keyIsCertificate = config;
     setPath(keyIsCertificate, u"sync.tls.key_file"_s, u"../sync/tls/ca.pem"_s);
-    failsAt(keyIsCertificate, u"sync.tls.key_file"_s, u"private key"_s);
+    expectRefusedAt(keyIsCertificate, u"sync.tls.key_file"_s, u"private key"_s);
     QJsonObject noCa = config;
     QJsonObject tlsObject = noCa.value(u"sync"_s).toObject().value(u"tls"_s).toObject();
     tlsObject.remove(u"ca_file"_s);
     setPath(noCa, u"sync.tls"_s, tlsObject);
-    failsAt(noCa, u"sync.tls.ca_file"_s, u"is required"_s);
+    expectRefusedAt(noCa, u"sync.tls.ca_file"_s, u"is required"_s);
     QJsonObject unknownKey = config;
     setPath(unknownKey, u"sync.tls.verify"_s, false);
-    failsAt(unknownKey, u"sync.tls.verify"_s, u"unknown"_s);
+    expectRefusedAt(unknownKey, u"sync.tls.verify"_s, u"unknown"_s);
 }
 
 // A node with control.tls serves HTTPS, so the control_url the other nodes call it at must say
 // https://, and the other way round.
 void tst_NodeConfig::controlTlsMatchesTheControlUrl()
 {
-    const auto parse = [](const QJsonObject &config) {
-        return NodeConfigLoader::parse(QJsonDocument(config).toJson(),
-                                       QStringLiteral(SRCDIR "n.json"));
-    };
-    const auto failsAt = [&](const QJsonObject &bad, const QString &field, const QString &what) {
-        const auto result = parse(bad);
-        QVERIFY(std::holds_alternative<ConfigError>(result));
-        const ConfigError error = std::get<ConfigError>(result);
-        QCOMPARE(error.field, field);
-        QVERIFY2(error.message.contains(what), qPrintable(error.toString()));
-    };
     QJsonObject tls = minimalConfig();
     setPath(tls, u"control.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
     setPath(tls, u"control.tls.key_file"_s, u"../sync/tls/node.key"_s);
-    failsAt(tls, u"regions[0].control_url"_s, u"is http:// but control.tls is set"_s);
+    expectRefusedAt(tls, u"regions[0].control_url"_s, u"is http:// but control.tls is set"_s);
     setPath(tls, u"regions[0].control_url"_s, u"https://127.0.0.1:42001"_s);
-    const auto good = parse(tls);
+    const auto good = parseHere(tls);
     if (const auto *error = std::get_if<ConfigError>(&good))
         QFAIL(qPrintable(error->toString()));
     QVERIFY(std::get<NodeConfig>(good).controlTls.isEnabled());
 
     QJsonObject plain = minimalConfig();
     setPath(plain, u"regions[0].control_url"_s, u"https://127.0.0.1:42001"_s);
-    failsAt(plain, u"regions[0].control_url"_s, u"control.tls is not set"_s);
+    expectRefusedAt(plain, u"regions[0].control_url"_s, u"control.tls is not set"_s);
     // Another node's scheme is its own business.
     setPath(plain, u"regions[0].control_url"_s, u"http://127.0.0.1:42001"_s);
     setPath(plain, u"regions[1].control_url"_s, u"https://127.0.0.1:42002"_s);
-    QVERIFY(std::holds_alternative<NodeConfig>(parse(plain)));
+    QVERIFY(std::holds_alternative<NodeConfig>(parseHere(plain)));
 }
 
 void tst_NodeConfig::unreadableFile()
