@@ -26,7 +26,6 @@ constexpr QStringView kNotAuthenticated
 PeerConnection::PeerConnection(bool outbound, const TlsFiles &tls, QObject *parent)
     : QObject(parent)
     , m_outbound(outbound)
-    , m_tls(tls.isEnabled())
 {
     m_lastFrame.start();
     // Ready for frames: on a plain socket once connected, with TLS once the handshake verified
@@ -39,7 +38,7 @@ PeerConnection::PeerConnection(bool outbound, const TlsFiles &tls, QObject *pare
             sendChallenge();
         emit connected();
     };
-    if (m_tls) {
+    if (tls.isEnabled()) {
         auto *ssl = new QSslSocket(this);
         // Read anew for each connection, so renewed certificates take effect without a restart.
         if (const TlsFiles::Loaded loaded = tls.load(); loaded.ok())
@@ -58,7 +57,7 @@ PeerConnection::PeerConnection(bool outbound, const TlsFiles &tls, QObject *pare
             if (bytesToWrite() == 0)
                 emit drained();
         });
-        m_socket = ssl;
+        m_socket = m_ssl = ssl;
     } else {
         m_socket = new QTcpSocket(this);
         connect(m_socket, &QTcpSocket::connected, this, ready);
@@ -73,7 +72,7 @@ PeerConnection::PeerConnection(bool outbound, const TlsFiles &tls, QObject *pare
             emit drained();
     });
     connect(m_socket, &QTcpSocket::disconnected, this, [this] {
-        if (m_tls && !static_cast<QSslSocket *>(m_socket)->isEncrypted())
+        if (m_ssl && !m_ssl->isEncrypted())
             onSocketError();
         else
             closeByPeer();
@@ -95,16 +94,16 @@ PeerConnection::PeerConnection(qintptr descriptor, const TlsFiles &tls, QObject 
     }
     m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_socket->setSocketOption(QAbstractSocket::KeepAliveOption, 1);
-    if (m_tls && m_startProblem.isEmpty())
-        static_cast<QSslSocket *>(m_socket)->startServerEncryption();
+    if (m_ssl && m_startProblem.isEmpty())
+        m_ssl->startServerEncryption();
 }
 
 void PeerConnection::connectToHost(const QString &host, quint16 port)
 {
     if (m_closed || !m_startProblem.isEmpty())
         return;
-    if (m_tls) // verifies that the certificate names `host`
-        static_cast<QSslSocket *>(m_socket)->connectToHostEncrypted(host, port);
+    if (m_ssl) // verifies that the certificate names `host`
+        m_ssl->connectToHostEncrypted(host, port);
     else
         m_socket->connectToHost(host, port);
 }
@@ -124,7 +123,7 @@ void PeerConnection::closeSoon(const QString &reason, bool authentication)
 
 void PeerConnection::closeByPeer()
 {
-    if (!m_tls && m_outbound && !m_heardAnything) {
+    if (!m_ssl && m_outbound && !m_heardAnything) {
         // What a region with TLS does to a plain hello: it cannot even answer.
         close(u"%1 closed the connection before saying anything (if it has sync.tls, configure "
               "sync.tls here too)"_s.arg(address()));
@@ -138,7 +137,7 @@ void PeerConnection::onSocketError()
     if (m_closed)
         return;
     const auto error = m_socket->error();
-    const bool inHandshake = m_tls && !static_cast<QSslSocket *>(m_socket)->isEncrypted()
+    const bool inHandshake = m_ssl && !m_ssl->isEncrypted()
                              && error != QAbstractSocket::ConnectionRefusedError
                              && error != QAbstractSocket::HostNotFoundError
                              && error != QAbstractSocket::SocketTimeoutError
@@ -252,9 +251,8 @@ void PeerConnection::send(quint8 type, const QByteArray &body)
 
 qint64 PeerConnection::bytesToWrite() const
 {
-    if (m_tls) // plaintext not yet encrypted + encrypted bytes not yet sent
-        return m_socket->bytesToWrite()
-               + static_cast<const QSslSocket *>(m_socket)->encryptedBytesToWrite();
+    if (m_ssl) // plaintext not yet encrypted + encrypted bytes not yet sent
+        return m_ssl->bytesToWrite() + m_ssl->encryptedBytesToWrite();
     return m_socket->bytesToWrite();
 }
 
@@ -284,7 +282,7 @@ void PeerConnection::onReadyRead()
                 close(u"cannot read from the socket"_s);
                 return;
             }
-            if (!m_tls && head[1] == 0x03 && (head[0] == 0x16 || head[0] == 0x15)) {
+            if (!m_ssl && head[1] == 0x03 && (head[0] == 0x16 || head[0] == 0x15)) {
                 // A TLS record (handshake or alert), not a frame: no valid frame is that long.
                 failAuthentication(u"%1 speaks TLS: configure sync.tls on this node too, with a "
                                    "certificate from the same CA"_s);

@@ -6,6 +6,7 @@
 #include <QObject>
 #include <QString>
 
+class QSslSocket;
 class QTcpSocket;
 
 namespace Meridian {
@@ -76,7 +77,7 @@ private:
 
     QTcpSocket *m_socket = nullptr; // a QSslSocket with TLS
     bool m_outbound;
-    bool m_tls = false;
+    QSslSocket *m_ssl = nullptr;  // m_socket when the connection uses TLS
     bool m_heardAnything = false; // a frame header arrived
     QString m_tlsErrors;          // certificate problems the handshake reported
     QString m_startProblem;       // why the connection could not even start (closing soon)
