@@ -103,18 +103,23 @@ QList<quint16> freePorts(int count, QString *error)
     return ports;
 }
 
+// What the cluster's own calls trust: the system's CAs, and the cluster's CA with TLS.
+QSslConfiguration trustFor(const TlsFiles &tls)
+{
+    QSslConfiguration trust = QSslConfiguration::defaultConfiguration();
+    if (tls.isEnabled())
+        trust.addCaCertificates(QSslCertificate::fromPath(tls.caFile));
+    return trust;
+}
+
 // GET with a bearer token, answered (or failed) within a second, in a local event loop.
 std::unique_ptr<QNetworkReply> getAndWait(QNetworkAccessManager &manager,
                                           const QUrl &url,
                                           const QByteArray &token,
-                                          const TlsFiles &tls)
+                                          const QSslConfiguration &trust)
 {
     QNetworkRequest request(url);
-    if (tls.isEnabled()) {
-        QSslConfiguration trust = QSslConfiguration::defaultConfiguration();
-        trust.addCaCertificates(QSslCertificate::fromPath(tls.caFile));
-        request.setSslConfiguration(trust);
-    }
+    request.setSslConfiguration(trust);
     request.setRawHeader("Authorization", "Bearer " + token);
     request.setTransferTimeout(1000);
     std::unique_ptr<QNetworkReply> reply(manager.get(request));
@@ -563,6 +568,7 @@ bool LocalCluster::waitReady(const LocalNode &node, int timeoutMs, QString *erro
     QDeadlineTimer deadline(timeoutMs);
     QUrl url = node.controlUrl;
     url.setPath(u"/v1/status"_s);
+    const QSslConfiguration trust = trustFor(m_tls); // read once, not at every poll
     while (!deadline.hasExpired()) {
         if (!processAlive(node.pid)) {
             *error = u"%1 exited during start-up; the end of %2:\n%3"_s.arg(node.id,
@@ -570,7 +576,7 @@ bool LocalCluster::waitReady(const LocalNode &node, int timeoutMs, QString *erro
                                                                             tail(node.logPath, 10));
             return false;
         }
-        const std::unique_ptr<QNetworkReply> reply = getAndWait(manager, url, m_viewerToken, m_tls);
+        const std::unique_ptr<QNetworkReply> reply = getAndWait(manager, url, m_viewerToken, trust);
         if (reply->error() == QNetworkReply::NoError
             && reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt() == 200) {
             return true;
@@ -595,12 +601,13 @@ void LocalCluster::waitConnected(int timeoutMs) const
     }
     QNetworkAccessManager manager;
     QDeadlineTimer deadline(timeoutMs);
+    const QSslConfiguration trust = trustFor(m_tls);
     for (const LocalNode *node : std::as_const(running)) {
         QUrl url = node->controlUrl;
         url.setPath(u"/v1/status"_s);
         while (true) {
             const std::unique_ptr<QNetworkReply> reply
-                    = getAndWait(manager, url, m_viewerToken, m_tls);
+                    = getAndWait(manager, url, m_viewerToken, trust);
             const QJsonObject quorum = QJsonDocument::fromJson(reply->readAll())
                                                .object()
                                                .value(u"quorum"_s)
