@@ -8,7 +8,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git clang-format
   # core
-  qt6-base-dev libsqlite3-dev sqlite3 libnats-dev libmaxminddb-dev
+  qt6-base-dev libsqlite3-dev sqlite3 libnats-dev libmaxminddb-dev libssl-dev
   # ui
   qt6-charts-dev libqt6opengl6-dev qt6-svg-dev qtkeychain-qt6-dev libgl-dev
   # tests, screenshots, benchmarks

@@ -63,6 +63,27 @@ struct Reader
 
 constexpr int kHour = 3600 * 1000;
 
+// "ADDRESS:PORT" with a numeric address ("[::1]:8080" for IPv6).
+bool parseListen(const QString &listen, QString &hostOut, quint16 &portOut)
+{
+    const qsizetype colon = listen.lastIndexOf(u':');
+    bool ok = false;
+    const uint port = colon > 0 ? listen.mid(colon + 1).toUInt(&ok) : 0;
+    QString host = colon > 0 ? listen.left(colon) : QString();
+    if (host.startsWith(u'[') && host.endsWith(u']'))
+        host = host.mid(1, host.size() - 2);
+    if (!ok || port > 65535 || QHostAddress(host).isNull())
+        return false;
+    hostOut = host;
+    portOut = quint16(port);
+    return true;
+}
+
+QString listenText(const QString &host, quint16 port)
+{
+    return (host.contains(u':') ? u"[%1]:%2"_s : u"%1:%2"_s).arg(host).arg(port);
+}
+
 } // namespace
 
 std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QString *error)
@@ -91,6 +112,7 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
             u"cache"_s,
             u"health_check"_s,
             u"outlier"_s,
+            u"tls"_s,
     };
     EdgeConfig c;
     Reader r{object, {}};
@@ -98,21 +120,35 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
         if (!known.contains(it.key()))
             r.fail(it.key(), u"unknown field"_s);
     }
-    if (object.contains(u"listen"_s)) {
-        const QString listen = object.value(u"listen"_s).toString();
-        const qsizetype colon = listen.lastIndexOf(u':');
-        bool ok = false;
-        const uint port = colon > 0 ? listen.mid(colon + 1).toUInt(&ok) : 0;
-        QString host = colon > 0 ? listen.left(colon) : QString();
-        if (host.startsWith(u'[') && host.endsWith(u']'))
-            host = host.mid(1, host.size() - 2);
-        if (!ok || port > 65535 || QHostAddress(host).isNull())
-            r.fail(u"listen"_s,
-                   u"must be \"ADDRESS:PORT\" with a numeric address, e.g. \"0.0.0.0:8080\""_s);
-        else {
-            c.listenHost = host;
-            c.listenPort = quint16(port);
+    if (object.contains(u"listen"_s)
+        && !parseListen(object.value(u"listen"_s).toString(), c.listenHost, c.listenPort))
+        r.fail(u"listen"_s,
+               u"must be \"ADDRESS:PORT\" with a numeric address, e.g. \"0.0.0.0:8080\""_s);
+    if (object.contains(u"tls"_s)) {
+        const QJsonObject to = object.value(u"tls"_s).toObject();
+        Reader tr{to, {}};
+        if (!object.value(u"tls"_s).isObject())
+            r.fail(u"tls"_s, u"must be an object with cert_file and key_file"_s);
+        for (auto it = to.begin(); it != to.end(); ++it) {
+            if (it.key() != u"cert_file"_s && it.key() != u"key_file"_s && it.key() != u"listen"_s)
+                tr.fail(it.key(), u"unknown field"_s);
         }
+        tr.string(u"cert_file"_s, c.tls.certificateFile);
+        tr.string(u"key_file"_s, c.tls.privateKeyFile);
+        if (c.tls.certificateFile.isEmpty())
+            tr.fail(u"cert_file"_s, u"is required with edge.tls"_s);
+        if (c.tls.privateKeyFile.isEmpty())
+            tr.fail(u"key_file"_s, u"is required with edge.tls"_s);
+        if (to.contains(u"listen"_s)
+            && !parseListen(to.value(u"listen"_s).toString(), c.tlsListenHost, c.tlsListenPort))
+            tr.fail(u"listen"_s,
+                    u"must be \"ADDRESS:PORT\" with a numeric address, e.g. \"0.0.0.0:443\""_s);
+        if (c.tlsListenPort != 0 && c.tlsListenPort == c.listenPort)
+            tr.fail(u"listen"_s,
+                    u"port %1 is edge.listen's too: HTTPS needs a port of its own"_s.arg(
+                            c.tlsListenPort));
+        if (!tr.error.isEmpty())
+            r.fail(u"tls."_s + tr.error.mid(5).section(u": "_s, 0, 0), tr.error.section(u": "_s, 1));
     }
     r.integer(u"workers"_s, c.workers, 1, 256);
     r.integer(u"max_header_bytes"_s, c.maxHeaderBytes, 1024, 1024 * 1024);
@@ -195,9 +231,8 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
 
 QJsonObject EdgeConfig::toJson() const
 {
-    const bool v6 = listenHost.contains(u':');
-    return QJsonObject{
-            {u"listen"_s, (v6 ? u"[%1]:%2"_s : u"%1:%2"_s).arg(listenHost).arg(listenPort)},
+    QJsonObject out{
+            {u"listen"_s, listenText(listenHost, listenPort)},
             {u"workers"_s, workers},
             {u"max_header_bytes"_s, maxHeaderBytes},
             {u"max_body_bytes"_s, double(maxBodyBytes)},
@@ -224,6 +259,14 @@ QJsonObject EdgeConfig::toJson() const
             {u"health_check"_s, healthCheck.toJson()},
             {u"outlier"_s, outlier.toJson()},
     };
+    if (tlsEnabled())
+        out.insert(u"tls"_s,
+                   QJsonObject{{u"cert_file"_s, tls.certificateFile},
+                               {u"key_file"_s, tls.privateKeyFile},
+                               {u"listen"_s,
+                                listenText(tlsListenHost.isEmpty() ? listenHost : tlsListenHost,
+                                           tlsListenPort)}});
+    return out;
 }
 
 HealthCheckSettings EdgeConfig::defaultHealthCheck()

@@ -2,6 +2,7 @@
 
 #include "core/balancing/healthchecksettings.h"
 #include "core/balancing/outliersettings.h"
+#include "core/util/tlsfiles.h"
 
 #include <QJsonObject>
 #include <QString>
@@ -19,6 +20,13 @@ struct EdgeConfig
     QString listenHost = QStringLiteral("0.0.0.0");
     quint16 listenPort = 8080;
     int workers = 1;
+
+    // edge.tls: HTTPS for users on a listener of its own (the plain one stays, e.g. for a
+    // redirect in front or internal checks). Only certificateFile and privateKeyFile are used.
+    TlsFiles tls;
+    QString tlsListenHost; // empty: listenHost
+    quint16 tlsListenPort = 8443;
+    bool tlsEnabled() const { return tls.isEnabled(); }
 
     // Limits.
     int maxHeaderBytes = 16 * 1024;

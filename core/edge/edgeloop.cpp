@@ -2,11 +2,15 @@
 
 #include "core/edge/edgecache.h"
 #include "core/edge/edgerouter.h"
+#include "core/edge/edgetlscontext.h"
 #include "core/edge/edgetraffic.h"
 #include "core/edge/httpwire.h"
 #include "core/http/accesslog.h"
 
 #include <QLoggingCategory>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -17,6 +21,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -54,6 +59,9 @@ constexpr size_t kBodyBuffer = 64 * 1024;
 constexpr size_t kMaxResponseHead = 64 * 1024;
 // How long a closing connection may keep sending the rest of a request we will not read.
 constexpr int64_t kLingerMs = 2000;
+// The largest TLS record's payload: small pieces are gathered up to it so that a response head
+// and a small body go out as one record in one system call.
+constexpr size_t kTlsRecord = 16 * 1024;
 
 // A byte buffer with a consumed prefix: [begin, end) holds unprocessed bytes. Its storage is
 // kept for the connection's life, so steady-state requests allocate nothing.
@@ -133,7 +141,7 @@ struct Conn
     explicit Conn(Kind k)
         : kind(k)
     {}
-    virtual ~Conn() = default;
+    virtual ~Conn() { SSL_free(ssl); }
     Conn(const Conn &) = delete;
     Conn &operator=(const Conn &) = delete;
     Kind kind;
@@ -142,6 +150,12 @@ struct Conn
     bool writable = false;
     bool eof = false;
     bool failed = false;
+    // TLS (clients of the HTTPS port): the session, whether its handshake is done, and a read
+    // that must wait for the socket to take bytes (or a write for bytes to arrive).
+    SSL *ssl = nullptr;
+    bool handshaken = false;
+    bool readWantsWrite = false;
+    bool writeWantsRead = false;
     int64_t deadline = 0; // monotonic ms; 0 = none
     uint64_t sent = 0;    // bytes written to it, ever
     Conn *prev = nullptr;
@@ -295,8 +309,15 @@ struct LoopState
 
     int epfd = -1;
     Conn listener{Kind::Listener};
+    Conn tlsListener{Kind::Listener}; // edge.tls's HTTPS port; fd -1 without it
     Conn wake{Kind::Wake};
     quint16 boundPort = 0;
+    quint16 boundTlsPort = 0;
+    std::atomic<quint64> tlsHandshakes{0};
+    std::atomic<quint64> tlsFailures{0};
+    std::atomic<quint64> tlsPlainHttp{0};
+    int64_t lastTlsWarning = -1;
+    std::string tlsGather; // a record's worth of small pieces, see flushTls()
     std::atomic<int> stopGraceMs{-1};
     bool stopping = false;
     int64_t stopDeadline = 0;
@@ -356,6 +377,8 @@ struct LoopState
         const size_t space = c->in.prepare(4096, limit);
         if (space == 0)
             return 0;
+        if (c->ssl)
+            return readTls(c, space);
         for (;;) {
             const ssize_t n = ::recv(c->fd, c->in.tail(), space, 0);
             if (n > 0) {
@@ -378,14 +401,121 @@ struct LoopState
         }
     }
 
+    // SSL_read into the tail of `c->in`. A record's bytes may wait inside OpenSSL after a short
+    // read, so unlike a plain socket only WANT_READ says the connection is drained.
+    size_t readTls(Conn *c, size_t space)
+    {
+        ERR_clear_error();
+        const int n = SSL_read(c->ssl, c->in.tail(), int(std::min<size_t>(space, INT_MAX)));
+        if (n > 0) {
+            c->in.commit(size_t(n));
+            return size_t(n);
+        }
+        c->readable = false;
+        switch (SSL_get_error(c->ssl, n)) {
+        case SSL_ERROR_WANT_READ:
+            break;
+        case SSL_ERROR_WANT_WRITE: // a key update to answer while the socket is full
+            c->readWantsWrite = true;
+            c->writable = false;
+            break;
+        case SSL_ERROR_ZERO_RETURN: // close_notify, or a plain EOF (SSL_OP_IGNORE_UNEXPECTED_EOF)
+            c->eof = true;
+            break;
+        default:
+            c->failed = true;
+            break;
+        }
+        return 0;
+    }
+
+    // Accounts `n` bytes written from the pieces flush() was given, in their order.
+    static size_t consumeWritten(
+            Conn *dst, Buffer *src, size_t *srcLen, const char **body, size_t *bodyLen, size_t n)
+    {
+        dst->sent += uint64_t(n);
+        size_t fromSrc = 0;
+        size_t left = n;
+        const size_t fromOut = std::min(left, dst->out.size());
+        dst->out.consume(fromOut);
+        left -= fromOut;
+        if (src && *srcLen && left) {
+            const size_t k = std::min(left, *srcLen);
+            src->consume(k);
+            *srcLen -= k;
+            fromSrc += k;
+            left -= k;
+        }
+        if (body && *bodyLen && left) {
+            const size_t k = std::min(left, *bodyLen);
+            *body += k;
+            *bodyLen -= k;
+        }
+        return fromSrc;
+    }
+
+    // flush() over TLS: one SSL_write (one record, one system call) at a time. A piece that
+    // fills a record is written from where it is; smaller ones are gathered first. A write
+    // that must be retried (WANT_WRITE) is retried with the same bytes at the front: the pieces
+    // only grow at their end until a write succeeds (see flush()).
+    size_t flushTls(Conn *dst, Buffer *src, size_t *srcLen, const char **body, size_t *bodyLen)
+    {
+        size_t fromSrc = 0;
+        while (dst->writable && !dst->failed) {
+            const std::string_view pieces[3] = {
+                    {dst->out.data(), dst->out.size()},
+                    {src ? src->data() : nullptr, src ? *srcLen : 0},
+                    {body ? *body : nullptr, body ? *bodyLen : 0},
+            };
+            size_t first = 0;
+            while (first < 3 && pieces[first].empty())
+                ++first;
+            if (first == 3)
+                break;
+            const char *data = pieces[first].data();
+            size_t length = pieces[first].size();
+            if (length < kTlsRecord && first < 2) {
+                tlsGather.clear();
+                for (size_t i = first; i < 3 && tlsGather.size() < kTlsRecord; ++i)
+                    tlsGather.append(pieces[i].substr(0,
+                                                      std::min(pieces[i].size(),
+                                                               kTlsRecord - tlsGather.size())));
+                data = tlsGather.data();
+                length = tlsGather.size();
+            }
+            ERR_clear_error();
+            const int n = SSL_write(dst->ssl, data, int(std::min<size_t>(length, INT_MAX)));
+            if (n <= 0) {
+                switch (SSL_get_error(dst->ssl, n)) {
+                case SSL_ERROR_WANT_WRITE:
+                    dst->writable = false;
+                    break;
+                case SSL_ERROR_WANT_READ:
+                    dst->writeWantsRead = true;
+                    dst->writable = false;
+                    break;
+                default:
+                    dst->failed = true;
+                    break;
+                }
+                break;
+            }
+            fromSrc += consumeWritten(dst, src, srcLen, body, bodyLen, size_t(n));
+        }
+        return fromSrc;
+    }
+
     // Writes `dst->out`, then `n` bytes at `src` (a peer's receive buffer), then a local body.
-    // Returns bytes of the peer buffer written; sets dst->failed on a hard error.
+    // Returns bytes of the peer buffer written; sets dst->failed on a hard error. Between two
+    // calls the pieces only grow at their end until something was written (TLS relies on it).
     size_t flush(Conn *dst,
                  Buffer *src,
                  size_t *srcLen,
                  const char **body = nullptr,
                  size_t *bodyLen = nullptr)
     {
+        if (dst->ssl)
+            return flushTls(dst, src, srcLen, body, bodyLen);
         size_t fromSrc = 0;
         while (dst->writable && !dst->failed) {
             iovec iov[3];
@@ -411,46 +541,53 @@ struct LoopState
                     dst->failed = true;
                 break;
             }
-            dst->sent += uint64_t(n);
-            size_t left = size_t(n);
-            const size_t fromOut = std::min(left, dst->out.size());
-            dst->out.consume(fromOut);
-            left -= fromOut;
-            if (src && *srcLen && left) {
-                const size_t k = std::min(left, *srcLen);
-                src->consume(k);
-                *srcLen -= k;
-                fromSrc += k;
-                left -= k;
-            }
-            if (body && *bodyLen && left) {
-                const size_t k = std::min(left, *bodyLen);
-                *body += k;
-                *bodyLen -= k;
-            }
+            fromSrc += consumeWritten(dst, src, srcLen, body, bodyLen, size_t(n));
         }
         return fromSrc;
     }
 
     // --- setup ---
-    bool open(quint16 port, QString *error)
+    bool open(quint16 port, quint16 tlsPort, QString *error)
     {
         epfd = epoll_create1(EPOLL_CLOEXEC);
         wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        const bool v6 = cfg.listenHost.contains(u':');
-        listener.fd
-                = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (epfd < 0 || wake.fd < 0 || listener.fd < 0) {
+        if (epfd < 0 || wake.fd < 0) {
+            *error = QStringLiteral("cannot create sockets: %1")
+                             .arg(QString::fromLocal8Bit(strerror(errno)));
+            return false;
+        }
+        if (!openListener(listener, cfg.listenHost, port, &boundPort, error))
+            return false;
+        if (shared->tls
+            && !openListener(tlsListener,
+                             cfg.tlsListenHost.isEmpty() ? cfg.listenHost : cfg.tlsListenHost,
+                             tlsPort,
+                             &boundTlsPort,
+                             error))
+            return false;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.ptr = &wake;
+        epoll_ctl(epfd, EPOLL_CTL_ADD, wake.fd, &ev);
+        return true;
+    }
+
+    // A non-blocking SO_REUSEPORT listener on host:port, in the epoll set.
+    bool openListener(Conn &l, const QString &hostText, quint16 port, quint16 *bound, QString *error)
+    {
+        const bool v6 = hostText.contains(u':');
+        l.fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (l.fd < 0) {
             *error = QStringLiteral("cannot create sockets: %1")
                              .arg(QString::fromLocal8Bit(strerror(errno)));
             return false;
         }
         const int one = 1;
-        setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        setsockopt(listener.fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        setsockopt(l.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        setsockopt(l.fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
         sockaddr_storage ss{};
         socklen_t len = 0;
-        const QByteArray host = cfg.listenHost.toLatin1();
+        const QByteArray host = hostText.toLatin1();
         if (v6) {
             auto *a = reinterpret_cast<sockaddr_in6 *>(&ss);
             a->sin6_family = AF_INET6;
@@ -464,32 +601,30 @@ struct LoopState
             inet_pton(AF_INET, host.constData(), &a->sin_addr);
             len = sizeof *a;
         }
-        if (::bind(listener.fd, reinterpret_cast<sockaddr *>(&ss), len) != 0
-            || ::listen(listener.fd, 4096) != 0) {
+        if (::bind(l.fd, reinterpret_cast<sockaddr *>(&ss), len) != 0 || ::listen(l.fd, 4096) != 0) {
             *error = QStringLiteral("cannot listen on %1:%2: %3")
-                             .arg(cfg.listenHost)
+                             .arg(hostText)
                              .arg(port)
                              .arg(QString::fromLocal8Bit(strerror(errno)));
             return false;
         }
-        getsockname(listener.fd, reinterpret_cast<sockaddr *>(&ss), &len);
-        boundPort = ntohs(v6 ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
-                             : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
+        getsockname(l.fd, reinterpret_cast<sockaddr *>(&ss), &len);
+        *bound = ntohs(v6 ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
+                          : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
         epoll_event ev{};
         ev.events = EPOLLIN;
-        ev.data.ptr = &listener;
-        epoll_ctl(epfd, EPOLL_CTL_ADD, listener.fd, &ev);
-        ev.data.ptr = &wake;
-        epoll_ctl(epfd, EPOLL_CTL_ADD, wake.fd, &ev);
+        ev.data.ptr = &l;
+        epoll_ctl(epfd, EPOLL_CTL_ADD, l.fd, &ev);
         return true;
     }
 
-    void acceptAll()
+    void acceptAll(Conn &from)
     {
+        const bool https = &from == &tlsListener;
         for (;;) {
             sockaddr_storage ss;
             socklen_t len = sizeof ss;
-            const int fd = accept4(listener.fd,
+            const int fd = accept4(from.fd,
                                    reinterpret_cast<sockaddr *>(&ss),
                                    &len,
                                    SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -523,6 +658,15 @@ struct LoopState
             c->ipLength = uint8_t(strlen(c->ip));
             c->deadline = now + cfg.clientIdleTimeoutMs;
             c->writable = true;
+            if (https) {
+                c->ssl = shared->tls->newSession(fd);
+                if (!c->ssl) {
+                    ::close(fd);
+                    delete c;
+                    continue;
+                }
+                c->deadline = now + cfg.clientHeaderTimeoutMs; // the handshake, as a head
+            }
             if (!watch(c)) {
                 ::close(fd);
                 delete c;
@@ -710,8 +854,89 @@ struct LoopState
         if (c->state == Client::State::Proxy)
             endExchange(c, false, true);
         logLine(c, 499); // a request still open: the client did not get (all of) its answer
+        if (!c->eof && !c->failed)
+            sayCloseNotify(c);
         --clients;
         destroy(c);
+    }
+
+    // TLS: tells the client the connection ends here (close_notify), so that it can tell an
+    // ending from a truncation. Best effort: a full socket drops it, as nginx does.
+    void sayCloseNotify(Client *c)
+    {
+        if (!c->ssl || !c->handshaken || SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)
+            return;
+        ERR_clear_error();
+        SSL_shutdown(c->ssl);
+        ERR_clear_error();
+    }
+
+    // Drives a client's TLS handshake on the HTTPS port; true once it is done. Plain HTTP sent
+    // to this port gets a 400 saying so (as nginx), not a silent close.
+    bool handshake(Client *c)
+    {
+        if (!c->readable && !c->writable)
+            return false;
+        unsigned char first = 0;
+        if (SSL_in_before(c->ssl)) {
+            const ssize_t n = ::recv(c->fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                c->readable = false;
+                return false;
+            }
+            if (n <= 0) {
+                closeClient(c);
+                return false;
+            }
+            if (first >= 'A' && first <= 'Z') { // a method name: the start of an HTTP request
+                ++tlsPlainHttp;
+                SSL_free(c->ssl);
+                c->ssl = nullptr;
+                c->keepAlive = false;
+                localResponse(c, 400, "this port speaks HTTPS: use an https:// address"sv, true);
+                driveClient(c);
+                return false;
+            }
+        }
+        ERR_clear_error();
+        const int r = SSL_do_handshake(c->ssl);
+        if (r == 1) {
+            c->handshaken = true;
+            c->deadline = now + cfg.clientIdleTimeoutMs;
+            ++tlsHandshakes;
+            return true;
+        }
+        switch (SSL_get_error(c->ssl, r)) {
+        case SSL_ERROR_WANT_READ:
+            c->readable = false;
+            return false;
+        case SSL_ERROR_WANT_WRITE:
+            c->writable = false;
+            return false;
+        case SSL_ERROR_ZERO_RETURN: // the client went away before finishing; not worth a line
+        case SSL_ERROR_SYSCALL:
+            if (ERR_peek_error() == 0) {
+                ++tlsFailures;
+                c->failed = true;
+                closeClient(c);
+                return false;
+            }
+            [[fallthrough]];
+        default: {
+            ++tlsFailures;
+            const QString why = EdgeTlsContext::lastError();
+            if (lastTlsWarning < 0 || now - lastTlsWarning >= 60'000) {
+                lastTlsWarning = now; // once a minute: a scanner must not flood the log
+                qCInfo(lcEdgeProxy).noquote()
+                        << "edge worker" << worker << ": TLS handshake with"
+                        << QString::fromLatin1(c->ip, c->ipLength) << "failed:" << why
+                        << "(more failures this minute are counted, not logged)";
+            }
+            c->failed = true;
+            closeClient(c);
+            return false;
+        }
+        }
     }
 
     // Closes a client after its last answer went out. If the client may still be sending
@@ -725,8 +950,14 @@ struct LoopState
             endExchange(c, false, true);
         char probe;
         const bool unread = !c->in.empty() || (c->hasBody && !c->reqFramer.done())
+                            || (c->ssl && SSL_pending(c->ssl) > 0)
                             || ::recv(c->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
-        if (!unread || c->eof || c->failed || ::shutdown(c->fd, SHUT_WR) != 0) {
+        if (!unread || c->eof || c->failed) {
+            closeClient(c);
+            return;
+        }
+        sayCloseNotify(c);
+        if (::shutdown(c->fd, SHUT_WR) != 0) {
             closeClient(c);
             return;
         }
@@ -739,10 +970,20 @@ struct LoopState
 
     void onClient(Client *c, uint32_t events)
     {
-        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
             c->readable = true;
-        if (events & EPOLLOUT)
+            if (c->writeWantsRead) {
+                c->writeWantsRead = false;
+                c->writable = true;
+            }
+        }
+        if (events & EPOLLOUT) {
             c->writable = true;
+            if (c->readWantsWrite) {
+                c->readWantsWrite = false;
+                c->readable = true;
+            }
+        }
         if (events & EPOLLERR)
             c->failed = true;
         driveClient(c);
@@ -750,6 +991,8 @@ struct LoopState
 
     void driveClient(Client *c)
     {
+        if (c->ssl && !c->handshaken && !handshake(c))
+            return;
         for (int guard = 0; guard < 64 && c->fd >= 0; ++guard) {
             switch (c->state) {
             case Client::State::ReadHead:
@@ -803,7 +1046,7 @@ struct LoopState
             return false;
         if (c->eof)
             return true;
-        if (!c->readable)
+        if (!c->readable || (c->ssl && SSL_pending(c->ssl) > 0))
             return false;
         char probe;
         const ssize_t n = ::recv(c->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -1012,7 +1255,8 @@ struct LoopState
             o.append(", "sv);
         }
         o.append(std::string_view(c->ip, c->ipLength));
-        o.append("\r\nX-Forwarded-Proto: http\r\n"sv);
+        o.append(c->ssl ? "\r\nX-Forwarded-Proto: https\r\n"sv
+                        : "\r\nX-Forwarded-Proto: http\r\n"sv);
         if (c->cached && !clientConditional) {
             c->revalidating = true;
             o.append("If-None-Match: "sv);
@@ -1532,13 +1776,17 @@ struct LoopState
     // The pending connection stays queued while no descriptor is free, so a level-triggered
     // listener would wake this loop at once, forever: rest it, as nginx does, until the next
     // sweep, and say why (once a minute).
-    // The listener's epoll interest: EPOLLIN to accept, none to rest.
+    // The listeners' epoll interest: EPOLLIN to accept, none to rest.
     void watchListener(uint32_t events)
     {
-        epoll_event ev{};
-        ev.events = events;
-        ev.data.ptr = &listener;
-        epoll_ctl(epfd, EPOLL_CTL_MOD, listener.fd, &ev);
+        for (Conn *l : {&listener, &tlsListener}) {
+            if (l->fd < 0)
+                continue;
+            epoll_event ev{};
+            ev.events = events;
+            ev.data.ptr = l;
+            epoll_ctl(epfd, EPOLL_CTL_MOD, l->fd, &ev);
+        }
     }
 
     void pauseAccepting(int error)
@@ -1603,9 +1851,11 @@ struct LoopState
     {
         stopping = true;
         stopDeadline = now + graceMs;
-        if (listener.fd >= 0) {
-            ::close(listener.fd);
-            listener.fd = -1;
+        for (Conn *l : {&listener, &tlsListener}) {
+            if (l->fd >= 0) {
+                ::close(l->fd);
+                l->fd = -1;
+            }
         }
         expired.clear();
         for (Conn *c = connections; c; c = c->next)
@@ -1623,6 +1873,12 @@ struct LoopState
 
     void run()
     {
+        // OpenSSL writes with write(2), which raises SIGPIPE on a connection the client reset:
+        // blocked in this thread, it becomes EPIPE, as MSG_NOSIGNAL makes it for plain sockets.
+        sigset_t pipe;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
         std::vector<epoll_event> events(512);
         now = monotonicMs();
         lastSweep = now;
@@ -1638,7 +1894,7 @@ struct LoopState
                     continue; // closed earlier in this batch
                 switch (c->kind) {
                 case Kind::Listener:
-                    acceptAll();
+                    acceptAll(*c);
                     break;
                 case Kind::Wake: {
                     uint64_t v;
@@ -1690,8 +1946,10 @@ struct LoopState
     ~LoopState()
     {
         shutdown();
-        if (listener.fd >= 0)
-            ::close(listener.fd);
+        for (Conn *l : {&listener, &tlsListener}) {
+            if (l->fd >= 0)
+                ::close(l->fd);
+        }
         if (wake.fd >= 0)
             ::close(wake.fd);
         if (epfd >= 0)
@@ -1707,14 +1965,26 @@ EdgeLoop::EdgeLoop(int index, std::shared_ptr<const EdgeShared> shared)
 
 EdgeLoop::~EdgeLoop() = default;
 
-bool EdgeLoop::listen(quint16 port, QString *error)
+bool EdgeLoop::listen(quint16 port, quint16 tlsPort, QString *error)
 {
-    return d->open(port, error);
+    return d->open(port, tlsPort, error);
 }
 
 quint16 EdgeLoop::port() const
 {
     return d->boundPort;
+}
+
+quint16 EdgeLoop::tlsPort() const
+{
+    return d->boundTlsPort;
+}
+
+EdgeLoop::TlsCounters EdgeLoop::tlsCounters() const
+{
+    return {d->tlsHandshakes.load(std::memory_order_relaxed),
+            d->tlsFailures.load(std::memory_order_relaxed),
+            d->tlsPlainHttp.load(std::memory_order_relaxed)};
 }
 
 void EdgeLoop::run()

@@ -13,6 +13,7 @@ namespace Meridian {
 class AccessLog;
 class EdgeCache;
 class EdgeRouter;
+class EdgeTlsContext;
 class EdgeTraffic;
 
 // What every worker of one gateway shares: all of it is safe to use from several threads.
@@ -23,6 +24,7 @@ struct EdgeShared
     std::shared_ptr<EdgeTraffic> traffic;
     std::shared_ptr<EdgeCache> cache;     // null when the cache is disabled
     std::shared_ptr<AccessLog> accessLog; // null without edge.access_log
+    std::shared_ptr<EdgeTlsContext> tls;  // null without edge.tls
 };
 
 namespace Internal {
@@ -42,11 +44,20 @@ public:
     EdgeLoop(const EdgeLoop &) = delete;
     EdgeLoop &operator=(const EdgeLoop &) = delete;
 
-    // Opens the listener on `port` (0: any) with SO_REUSEPORT, in the caller's thread so that
-    // bind errors surface before the thread starts.
-    bool listen(quint16 port, QString *error);
-    // The port actually bound (useful with port 0).
+    // Opens the listener on `port` (0: any) with SO_REUSEPORT, and with edge.tls the HTTPS one
+    // on `tlsPort`, in the caller's thread so that bind errors surface before the thread starts.
+    bool listen(quint16 port, quint16 tlsPort, QString *error);
+    // The ports actually bound (useful with port 0); tlsPort() is 0 without edge.tls.
     quint16 port() const;
+    quint16 tlsPort() const;
+    // TLS handshakes on the HTTPS port since start; safe from any thread.
+    struct TlsCounters
+    {
+        quint64 completed = 0;
+        quint64 failed = 0;    // the client hung up or spoke something that is not TLS 1.2+
+        quint64 plainHttp = 0; // plain HTTP to the HTTPS port: answered 400, closed
+    };
+    TlsCounters tlsCounters() const;
     // Runs until stop(); call from the worker thread.
     void run();
     // Thread-safe: stop accepting, let in-flight exchanges finish for up to `graceMs`, return.

@@ -2,6 +2,7 @@
 
 #include "core/edge/edgeloop.h"
 #include "core/edge/edgerouter.h"
+#include "core/edge/edgetlscontext.h"
 #include "core/edge/edgeworker.h"
 #include "core/http/accesslog.h"
 
@@ -44,18 +45,31 @@ bool EdgeServer::start(QString *error)
         }
         m_accessLog = std::move(log);
     }
+    if (m_config.tlsEnabled()) {
+        QString why;
+        m_tls = EdgeTlsContext::create(m_config.tls.certificateFile,
+                                       m_config.tls.privateKeyFile,
+                                       &why);
+        if (!m_tls) {
+            if (error)
+                *error = why;
+            return false;
+        }
+    }
     auto shared = std::make_shared<EdgeShared>();
     shared->config = m_config;
     shared->router = m_router;
     shared->traffic = m_traffic;
     shared->cache = m_cache;
     shared->accessLog = m_accessLog;
+    shared->tls = m_tls;
     m_shared = shared;
     quint16 port = m_config.listenPort;
+    quint16 tlsPort = m_config.tlsListenPort;
     for (int i = 0; i < m_config.workers; ++i) {
         auto *w = new EdgeWorker(i, m_shared, this);
         QString why;
-        if (!w->listen(port, &why)) {
+        if (!w->listen(port, tlsPort, &why)) {
             delete w;
             for (EdgeWorker *started : m_workers)
                 delete started;
@@ -64,10 +78,12 @@ bool EdgeServer::start(QString *error)
                 *error = u"edge: %1"_s.arg(why);
             return false;
         }
-        port = w->port(); // workers after the first share the port the first one got
+        port = w->port(); // workers after the first share the ports the first one got
+        tlsPort = w->tlsPort();
         m_workers.push_back(w);
     }
     m_port = port;
+    m_tlsPort = tlsPort;
     for (EdgeWorker *w : m_workers)
         w->start();
     m_previous.assign(size_t(m_router->regionCount()), EdgeTraffic::Totals{});
@@ -77,6 +93,13 @@ bool EdgeServer::start(QString *error)
                                              .arg(m_config.listenHost)
                                              .arg(m_port)
                                              .arg(m_config.workers);
+    if (m_tls)
+        qCInfo(lcEdgeProxy).noquote()
+                << u"edge gateway serving HTTPS on %1:%2 with %3"_s
+                           .arg(m_config.tlsListenHost.isEmpty() ? m_config.listenHost
+                                                                 : m_config.tlsListenHost)
+                           .arg(m_tlsPort)
+                           .arg(m_config.tls.certificateFile);
     return true;
 }
 
@@ -92,6 +115,23 @@ void EdgeServer::stop(int graceMs)
         delete w;
     }
     m_workers.clear();
+}
+
+bool EdgeServer::reloadTls(QString *error)
+{
+    return !m_tls || m_tls->reload(error);
+}
+
+EdgeLoop::TlsCounters EdgeServer::tlsCounters() const
+{
+    EdgeLoop::TlsCounters sum;
+    for (const EdgeWorker *w : m_workers) {
+        const EdgeLoop::TlsCounters c = w->tlsCounters();
+        sum.completed += c.completed;
+        sum.failed += c.failed;
+        sum.plainHttp += c.plainHttp;
+    }
+    return sum;
 }
 
 bool EdgeServer::reopenAccessLog(QString *error)

@@ -2,6 +2,7 @@
 
 #include "core/edge/edgecache.h"
 #include "core/edge/edgeconfig.h"
+#include "core/edge/edgeloop.h"
 #include "core/edge/edgetraffic.h"
 
 #include <QElapsedTimer>
@@ -16,6 +17,7 @@ namespace Meridian {
 
 class AccessLog;
 class EdgeRouter;
+class EdgeTlsContext;
 class EdgeWorker;
 struct EdgeShared;
 
@@ -42,6 +44,13 @@ public:
     void stop(int graceMs = 5000);
     bool isRunning() const { return !m_workers.empty(); }
     quint16 port() const { return m_port; }
+    // The HTTPS port (edge.tls); 0 without it.
+    quint16 tlsPort() const { return m_tlsPort; }
+    // Reads edge.tls's certificate and key again (SIGHUP after a renewal): new connections get
+    // them, open ones keep theirs. On failure the old ones stay; true without edge.tls.
+    bool reloadTls(QString *error);
+    // TLS handshakes on the HTTPS port since start, summed over the workers.
+    EdgeLoop::TlsCounters tlsCounters() const;
     const EdgeConfig &config() const { return m_config; }
 
     // Per-region traffic over the last sampling window (rps, share, p50/p99) and since start.
@@ -69,9 +78,11 @@ private:
     std::shared_ptr<EdgeTraffic> m_traffic;
     std::shared_ptr<EdgeCache> m_cache;
     std::shared_ptr<AccessLog> m_accessLog;
+    std::shared_ptr<EdgeTlsContext> m_tls;
     std::shared_ptr<const EdgeShared> m_shared;
     std::vector<EdgeWorker *> m_workers;
     quint16 m_port = 0;
+    quint16 m_tlsPort = 0;
     QTimer m_sampleTimer;
     QElapsedTimer m_sinceSample;
     std::vector<EdgeTraffic::Totals> m_previous;

@@ -17,14 +17,19 @@ EdgeWorker::~EdgeWorker()
     }
 }
 
-bool EdgeWorker::listen(quint16 port, QString *error)
+bool EdgeWorker::listen(quint16 port, quint16 tlsPort, QString *error)
 {
-    return m_loop->listen(port, error);
+    return m_loop->listen(port, tlsPort, error);
 }
 
 quint16 EdgeWorker::port() const
 {
     return m_loop->port();
+}
+
+quint16 EdgeWorker::tlsPort() const
+{
+    return m_loop->tlsPort();
 }
 
 void EdgeWorker::requestStop(int graceMs)

@@ -19,8 +19,10 @@ public:
     EdgeWorker(int index, std::shared_ptr<const EdgeShared> shared, QObject *parent = nullptr);
     ~EdgeWorker() override;
 
-    bool listen(quint16 port, QString *error);
+    bool listen(quint16 port, quint16 tlsPort, QString *error);
     quint16 port() const;
+    quint16 tlsPort() const;
+    EdgeLoop::TlsCounters tlsCounters() const { return m_loop->tlsCounters(); }
     // Thread-safe; returns at once. The thread finishes in-flight exchanges for up to `graceMs`.
     void requestStop(int graceMs);
 

@@ -586,12 +586,29 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
             if (const QJsonValue v = config.edgeSection.value(key); v.isString())
                 config.edgeSection.insert(key, resolvePath(v.toString(), file));
         }
+        if (QJsonObject tls = config.edgeSection.value(u"tls"_s).toObject(); !tls.isEmpty()) {
+            for (const QString &key : {u"cert_file"_s, u"key_file"_s}) {
+                if (const QJsonValue v = tls.value(key); v.isString())
+                    tls.insert(key, resolvePath(v.toString(), file));
+            }
+            config.edgeSection.insert(u"tls"_s, tls);
+        }
         if (!config.roleEdge && !config.edgeSection.isEmpty())
             root.fail(u"edge"_s, u"is only for nodes with the edge role"_s);
-        if (QString why; config.roleEdge && !EdgeConfig::fromJson(config.edgeSection, &why)) {
+        QString why;
+        const auto edge = config.roleEdge ? EdgeConfig::fromJson(config.edgeSection, &why)
+                                          : std::nullopt;
+        if (config.roleEdge && !edge) {
             // "edge.FIELD: what is wrong"
             const qsizetype colon = why.indexOf(u": "_s);
             root.fail(colon > 0 ? why.left(colon) : u"edge"_s, why.mid(colon + 2));
+        }
+        if (edge && edge->tlsEnabled()) {
+            config.edgeTls = edge->tls;
+            if (const TlsFiles::Loaded loaded = edge->tls.load(
+                        TlsFiles::PeerCertificate::NotRequested);
+                !loaded.ok())
+                root.fail(u"edge.tls."_s + loaded.field, loaded.problem);
         }
 
         ObjectReader sync(root.object(u"sync"_s), u"sync"_s);

@@ -2,11 +2,23 @@
 
 #include <QDeadlineTimer>
 #include <QHostAddress>
+#include <QSslConfiguration>
 
 EdgeTestClient::EdgeTestClient(quint16 port)
 {
     m_socket.connectToHost(QHostAddress::LocalHost, port);
     m_socket.waitForConnected(5000);
+}
+
+EdgeTestClient::EdgeTestClient(quint16 port, const QString &caFile, const QList<QByteArray> &alpn)
+{
+    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+    tls.setCaCertificates(QSslCertificate::fromPath(caFile));
+    if (!alpn.isEmpty())
+        tls.setAllowedNextProtocols(alpn);
+    m_socket.setSslConfiguration(tls);
+    m_socket.connectToHostEncrypted(QStringLiteral("127.0.0.1"), port, QStringLiteral("localhost"));
+    m_socket.waitForEncrypted(10000);
 }
 
 void EdgeTestClient::send(const QByteArray &bytes)

@@ -2,7 +2,7 @@
 
 #include <QByteArray>
 #include <QHash>
-#include <QTcpSocket>
+#include <QSslSocket>
 
 // A blocking HTTP/1.1 client for edge tests: sends raw bytes and reads one response at a time,
 // decoding chunked bodies, so tests see exactly what the edge put on the wire.
@@ -20,7 +20,12 @@ public:
     };
 
     explicit EdgeTestClient(quint16 port);
+    // HTTPS: trusts only the CA certificates in `caFile` and expects a certificate for
+    // "localhost"; `alpn` is offered when not empty. encrypted() says whether it succeeded.
+    EdgeTestClient(quint16 port, const QString &caFile, const QList<QByteArray> &alpn = {});
     bool connected() const { return m_socket.state() == QAbstractSocket::ConnectedState; }
+    bool encrypted() const { return m_socket.isEncrypted(); }
+    QSslSocket &socket() { return m_socket; }
     void send(const QByteArray &bytes);
     // Reads one response; `keepBody` false counts the body without keeping it (large bodies).
     Response read(bool headRequest = false, int timeoutMs = 10000, bool keepBody = true);
@@ -32,6 +37,6 @@ public:
 
 private:
     bool fill(int timeoutMs);
-    QTcpSocket m_socket;
+    QSslSocket m_socket;
     QByteArray m_buffer;
 };
