@@ -203,6 +203,24 @@ QString EdgeGateway::reopenAccessLog()
     return {};
 }
 
+QString EdgeGateway::reloadTls()
+{
+    QString error;
+    if (m_server && !m_server->reloadTls(&error))
+        return error;
+    return {};
+}
+
+quint16 EdgeGateway::tlsPort() const
+{
+    return m_server ? m_server->tlsPort() : 0;
+}
+
+EdgeLoop::TlsCounters EdgeGateway::tlsCounters() const
+{
+    return m_server ? m_server->tlsCounters() : EdgeLoop::TlsCounters{};
+}
+
 std::optional<EdgeCache::Stats> EdgeGateway::cacheStats() const
 {
     if (!m_server || !m_server->hasCache())

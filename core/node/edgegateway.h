@@ -5,6 +5,7 @@
 #include "core/control/controlstate.h"
 #include "core/edge/edgecache.h"
 #include "core/edge/edgeconfig.h"
+#include "core/edge/edgeloop.h"
 #include "core/edge/edgetraffic.h"
 #include "core/node/nodeconfig.h"
 
@@ -59,6 +60,11 @@ public:
     std::optional<EdgeCache::Stats> cacheStats() const;
     // edge.access_log again at its path (SIGHUP); an error message, or nothing.
     QString reopenAccessLog();
+    // edge.tls's files again (SIGHUP after a renewal); an error message, or nothing.
+    QString reloadTls();
+    // The HTTPS port (0 without edge.tls) and its handshakes since start.
+    quint16 tlsPort() const;
+    EdgeLoop::TlsCounters tlsCounters() const;
     QString accessLogPath() const { return m_edgeConfig.accessLog; }
 
 signals:

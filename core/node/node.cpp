@@ -169,7 +169,8 @@ QString Node::start()
     sync.secret = m_config.syncSecret;
     sync.tls = m_config.syncTls;
     for (const auto &[field, tls] : {std::pair{"sync.tls", &m_config.syncTls},
-                                     std::pair{"control.tls", &m_config.controlTls}}) {
+                                     std::pair{"control.tls", &m_config.controlTls},
+                                     std::pair{"edge.tls", &m_config.edgeTls}}) {
         if (tls->isEnabled()
             && QFileInfo(tls->privateKeyFile).permissions().testFlag(QFileDevice::ReadOther))
             qCWarning(lcNode).noquote() << field << "key" << tls->privateKeyFile
@@ -377,6 +378,14 @@ void Node::reopenLogs()
             qCWarning(lcNode).noquote() << error;
         else
             qCInfo(lcNode).noquote() << "reopened the access log" << m_edge->accessLogPath();
+    }
+    if (m_edge && m_config.edgeTls.isEnabled()) {
+        if (const QString error = m_edge->reloadTls(); !error.isEmpty())
+            qCWarning(lcNode).noquote()
+                    << error << "- the edge goes on presenting the certificate it had";
+        else
+            qCInfo(lcNode).noquote()
+                    << "reloaded edge.tls: new connections get" << m_config.edgeTls.certificateFile;
     }
 }
 
@@ -674,8 +683,9 @@ void Node::setUpMetrics()
             {"port"});
     m_metrics.addCollectHook([this, &certificateExpiry] {
         certificateExpiry.clear();
-        for (const auto &[port, tls] :
-             {std::pair{"sync", &m_config.syncTls}, std::pair{"control", &m_config.controlTls}}) {
+        for (const auto &[port, tls] : {std::pair{"sync", &m_config.syncTls},
+                                        std::pair{"control", &m_config.controlTls},
+                                        std::pair{"edge", &m_config.edgeTls}}) {
             if (const QDateTime expiry = tls->certificateExpiry(); expiry.isValid())
                 certificateExpiry.gauge({port}).set(double(expiry.toSecsSinceEpoch()));
         }
@@ -793,6 +803,25 @@ void Node::setUpEdgeMetrics()
     auto &inFlight = m_metrics.gauge("meridian_edge_in_flight_requests",
                                      "Requests the edge has in flight at each region.",
                                      {"region"});
+    if (m_config.edgeTls.isEnabled()) {
+        auto &handshakes = m_metrics.counter(
+                "meridian_edge_tls_handshakes_total",
+                "TLS handshakes on the edge's HTTPS port: completed, failed (not TLS 1.2+, no "
+                "shared cipher, or the client left), plain_http (answered 400).",
+                {"result"});
+        m_metrics.addCollectHook([this, &handshakes] {
+            if (!m_edge)
+                return;
+            const EdgeLoop::TlsCounters t = m_edge->tlsCounters();
+            for (const auto &[result, total] : {std::pair{"completed", t.completed},
+                                                std::pair{"failed", t.failed},
+                                                std::pair{"plain_http", t.plainHttp}}) {
+                MetricCounter &counter = handshakes.counter({result});
+                if (double(total) > counter.value())
+                    counter.inc(double(total) - counter.value());
+            }
+        });
+    }
     m_metrics.addCollectHook([this,
                               &requests,
                               &attempts,

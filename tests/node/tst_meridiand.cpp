@@ -21,6 +21,8 @@
 #include <QProcess>
 #include <QSignalSpy>
 #include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslSocket>
 #include <QStandardPaths>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -52,6 +54,7 @@ private slots:
     void storeLockedByAnotherProcess();
     void controlApiOverHttps();
     void dataPortAccessLog();
+    void edgeServesHttps();
 
 private:
     struct Started
@@ -652,6 +655,84 @@ void tst_Meridiand::dataPortAccessLog()
     QTRY_COMPARE_WITH_TIMEOUT(lines(logPath).size(), 1, 10000);
     QCOMPARE(lines(logPath).first().value(u"target"_s).toString(), u"/after-rotation"_s);
     QCOMPARE(lines(logPath + u".1"_s).size(), 3);
+
+    process.terminate();
+    QVERIFY(process.waitForFinished(10000));
+}
+
+// edge.tls in a real node: files named relative to the configuration, HTTPS through the edge
+// to the region, the handshake and expiry metrics, and a renewed certificate taken on SIGHUP.
+void tst_Meridiand::edgeServesHttps()
+{
+    const QString tls = QStringLiteral(SRCDIR "../sync/tls/");
+    const QString cert = m_dir.filePath(u"edge.pem"_s);
+    const QString key = m_dir.filePath(u"edge.key"_s);
+    QFile::remove(cert);
+    QFile::remove(key);
+    QVERIFY(QFile::copy(tls + u"node.pem"_s, cert));
+    QVERIFY(QFile::copy(tls + u"node.key"_s, key));
+    quint16 plainPort = 0;
+    quint16 httpsPort = 0;
+    {
+        QTcpServer a, b;
+        QVERIFY(a.listen(QHostAddress::LocalHost) && b.listen(QHostAddress::LocalHost));
+        plainPort = a.serverPort();
+        httpsPort = b.serverPort();
+    }
+    QProcess process;
+    const auto node = startNode(process, 0, 0, [&](QJsonObject &config) {
+        config.insert(u"role"_s, u"region+edge"_s);
+        config.insert(u"edge"_s,
+                      QJsonObject{{u"listen"_s, u"127.0.0.1:%1"_s.arg(plainPort)},
+                                  {u"tls"_s,
+                                   QJsonObject{{u"cert_file"_s, u"edge.pem"_s}, // beside the file
+                                               {u"key_file"_s, u"edge.key"_s},
+                                               {u"listen"_s, u"127.0.0.1:%1"_s.arg(httpsPort)}}}});
+    });
+    QVERIFY(node);
+    const auto curl = [&](const QStringList &args) {
+        QProcess p;
+        p.start(u"curl"_s, QStringList{u"-sS"_s, u"--max-time"_s, u"10"_s} + args);
+        [&] { QVERIFY(p.waitForFinished(20000)); }();
+        return p.readAllStandardOutput() + p.readAllStandardError();
+    };
+    const QString url = u"https://127.0.0.1:%1/v1/kv/greeting"_s.arg(httpsPort);
+    QByteArray answer;
+    QDeadlineTimer ready(10000);
+    do { // the edge's first health checks must find the region up
+        answer = curl({u"-i"_s, u"--cacert"_s, tls + u"ca.pem"_s, url});
+    } while (!answer.contains("x-meridian-region: us-east") && !ready.hasExpired()
+             && (QTest::qWait(100), true));
+    QVERIFY2(answer.toLower().contains("x-meridian-region: us-east"), answer.constData());
+    const QByteArray refused = curl({url}); // the system's CAs do not know the test CA
+    QVERIFY2(refused.contains("certificate"), refused.constData());
+
+    const QByteArray metrics = exchange(node->ports.at(1),
+                                        "GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                                        "Authorization: Bearer s3cret\r\n\r\n",
+                                        10000);
+    QVERIFY2(metrics.contains("meridian_edge_tls_handshakes_total{result=\"completed\"} "),
+             metrics.constData());
+    QVERIFY2(metrics.contains("meridian_tls_certificate_expiry_timestamp_seconds{port=\"edge\"}"),
+             metrics.constData());
+
+    // A renewed certificate: new connections get it after SIGHUP, without a restart.
+    const auto presented = [&] {
+        QSslSocket socket;
+        QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+        config.setPeerVerifyMode(QSslSocket::QueryPeer);
+        socket.setSslConfiguration(config);
+        socket.connectToHostEncrypted(u"127.0.0.1"_s, httpsPort);
+        return socket.waitForEncrypted(5000)
+                       ? socket.peerCertificate().subjectInfo(QSslCertificate::CommonName)
+                       : QStringList{socket.errorString()};
+    };
+    QCOMPARE(presented(), QStringList{u"node"_s});
+    QVERIFY(QFile::remove(cert) && QFile::remove(key));
+    QVERIFY(QFile::copy(tls + u"misnamed.pem"_s, cert));
+    QVERIFY(QFile::copy(tls + u"misnamed.key"_s, key));
+    ::kill(pid_t(process.processId()), SIGHUP);
+    QTRY_COMPARE_WITH_TIMEOUT(presented(), QStringList{u"misnamed"_s}, 10000);
 
     process.terminate();
     QVERIFY(process.waitForFinished(10000));
