@@ -29,11 +29,33 @@ int main(int argc, char *argv[])
     const QCommandLineOption accessLogOption(u"access-log"_s,
                                              u"Write the access log to FILE."_s,
                                              u"FILE"_s);
-    parser.addOptions({listenOption, workersOption, regionOption, noCacheOption, accessLogOption});
+    const QCommandLineOption tlsCertOption(u"tls-cert"_s,
+                                           u"Serve HTTPS too, with this certificate (PEM)."_s,
+                                           u"FILE"_s);
+    const QCommandLineOption tlsKeyOption(u"tls-key"_s,
+                                          u"The certificate's key (PEM)."_s,
+                                          u"FILE"_s);
+    const QCommandLineOption tlsListenOption(u"tls-listen"_s,
+                                             u"ADDRESS:PORT for HTTPS (with --tls-cert)."_s,
+                                             u"ADDR"_s,
+                                             u"127.0.0.1:8443"_s);
+    parser.addOptions({listenOption,
+                       workersOption,
+                       regionOption,
+                       noCacheOption,
+                       accessLogOption,
+                       tlsCertOption,
+                       tlsKeyOption,
+                       tlsListenOption});
     parser.process(app);
 
     QJsonObject edge{{u"listen"_s, parser.value(listenOption)},
                      {u"workers"_s, parser.value(workersOption).toInt()}};
+    if (parser.isSet(tlsCertOption) || parser.isSet(tlsKeyOption))
+        edge.insert(u"tls"_s,
+                    QJsonObject{{u"cert_file"_s, parser.value(tlsCertOption)},
+                                {u"key_file"_s, parser.value(tlsKeyOption)},
+                                {u"listen"_s, parser.value(tlsListenOption)}});
     QString error;
     auto config = Meridian::EdgeConfig::fromJson(edge, &error);
     if (!config) {

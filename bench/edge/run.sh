@@ -4,10 +4,14 @@
 # a small static file on three loopback ports, keep-alive), driven by wrk. Prints req/s, p50 and
 # p99 for each proxy and Meridian's ratios to nginx.
 #
-# usage: bench/edge/run.sh [--build DIR] [--duration S] [--connections N] [--rounds N]
+# usage: bench/edge/run.sh [--build DIR] [--duration S] [--connections N] [--rounds N] [--tls]
+# --tls: every proxy terminates HTTPS (the test certificate tests/sync/tls/node.pem, EC P-256)
+# and wrk speaks HTTPS to it; the upstream stays plain HTTP, as in a deployment.
 # Everything runs as the current user, with configs in a temp dir, on loopback ports, and is
 # stopped on exit. Every wrk run is bounded by `timeout`. EDGE_ARGS adds options to the edge
-# (e.g. EDGE_ARGS="--access-log /tmp/edge-access.log" to measure the cost of the access log).
+# (e.g. EDGE_ARGS="--access-log /tmp/edge-access.log" to measure the cost of the access log);
+# WRK_ARGS adds options to the measured wrk runs (e.g. WRK_ARGS="-H 'Connection: close'" for a
+# new connection, and with --tls a new handshake, per request).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,13 +20,15 @@ build="$root/build"
 duration=10
 connections=64
 rounds=3
+tls=
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+    --tls) tls=1; shift ;;
+    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -55,7 +61,7 @@ free_port() {
 
 wait_ready() { # url
     local deadline=$((SECONDS + 10))
-    until curl -fsS -o /dev/null "$1" 2>/dev/null; do
+    until curl -kfsS -o /dev/null "$1" 2>/dev/null; do
         if [ $SECONDS -ge $deadline ]; then
             echo "run.sh: $1 did not become ready" >&2
             exit 1
@@ -65,7 +71,25 @@ wait_ready() { # url
 }
 
 up1=$(free_port); up2=$(free_port); up3=$(free_port)
-p_nginx=$(free_port); p_haproxy=$(free_port); p_edge=$(free_port)
+p_nginx=$(free_port); p_haproxy=$(free_port); p_edge=$(free_port); p_edge_plain=$(free_port)
+scheme=http
+nginx_listen="127.0.0.1:$p_nginx"
+haproxy_bind="127.0.0.1:$p_haproxy"
+edge_listen=(--listen "127.0.0.1:$p_edge")
+if [ -n "$tls" ]; then
+    scheme=https
+    cert="$root/tests/sync/tls/node.pem"
+    key="$root/tests/sync/tls/node.key"
+    cat "$cert" "$key" >"$dir/haproxy.pem"
+    nginx_listen="127.0.0.1:$p_nginx ssl;
+        ssl_certificate $cert;
+        ssl_certificate_key $key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:1m"
+    haproxy_bind="127.0.0.1:$p_haproxy ssl crt $dir/haproxy.pem alpn http/1.1"
+    edge_listen=(--listen "127.0.0.1:$p_edge_plain" --tls-cert "$cert" --tls-key "$key"
+        --tls-listen "127.0.0.1:$p_edge")
+fi
 
 mkdir -p "$dir/up/html" "$dir/up/logs" "$dir/nx/logs"
 head -c 612 /dev/zero | tr '\0' 'm' >"$dir/up/html/index.html"
@@ -102,7 +126,7 @@ http {
         keepalive_requests 1000000;
     }
     server {
-        listen 127.0.0.1:$p_nginx;
+        listen $nginx_listen;
         location / {
             proxy_pass http://regions;
             proxy_http_version 1.1;
@@ -127,7 +151,7 @@ defaults
     option forwardfor
     http-reuse always
 frontend fe
-    bind 127.0.0.1:$p_haproxy
+    bind $haproxy_bind
     default_backend regions
 backend regions
     balance roundrobin
@@ -145,14 +169,14 @@ nginx_master=$!
 "$HAPROXY" -f "$dir/haproxy.cfg" -db >"$dir/haproxy.log" 2>&1 &
 pids+=($!)
 haproxy_pid=$!
-"$edge_bin" --listen "127.0.0.1:$p_edge" --workers 1 \
+"$edge_bin" "${edge_listen[@]}" --workers 1 \
     --region "r1=http://127.0.0.1:$up1" --region "r2=http://127.0.0.1:$up2" \
     --region "r3=http://127.0.0.1:$up3" ${EDGE_ARGS:-} >"$dir/edge.log" 2>&1 &
 pids+=($!)
 edge_pid=$!
-wait_ready "http://127.0.0.1:$p_nginx/"
-wait_ready "http://127.0.0.1:$p_haproxy/"
-wait_ready "http://127.0.0.1:$p_edge/"
+wait_ready "$scheme://127.0.0.1:$p_nginx/"
+wait_ready "$scheme://127.0.0.1:$p_haproxy/"
+wait_ready "$scheme://127.0.0.1:$p_edge/"
 
 # wrk's "Latency Distribution" prints e.g. "50%  310.00us"; convert to microseconds.
 to_us() {
@@ -168,8 +192,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run_wrk() { # name port pid -> "rps p50_us p99_us errors cpu_us_per_request"
     local out t0 t1 reqs
     t0=$(cpu_ticks "$3")
-    out=$(timeout $((duration + 15)) wrk -t1 -c"$connections" -d"${duration}s" --latency \
-        "http://127.0.0.1:$2/" 2>&1) || { echo "run.sh: wrk against $1 failed: $out" >&2; exit 1; }
+    out=$(eval timeout $((duration + 15)) wrk -t1 -c"$connections" -d"${duration}s" --latency \
+        "${WRK_ARGS:-}" "$scheme://127.0.0.1:$2/" 2>&1) || { echo "run.sh: wrk against $1 failed: $out" >&2; exit 1; }
     t1=$(cpu_ticks "$3")
     reqs=$(awk '/requests in/ {print $1}' <<<"$out")
     local rps p50 p99 errs
@@ -182,8 +206,15 @@ run_wrk() { # name port pid -> "rps p50_us p99_us errors cpu_us_per_request"
         'BEGIN { printf "%.2f", (n > 0 ? d * 1e6 / hz / n : 0) }')"
 }
 
-echo "edge benchmark: wrk -t1 -c$connections -d${duration}s, $rounds rounds, upstream nginx (1 worker, 612-byte file, 3 ports)"
+echo "edge benchmark: wrk -t1 -c$connections -d${duration}s, $rounds rounds, upstream nginx (1 worker, 612-byte file, 3 ports)${tls:+, clients over HTTPS}"
 echo "machine: $(nproc) cores, $(uname -r)"
+if [ -n "$tls" ]; then
+    for n in nginx haproxy meridian; do
+        port_var="p_$n"; [ "$n" = meridian ] && port_var=p_edge
+        printf '  %-9s %s\n' "$n" "$(curl -ksv -o /dev/null "https://127.0.0.1:${!port_var}/" 2>&1 |
+            awk '/SSL connection using/ {sub(/.*using /, ""); print}')"
+    done
+fi
 declare -A best_rps best_p50 best_p99 errors
 names=(nginx haproxy meridian)
 declare -A ports=([nginx]=$p_nginx [haproxy]=$p_haproxy [meridian]=$p_edge)
@@ -192,7 +223,7 @@ nginx_worker=$(pgrep -P "$nginx_master" | head -n1)
 declare -A procs=([nginx]=$nginx_worker [haproxy]=$haproxy_pid [meridian]=$edge_pid)
 # Warm up every proxy (connection pools, caches) before measuring.
 for n in "${names[@]}"; do
-    timeout 10 wrk -t1 -c"$connections" -d2s "http://127.0.0.1:${ports[$n]}/" >/dev/null 2>&1 || true
+    timeout 10 wrk -t1 -c"$connections" -d2s "$scheme://127.0.0.1:${ports[$n]}/" >/dev/null 2>&1 || true
 done
 # Interleave rounds so that drift on a shared machine hits every proxy alike, and rotate the
 # order each round so that no proxy always runs right after the same one; keep each proxy's
