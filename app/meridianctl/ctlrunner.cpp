@@ -863,7 +863,9 @@ void CtlRunner::runLocal()
         for (const LocalNode &node : cluster.nodes()) {
             table.addRow({node.id,
                           node.role,
-                          node.dataUrl.toString(),
+                          node.httpsUrl.isEmpty()
+                                  ? node.dataUrl.toString()
+                                  : node.dataUrl.toString() + u" "_s + node.httpsUrl.toString(),
                           node.controlUrl.toString(),
                           QString::number(node.pid)});
         }

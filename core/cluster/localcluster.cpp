@@ -167,6 +167,7 @@ QJsonObject LocalNode::toJson() const
             {u"lat"_s, lat},
             {u"lon"_s, lon},
             {u"data_url"_s, dataUrl.toString()},
+            {u"https_url"_s, httpsUrl.toString()},
             {u"control_url"_s, controlUrl.toString()},
             {u"sync_address"_s, syncAddress},
             {u"pid"_s, pid},
@@ -183,6 +184,7 @@ LocalNode LocalNode::fromJson(const QJsonObject &object)
     node.lat = object.value(u"lat"_s).toDouble();
     node.lon = object.value(u"lon"_s).toDouble();
     node.dataUrl = QUrl(object.value(u"data_url"_s).toString());
+    node.httpsUrl = QUrl(object.value(u"https_url"_s).toString());
     node.controlUrl = QUrl(object.value(u"control_url"_s).toString());
     node.syncAddress = object.value(u"sync_address"_s).toString();
     node.pid = object.value(u"pid"_s).toInteger();
@@ -393,7 +395,9 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
     }
 
     const int nodeCount = options.regions + options.edges;
-    const QList<quint16> ports = freePorts(nodeCount * 3, error);
+    // Three ports a node (data, control, sync), and one more an edge of a TLS cluster (HTTPS).
+    const QList<quint16> ports = freePorts(nodeCount * 3 + (m_tls.isEnabled() ? options.edges : 0),
+                                           error);
     if (ports.isEmpty())
         return false;
 
@@ -415,6 +419,9 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
             node.id = u"edge-%1"_s.arg(i - options.regions + 1);
             node.name = node.id;
             node.role = u"edge"_s;
+            if (m_tls.isEnabled())
+                node.httpsUrl = QUrl(
+                        loopbackUrl(ports.at(nodeCount * 3 + i - options.regions), true));
         }
         node.dataUrl = QUrl(loopbackUrl(ports.at(i * 3)));
         node.controlUrl = QUrl(loopbackUrl(ports.at(i * 3 + 1), m_tls.isEnabled()));
@@ -502,6 +509,11 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
                                                               {u"value"_s, u"no-cache"_s}}}}});
         } else {
             QJsonObject edge{{u"listen"_s, node.dataUrl.authority()}};
+            if (m_tls.isEnabled())
+                edge.insert(u"tls"_s,
+                            QJsonObject{{u"cert_file"_s, m_tls.certificateFile},
+                                        {u"key_file"_s, m_tls.privateKeyFile},
+                                        {u"listen"_s, node.httpsUrl.authority()}});
             merge(edge, options.edgeOverrides);
             config.insert(u"edge"_s, edge);
         }

@@ -20,6 +20,7 @@ struct LocalNode
     double lat = 0.0;
     double lon = 0.0;
     QUrl dataUrl;    // region: the website and /api/kv; edge: the gateway's URL
+    QUrl httpsUrl;   // edge of a TLS cluster: the gateway's HTTPS URL (edge.tls); else empty
     QUrl controlUrl; // the control API
     QString syncAddress;
     qint64 pid = 0; // 0 when not running
@@ -45,8 +46,9 @@ struct LocalClusterOptions
     // Merged into the `edge` section of every edge node's config (e.g. hash_key).
     QJsonObject edgeOverrides;
     // Enabled: every node serves its control API over HTTPS (https:// control URLs) and
-    // replicates over mutual TLS with this certificate, key and CA (control.tls and sync.tls);
-    // the certificate must name 127.0.0.1.
+    // replicates over mutual TLS with this certificate, key and CA (control.tls and sync.tls),
+    // and every edge serves HTTPS too (edge.tls, LocalNode::httpsUrl); the certificate must
+    // name 127.0.0.1.
     TlsFiles tls;
 };
 

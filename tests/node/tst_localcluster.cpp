@@ -209,6 +209,14 @@ void tst_LocalCluster::tlsCluster()
                               QByteArray("sealed"),
                               10000);
 
+    // Users reach the regions through the edge over HTTPS too (edge.tls), the write included.
+    const QUrl edgeHttps = cluster.node(u"edge-1"_s)->httpsUrl;
+    QCOMPARE(edgeHttps.scheme(), u"https"_s);
+    QVERIFY(edgeHttps.port() != cluster.node(u"edge-1"_s)->dataUrl.port());
+    QTRY_COMPARE_WITH_TIMEOUT(call("GET", at(edgeHttps, u"/api/kv/over-tls"_s), {}).body,
+                              QByteArray("sealed"),
+                              10000);
+
     // A drain asked of the edge is forwarded to the control leader (HTTPS between nodes) and
     // reaches the other region.
     const Answer drained = call("POST",
