@@ -130,11 +130,13 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
         if (!object.value(u"tls"_s).isObject())
             r.fail(u"tls"_s, u"must be an object with cert_file and key_file"_s);
         for (auto it = to.begin(); it != to.end(); ++it) {
-            if (it.key() != u"cert_file"_s && it.key() != u"key_file"_s && it.key() != u"listen"_s)
+            if (it.key() != u"cert_file"_s && it.key() != u"key_file"_s && it.key() != u"listen"_s
+                && it.key() != u"redirect_http"_s)
                 tr.fail(it.key(), u"unknown field"_s);
         }
         tr.string(u"cert_file"_s, c.tls.certificateFile);
         tr.string(u"key_file"_s, c.tls.privateKeyFile);
+        tr.boolean(u"redirect_http"_s, c.tlsRedirectHttp);
         if (c.tls.certificateFile.isEmpty())
             tr.fail(u"cert_file"_s, u"is required with edge.tls"_s);
         if (c.tls.privateKeyFile.isEmpty())
@@ -265,7 +267,8 @@ QJsonObject EdgeConfig::toJson() const
                                {u"key_file"_s, tls.privateKeyFile},
                                {u"listen"_s,
                                 listenText(tlsListenHost.isEmpty() ? listenHost : tlsListenHost,
-                                           tlsListenPort)}});
+                                           tlsListenPort)},
+                               {u"redirect_http"_s, tlsRedirectHttp}});
     return out;
 }
 

@@ -26,6 +26,7 @@ struct EdgeConfig
     TlsFiles tls;
     QString tlsListenHost; // empty: listenHost
     quint16 tlsListenPort = 8443;
+    bool tlsRedirectHttp = false; // the plain port answers 308 to the same URL over HTTPS
     bool tlsEnabled() const { return tls.isEnabled(); }
 
     // Limits.

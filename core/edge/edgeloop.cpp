@@ -238,6 +238,8 @@ std::string_view reasonOf(int status)
         return "OK"sv;
     case 304:
         return "Not Modified"sv;
+    case 308:
+        return "Permanent Redirect"sv;
     case 400:
         return "Bad Request"sv;
     case 408:
@@ -313,7 +315,8 @@ struct LoopState
     Conn wake{Kind::Wake};
     quint16 boundPort = 0;
     quint16 boundTlsPort = 0;
-    std::atomic<quint64> tlsHandshakes{0};
+    std::atomic<quint64> tlsFullHandshakes{0};
+    std::atomic<quint64> tlsResumed{0};
     std::atomic<quint64> tlsFailures{0};
     std::atomic<quint64> tlsPlainHttp{0};
     int64_t lastTlsWarning = -1;
@@ -755,7 +758,12 @@ struct LoopState
     }
 
     // --- local responses ---
-    void localResponse(Client *c, int status, std::string_view message, bool close)
+    // An answer of the edge's own; `location` becomes a Location field (redirects).
+    void localResponse(Client *c,
+                       int status,
+                       std::string_view message,
+                       bool close,
+                       std::string_view location = {})
     {
         if (!c->logOpen) { // refused before a request started (head too large)
             c->startUs = monotonicUs();
@@ -772,6 +780,10 @@ struct LoopState
         c->out.appendNumber(message.size() + 1);
         if (status == 503)
             c->out.append("\r\nRetry-After: 1"sv); // no region now: drains and outages pass
+        if (!location.empty()) {
+            c->out.append("\r\nLocation: "sv);
+            c->out.append(location);
+        }
         c->out.append(c->keepAlive ? "\r\n\r\n"sv : "\r\nConnection: close\r\n\r\n"sv);
         if (!c->headMethod) {
             c->out.append(message);
@@ -903,7 +915,7 @@ struct LoopState
         if (r == 1) {
             c->handshaken = true;
             c->deadline = now + cfg.clientIdleTimeoutMs;
-            ++tlsHandshakes;
+            ++(SSL_session_reused(c->ssl) ? tlsResumed : tlsFullHandshakes);
             return true;
         }
         switch (SSL_get_error(c->ssl, r)) {
@@ -1191,6 +1203,11 @@ struct LoopState
             c->keepAlive = false;
         c->idempotent = isIdempotent(head.method);
         c->hasBody = chunked || length > 0;
+        if (cfg.tlsRedirectHttp && !c->ssl && shared->tls) {
+            redirectToHttps(c, head);
+            c->in.consume(headEnd);
+            return;
+        }
 
         // The edge cache answers fresh GET/HEAD hits without a region.
         if (cache && !c->hasBody && (head.method == "GET"sv || c->headMethod)) {
@@ -1293,6 +1310,36 @@ struct LoopState
         c->deadline = 0;
         c->pick = std::move(pick);
         dispatch(c, false);
+    }
+
+    // edge.tls.redirect_http: a request on the plain port is sent to the same host and target
+    // on the HTTPS port with 308 (method and body kept by the client, RFC 9110 15.4.9). A body
+    // sent here is not read: the connection closes after the answer.
+    void redirectToHttps(Client *c, const HttpWire::RequestHead &head)
+    {
+        std::string_view host;
+        for (int i = 0; i < head.headerCount; ++i) {
+            if (HttpWire::equalsIgnoreCase(head.headers[i].name, "host"sv))
+                host = head.headers[i].value;
+        }
+        // The name without its port ("[::1]:8080" -> "[::1]").
+        const size_t bracket = host.rfind(']');
+        const size_t colon = host.rfind(':');
+        if (colon != std::string_view::npos
+            && (bracket == std::string_view::npos || colon > bracket))
+            host = host.substr(0, colon);
+        if (host.empty()) {
+            localResponse(c, 400, "a Host header is needed to redirect to HTTPS"sv, true);
+            return;
+        }
+        std::string location = "https://";
+        location.append(host);
+        if (boundTlsPort != 443) {
+            location.push_back(':');
+            location.append(std::to_string(boundTlsPort));
+        }
+        location.append(head.target.starts_with('/') ? head.target : "/"sv);
+        localResponse(c, 308, "this site is served over HTTPS"sv, c->hasBody, location);
     }
 
     // Starts one attempt of the current request against `c->pick`.
@@ -1982,7 +2029,8 @@ quint16 EdgeLoop::tlsPort() const
 
 EdgeLoop::TlsCounters EdgeLoop::tlsCounters() const
 {
-    return {d->tlsHandshakes.load(std::memory_order_relaxed),
+    return {d->tlsFullHandshakes.load(std::memory_order_relaxed),
+            d->tlsResumed.load(std::memory_order_relaxed),
             d->tlsFailures.load(std::memory_order_relaxed),
             d->tlsPlainHttp.load(std::memory_order_relaxed)};
 }

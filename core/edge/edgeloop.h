@@ -53,7 +53,8 @@ public:
     // TLS handshakes on the HTTPS port since start; safe from any thread.
     struct TlsCounters
     {
-        quint64 completed = 0;
+        quint64 full = 0;      // completed with a full handshake
+        quint64 resumed = 0;   // completed by resuming a session (a ticket from any worker)
         quint64 failed = 0;    // the client hung up or spoke something that is not TLS 1.2+
         quint64 plainHttp = 0; // plain HTTP to the HTTPS port: answered 400, closed
     };

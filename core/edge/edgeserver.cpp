@@ -127,7 +127,8 @@ EdgeLoop::TlsCounters EdgeServer::tlsCounters() const
     EdgeLoop::TlsCounters sum;
     for (const EdgeWorker *w : m_workers) {
         const EdgeLoop::TlsCounters c = w->tlsCounters();
-        sum.completed += c.completed;
+        sum.full += c.full;
+        sum.resumed += c.resumed;
         sum.failed += c.failed;
         sum.plainHttp += c.plainHttp;
     }

@@ -806,14 +806,16 @@ void Node::setUpEdgeMetrics()
     if (m_config.edgeTls.isEnabled()) {
         auto &handshakes = m_metrics.counter(
                 "meridian_edge_tls_handshakes_total",
-                "TLS handshakes on the edge's HTTPS port: completed, failed (not TLS 1.2+, no "
+                "TLS handshakes on the edge's HTTPS port: full, resumed (a session ticket), "
+                "failed (not TLS 1.2+, no "
                 "shared cipher, or the client left), plain_http (answered 400).",
                 {"result"});
         m_metrics.addCollectHook([this, &handshakes] {
             if (!m_edge)
                 return;
             const EdgeLoop::TlsCounters t = m_edge->tlsCounters();
-            for (const auto &[result, total] : {std::pair{"completed", t.completed},
+            for (const auto &[result, total] : {std::pair{"full", t.full},
+                                                std::pair{"resumed", t.resumed},
                                                 std::pair{"failed", t.failed},
                                                 std::pair{"plain_http", t.plainHttp}}) {
                 MetricCounter &counter = handshakes.counter({result});

@@ -51,7 +51,8 @@ private:
     };
 
     static std::unique_ptr<Edge> makeEdge(const QString &cert = certFile("node"),
-                                          const QString &key = keyFile("node"))
+                                          const QString &key = keyFile("node"),
+                                          bool redirectHttp = false)
     {
         auto e = std::make_unique<Edge>();
         e->region = std::make_unique<TestUpstream>("r0");
@@ -62,6 +63,7 @@ private:
         config.workers = 2;
         config.tls.certificateFile = cert;
         config.tls.privateKeyFile = key;
+        config.tlsRedirectHttp = redirectHttp;
         e->router = std::make_shared<EdgeRouter>(config,
                                                  QList<EdgeRouter::Region>{
                                                          {u"r0"_s,
@@ -100,7 +102,7 @@ private slots:
             QCOMPARE(again.status, 200);
             QCOMPARE(again.body, "hello from r0\n");
         }
-        QCOMPARE(e->gateway->tlsCounters().completed, 1u);
+        QCOMPARE(e->gateway->tlsCounters().full, 1u);
         QCOMPARE(e->gateway->tlsCounters().failed, 0u);
 
         // The plain port goes on serving plain HTTP beside it.
@@ -186,6 +188,36 @@ private slots:
         QVERIFY(c.waitClosed());
         QCOMPARE(e->region->requests(), 0);
         QCOMPARE(e->gateway->tlsCounters().plainHttp, 1u);
+    }
+
+    void plainPortRedirectsWhenAsked()
+    {
+        auto e = makeEdge(certFile("node"), keyFile("node"), true);
+        const QByteArray https = QByteArray::number(e->httpsPort());
+        EdgeTestClient c(e->port());
+        c.send("GET /shop/cart?id=7 HTTP/1.1\r\nHost: www.example.test:8080\r\n\r\n");
+        const auto r = c.read();
+        QCOMPARE(r.status, 308);
+        QCOMPARE(r.headers.value("location"),
+                 "https://www.example.test:" + https + "/shop/cart?id=7");
+        QVERIFY(!r.headers.contains("connection")); // kept alive: the next request is answered
+        c.send("GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n");
+        const auto v6 = c.read();
+        QCOMPARE(v6.headers.value("location"), "https://[::1]:" + https + "/");
+        // A body is not read: the answer closes the connection; the client resends over HTTPS.
+        c.send("POST /orders HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 5\r\n\r\nhello");
+        const auto post = c.read();
+        QCOMPARE(post.status, 308);
+        QCOMPARE(post.headers.value("location"), "https://shop.test:" + https + "/orders");
+        QCOMPARE(post.headers.value("connection"), "close");
+        QVERIFY(c.waitClosed());
+        EdgeTestClient old(e->port());
+        old.send("GET / HTTP/1.0\r\n\r\n");
+        QCOMPARE(old.read().status, 400);
+        QCOMPARE(e->region->requests(), 0);
+        // HTTPS itself is served as ever.
+        EdgeTestClient secure(e->httpsPort(), certFile("ca"));
+        QCOMPARE(secure.get("/hello").status, 200);
     }
 
     void badHandshakesAreClosedAndCounted()
@@ -317,12 +349,14 @@ private slots:
                             {u"tls"_s,
                              QJsonObject{{u"cert_file"_s, u"/etc/meridian/edge.pem"_s},
                                          {u"key_file"_s, u"/etc/meridian/edge.key"_s},
-                                         {u"listen"_s, u"127.0.0.1:8443"_s}}}},
+                                         {u"listen"_s, u"127.0.0.1:8443"_s},
+                                         {u"redirect_http"_s, true}}}},
                 &error);
         QVERIFY2(parsed, qPrintable(error));
         QVERIFY(parsed->tlsEnabled());
         QCOMPARE(parsed->tlsListenHost, u"127.0.0.1"_s);
         QCOMPARE(parsed->tlsListenPort, 8443);
+        QVERIFY(parsed->tlsRedirectHttp);
         QCOMPARE(EdgeConfig::fromJson(parsed->toJson(), &error)->toJson(), parsed->toJson());
         QVERIFY(!EdgeConfig::fromJson({}, &error)->tlsEnabled());
 

@@ -707,12 +707,29 @@ void tst_Meridiand::edgeServesHttps()
     const QByteArray refused = curl({url}); // the system's CAs do not know the test CA
     QVERIFY2(refused.contains("certificate"), refused.constData());
 
+    // Two connections of one curl: the second resumes the first's session (a ticket).
+    curl({u"-o"_s,
+          u"/dev/null"_s,
+          u"-o"_s,
+          u"/dev/null"_s,
+          u"-H"_s,
+          u"Connection: close"_s,
+          u"--cacert"_s,
+          tls + u"ca.pem"_s,
+          url,
+          url});
     const QByteArray metrics = exchange(node->ports.at(1),
                                         "GET /metrics HTTP/1.1\r\nHost: x\r\n"
                                         "Authorization: Bearer s3cret\r\n\r\n",
                                         10000);
-    QVERIFY2(metrics.contains("meridian_edge_tls_handshakes_total{result=\"completed\"} "),
-             metrics.constData());
+    const auto handshakes = [&metrics](const QByteArray &result) {
+        const QByteArray line = "meridian_edge_tls_handshakes_total{result=\"" + result + "\"} ";
+        const qsizetype at = metrics.indexOf(line);
+        return at < 0 ? -1.0 : metrics.mid(at + line.size()).split('\n').first().toDouble();
+    };
+    QVERIFY2(handshakes("full") >= 2, metrics.constData());
+    QVERIFY2(handshakes("resumed") >= 1, metrics.constData());
+    QCOMPARE(handshakes("plain_http"), 0.0);
     QVERIFY2(metrics.contains("meridian_tls_certificate_expiry_timestamp_seconds{port=\"edge\"}"),
              metrics.constData());
 
