@@ -1058,8 +1058,14 @@ struct LoopState
             return false;
         if (c->eof)
             return true;
-        if (!c->readable || (c->ssl && SSL_pending(c->ssl) > 0))
+        if (!c->readable)
             return false;
+        if (c->ssl) {
+            // A TLS client's goodbye is a close_notify record before its FIN, which a peek
+            // would take for data: read instead. A pipelined request read here waits in `in`.
+            readSome(c, size_t(cfg.maxHeaderBytes) + 1);
+            return (c->eof || c->failed) && c->in.empty();
+        }
         char probe;
         const ssize_t n = ::recv(c->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0)

@@ -167,6 +167,31 @@ private slots:
         QCOMPARE(e->region->requestsFor("/cache/tls"), 1);
     }
 
+    void clientGoneBeforeTheAnswerStopsTheExchange()
+    {
+        // As over plain HTTP (tst_edgeproxy): a client that leaves while the region has not
+        // answered ends the exchange at once. A TLS client says goodbye with close_notify
+        // before its FIN, so the edge must read it, not just peek at the socket.
+        auto e = makeEdge();
+        for (const bool notify : {true, false}) {
+            {
+                EdgeTestClient gone(e->httpsPort(), certFile("ca"));
+                QVERIFY(gone.encrypted());
+                gone.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+                QTRY_COMPARE_WITH_TIMEOUT(e->region->openConnections(), 1, 10000);
+                if (notify) { // close_notify, then (once the edge closes) FIN
+                    gone.socket().disconnectFromHost();
+                    QVERIFY(gone.socket().waitForDisconnected(5000));
+                } else {
+                    gone.socket().abort(); // FIN alone
+                }
+            }
+            QTRY_COMPARE_WITH_TIMEOUT(e->region->openConnections(), 0, 10000);
+        }
+        EdgeTestClient next(e->httpsPort(), certFile("ca"));
+        QCOMPARE(next.get("/hello").status, 200);
+    }
+
     void alpnSettlesOnHttp11()
     {
         auto e = makeEdge();
