@@ -75,6 +75,7 @@ QString describeCertificates(const Meridian::NodeConfig &config)
     QString out;
     for (const auto &[field, tls] : {std::pair{u"sync.tls"_s, &config.syncTls},
                                      std::pair{u"control.tls"_s, &config.controlTls},
+                                     std::pair{u"http.tls"_s, &config.dataTls},
                                      std::pair{u"edge.tls"_s, &config.edgeTls}}) {
         const QDateTime expiry = tls->certificateExpiry();
         if (!expiry.isValid())

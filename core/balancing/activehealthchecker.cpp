@@ -5,6 +5,7 @@
 #include <QNetworkProxy>
 #include <QNetworkReply>
 #include <QNetworkRequest>
+#include <QSslConfiguration>
 #include <QUrl>
 
 using namespace Qt::StringLiterals;
@@ -150,6 +151,11 @@ bool ActiveHealthChecker::isProbeUserAgent(QByteArrayView userAgent)
     return userAgent.startsWith(probeUserAgentPrefix);
 }
 
+void ActiveHealthChecker::setCaCertificates(const QList<QSslCertificate> &certificates)
+{
+    m_caCertificates = certificates;
+}
+
 void ActiveHealthChecker::probe(const EndpointRef &ref, Target &target)
 {
     QUrl url(ref.url);
@@ -162,6 +168,11 @@ void ActiveHealthChecker::probe(const EndpointRef &ref, Target &target)
     request.setAttribute(QNetworkRequest::CacheLoadControlAttribute, QNetworkRequest::AlwaysNetwork);
     request.setRawHeader("User-Agent", QByteArray(probeUserAgentPrefix) + MERIDIAN_VERSION);
     request.setRawHeader("Connection", "close");
+    if (!m_caCertificates.isEmpty()) {
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.setCaCertificates(m_caCertificates);
+        request.setSslConfiguration(tls);
+    }
     QNetworkReply *reply = m_network->get(request);
     target.reply = reply;
     connect(reply, &QNetworkReply::finished, this, [this, ref, reply] {

@@ -8,6 +8,7 @@
 #include <QHash>
 #include <QList>
 #include <QObject>
+#include <QSslCertificate>
 #include <QTimer>
 
 class QNetworkAccessManager;
@@ -33,6 +34,9 @@ public:
 
     // On error nothing changes. Counters are kept; the new rise/fall apply from the next result.
     BalancingResult<> setSettings(const HealthCheckSettings &settings);
+    // The CA certificates trusted for https:// endpoints instead of the system's (none given:
+    // the system's), as the edge's own connections trust them (edge.upstream_ca_file).
+    void setCaCertificates(const QList<QSslCertificate> &certificates);
     const HealthCheckSettings &settings() const { return m_settings; }
 
     // The endpoints to check. Known ones keep their state and schedule; new ones are due now;
@@ -76,6 +80,7 @@ private:
     const Clock &m_clock;
     HealthCheckSettings m_settings;
     QNetworkAccessManager *m_network = nullptr;
+    QList<QSslCertificate> m_caCertificates;
     QTimer m_timer;
     QHash<EndpointRef, Target> m_targets;
     QList<EndpointRef> m_order;

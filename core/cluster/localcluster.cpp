@@ -423,7 +423,9 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
                 node.httpsUrl = QUrl(
                         loopbackUrl(ports.at(nodeCount * 3 + i - options.regions), true));
         }
-        node.dataUrl = QUrl(loopbackUrl(ports.at(i * 3)));
+        // Regions of a TLS cluster serve their data port over HTTPS too (http.tls), so users'
+        // requests cross from the edge to a region encrypted.
+        node.dataUrl = QUrl(loopbackUrl(ports.at(i * 3), region && m_tls.isEnabled()));
         node.controlUrl = QUrl(loopbackUrl(ports.at(i * 3 + 1), m_tls.isEnabled()));
         node.syncAddress = u"127.0.0.1:%1"_s.arg(ports.at(i * 3 + 2));
         const QString nodeDir = QDir(m_dir).filePath(node.id);
@@ -499,6 +501,11 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
         if (node.role == u"region"_s) {
             config.insert(u"region"_s, node.id);
             listen.insert(u"data"_s, node.dataUrl.authority());
+            if (m_tls.isEnabled())
+                config.insert(u"http"_s,
+                              QJsonObject{{u"tls"_s,
+                                           QJsonObject{{u"cert_file"_s, m_tls.certificateFile},
+                                                       {u"key_file"_s, m_tls.privateKeyFile}}}});
             config.insert(u"static"_s,
                           QJsonObject{{u"root"_s, www},
                                       {u"cache_control"_s,
@@ -509,11 +516,13 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
                                                               {u"value"_s, u"no-cache"_s}}}}});
         } else {
             QJsonObject edge{{u"listen"_s, node.dataUrl.authority()}};
-            if (m_tls.isEnabled())
+            if (m_tls.isEnabled()) {
                 edge.insert(u"tls"_s,
                             QJsonObject{{u"cert_file"_s, m_tls.certificateFile},
                                         {u"key_file"_s, m_tls.privateKeyFile},
                                         {u"listen"_s, node.httpsUrl.authority()}});
+                edge.insert(u"upstream_ca_file"_s, m_tls.caFile);
+            }
             merge(edge, options.edgeOverrides);
             config.insert(u"edge"_s, edge);
         }

@@ -47,8 +47,9 @@ struct LocalClusterOptions
     QJsonObject edgeOverrides;
     // Enabled: every node serves its control API over HTTPS (https:// control URLs) and
     // replicates over mutual TLS with this certificate, key and CA (control.tls and sync.tls),
-    // and every edge serves HTTPS too (edge.tls, LocalNode::httpsUrl); the certificate must
-    // name 127.0.0.1.
+    // every region's data port serves HTTPS (http.tls, https:// data URLs), and every edge
+    // serves HTTPS too (edge.tls, LocalNode::httpsUrl) and reaches the regions over it
+    // (edge.upstream_ca_file); the certificate must name 127.0.0.1.
     TlsFiles tls;
 };
 

@@ -108,6 +108,7 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
             u"country_header"_s,
             u"maxmind_database"_s,
             u"access_log"_s,
+            u"upstream_ca_file"_s,
             u"hash_key"_s,
             u"cache"_s,
             u"health_check"_s,
@@ -170,6 +171,7 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
     r.string(u"country_header"_s, c.countryHeader);
     r.string(u"maxmind_database"_s, c.maxmindDatabase);
     r.string(u"access_log"_s, c.accessLog);
+    r.string(u"upstream_ca_file"_s, c.upstreamCaFile);
     r.string(u"hash_key"_s, c.hashKey);
     if (c.hashKey != u"client_address"_s
         && !((c.hashKey.startsWith(u"header:"_s) || c.hashKey.startsWith(u"cookie:"_s))
@@ -253,6 +255,7 @@ QJsonObject EdgeConfig::toJson() const
             {u"country_header"_s, countryHeader},
             {u"maxmind_database"_s, maxmindDatabase},
             {u"access_log"_s, accessLog},
+            {u"upstream_ca_file"_s, upstreamCaFile},
             {u"hash_key"_s, hashKey},
             {u"cache"_s,
              QJsonObject{{u"enabled"_s, cacheEnabled},

@@ -53,6 +53,8 @@ struct EdgeConfig
     QString countryHeader;
     QString maxmindDatabase;
     QString accessLog; // file of the access log (JSON lines); empty: none
+    // CA certificates (PEM) trusted for https:// region URLs; empty: the system's.
+    QString upstreamCaFile;
     // consistent_hash key: "client_address", "header:NAME" or "cookie:NAME".
     QString hashKey = QStringLiteral("client_address");
 

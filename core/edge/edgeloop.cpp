@@ -171,7 +171,8 @@ struct Upstream : Conn
     Upstream()
         : Conn(Kind::Upstream)
     {}
-    enum class State : uint8_t { Connecting, Busy, Idle } state = State::Connecting;
+    // Handshaking: TLS to an https:// region, between the TCP connect and the request.
+    enum class State : uint8_t { Connecting, Handshaking, Busy, Idle } state = State::Connecting;
     int endpoint = -1;
     Client *client = nullptr;
     bool reused = false;
@@ -320,6 +321,7 @@ struct LoopState
     std::atomic<quint64> tlsFailures{0};
     std::atomic<quint64> tlsPlainHttp{0};
     int64_t lastTlsWarning = -1;
+    int64_t lastUpstreamTlsWarning = -1;
     std::string tlsGather; // a record's worth of small pieces, see flushTls()
     std::atomic<int> stopGraceMs{-1};
     bool stopping = false;
@@ -710,12 +712,16 @@ struct LoopState
         const int rc = ::connect(u->fd,
                                  reinterpret_cast<const sockaddr *>(&ep.address),
                                  ep.addressLength);
-        if (rc != 0 && errno != EINPROGRESS) {
+        if (ep.tls)
+            u->ssl = shared->upstreamTls->newClientSession(u->fd, ep.serverName);
+        if ((rc != 0 && errno != EINPROGRESS) || (ep.tls && !u->ssl)) {
             ::close(u->fd);
             delete u;
             return nullptr;
         }
-        u->state = rc == 0 ? Upstream::State::Busy : Upstream::State::Connecting;
+        u->state = rc != 0  ? Upstream::State::Connecting
+                   : u->ssl ? Upstream::State::Handshaking
+                            : Upstream::State::Busy;
         u->writable = rc == 0;
         if (!watch(u)) {
             ::close(u->fd);
@@ -1369,9 +1375,10 @@ struct LoopState
         u->wroteAny = false;
         u->out.clear();
         u->out.append(std::string_view(c->reqHead.data(), c->reqHead.size()));
+        const bool connecting = u->state == Upstream::State::Connecting
+                                || u->state == Upstream::State::Handshaking;
         u->deadline = now
-                      + (u->state == Upstream::State::Connecting ? cfg.upstreamConnectTimeoutMs
-                                                                 : cfg.upstreamResponseTimeoutMs);
+                      + (connecting ? cfg.upstreamConnectTimeoutMs : cfg.upstreamResponseTimeoutMs);
         ++c->attemptSeq;
     }
 
@@ -1675,7 +1682,7 @@ struct LoopState
             }
             if (!u)
                 return;
-            if (u->state == Upstream::State::Connecting)
+            if (u->state == Upstream::State::Connecting || u->state == Upstream::State::Handshaking)
                 return;
             // Request: head and body -> region.
             if (!u->out.empty() || c->reqFwd) {
@@ -1794,7 +1801,7 @@ struct LoopState
     void onUpstream(Upstream *u, uint32_t events)
     {
         if (u->state == Upstream::State::Idle) {
-            if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !onlyTlsHousekeeping(u))
                 dropFromPool(u); // the region closed it, or sent something unasked
             return;
         }
@@ -1819,10 +1826,67 @@ struct LoopState
                     driveClient(c);
                 return;
             }
+            u->state = u->ssl ? Upstream::State::Handshaking : Upstream::State::Busy;
+            if (!u->ssl)
+                u->deadline = now + cfg.upstreamResponseTimeoutMs;
+        }
+        if (u->state == Upstream::State::Handshaking && !upstreamHandshake(c, u))
+            return;
+        driveClient(c);
+    }
+
+    // Drives the TLS handshake with an https:// region; true once done. A refused certificate
+    // or a region that does not speak TLS fails the attempt like a connect failure (retried at
+    // another region), and says why once a minute.
+    bool upstreamHandshake(Client *c, Upstream *u)
+    {
+        ERR_clear_error();
+        const int r = SSL_do_handshake(u->ssl);
+        if (r == 1) {
             u->state = Upstream::State::Busy;
             u->deadline = now + cfg.upstreamResponseTimeoutMs;
+            return true;
         }
-        driveClient(c);
+        switch (SSL_get_error(u->ssl, r)) {
+        case SSL_ERROR_WANT_READ:
+            u->readable = false;
+            return false;
+        case SSL_ERROR_WANT_WRITE:
+            u->writable = false;
+            return false;
+        default: {
+            QString why = EdgeTlsContext::verifyError(u->ssl);
+            if (why.isEmpty())
+                why = EdgeTlsContext::lastError();
+            ERR_clear_error();
+            if (lastUpstreamTlsWarning < 0 || now - lastUpstreamTlsWarning >= 60'000) {
+                lastUpstreamTlsWarning = now;
+                qCWarning(lcEdgeProxy).noquote()
+                        << "edge worker" << worker << ": TLS with"
+                        << router.endpoint(u->endpoint).url << "failed:" << why
+                        << "(set edge.upstream_ca_file to the CA that signed the region's "
+                           "certificate; further failures this minute are not logged)";
+            }
+            attemptFailed(c, u, Failure::Connect);
+            if (c->fd >= 0)
+                driveClient(c);
+            return false;
+        }
+        }
+    }
+
+    // An idle pooled TLS connection may receive records that carry no data (TLS 1.3 session
+    // tickets): true when that is all that arrived and the connection can stay in the pool.
+    bool onlyTlsHousekeeping(Upstream *u)
+    {
+        if (!u->ssl)
+            return false;
+        char byte;
+        ERR_clear_error();
+        const int n = SSL_read(u->ssl, &byte, 1);
+        const bool keep = n <= 0 && SSL_get_error(u->ssl, n) == SSL_ERROR_WANT_READ;
+        ERR_clear_error();
+        return keep;
     }
 
     // --- timeouts ---
@@ -1887,10 +1951,9 @@ struct LoopState
                     if (u->state == Upstream::State::Idle)
                         dropFromPool(u);
                     else if (Client *cl = u->client) {
-                        attemptFailed(cl,
-                                      u,
-                                      u->state == Upstream::State::Connecting ? Failure::Connect
-                                                                              : Failure::Timeout);
+                        const bool connecting = u->state == Upstream::State::Connecting
+                                                || u->state == Upstream::State::Handshaking;
+                        attemptFailed(cl, u, connecting ? Failure::Connect : Failure::Timeout);
                         if (cl->fd >= 0)
                             driveClient(cl);
                     } else

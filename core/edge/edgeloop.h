@@ -22,9 +22,10 @@ struct EdgeShared
     EdgeConfig config;
     std::shared_ptr<EdgeRouter> router;
     std::shared_ptr<EdgeTraffic> traffic;
-    std::shared_ptr<EdgeCache> cache;     // null when the cache is disabled
-    std::shared_ptr<AccessLog> accessLog; // null without edge.access_log
-    std::shared_ptr<EdgeTlsContext> tls;  // null without edge.tls
+    std::shared_ptr<EdgeCache> cache;            // null when the cache is disabled
+    std::shared_ptr<AccessLog> accessLog;        // null without edge.access_log
+    std::shared_ptr<EdgeTlsContext> tls;         // null without edge.tls
+    std::shared_ptr<EdgeTlsContext> upstreamTls; // the client side, for https:// regions
 };
 
 namespace Internal {

@@ -31,7 +31,9 @@ bool resolve(const QUrl &url, EdgeEndpoint &out)
             return false;
         address = info.addresses().constFirst();
     }
-    const quint16 port = quint16(url.port(80));
+    out.tls = url.scheme() == u"https"_s;
+    out.serverName = url.host().toStdString();
+    const quint16 port = quint16(url.port(out.tls ? 443 : 80));
     std::memset(&out.address, 0, sizeof out.address);
     if (address.protocol() == QAbstractSocket::IPv4Protocol) {
         auto *sin = reinterpret_cast<sockaddr_in *>(&out.address);

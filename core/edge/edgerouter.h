@@ -34,6 +34,8 @@ struct EdgeEndpoint
     int region = -1;
     std::string regionId; // for the X-Meridian-Region response header
     QString url;
+    bool tls = false; // an https:// URL: the edge speaks TLS to it (EdgeConfig::upstreamCaFile)
+    std::string serverName; // the URL's host: SNI and the name its certificate must carry
     // Failed attempts since the last success, so that a success is reported to the outlier
     // detector (which takes a lock) only after failures.
     std::atomic<int> failures{0};

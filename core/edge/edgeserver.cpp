@@ -56,6 +56,14 @@ bool EdgeServer::start(QString *error)
             return false;
         }
     }
+    // The client side is always there: regions may be listed with https:// URLs at any time.
+    QString problem;
+    m_upstreamTls = EdgeTlsContext::createClient(m_config.upstreamCaFile, &problem);
+    if (!m_upstreamTls) {
+        if (error)
+            *error = problem;
+        return false;
+    }
     auto shared = std::make_shared<EdgeShared>();
     shared->config = m_config;
     shared->router = m_router;
@@ -63,6 +71,7 @@ bool EdgeServer::start(QString *error)
     shared->cache = m_cache;
     shared->accessLog = m_accessLog;
     shared->tls = m_tls;
+    shared->upstreamTls = m_upstreamTls;
     m_shared = shared;
     quint16 port = m_config.listenPort;
     quint16 tlsPort = m_config.tlsListenPort;
@@ -119,6 +128,8 @@ void EdgeServer::stop(int graceMs)
 
 bool EdgeServer::reloadTls(QString *error)
 {
+    if (m_upstreamTls && !m_upstreamTls->reload(error))
+        return false;
     return !m_tls || m_tls->reload(error);
 }
 

@@ -46,8 +46,8 @@ public:
     quint16 port() const { return m_port; }
     // The HTTPS port (edge.tls); 0 without it.
     quint16 tlsPort() const { return m_tlsPort; }
-    // Reads edge.tls's certificate and key again (SIGHUP after a renewal): new connections get
-    // them, open ones keep theirs. On failure the old ones stay; true without edge.tls.
+    // Reads edge.tls's certificate and key and edge.upstream_ca_file again (SIGHUP after a
+    // renewal): new connections get them, open ones keep theirs. On failure the old ones stay.
     bool reloadTls(QString *error);
     // TLS handshakes on the HTTPS port since start, summed over the workers.
     EdgeLoop::TlsCounters tlsCounters() const;
@@ -79,6 +79,7 @@ private:
     std::shared_ptr<EdgeCache> m_cache;
     std::shared_ptr<AccessLog> m_accessLog;
     std::shared_ptr<EdgeTlsContext> m_tls;
+    std::shared_ptr<EdgeTlsContext> m_upstreamTls;
     std::shared_ptr<const EdgeShared> m_shared;
     std::vector<EdgeWorker *> m_workers;
     quint16 m_port = 0;

@@ -5,6 +5,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <arpa/inet.h>
 
 #include <cstring>
 
@@ -40,9 +43,14 @@ int selectAlpn(SSL *,
 
 } // namespace
 
-EdgeTlsContext::EdgeTlsContext(QString certificateFile, QString privateKeyFile)
-    : m_certificateFile(std::move(certificateFile))
+EdgeTlsContext::EdgeTlsContext(Role role,
+                               QString certificateFile,
+                               QString privateKeyFile,
+                               QString caFile)
+    : m_role(role)
+    , m_certificateFile(std::move(certificateFile))
     , m_privateKeyFile(std::move(privateKeyFile))
+    , m_caFile(std::move(caFile))
 {}
 
 EdgeTlsContext::~EdgeTlsContext()
@@ -60,33 +68,74 @@ QString EdgeTlsContext::lastError()
     return reason ? QString::fromLatin1(reason) : u"TLS error %1"_s.arg(code);
 }
 
-SSL_CTX *EdgeTlsContext::build(const QString &certificateFile,
-                               const QString &privateKeyFile,
-                               QString *error)
+SSL_CTX *EdgeTlsContext::build(QString *error) const
 {
     ERR_clear_error();
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    // "what: OpenSSL's reason", or `what` alone when it says everything.
-    const auto fail = [&](const QString &what, bool withReason = true) {
-        if (error)
-            *error = withReason ? what + u": "_s + lastError() : what;
-        ERR_clear_error();
-        SSL_CTX_free(ctx);
-        return nullptr;
-    };
+    return m_role == Role::Server ? buildServer(error) : buildClient(error);
+}
+
+namespace {
+
+// What both sides share: TLS 1.2 or later; no renegotiation (a known denial-of-service lever);
+// an EOF without close_notify is an ordinary end of the connection, as for every HTTP/1.1 peer
+// that just closes; partial writes, so a large body goes out record by record; a write may be
+// retried from a buffer that moved (compacted); idle keep-alive connections give their buffers
+// back.
+SSL_CTX *newContext(const SSL_METHOD *method)
+{
+    SSL_CTX *ctx = SSL_CTX_new(method);
     if (!ctx)
-        return fail(u"edge.tls: cannot create a TLS context"_s);
+        return nullptr;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    // No renegotiation (a known denial-of-service lever); a client's EOF without close_notify
-    // is an ordinary end of the connection, as for every HTTP/1.1 client that just closes.
-    SSL_CTX_set_options(ctx,
-                        SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE
-                                | SSL_OP_IGNORE_UNEXPECTED_EOF);
-    // Partial writes, so a large body goes out record by record; the loop may retry a write
-    // from a buffer that moved (compacted); idle keep-alive connections give their buffers back.
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_mode(ctx,
                      SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
                              | SSL_MODE_RELEASE_BUFFERS);
+    return ctx;
+}
+
+// A failure building `ctx`: frees it, says "what: OpenSSL's reason" (or `what` alone when it
+// says everything) and returns null.
+SSL_CTX *failed(SSL_CTX *ctx, QString *error, const QString &what, bool withReason = true)
+{
+    if (error)
+        *error = withReason ? what + u": "_s + EdgeTlsContext::lastError() : what;
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return nullptr;
+}
+
+} // namespace
+
+SSL_CTX *EdgeTlsContext::buildClient(QString *error) const
+{
+    SSL_CTX *ctx = newContext(TLS_client_method());
+    if (!ctx)
+        return failed(ctx, error, u"edge: cannot create a TLS context"_s);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    if (m_caFile.isEmpty()) {
+        if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+            return failed(ctx, error, u"edge: cannot use the system's CA certificates"_s);
+    } else if (SSL_CTX_load_verify_locations(ctx, QFile::encodeName(m_caFile).constData(), nullptr)
+               != 1) {
+        return failed(ctx, error, u"edge.upstream_ca_file %1"_s.arg(m_caFile));
+    }
+    static constexpr unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof kAlpn);
+    return ctx;
+}
+
+SSL_CTX *EdgeTlsContext::buildServer(QString *error) const
+{
+    const QString &certificateFile = m_certificateFile;
+    const QString &privateKeyFile = m_privateKeyFile;
+    SSL_CTX *ctx = newContext(TLS_server_method());
+    const auto fail = [&](const QString &what, bool withReason = true) {
+        return failed(ctx, error, what, withReason);
+    };
+    if (!ctx)
+        return fail(u"edge.tls: cannot create a TLS context"_s);
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     SSL_CTX_set_alpn_select_cb(ctx, selectAlpn, nullptr);
     const QByteArray cert = QFile::encodeName(certificateFile);
@@ -111,17 +160,22 @@ std::unique_ptr<EdgeTlsContext> EdgeTlsContext::create(const QString &certificat
                                                        const QString &privateKeyFile,
                                                        QString *error)
 {
-    SSL_CTX *ctx = build(certificateFile, privateKeyFile, error);
-    if (!ctx)
-        return nullptr;
-    std::unique_ptr<EdgeTlsContext> out(new EdgeTlsContext(certificateFile, privateKeyFile));
-    out->m_context = ctx;
-    return out;
+    std::unique_ptr<EdgeTlsContext> out(
+            new EdgeTlsContext(Role::Server, certificateFile, privateKeyFile, {}));
+    out->m_context = out->build(error);
+    return out->m_context ? std::move(out) : nullptr;
+}
+
+std::unique_ptr<EdgeTlsContext> EdgeTlsContext::createClient(const QString &caFile, QString *error)
+{
+    std::unique_ptr<EdgeTlsContext> out(new EdgeTlsContext(Role::Client, {}, {}, caFile));
+    out->m_context = out->build(error);
+    return out->m_context ? std::move(out) : nullptr;
 }
 
 bool EdgeTlsContext::reload(QString *error)
 {
-    SSL_CTX *fresh = build(m_certificateFile, m_privateKeyFile, error);
+    SSL_CTX *fresh = build(error);
     if (!fresh)
         return false;
     SSL_CTX *old = nullptr;
@@ -149,6 +203,38 @@ SSL *EdgeTlsContext::newSession(int fd) const
     }
     SSL_set_accept_state(ssl);
     return ssl;
+}
+
+SSL *EdgeTlsContext::newClientSession(int fd, const std::string &serverName) const
+{
+    SSL *ssl = nullptr;
+    {
+        QMutexLocker lock(&m_mutex);
+        ssl = SSL_new(m_context);
+    }
+    if (!ssl)
+        return nullptr;
+    in6_addr probe;
+    const bool ip = inet_pton(AF_INET, serverName.c_str(), &probe) == 1
+                    || inet_pton(AF_INET6, serverName.c_str(), &probe) == 1;
+    // SNI is for host names only (RFC 6066); either way the certificate must name the URL's host.
+    const bool named = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName.c_str())
+                                       == 1
+                          : SSL_set_tlsext_host_name(ssl, serverName.c_str()) == 1
+                                       && SSL_set1_host(ssl, serverName.c_str()) == 1;
+    if (!named || SSL_set_fd(ssl, fd) != 1) {
+        SSL_free(ssl);
+        return nullptr;
+    }
+    SSL_set_connect_state(ssl);
+    return ssl;
+}
+
+QString EdgeTlsContext::verifyError(const SSL *ssl)
+{
+    const long result = SSL_get_verify_result(ssl);
+    return result == X509_V_OK ? QString()
+                               : QString::fromLatin1(X509_verify_cert_error_string(result));
 }
 
 } // namespace Meridian

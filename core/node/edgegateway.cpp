@@ -5,6 +5,7 @@
 #include "core/balancing/regionstate.h"
 #include "core/edge/edgerouter.h"
 #include "core/edge/edgeserver.h"
+#include "core/util/tlsfiles.h"
 
 #include <QLoggingCategory>
 
@@ -97,6 +98,14 @@ QString EdgeGateway::start()
     m_checker = new ActiveHealthChecker(Clock::steady(), this);
     if (auto r = m_checker->setSettings(m_edgeConfig.healthCheck); !r)
         return u"%1: edge.health_check: %2"_s.arg(m_config.file, r.error());
+    if (!m_edgeConfig.upstreamCaFile.isEmpty()) {
+        QString problem;
+        const QList<QSslCertificate> ca = TlsFiles::readCertificates(m_edgeConfig.upstreamCaFile,
+                                                                     &problem);
+        if (!problem.isEmpty())
+            return u"edge.upstream_ca_file %1: %2"_s.arg(m_edgeConfig.upstreamCaFile, problem);
+        m_checker->setCaCertificates(ca);
+    }
     connect(m_checker,
             &ActiveHealthChecker::healthChanged,
             this,

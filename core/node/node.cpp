@@ -170,6 +170,7 @@ QString Node::start()
     sync.tls = m_config.syncTls;
     for (const auto &[field, tls] : {std::pair{"sync.tls", &m_config.syncTls},
                                      std::pair{"control.tls", &m_config.controlTls},
+                                     std::pair{"http.tls", &m_config.dataTls},
                                      std::pair{"edge.tls", &m_config.edgeTls}}) {
         if (tls->isEnabled()
             && QFileInfo(tls->privateKeyFile).permissions().testFlag(QFileDevice::ReadOther))
@@ -284,6 +285,7 @@ QString Node::start()
             responder.send(tagged(site->respond(request)));
         });
         HttpServerConfig dataConfig = serverConfig(m_config, m_config.maxBodyBytes);
+        dataConfig.tls = m_config.dataTls;
         // Also on the server's own answers to malformed or oversized requests.
         dataConfig.defaultHeaders.append({"X-Meridian-Region", region});
         m_dataServer = new HttpServer(dataConfig, this);
@@ -685,6 +687,7 @@ void Node::setUpMetrics()
         certificateExpiry.clear();
         for (const auto &[port, tls] : {std::pair{"sync", &m_config.syncTls},
                                         std::pair{"control", &m_config.controlTls},
+                                        std::pair{"data", &m_config.dataTls},
                                         std::pair{"edge", &m_config.edgeTls}}) {
             if (const QDateTime expiry = tls->certificateExpiry(); expiry.isValid())
                 certificateExpiry.gauge({port}).set(double(expiry.toSecsSinceEpoch()));

@@ -161,7 +161,9 @@ public:
         const QUrl url(text, QUrl::StrictMode);
         if (!url.isValid() || (url.scheme() != u"http"_s && url.scheme() != u"https"_s)
             || url.host().isEmpty() || url.port() <= 0) {
-            fail(key, u"must be an http:// URL with a host and a port (got \"%1\")"_s.arg(text));
+            fail(key,
+                 u"must be an http:// or https:// URL with a host and a port (got \"%1\")"_s.arg(
+                         text));
         }
         return url;
     }
@@ -582,7 +584,7 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
         config.edgeSection = root.object(u"edge"_s);
         // The files the edge opens are named relative to this file, as every other path here
         // (under systemd the working directory is /).
-        for (const QString &key : {u"maxmind_database"_s, u"access_log"_s}) {
+        for (const QString &key : {u"maxmind_database"_s, u"access_log"_s, u"upstream_ca_file"_s}) {
             if (const QJsonValue v = config.edgeSection.value(key); v.isString())
                 config.edgeSection.insert(key, resolvePath(v.toString(), file));
         }
@@ -661,6 +663,28 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
         if (!config.dataAccessLog.isEmpty() && !config.roleRegion)
             http.fail(u"access_log"_s,
                       u"logs a region's data port; an edge logs with edge.access_log"_s);
+        if (const QJsonObject tlsObject = http.object(u"tls"_s); !tlsObject.isEmpty()) {
+            ObjectReader tls(tlsObject, u"http.tls"_s);
+            config.dataTls.certificateFile = resolvePath(tls.string(u"cert_file"_s, {}, true), file);
+            config.dataTls.privateKeyFile = resolvePath(tls.string(u"key_file"_s, {}, true), file);
+            tls.finish();
+            if (!config.roleRegion)
+                http.fail(u"tls"_s,
+                          u"is for a region's data port; an edge serves HTTPS with edge.tls"_s);
+            if (const TlsFiles::Loaded loaded = config.dataTls.load(
+                        TlsFiles::PeerCertificate::NotRequested);
+                !loaded.ok())
+                tls.fail(loaded.field, loaded.problem);
+        }
+        // Edges reach this region at its data_url: with http.tls it must say https:// (an
+        // https:// URL without it may name a TLS terminator in front of the region).
+        for (qsizetype i = 0; config.roleRegion && i < config.regions.size(); ++i) {
+            if (config.regions.at(i).id == config.region && config.dataTls.isEnabled()
+                && config.regions.at(i).dataUrl.scheme() != u"https"_s)
+                throw FieldError{u"regions[%1].data_url"_s.arg(i),
+                                 u"is http:// but http.tls is set: this region serves HTTPS; "
+                                 "list it as https://"_s};
+        }
         http.finish();
 
         config.shutdownTimeoutMs

@@ -104,6 +104,8 @@ struct NodeConfig
     // sync.secret_file's content, else control.cluster_token: replication and snapshot
     // connections prove they know it. Empty: they are not authenticated.
     QByteArray syncSecret;
+    // http.tls: HTTPS on a region's data port (certificate and key); not enabled: plain HTTP.
+    TlsFiles dataTls;
     // edge.tls's certificate and key (parsed from edgeSection) for warnings and metrics.
     TlsFiles edgeTls;
     TlsFiles syncTls; // sync.tls: mutual TLS on the replication port; not enabled: plain TCP

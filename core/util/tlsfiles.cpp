@@ -5,6 +5,11 @@
 #include <QSslCertificate>
 #include <QSslKey>
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 using namespace Qt::StringLiterals;
 
 namespace Meridian {
@@ -20,6 +25,28 @@ QByteArray readFile(const QString &path, QString *problem)
         return {};
     }
     return file.readAll();
+}
+
+// Whether the private key in `keyPem` belongs to the certificate in `certificatePem` (Qt has no
+// such check; OpenSSL, which Qt's TLS backend is, does).
+bool keyMatchesCertificate(const QByteArray &certificatePem, const QByteArray &keyPem)
+{
+    BIO *certificateBio = BIO_new_mem_buf(certificatePem.constData(), int(certificatePem.size()));
+    BIO *keyBio = BIO_new_mem_buf(keyPem.constData(), int(keyPem.size()));
+    // No passphrase prompt on the terminal: an encrypted key simply does not load.
+    pem_password_cb *noPassphrase = [](char *, int, int, void *) { return 0; };
+    X509 *certificate = certificateBio
+                                ? PEM_read_bio_X509(certificateBio, nullptr, noPassphrase, nullptr)
+                                : nullptr;
+    EVP_PKEY *key = keyBio ? PEM_read_bio_PrivateKey(keyBio, nullptr, noPassphrase, nullptr)
+                           : nullptr;
+    const bool match = certificate && key && X509_check_private_key(certificate, key) == 1;
+    X509_free(certificate);
+    EVP_PKEY_free(key);
+    BIO_free(certificateBio);
+    BIO_free(keyBio);
+    ERR_clear_error();
+    return match;
 }
 
 } // namespace
@@ -95,6 +122,10 @@ TlsFiles::Loaded TlsFiles::load(PeerCertificate peer) const
         return fail(u"key_file"_s,
                     privateKeyFile,
                     u"holds no unencrypted PEM private key (RSA, EC or DSA)"_s);
+    if (!keyMatchesCertificate(chain.first().toPem(), keyPem))
+        return fail(u"key_file"_s,
+                    privateKeyFile,
+                    u"does not belong to the certificate in %1"_s.arg(certificateFile));
 
     QSslConfiguration c = QSslConfiguration::defaultConfiguration();
     c.setProtocol(QSsl::TlsV1_2OrLater);

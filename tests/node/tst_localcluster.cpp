@@ -27,7 +27,18 @@ private slots:
     void distance();
     void wanLatencyAndApproval();
     void tlsCluster();
+    void edgeRefusesAnUntrustedRegion();
 };
+
+namespace {
+
+QByteArray fileContent(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+} // namespace
 
 void tst_LocalCluster::distance()
 {
@@ -209,7 +220,17 @@ void tst_LocalCluster::tlsCluster()
                               QByteArray("sealed"),
                               10000);
 
-    // Users reach the regions through the edge over HTTPS too (edge.tls), the write included.
+    // Users reach the regions through the edge over HTTPS (edge.tls), and the edge reaches the
+    // regions' data ports over HTTPS too (http.tls): its health checks trust the cluster's CA
+    // (edge.upstream_ca_file) and find both regions healthy.
+    QCOMPARE(usEast.scheme(), u"https"_s);
+    const auto edgeLog = [&cluster] { return fileContent(cluster.node(u"edge-1"_s)->logPath); };
+    for (const QString &region : {u"us-east"_s, u"eu-west"_s}) {
+        const QByteArray healthy = "endpoint " + cluster.node(region)->dataUrl.toString().toUtf8()
+                                   + " of " + region.toUtf8() + " is now healthy";
+        QTRY_VERIFY_WITH_TIMEOUT(edgeLog().contains(healthy), 10000);
+    }
+    QVERIFY2(!edgeLog().contains("unhealthy"), edgeLog().constData());
     const QUrl edgeHttps = cluster.node(u"edge-1"_s)->httpsUrl;
     QCOMPARE(edgeHttps.scheme(), u"https"_s);
     QVERIFY(edgeHttps.port() != cluster.node(u"edge-1"_s)->dataUrl.port());
@@ -244,4 +265,32 @@ void tst_LocalCluster::tlsCluster()
 }
 
 QTEST_GUILESS_MAIN(tst_LocalCluster)
+// The edge verifies the regions' certificates: trusting another CA (edge.upstream_ca_file),
+// it sends no request to a region it cannot trust, answers 502, and says why in its log.
+void tst_LocalCluster::edgeRefusesAnUntrustedRegion()
+{
+    const QString certificates = QStringLiteral(SRCDIR "../sync/tls/");
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    LocalCluster cluster(dir.filePath(u"c"_s));
+    LocalClusterOptions options;
+    options.regions = 1;
+    options.edges = 1;
+    options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s;
+    options.tls = {certificates + u"node.pem"_s,
+                   certificates + u"node.key"_s,
+                   certificates + u"ca.pem"_s};
+    options.edgeOverrides = {{u"upstream_ca_file"_s, certificates + u"other-ca.pem"_s}};
+    QString error;
+    QVERIFY2(cluster.up(options, &error), qPrintable(error));
+    auto cleanup = qScopeGuard([&cluster]() {
+        QString ignored;
+        cluster.down(5000, &ignored);
+    });
+    const QUrl plainEdge = cluster.node(u"edge-1"_s)->dataUrl;
+    QCOMPARE(call("GET", at(plainEdge, u"/api/kv/anything"_s), {}).status, 502);
+    const auto edgeLog = [&cluster] { return fileContent(cluster.node(u"edge-1"_s)->logPath); };
+    QTRY_VERIFY_WITH_TIMEOUT(edgeLog().contains("unable to get local issuer certificate"), 10000);
+}
+
 #include "tst_localcluster.moc"

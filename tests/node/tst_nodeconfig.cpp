@@ -104,6 +104,7 @@ private slots:
     void syncSecret();
     void syncTls();
     void controlTlsMatchesTheControlUrl();
+    void dataAndEdgeTls();
     void unreadableFile();
     void malformedJson();
 };
@@ -407,6 +408,55 @@ void tst_NodeConfig::controlTlsMatchesTheControlUrl()
     setPath(plain, u"regions[0].control_url"_s, u"http://127.0.0.1:42001"_s);
     setPath(plain, u"regions[1].control_url"_s, u"https://127.0.0.1:42002"_s);
     QVERIFY(std::holds_alternative<NodeConfig>(parseHere(plain)));
+}
+
+void tst_NodeConfig::dataAndEdgeTls()
+{
+    // http.tls: HTTPS on the region's data port; the files relative to the configuration.
+    QJsonObject data = minimalConfig();
+    setPath(data, u"http.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
+    setPath(data, u"http.tls.key_file"_s, u"../sync/tls/node.key"_s);
+    expectRefusedAt(data, u"regions[0].data_url"_s, u"is http:// but http.tls is set"_s);
+    setPath(data, u"regions[0].data_url"_s, u"https://127.0.0.1:41001"_s);
+    const auto good = parseHere(data);
+    if (const auto *error = std::get_if<ConfigError>(&good))
+        QFAIL(qPrintable(error->toString()));
+    QCOMPARE(std::get<NodeConfig>(good).dataTls.certificateFile,
+             QDir::cleanPath(QStringLiteral(SRCDIR "../sync/tls/node.pem")));
+    setPath(data, u"http.tls.key_file"_s, u"../sync/tls/stranger.key"_s);
+    expectRefusedAt(data, u"http.tls.key_file"_s, u"stranger.key"_s);
+    // An https:// data URL without http.tls may name a TLS terminator in front of the region.
+    QJsonObject fronted = minimalConfig();
+    setPath(fronted, u"regions[0].data_url"_s, u"https://www.example.test:443"_s);
+    QVERIFY(std::holds_alternative<NodeConfig>(parseHere(fronted)));
+
+    // An edge node: edge.tls and edge.upstream_ca_file beside the file; http.tls is not its.
+    QJsonObject edge = minimalConfig();
+    edge.remove(u"region"_s);
+    setPath(edge, u"node_id"_s, u"edge-1"_s);
+    setPath(edge, u"role"_s, u"edge"_s);
+    setPath(edge,
+            u"edges"_s,
+            QJsonArray{QJsonObject{{u"id"_s, u"edge-1"_s},
+                                   {u"control_url"_s, u"http://127.0.0.1:42009"_s},
+                                   {u"sync_address"_s, u"127.0.0.1:43009"_s}}});
+    setPath(edge, u"edge.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
+    setPath(edge, u"edge.tls.key_file"_s, u"../sync/tls/node.key"_s);
+    setPath(edge, u"edge.upstream_ca_file"_s, u"../sync/tls/ca.pem"_s);
+    const auto parsedEdge = parseHere(edge);
+    if (const auto *error = std::get_if<ConfigError>(&parsedEdge))
+        QFAIL(qPrintable(error->toString()));
+    const NodeConfig edgeConfig = std::get<NodeConfig>(parsedEdge);
+    QCOMPARE(edgeConfig.edgeTls.privateKeyFile,
+             QDir::cleanPath(QStringLiteral(SRCDIR "../sync/tls/node.key")));
+    QCOMPARE(edgeConfig.edgeSection.value(u"upstream_ca_file"_s).toString(),
+             QDir::cleanPath(QStringLiteral(SRCDIR "../sync/tls/ca.pem")));
+    setPath(edge, u"edge.tls.key_file"_s, u"../sync/tls/missing.key"_s);
+    expectRefusedAt(edge, u"edge.tls.key_file"_s, u"missing.key"_s);
+    setPath(edge, u"edge.tls.key_file"_s, u"../sync/tls/node.key"_s);
+    setPath(edge, u"http.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
+    setPath(edge, u"http.tls.key_file"_s, u"../sync/tls/node.key"_s);
+    expectRefusedAt(edge, u"http.tls"_s, u"an edge serves HTTPS with edge.tls"_s);
 }
 
 void tst_NodeConfig::unreadableFile()
