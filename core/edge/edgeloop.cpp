@@ -1861,11 +1861,18 @@ struct LoopState
             ERR_clear_error();
             if (lastUpstreamTlsWarning < 0 || now - lastUpstreamTlsWarning >= 60'000) {
                 lastUpstreamTlsWarning = now;
+                const long verify = SSL_get_verify_result(u->ssl);
+                const bool misnamed = verify == X509_V_ERR_HOSTNAME_MISMATCH
+                                      || verify == X509_V_ERR_IP_ADDRESS_MISMATCH;
                 qCWarning(lcEdgeProxy).noquote()
                         << "edge worker" << worker << ": TLS with"
                         << router.endpoint(u->endpoint).url << "failed:" << why
-                        << "(set edge.upstream_ca_file to the CA that signed the region's "
-                           "certificate; further failures this minute are not logged)";
+                        << (misnamed ? "(the region's certificate must name the host of its "
+                                       "data_url"
+                            : verify != X509_V_OK ? "(edge.upstream_ca_file must hold the CA that "
+                                                    "signed the region's certificate"
+                                                  : "(is the region serving HTTPS there?")
+                        << "- further failures this minute are not logged)";
             }
             attemptFailed(c, u, Failure::Connect);
             if (c->fd >= 0)
@@ -1875,8 +1882,9 @@ struct LoopState
         }
     }
 
-    // An idle pooled TLS connection may receive records that carry no data (TLS 1.3 session
-    // tickets): true when that is all that arrived and the connection can stay in the pool.
+    // An idle pooled TLS connection may receive records that carry no data (a TLS 1.3 key
+    // update, session tickets a server sends late; most send them with the first answer):
+    // true when that is all that arrived and the connection can stay in the pool.
     bool onlyTlsHousekeeping(Upstream *u)
     {
         if (!u->ssl)

@@ -2,6 +2,8 @@
 
 #include <QMetaObject>
 #include <QMutexLocker>
+#include <QSslConfiguration>
+#include <QSslServer>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QUrlQuery>
@@ -11,10 +13,25 @@ using namespace Qt::StringLiterals;
 TestUpstream::TestUpstream(const QByteArray &region)
     : m_region(region)
 {
-    m_server = new QTcpServer(this);
+    serve(new QTcpServer(this));
+}
+
+TestUpstream::TestUpstream(const QByteArray &region, const QSslConfiguration &tls)
+    : m_region(region)
+    , m_tls(true)
+{
+    auto *server = new QSslServer(this);
+    server->setSslConfiguration(tls);
+    serve(server);
+}
+
+void TestUpstream::serve(QTcpServer *server)
+{
+    m_server = server;
     m_server->listen(QHostAddress::LocalHost, 0);
     m_port = m_server->serverPort();
-    connect(m_server, &QTcpServer::newConnection, this, &TestUpstream::onNewConnection);
+    // Connections join the queue once usable: at once, or after the TLS handshake.
+    connect(m_server, &QTcpServer::pendingConnectionAvailable, this, &TestUpstream::onNewConnection);
     moveToThread(&m_thread);
     m_thread.start();
 }
@@ -28,7 +45,7 @@ TestUpstream::~TestUpstream()
 
 QByteArray TestUpstream::url() const
 {
-    return "http://127.0.0.1:" + QByteArray::number(m_port);
+    return (m_tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + QByteArray::number(m_port);
 }
 
 int TestUpstream::requestsFor(const QByteArray &path) const

@@ -9,6 +9,7 @@
 
 #include <atomic>
 
+class QSslConfiguration;
 class QTcpServer;
 class QTcpSocket;
 
@@ -29,6 +30,8 @@ class TestUpstream final : public QObject
     Q_OBJECT
 public:
     explicit TestUpstream(const QByteArray &region = {});
+    // A region serving HTTPS with `tls` (certificate and key); url() says https://.
+    TestUpstream(const QByteArray &region, const QSslConfiguration &tls);
     ~TestUpstream() override;
 
     quint16 port() const { return m_port; }
@@ -43,6 +46,7 @@ public:
     void setForcedStatus(int status) { m_forcedStatus.store(status); }
 
 private:
+    void serve(QTcpServer *server);
     void onNewConnection();
     void onReadyRead(QTcpSocket *socket);
     bool handleOne(QTcpSocket *socket, QByteArray &buffer);
@@ -51,6 +55,7 @@ private:
     QTcpServer *m_server = nullptr;
     QByteArray m_region;
     quint16 m_port = 0;
+    bool m_tls = false;
     std::atomic<int> m_requests{0};
     std::atomic<int> m_connections{0};
     std::atomic<int> m_open{0};

@@ -50,20 +50,22 @@ private:
         quint16 httpsPort() const { return gateway->tlsPort(); }
     };
 
-    static std::unique_ptr<Edge> makeEdge(const QString &cert = certFile("node"),
-                                          const QString &key = keyFile("node"),
-                                          bool redirectHttp = false)
+    // An edge with edge.tls (the `node` test certificate unless `tune` says otherwise) in front
+    // of one region: `region`, or a plain one.
+    static std::unique_ptr<Edge> makeEdge(const std::function<void(EdgeConfig &)> &tune = {},
+                                          std::unique_ptr<TestUpstream> region = {})
     {
         auto e = std::make_unique<Edge>();
-        e->region = std::make_unique<TestUpstream>("r0");
+        e->region = region ? std::move(region) : std::make_unique<TestUpstream>("r0");
         EdgeConfig config;
         config.listenHost = u"127.0.0.1"_s;
         config.listenPort = 0;
         config.tlsListenPort = 0;
         config.workers = 2;
-        config.tls.certificateFile = cert;
-        config.tls.privateKeyFile = key;
-        config.tlsRedirectHttp = redirectHttp;
+        config.tls.certificateFile = certFile("node");
+        config.tls.privateKeyFile = keyFile("node");
+        if (tune)
+            tune(config);
         e->router = std::make_shared<EdgeRouter>(config,
                                                  QList<EdgeRouter::Region>{
                                                          {u"r0"_s,
@@ -75,6 +77,21 @@ private:
             qFatal("edge did not start: %s", qPrintable(error));
         return e;
     }
+
+    // A region serving HTTPS with the test certificate `name`.
+    static std::unique_ptr<TestUpstream> httpsRegion(const char *name)
+    {
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.setLocalCertificateChain(QSslCertificate::fromPath(certFile(name)));
+        QFile key(keyFile(name));
+        if (!key.open(QIODevice::ReadOnly))
+            qFatal("cannot read %s", qPrintable(key.fileName()));
+        tls.setPrivateKey(QSslKey(key.readAll(), QSsl::Ec));
+        tls.setPeerVerifyMode(QSslSocket::VerifyNone);
+        return std::make_unique<TestUpstream>("r0", tls);
+    }
+
+    static void trustTestCa(EdgeConfig &config) { config.upstreamCaFile = certFile("ca"); }
 
     static QByteArray serialOf(EdgeTestClient &c)
     {
@@ -217,7 +234,7 @@ private slots:
 
     void plainPortRedirectsWhenAsked()
     {
-        auto e = makeEdge(certFile("node"), keyFile("node"), true);
+        auto e = makeEdge([](EdgeConfig &c) { c.tlsRedirectHttp = true; });
         const QByteArray https = QByteArray::number(e->httpsPort());
         EdgeTestClient c(e->port());
         c.send("GET /shop/cart?id=7 HTTP/1.1\r\nHost: www.example.test:8080\r\n\r\n");
@@ -243,6 +260,51 @@ private slots:
         // HTTPS itself is served as ever.
         EdgeTestClient secure(e->httpsPort(), certFile("ca"));
         QCOMPARE(secure.get("/hello").status, 200);
+    }
+
+    void httpsRegionOverPooledTls()
+    {
+        // A region listed with an https:// URL: the edge speaks TLS to it, verifies it against
+        // edge.upstream_ca_file, and keeps the connection (and its session) in the pool.
+        auto e = makeEdge(trustTestCa, httpsRegion("node"));
+        QVERIFY(e->region->url().startsWith("https://"));
+        EdgeTestClient c(e->port());
+        for (int i = 0; i < 20; ++i) {
+            const auto r = c.get("/hello");
+            QCOMPARE(r.status, 200);
+            QCOMPARE(r.body, "hello from r0\n");
+        }
+        QCOMPARE(e->region->connections(), 1);
+        QByteArray body(2 * 1024 * 1024 + 17, 'x');
+        c.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: "
+               + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+        const auto echoed = c.read(false, 30000);
+        QCOMPARE(echoed.status, 200);
+        QVERIFY(echoed.body == body);
+        c.send("GET /big?n=6000000 HTTP/1.1\r\nHost: a\r\n\r\n");
+        QCOMPARE(c.read(false, 30000, false).bodyBytes, 6000000);
+        // An idle pooled TLS connection outlives the session tickets the region sent.
+        QTest::qWait(300);
+        QCOMPARE(c.get("/hello").status, 200);
+        QCOMPARE(e->region->connections(), 1);
+    }
+
+    void untrustedRegionsGetNoRequest()
+    {
+        // Another CA's certificate, and one of the right CA for another name: the handshake
+        // fails, the request is never sent, the client gets 502.
+        for (const char *name : {"stranger", "misnamed"}) {
+            auto e = makeEdge(trustTestCa, httpsRegion(name));
+            EdgeTestClient c(e->port());
+            const auto r = c.get("/hello");
+            QCOMPARE(r.status, 502);
+            QCOMPARE(e->region->requests(), 0);
+        }
+        // Without upstream_ca_file the system's CAs are trusted, which do not know the test CA.
+        auto e = makeEdge({}, httpsRegion("node"));
+        EdgeTestClient c(e->port());
+        QCOMPARE(c.get("/hello").status, 502);
+        QCOMPARE(e->region->requests(), 0);
     }
 
     void badHandshakesAreClosedAndCounted()
@@ -302,7 +364,10 @@ private slots:
         const QString key = dir.filePath(u"edge.key"_s);
         QVERIFY(QFile::copy(certFile("node"), cert));
         QVERIFY(QFile::copy(keyFile("node"), key));
-        auto e = makeEdge(cert, key);
+        auto e = makeEdge([&](EdgeConfig &c) {
+            c.tls.certificateFile = cert;
+            c.tls.privateKeyFile = key;
+        });
         EdgeTestClient before(e->httpsPort(), certFile("ca"));
         QVERIFY(before.encrypted());
         const QByteArray oldSerial = serialOf(before);
