@@ -39,7 +39,11 @@ int main(int argc, char *argv[])
                                              u"ADDRESS:PORT for HTTPS (with --tls-cert)."_s,
                                              u"ADDR"_s,
                                              u"127.0.0.1:8443"_s);
-    parser.addOptions({listenOption,
+    const QCommandLineOption upstreamCaOption(u"upstream-ca"_s,
+                                              u"CA certificates trusted for https:// regions."_s,
+                                              u"FILE"_s);
+    parser.addOptions({upstreamCaOption,
+                       listenOption,
                        workersOption,
                        regionOption,
                        noCacheOption,
@@ -64,13 +68,14 @@ int main(int argc, char *argv[])
     }
     config->cacheEnabled = !parser.isSet(noCacheOption);
     config->accessLog = parser.value(accessLogOption);
+    config->upstreamCaFile = parser.value(upstreamCaOption);
     QList<Meridian::EdgeRouter::Region> regions;
     for (const QString &r : parser.values(regionOption)) {
         const qsizetype eq = r.indexOf(u'=');
         const QUrl url(r.mid(eq + 1));
         if (eq <= 0 || !url.isValid() || url.host().isEmpty()) {
             std::fprintf(stderr,
-                         "meridian-bench-edge: --region %s: expected ID=http://HOST:PORT\n",
+                         "meridian-bench-edge: --region %s: expected ID=http[s]://HOST:PORT\n",
                          qPrintable(r));
             return 2;
         }

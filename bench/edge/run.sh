@@ -5,8 +5,11 @@
 # p99 for each proxy and Meridian's ratios to nginx.
 #
 # usage: bench/edge/run.sh [--build DIR] [--duration S] [--connections N] [--rounds N] [--tls]
+#                          [--tls-upstream]
 # --tls: every proxy terminates HTTPS (the test certificate tests/sync/tls/node.pem, EC P-256)
-# and wrk speaks HTTPS to it; the upstream stays plain HTTP, as in a deployment.
+# and wrk speaks HTTPS to it. --tls-upstream: the upstream serves HTTPS too, and every proxy
+# speaks TLS to it, verifying its certificate against tests/sync/tls/ca.pem (nginx
+# proxy_ssl_verify, HAProxy verify required, the edge's upstream_ca_file).
 # Everything runs as the current user, with configs in a temp dir, on loopback ports, and is
 # stopped on exit. Every wrk run is bounded by `timeout`. EDGE_ARGS adds options to the edge
 # (e.g. EDGE_ARGS="--access-log /tmp/edge-access.log" to measure the cost of the access log);
@@ -21,6 +24,7 @@ duration=10
 connections=64
 rounds=3
 tls=
+tls_upstream=
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift 2 ;;
@@ -28,7 +32,8 @@ while [ $# -gt 0 ]; do
     --connections) connections=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --tls) tls=1; shift ;;
-    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+    --tls-upstream) tls_upstream=1; shift ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -72,14 +77,15 @@ wait_ready() { # url
 
 up1=$(free_port); up2=$(free_port); up3=$(free_port)
 p_nginx=$(free_port); p_haproxy=$(free_port); p_edge=$(free_port); p_edge_plain=$(free_port)
+cert="$root/tests/sync/tls/node.pem"
+key="$root/tests/sync/tls/node.key"
+ca="$root/tests/sync/tls/ca.pem"
 scheme=http
 nginx_listen="127.0.0.1:$p_nginx"
 haproxy_bind="127.0.0.1:$p_haproxy"
 edge_listen=(--listen "127.0.0.1:$p_edge")
 if [ -n "$tls" ]; then
     scheme=https
-    cert="$root/tests/sync/tls/node.pem"
-    key="$root/tests/sync/tls/node.key"
     cat "$cert" "$key" >"$dir/haproxy.pem"
     nginx_listen="127.0.0.1:$p_nginx ssl;
         ssl_certificate $cert;
@@ -89,6 +95,19 @@ if [ -n "$tls" ]; then
     haproxy_bind="127.0.0.1:$p_haproxy ssl crt $dir/haproxy.pem alpn http/1.1"
     edge_listen=(--listen "127.0.0.1:$p_edge_plain" --tls-cert "$cert" --tls-key "$key"
         --tls-listen "127.0.0.1:$p_edge")
+fi
+up_scheme=http
+up_ssl=
+nginx_upstream_tls=
+haproxy_server_tls=
+if [ -n "$tls_upstream" ]; then
+    up_scheme=https
+    up_ssl=" ssl"
+    nginx_upstream_tls="proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate $ca;
+            proxy_ssl_name localhost;
+            proxy_ssl_session_reuse on;"
+    haproxy_server_tls=" ssl verify required ca-file $ca verifyhost localhost"
 fi
 
 mkdir -p "$dir/up/html" "$dir/up/logs" "$dir/nx/logs"
@@ -105,7 +124,9 @@ http {
     keepalive_timeout 60s;
     open_file_cache max=16;
     server {
-        listen 127.0.0.1:$up1; listen 127.0.0.1:$up2; listen 127.0.0.1:$up3;
+        listen 127.0.0.1:$up1$up_ssl; listen 127.0.0.1:$up2$up_ssl; listen 127.0.0.1:$up3$up_ssl;
+        ssl_certificate $cert;
+        ssl_certificate_key $key;
         root $dir/up/html;
         location / { add_header X-Meridian-Region bench; }
     }
@@ -128,7 +149,8 @@ http {
     server {
         listen $nginx_listen;
         location / {
-            proxy_pass http://regions;
+            proxy_pass $up_scheme://regions;
+            $nginx_upstream_tls
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
@@ -155,14 +177,14 @@ frontend fe
     default_backend regions
 backend regions
     balance roundrobin
-    server r1 127.0.0.1:$up1
-    server r2 127.0.0.1:$up2
-    server r3 127.0.0.1:$up3
+    server r1 127.0.0.1:$up1$haproxy_server_tls
+    server r2 127.0.0.1:$up2$haproxy_server_tls
+    server r3 127.0.0.1:$up3$haproxy_server_tls
 CONF
 
 "$NGINX" -p "$dir/up" -c "$dir/up/nginx.conf" -g 'daemon off;' 2>"$dir/up/logs/stderr" &
 pids+=($!)
-wait_ready "http://127.0.0.1:$up1/"
+wait_ready "$up_scheme://127.0.0.1:$up1/"
 "$NGINX" -p "$dir/nx" -c "$dir/nx/nginx.conf" -g 'daemon off;' 2>"$dir/nx/logs/stderr" &
 pids+=($!)
 nginx_master=$!
@@ -170,8 +192,8 @@ nginx_master=$!
 pids+=($!)
 haproxy_pid=$!
 "$edge_bin" "${edge_listen[@]}" --workers 1 \
-    --region "r1=http://127.0.0.1:$up1" --region "r2=http://127.0.0.1:$up2" \
-    --region "r3=http://127.0.0.1:$up3" ${EDGE_ARGS:-} >"$dir/edge.log" 2>&1 &
+    --region "r1=$up_scheme://127.0.0.1:$up1" --region "r2=$up_scheme://127.0.0.1:$up2" \
+    --region "r3=$up_scheme://127.0.0.1:$up3" ${tls_upstream:+--upstream-ca "$ca"} ${EDGE_ARGS:-} >"$dir/edge.log" 2>&1 &
 pids+=($!)
 edge_pid=$!
 wait_ready "$scheme://127.0.0.1:$p_nginx/"
@@ -206,7 +228,7 @@ run_wrk() { # name port pid -> "rps p50_us p99_us errors cpu_us_per_request"
         'BEGIN { printf "%.2f", (n > 0 ? d * 1e6 / hz / n : 0) }')"
 }
 
-echo "edge benchmark: wrk -t1 -c$connections -d${duration}s, $rounds rounds, upstream nginx (1 worker, 612-byte file, 3 ports)${tls:+, clients over HTTPS}"
+echo "edge benchmark: wrk -t1 -c$connections -d${duration}s, $rounds rounds, upstream nginx (1 worker, 612-byte file, 3 ports)${tls:+, clients over HTTPS}${tls_upstream:+, proxies to the upstream over HTTPS}"
 echo "machine: $(nproc) cores, $(uname -r)"
 if [ -n "$tls" ]; then
     for n in nginx haproxy meridian; do
