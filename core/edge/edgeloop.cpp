@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -153,6 +152,7 @@ struct Conn
     // TLS (clients of the HTTPS port): the session, whether its handshake is done, and a read
     // that must wait for the socket to take bytes (or a write for bytes to arrive).
     SSL *ssl = nullptr;
+    EdgeTlsSocket tlsSocket; // what `ssl` reads and writes through
     bool handshaken = false;
     bool readWantsWrite = false;
     bool writeWantsRead = false;
@@ -414,6 +414,10 @@ struct LoopState
         const int n = SSL_read(c->ssl, c->in.tail(), int(std::min<size_t>(space, INT_MAX)));
         if (n > 0) {
             c->in.commit(size_t(n));
+            // Nothing in OpenSSL and the socket emptied by its last read: the next read could
+            // only say WANT_READ, so the next edge event is what to wait for.
+            if (c->tlsSocket.drained && !SSL_has_pending(c->ssl))
+                c->readable = false;
             return size_t(n);
         }
         c->readable = false;
@@ -664,7 +668,8 @@ struct LoopState
             c->deadline = now + cfg.clientIdleTimeoutMs;
             c->writable = true;
             if (https) {
-                c->ssl = shared->tls->newSession(fd);
+                c->tlsSocket.fd = fd;
+                c->ssl = shared->tls->newSession(&c->tlsSocket);
                 if (!c->ssl) {
                     ::close(fd);
                     delete c;
@@ -712,9 +717,12 @@ struct LoopState
         const int rc = ::connect(u->fd,
                                  reinterpret_cast<const sockaddr *>(&ep.address),
                                  ep.addressLength);
-        if (ep.tls)
-            u->ssl = shared->upstreamTls->newClientSession(u->fd, ep.serverName);
-        if ((rc != 0 && errno != EINPROGRESS) || (ep.tls && !u->ssl)) {
+        const int connectError = rc == 0 ? 0 : errno; // before any other call can change it
+        if (ep.tls) {
+            u->tlsSocket.fd = u->fd;
+            u->ssl = shared->upstreamTls->newClientSession(&u->tlsSocket, ep.serverName);
+        }
+        if ((rc != 0 && connectError != EINPROGRESS) || (ep.tls && !u->ssl)) {
             ::close(u->fd);
             delete u;
             return nullptr;
@@ -968,7 +976,7 @@ struct LoopState
             endExchange(c, false, true);
         char probe;
         const bool unread = !c->in.empty() || (c->hasBody && !c->reqFramer.done())
-                            || (c->ssl && SSL_pending(c->ssl) > 0)
+                            || (c->ssl && SSL_has_pending(c->ssl))
                             || ::recv(c->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
         if (!unread || c->eof || c->failed) {
             closeClient(c);
@@ -1997,12 +2005,6 @@ struct LoopState
 
     void run()
     {
-        // OpenSSL writes with write(2), which raises SIGPIPE on a connection the client reset:
-        // blocked in this thread, it becomes EPIPE, as MSG_NOSIGNAL makes it for plain sockets.
-        sigset_t pipe;
-        sigemptyset(&pipe);
-        sigaddset(&pipe, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
         std::vector<epoll_event> events(512);
         now = monotonicMs();
         lastSweep = now;

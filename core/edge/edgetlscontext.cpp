@@ -2,12 +2,15 @@
 
 #include <QFile>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
+#include <cerrno>
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -188,7 +191,85 @@ bool EdgeTlsContext::reload(QString *error)
     return true;
 }
 
-SSL *EdgeTlsContext::newSession(int fd) const
+namespace {
+
+int socketRead(BIO *bio, char *data, int length)
+{
+    auto *socket = static_cast<EdgeTlsSocket *>(BIO_get_data(bio));
+    BIO_clear_retry_flags(bio);
+    for (;;) {
+        const ssize_t n = ::recv(socket->fd, data, size_t(length), 0);
+        if (n >= 0) {
+            socket->drained = n < length;
+            return int(n);
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            socket->drained = true;
+            BIO_set_retry_read(bio);
+        }
+        return -1;
+    }
+}
+
+int socketWrite(BIO *bio, const char *data, int length)
+{
+    auto *socket = static_cast<EdgeTlsSocket *>(BIO_get_data(bio));
+    BIO_clear_retry_flags(bio);
+    for (;;) {
+        const ssize_t n = ::send(socket->fd, data, size_t(length), MSG_NOSIGNAL);
+        if (n >= 0)
+            return int(n);
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            BIO_set_retry_write(bio);
+        return -1;
+    }
+}
+
+long socketControl(BIO *, int command, long, void *)
+{
+    return command == BIO_CTRL_FLUSH ? 1 : 0; // writes go straight to the socket
+}
+
+int socketCreate(BIO *bio)
+{
+    BIO_set_init(bio, 1);
+    return 1;
+}
+
+// The BIO type of EdgeTlsSocket, made once for the process.
+const BIO_METHOD *socketMethod()
+{
+    static BIO_METHOD *const method = [] {
+        BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+                                     "meridian edge socket");
+        BIO_meth_set_read(m, socketRead);
+        BIO_meth_set_write(m, socketWrite);
+        BIO_meth_set_ctrl(m, socketControl);
+        BIO_meth_set_create(m, socketCreate);
+        return m;
+    }();
+    return method;
+}
+
+// Puts `ssl` on `socket` through the edge's BIO, reading ahead; false if out of memory.
+bool attach(SSL *ssl, EdgeTlsSocket *socket)
+{
+    BIO *bio = BIO_new(socketMethod());
+    if (!bio)
+        return false;
+    BIO_set_data(bio, socket);
+    SSL_set_bio(ssl, bio, bio); // the session owns it from here
+    SSL_set_read_ahead(ssl, 1);
+    return true;
+}
+
+} // namespace
+
+SSL *EdgeTlsContext::newSession(EdgeTlsSocket *socket) const
 {
     SSL *ssl = nullptr;
     {
@@ -197,7 +278,7 @@ SSL *EdgeTlsContext::newSession(int fd) const
     }
     if (!ssl)
         return nullptr;
-    if (SSL_set_fd(ssl, fd) != 1) {
+    if (!attach(ssl, socket)) {
         SSL_free(ssl);
         return nullptr;
     }
@@ -205,7 +286,7 @@ SSL *EdgeTlsContext::newSession(int fd) const
     return ssl;
 }
 
-SSL *EdgeTlsContext::newClientSession(int fd, const std::string &serverName) const
+SSL *EdgeTlsContext::newClientSession(EdgeTlsSocket *socket, const std::string &serverName) const
 {
     SSL *ssl = nullptr;
     {
@@ -222,7 +303,7 @@ SSL *EdgeTlsContext::newClientSession(int fd, const std::string &serverName) con
                                        == 1
                           : SSL_set_tlsext_host_name(ssl, serverName.c_str()) == 1
                                        && SSL_set1_host(ssl, serverName.c_str()) == 1;
-    if (!named || SSL_set_fd(ssl, fd) != 1) {
+    if (!named || !attach(ssl, socket)) {
         SSL_free(ssl);
         return nullptr;
     }

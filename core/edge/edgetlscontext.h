@@ -11,6 +11,15 @@ using SSL_CTX = struct ssl_ctx_st;
 
 namespace Meridian {
 
+// The socket under one TLS session: OpenSSL reads and writes it through a BIO of the edge's own
+// (recv/send with MSG_NOSIGNAL), which records whether the last read emptied the socket, so an
+// edge-triggered loop can stop reading without one more read to find out.
+struct EdgeTlsSocket
+{
+    int fd = -1;
+    bool drained = false; // the last read returned less than asked, or nothing (EAGAIN)
+};
+
 // The edge's TLS: either the server side of its HTTPS port, an OpenSSL server context built from
 // edge.tls's certificate chain and key (TLS 1.2 or later, ALPN "http/1.1", session tickets
 // shared by every worker), or the client side of its connections to https:// regions, which
@@ -37,12 +46,13 @@ public:
     // Builds a context from the same files again; on failure the current one stays in use.
     bool reload(QString *error);
 
-    // A server-side session on the accepted, non-blocking descriptor `fd`; null if OpenSSL
-    // cannot allocate one. The caller owns it (SSL_free).
-    SSL *newSession(int fd) const;
-    // A client session on the connecting descriptor `fd` to `serverName` (a host name, sent
-    // as SNI, or an IP address), whose certificate must name it. Client contexts only.
-    SSL *newClientSession(int fd, const std::string &serverName) const;
+    // A server-side session on the accepted, non-blocking `socket` (which must outlive it);
+    // null if OpenSSL cannot allocate one. The caller owns it (SSL_free). Sessions read ahead:
+    // after a read, SSL_has_pending() and socket->drained together say whether more is there.
+    SSL *newSession(EdgeTlsSocket *socket) const;
+    // A client session on the connecting `socket` to `serverName` (a host name, sent as SNI, or
+    // an IP address), whose certificate must name it. Client contexts only.
+    SSL *newClientSession(EdgeTlsSocket *socket, const std::string &serverName) const;
     // Why the peer's certificate was refused ("certificate has expired", …), or empty.
     static QString verifyError(const SSL *ssl);
 

@@ -341,8 +341,7 @@ private slots:
     void clientResetMidBodyLeavesTheEdgeServing()
     {
         // A client that resets a connection the edge is still writing a large body to costs
-        // that connection only. (OpenSSL writes with write(2), which could raise SIGPIPE; the
-        // workers block it. This test does not reach that case: the reset is seen first.)
+        // that connection only (TLS writes go through the edge's BIO, send with MSG_NOSIGNAL).
         auto e = makeEdge();
         for (int round = 0; round < 3; ++round) {
             EdgeTestClient c(e->httpsPort(), certFile("ca"));
