@@ -897,6 +897,27 @@ struct LoopState
         ERR_clear_error();
     }
 
+    // One step of a TLS handshake on either side: done, waiting for the socket (its flag
+    // cleared), or failed with OpenSSL's error code in *error.
+    enum class Handshake { Done, Waiting, Failed };
+    static Handshake stepHandshake(Conn *c, int *error)
+    {
+        ERR_clear_error();
+        const int r = SSL_do_handshake(c->ssl);
+        if (r == 1)
+            return Handshake::Done;
+        *error = SSL_get_error(c->ssl, r);
+        if (*error == SSL_ERROR_WANT_READ) {
+            c->readable = false;
+            return Handshake::Waiting;
+        }
+        if (*error == SSL_ERROR_WANT_WRITE) {
+            c->writable = false;
+            return Handshake::Waiting;
+        }
+        return Handshake::Failed;
+    }
+
     // Drives a client's TLS handshake on the HTTPS port; true once it is done. Plain HTTP sent
     // to this port gets a 400 saying so (as nginx), not a silent close.
     bool handshake(Client *c)
@@ -924,21 +945,19 @@ struct LoopState
                 return false;
             }
         }
-        ERR_clear_error();
-        const int r = SSL_do_handshake(c->ssl);
-        if (r == 1) {
+        int error = 0;
+        switch (stepHandshake(c, &error)) {
+        case Handshake::Done:
             c->handshaken = true;
             c->deadline = now + cfg.clientIdleTimeoutMs;
             ++(SSL_session_reused(c->ssl) ? tlsResumed : tlsFullHandshakes);
             return true;
+        case Handshake::Waiting:
+            return false;
+        case Handshake::Failed:
+            break;
         }
-        switch (SSL_get_error(c->ssl, r)) {
-        case SSL_ERROR_WANT_READ:
-            c->readable = false;
-            return false;
-        case SSL_ERROR_WANT_WRITE:
-            c->writable = false;
-            return false;
+        switch (error) {
         case SSL_ERROR_ZERO_RETURN: // the client went away before finishing; not worth a line
         case SSL_ERROR_SYSCALL:
             if (ERR_peek_error() == 0) {
@@ -1848,46 +1867,40 @@ struct LoopState
     // another region), and says why once a minute.
     bool upstreamHandshake(Client *c, Upstream *u)
     {
-        ERR_clear_error();
-        const int r = SSL_do_handshake(u->ssl);
-        if (r == 1) {
+        int error = 0;
+        switch (stepHandshake(u, &error)) {
+        case Handshake::Done:
             u->state = Upstream::State::Busy;
             u->deadline = now + cfg.upstreamResponseTimeoutMs;
             return true;
-        }
-        switch (SSL_get_error(u->ssl, r)) {
-        case SSL_ERROR_WANT_READ:
-            u->readable = false;
+        case Handshake::Waiting:
             return false;
-        case SSL_ERROR_WANT_WRITE:
-            u->writable = false;
-            return false;
-        default: {
-            QString why = EdgeTlsContext::verifyError(u->ssl);
-            if (why.isEmpty())
-                why = EdgeTlsContext::lastError();
-            ERR_clear_error();
-            if (lastUpstreamTlsWarning < 0 || now - lastUpstreamTlsWarning >= 60'000) {
-                lastUpstreamTlsWarning = now;
-                const long verify = SSL_get_verify_result(u->ssl);
-                const bool misnamed = verify == X509_V_ERR_HOSTNAME_MISMATCH
-                                      || verify == X509_V_ERR_IP_ADDRESS_MISMATCH;
-                qCWarning(lcEdgeProxy).noquote()
-                        << "edge worker" << worker << ": TLS with"
-                        << router.endpoint(u->endpoint).url << "failed:" << why
-                        << (misnamed ? "(the region's certificate must name the host of its "
-                                       "data_url"
-                            : verify != X509_V_OK ? "(edge.upstream_ca_file must hold the CA that "
-                                                    "signed the region's certificate"
-                                                  : "(is the region serving HTTPS there?")
-                        << "- further failures this minute are not logged)";
-            }
-            attemptFailed(c, u, Failure::Connect);
-            if (c->fd >= 0)
-                driveClient(c);
-            return false;
+        case Handshake::Failed:
+            break;
         }
+        QString why = EdgeTlsContext::verifyError(u->ssl);
+        if (why.isEmpty())
+            why = EdgeTlsContext::lastError();
+        ERR_clear_error();
+        if (lastUpstreamTlsWarning < 0 || now - lastUpstreamTlsWarning >= 60'000) {
+            lastUpstreamTlsWarning = now;
+            const long verify = SSL_get_verify_result(u->ssl);
+            const bool misnamed = verify == X509_V_ERR_HOSTNAME_MISMATCH
+                                  || verify == X509_V_ERR_IP_ADDRESS_MISMATCH;
+            qCWarning(lcEdgeProxy).noquote()
+                    << "edge worker" << worker << ": TLS with" << router.endpoint(u->endpoint).url
+                    << "failed:" << why
+                    << (misnamed ? "(the region's certificate must name the host of its "
+                                   "data_url"
+                        : verify != X509_V_OK ? "(edge.upstream_ca_file must hold the CA that "
+                                                "signed the region's certificate"
+                                              : "(is the region serving HTTPS there?")
+                    << "- further failures this minute are not logged)";
         }
+        attemptFailed(c, u, Failure::Connect);
+        if (c->fd >= 0)
+            driveClient(c);
+        return false;
     }
 
     // An idle pooled TLS connection may receive records that carry no data (a TLS 1.3 key

@@ -32,6 +32,21 @@ private slots:
 
 namespace {
 
+// `regions` regions and an edge of this build's meridiand, every hop on TLS with the test
+// certificates (tests/sync/tls).
+LocalClusterOptions tlsOptions(int regions)
+{
+    const QString certificates = QStringLiteral(SRCDIR "../sync/tls/");
+    LocalClusterOptions options;
+    options.regions = regions;
+    options.edges = 1;
+    options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s;
+    options.tls = {certificates + u"node.pem"_s,
+                   certificates + u"node.key"_s,
+                   certificates + u"ca.pem"_s};
+    return options;
+}
+
 QByteArray fileContent(const QString &path)
 {
     QFile file(path);
@@ -171,14 +186,8 @@ void tst_LocalCluster::tlsCluster()
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     LocalCluster cluster(dir.filePath(u"c"_s));
-    LocalClusterOptions options;
-    options.regions = 2;
-    options.edges = 1;
-    options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s;
+    LocalClusterOptions options = tlsOptions(2);
     options.controlOverrides = {{u"probe_interval_ms"_s, 200}};
-    options.tls = {certificates + u"node.pem"_s,
-                   certificates + u"node.key"_s,
-                   certificates + u"ca.pem"_s};
     QString error;
     QVERIFY2(cluster.up(options, &error), qPrintable(error));
     auto cleanup = qScopeGuard([&cluster]() {
@@ -269,18 +278,12 @@ QTEST_GUILESS_MAIN(tst_LocalCluster)
 // it sends no request to a region it cannot trust, answers 502, and says why in its log.
 void tst_LocalCluster::edgeRefusesAnUntrustedRegion()
 {
-    const QString certificates = QStringLiteral(SRCDIR "../sync/tls/");
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     LocalCluster cluster(dir.filePath(u"c"_s));
-    LocalClusterOptions options;
-    options.regions = 1;
-    options.edges = 1;
-    options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s;
-    options.tls = {certificates + u"node.pem"_s,
-                   certificates + u"node.key"_s,
-                   certificates + u"ca.pem"_s};
-    options.edgeOverrides = {{u"upstream_ca_file"_s, certificates + u"other-ca.pem"_s}};
+    LocalClusterOptions options = tlsOptions(1);
+    options.edgeOverrides = {
+            {u"upstream_ca_file"_s, QStringLiteral(SRCDIR "../sync/tls/other-ca.pem")}};
     QString error;
     QVERIFY2(cluster.up(options, &error), qPrintable(error));
     auto cleanup = qScopeGuard([&cluster]() {
