@@ -132,12 +132,13 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
             r.fail(u"tls"_s, u"must be an object with cert_file and key_file"_s);
         for (auto it = to.begin(); it != to.end(); ++it) {
             if (it.key() != u"cert_file"_s && it.key() != u"key_file"_s && it.key() != u"listen"_s
-                && it.key() != u"redirect_http"_s)
+                && it.key() != u"redirect_http"_s && it.key() != u"hsts_max_age_s"_s)
                 tr.fail(it.key(), u"unknown field"_s);
         }
         tr.string(u"cert_file"_s, c.tls.certificateFile);
         tr.string(u"key_file"_s, c.tls.privateKeyFile);
         tr.boolean(u"redirect_http"_s, c.tlsRedirectHttp);
+        tr.integer(u"hsts_max_age_s"_s, c.tlsHstsMaxAgeS, 0, 2147483647);
         if (c.tls.certificateFile.isEmpty())
             tr.fail(u"cert_file"_s, u"is required with edge.tls"_s);
         if (c.tls.privateKeyFile.isEmpty())
@@ -271,7 +272,8 @@ QJsonObject EdgeConfig::toJson() const
                                {u"listen"_s,
                                 listenText(tlsListenHost.isEmpty() ? listenHost : tlsListenHost,
                                            tlsListenPort)},
-                               {u"redirect_http"_s, tlsRedirectHttp}});
+                               {u"redirect_http"_s, tlsRedirectHttp},
+                               {u"hsts_max_age_s"_s, tlsHstsMaxAgeS}});
     return out;
 }
 

@@ -27,6 +27,7 @@ struct EdgeConfig
     QString tlsListenHost; // empty: listenHost
     quint16 tlsListenPort = 8443;
     bool tlsRedirectHttp = false; // the plain port answers 308 to the same URL over HTTPS
+    int tlsHstsMaxAgeS = 0;       // > 0: HTTPS answers carry Strict-Transport-Security: max-age=N
     bool tlsEnabled() const { return tls.isEnabled(); }
 
     // Limits.

@@ -281,6 +281,20 @@ bool isHopByHop(std::string_view name)
     }
 }
 
+// Whether CRLF-separated header lines hold a field named `lowerName` (any case).
+bool hasHeader(std::string_view lines, std::string_view lowerName)
+{
+    for (size_t at = 0; at < lines.size();) {
+        const size_t end = std::min(lines.find("\r\n"sv, at), lines.size());
+        const std::string_view line = lines.substr(at, end - at);
+        if (line.size() > lowerName.size() && line[lowerName.size()] == ':'
+            && HttpWire::equalsIgnoreCase(line.substr(0, lowerName.size()), lowerName))
+            return true;
+        at = end + 2;
+    }
+    return false;
+}
+
 bool isIdempotent(std::string_view m)
 {
     return m == "GET"sv || m == "HEAD"sv || m == "PUT"sv || m == "DELETE"sv || m == "OPTIONS"sv
@@ -299,7 +313,11 @@ struct LoopState
         , traffic(*shared->traffic)
         , cache(shared->cache.get())
         , accessLog(shared->accessLog.get())
-    {}
+    {
+        if (cfg.tlsHstsMaxAgeS > 0)
+            hsts = "Strict-Transport-Security: max-age=" + std::to_string(cfg.tlsHstsMaxAgeS)
+                   + "\r\n";
+    }
 
     int worker;
     std::shared_ptr<const EdgeShared> shared;
@@ -323,6 +341,7 @@ struct LoopState
     int64_t lastTlsWarning = -1;
     int64_t lastUpstreamTlsWarning = -1;
     std::string tlsGather; // a record's worth of small pieces, see flushTls()
+    std::string hsts;      // the Strict-Transport-Security line for HTTPS answers, or empty
     std::atomic<int> stopGraceMs{-1};
     bool stopping = false;
     int64_t stopDeadline = 0;
@@ -820,6 +839,8 @@ struct LoopState
         c->out.append("Age: "sv);
         c->out.appendNumber(uint64_t(std::max<int64_t>(0, now - e->storedMs) / 1000));
         c->out.append("\r\nX-Cache: HIT\r\n"sv);
+        if (c->ssl && !hsts.empty() && !hasHeader(e->headers, "strict-transport-security"sv))
+            c->out.append(hsts);
         c->logCache = "HIT"sv;
         if (!notModified) {
             c->out.append("Content-Length: "sv);
@@ -1559,6 +1580,7 @@ struct LoopState
                 connection = h.headers[i].value;
         }
         bool haveRegion = false;
+        bool haveHsts = false;
         for (int i = 0; i < h.headerCount; ++i) {
             const auto &f = h.headers[i];
             if (isHopByHop(f.name))
@@ -1567,12 +1589,17 @@ struct LoopState
                 continue;
             if (f.name.size() == 17 && HttpWire::equalsIgnoreCase(f.name, "x-meridian-region"sv))
                 haveRegion = true;
+            if (f.name.size() == 25
+                && HttpWire::equalsIgnoreCase(f.name, "strict-transport-security"sv))
+                haveHsts = true;
             o.append(f.name);
             o.append(": "sv);
             o.append(f.value);
             o.append("\r\n"sv);
         }
         if (!interim) {
+            if (c->ssl && !haveHsts) // a region's own policy wins
+                o.append(hsts);
             if (!haveRegion) {
                 o.append("X-Meridian-Region: "sv);
                 o.append(router.endpoint(u->endpoint).regionId);

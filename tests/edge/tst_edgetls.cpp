@@ -232,6 +232,26 @@ private slots:
         QCOMPARE(e->gateway->tlsCounters().plainHttp, 1u);
     }
 
+    void strictTransportSecurityWhenAsked()
+    {
+        auto e = makeEdge([](EdgeConfig &c) { c.tlsHstsMaxAgeS = 31536000; });
+        EdgeTestClient c(e->httpsPort(), certFile("ca"));
+        QVERIFY(c.encrypted());
+        const auto proxied = c.get("/hello");
+        QCOMPARE(proxied.headers.value("strict-transport-security"), "max-age=31536000");
+        QVERIFY(proxied.rawHead.count("Strict-Transport-Security") == 1);
+        QCOMPARE(c.get("/cache/hsts?max-age=60").headers.value("x-cache"), "MISS");
+        const auto hit = c.get("/cache/hsts?max-age=60");
+        QCOMPARE(hit.headers.value("x-cache"), "HIT");
+        QVERIFY2(hit.rawHead.count("Strict-Transport-Security") == 1, hit.rawHead.constData());
+        // Never over plain HTTP (RFC 6797 7.2), and not without the option.
+        EdgeTestClient plain(e->port());
+        QVERIFY(!plain.get("/hello").headers.contains("strict-transport-security"));
+        auto quiet = makeEdge();
+        EdgeTestClient other(quiet->httpsPort(), certFile("ca"));
+        QVERIFY(!other.get("/hello").headers.contains("strict-transport-security"));
+    }
+
     void plainPortRedirectsWhenAsked()
     {
         auto e = makeEdge([](EdgeConfig &c) { c.tlsRedirectHttp = true; });
