@@ -231,7 +231,8 @@ void tst_LocalCluster::tlsCluster()
 
     // Users reach the regions through the edge over HTTPS (edge.tls), and the edge reaches the
     // regions' data ports over HTTPS too (http.tls): its health checks trust the cluster's CA
-    // (edge.upstream_ca_file) and find both regions healthy.
+    // (edge.upstream_ca_file) and find both regions healthy (after, maybe, a region that was
+    // not listening yet when the edge started).
     QCOMPARE(usEast.scheme(), u"https"_s);
     const auto edgeLog = [&cluster] { return fileContent(cluster.node(u"edge-1"_s)->logPath); };
     for (const QString &region : {u"us-east"_s, u"eu-west"_s}) {
@@ -239,7 +240,6 @@ void tst_LocalCluster::tlsCluster()
                                    + " of " + region.toUtf8() + " is now healthy";
         QTRY_VERIFY_WITH_TIMEOUT(edgeLog().contains(healthy), 10000);
     }
-    QVERIFY2(!edgeLog().contains("unhealthy"), edgeLog().constData());
     const QUrl edgeHttps = cluster.node(u"edge-1"_s)->httpsUrl;
     QCOMPARE(edgeHttps.scheme(), u"https"_s);
     QVERIFY(edgeHttps.port() != cluster.node(u"edge-1"_s)->dataUrl.port());
