@@ -149,8 +149,9 @@ struct Conn
     bool writable = false;
     bool eof = false;
     bool failed = false;
-    // TLS (clients of the HTTPS port): the session, whether its handshake is done, and a read
-    // that must wait for the socket to take bytes (or a write for bytes to arrive).
+    // TLS (clients of the HTTPS port, connections to https:// regions): the session, whether
+    // its handshake is done, and a read that must wait for the socket to take bytes (or a
+    // write for bytes to arrive).
     SSL *ssl = nullptr;
     EdgeTlsSocket tlsSocket; // what `ssl` reads and writes through
     bool handshaken = false;
@@ -425,8 +426,9 @@ struct LoopState
         }
     }
 
-    // SSL_read into the tail of `c->in`. A record's bytes may wait inside OpenSSL after a short
-    // read, so unlike a plain socket only WANT_READ says the connection is drained.
+    // SSL_read into the tail of `c->in`. A record may wait inside OpenSSL after a short read,
+    // so "short read = drained" does not hold; the socket BIO's `drained` and SSL_has_pending()
+    // together do (EdgeTlsSocket).
     size_t readTls(Conn *c, size_t space)
     {
         ERR_clear_error();

@@ -605,6 +605,12 @@ std::variant<NodeConfig, ConfigError> NodeConfigLoader::parse(const QByteArray &
             const qsizetype colon = why.indexOf(u": "_s);
             root.fail(colon > 0 ? why.left(colon) : u"edge"_s, why.mid(colon + 2));
         }
+        if (edge && !edge->upstreamCaFile.isEmpty()) {
+            QString problem;
+            TlsFiles::readCertificates(edge->upstreamCaFile, &problem);
+            if (!problem.isEmpty())
+                root.fail(u"edge.upstream_ca_file"_s, edge->upstreamCaFile + u": "_s + problem);
+        }
         if (edge && edge->tlsEnabled()) {
             config.edgeTls = edge->tls;
             if (const TlsFiles::Loaded loaded = edge->tls.load(

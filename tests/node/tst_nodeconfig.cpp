@@ -451,6 +451,9 @@ void tst_NodeConfig::dataAndEdgeTls()
              QDir::cleanPath(QStringLiteral(SRCDIR "../sync/tls/node.key")));
     QCOMPARE(edgeConfig.edgeSection.value(u"upstream_ca_file"_s).toString(),
              QDir::cleanPath(QStringLiteral(SRCDIR "../sync/tls/ca.pem")));
+    setPath(edge, u"edge.upstream_ca_file"_s, u"../sync/tls/node.key"_s);
+    expectRefusedAt(edge, u"edge.upstream_ca_file"_s, u"holds no PEM certificate"_s);
+    setPath(edge, u"edge.upstream_ca_file"_s, u"../sync/tls/ca.pem"_s);
     setPath(edge, u"edge.tls.key_file"_s, u"../sync/tls/missing.key"_s);
     expectRefusedAt(edge, u"edge.tls.key_file"_s, u"missing.key"_s);
     setPath(edge, u"edge.tls.key_file"_s, u"../sync/tls/node.key"_s);
