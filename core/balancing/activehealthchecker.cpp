@@ -154,6 +154,9 @@ bool ActiveHealthChecker::isProbeUserAgent(QByteArrayView userAgent)
 void ActiveHealthChecker::setCaCertificates(const QList<QSslCertificate> &certificates)
 {
     m_caCertificates = certificates;
+    // QNetworkAccessManager keeps connections (and their verdicts) per host: new trust must
+    // start from new connections.
+    m_network->clearConnectionCache();
 }
 
 void ActiveHealthChecker::probe(const EndpointRef &ref, Target &target)

@@ -217,6 +217,15 @@ QString EdgeGateway::reloadTls()
     QString error;
     if (m_server && !m_server->reloadTls(&error))
         return error;
+    // The health checks trust what the connections trust, or a rotated CA would mark every
+    // region down while requests still reach them.
+    if (m_checker && !m_edgeConfig.upstreamCaFile.isEmpty()) {
+        const QList<QSslCertificate> ca = TlsFiles::readCertificates(m_edgeConfig.upstreamCaFile,
+                                                                     &error);
+        if (!error.isEmpty())
+            return u"edge.upstream_ca_file %1: %2"_s.arg(m_edgeConfig.upstreamCaFile, error);
+        m_checker->setCaCertificates(ca);
+    }
     return {};
 }
 

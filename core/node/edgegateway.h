@@ -60,7 +60,8 @@ public:
     std::optional<EdgeCache::Stats> cacheStats() const;
     // edge.access_log again at its path (SIGHUP); an error message, or nothing.
     QString reopenAccessLog();
-    // edge.tls's files again (SIGHUP after a renewal); an error message, or nothing.
+    // edge.tls's files and edge.upstream_ca_file again (SIGHUP after a renewal), for new
+    // connections and the health checks; an error message, or nothing.
     QString reloadTls();
     // The HTTPS port (0 without edge.tls) and its handshakes since start.
     quint16 tlsPort() const;

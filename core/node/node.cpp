@@ -381,13 +381,12 @@ void Node::reopenLogs()
         else
             qCInfo(lcNode).noquote() << "reopened the access log" << m_edge->accessLogPath();
     }
-    if (m_edge && m_config.edgeTls.isEnabled()) {
+    if (m_edge) {
         if (const QString error = m_edge->reloadTls(); !error.isEmpty())
-            qCWarning(lcNode).noquote()
-                    << error << "- the edge goes on presenting the certificate it had";
+            qCWarning(lcNode).noquote() << error << "- the edge goes on with the TLS files it had";
         else
-            qCInfo(lcNode).noquote()
-                    << "reloaded edge.tls: new connections get" << m_config.edgeTls.certificateFile;
+            qCInfo(lcNode).noquote() << "reloaded the edge's TLS files (edge.tls, "
+                                        "edge.upstream_ca_file) for new connections";
     }
 }
 

@@ -13,6 +13,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <csignal>
+
 using namespace Qt::StringLiterals;
 using namespace Meridian;
 using MeridianTest::Answer;
@@ -275,15 +277,18 @@ void tst_LocalCluster::tlsCluster()
 
 QTEST_GUILESS_MAIN(tst_LocalCluster)
 // The edge verifies the regions' certificates: trusting another CA (edge.upstream_ca_file),
-// it sends no request to a region it cannot trust, answers 502, and says why in its log.
+// it sends no request to a region it cannot trust, answers 502, and says why in its log. Once
+// the file holds the right CA and the edge is sent SIGHUP, both its connections and its health
+// checks trust the region.
 void tst_LocalCluster::edgeRefusesAnUntrustedRegion()
 {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
+    const QString trusted = dir.filePath(u"trusted-ca.pem"_s);
+    QVERIFY(QFile::copy(QStringLiteral(SRCDIR "../sync/tls/other-ca.pem"), trusted));
     LocalCluster cluster(dir.filePath(u"c"_s));
     LocalClusterOptions options = tlsOptions(1);
-    options.edgeOverrides = {
-            {u"upstream_ca_file"_s, QStringLiteral(SRCDIR "../sync/tls/other-ca.pem")}};
+    options.edgeOverrides = {{u"upstream_ca_file"_s, trusted}};
     QString error;
     QVERIFY2(cluster.up(options, &error), qPrintable(error));
     auto cleanup = qScopeGuard([&cluster]() {
@@ -294,6 +299,14 @@ void tst_LocalCluster::edgeRefusesAnUntrustedRegion()
     QCOMPARE(call("GET", at(plainEdge, u"/api/kv/anything"_s), {}).status, 502);
     const auto edgeLog = [&cluster] { return fileContent(cluster.node(u"edge-1"_s)->logPath); };
     QTRY_VERIFY_WITH_TIMEOUT(edgeLog().contains("unable to get local issuer certificate"), 10000);
+
+    QVERIFY(QFile::remove(trusted));
+    QVERIFY(QFile::copy(QStringLiteral(SRCDIR "../sync/tls/ca.pem"), trusted));
+    ::kill(pid_t(cluster.node(u"edge-1"_s)->pid), SIGHUP);
+    const QByteArray healthy = "endpoint " + cluster.node(u"us-east"_s)->dataUrl.toString().toUtf8()
+                               + " of us-east is now healthy";
+    QTRY_VERIFY_WITH_TIMEOUT(edgeLog().contains(healthy), 10000);
+    QCOMPARE(call("GET", at(plainEdge, u"/api/kv/anything"_s), {}).status, 404);
 }
 
 #include "tst_localcluster.moc"
