@@ -73,15 +73,12 @@ QString checkNamedFiles(const Meridian::NodeConfig &config)
 QString describeCertificates(const Meridian::NodeConfig &config)
 {
     QString out;
-    for (const auto &[field, tls] : {std::pair{u"sync.tls"_s, &config.syncTls},
-                                     std::pair{u"control.tls"_s, &config.controlTls},
-                                     std::pair{u"http.tls"_s, &config.dataTls},
-                                     std::pair{u"edge.tls"_s, &config.edgeTls}}) {
+    for (const auto &[field, port, tls] : config.presentedTls()) {
         const QDateTime expiry = tls->certificateExpiry();
         if (!expiry.isValid())
             continue;
         out += u"  %1: %2 expires %3 (in %4 days)\n"_s
-                       .arg(field,
+                       .arg(QLatin1StringView(field),
                             tls->certificateFile,
                             expiry.toString(Qt::ISODate),
                             QString::number(QDateTime::currentDateTimeUtc().daysTo(expiry)));

@@ -168,10 +168,7 @@ QString Node::start()
     sync.nats = m_config.syncNats;
     sync.secret = m_config.syncSecret;
     sync.tls = m_config.syncTls;
-    for (const auto &[field, tls] : {std::pair{"sync.tls", &m_config.syncTls},
-                                     std::pair{"control.tls", &m_config.controlTls},
-                                     std::pair{"http.tls", &m_config.dataTls},
-                                     std::pair{"edge.tls", &m_config.edgeTls}}) {
+    for (const auto &[field, port, tls] : m_config.presentedTls()) {
         if (tls->isEnabled()
             && QFileInfo(tls->privateKeyFile).permissions().testFlag(QFileDevice::ReadOther))
             qCWarning(lcNode).noquote() << field << "key" << tls->privateKeyFile
@@ -684,10 +681,7 @@ void Node::setUpMetrics()
             {"port"});
     m_metrics.addCollectHook([this, &certificateExpiry] {
         certificateExpiry.clear();
-        for (const auto &[port, tls] : {std::pair{"sync", &m_config.syncTls},
-                                        std::pair{"control", &m_config.controlTls},
-                                        std::pair{"data", &m_config.dataTls},
-                                        std::pair{"edge", &m_config.edgeTls}}) {
+        for (const auto &[field, port, tls] : m_config.presentedTls()) {
             if (const QDateTime expiry = tls->certificateExpiry(); expiry.isValid())
                 certificateExpiry.gauge({port}).set(double(expiry.toSecsSinceEpoch()));
         }

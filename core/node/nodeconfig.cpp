@@ -467,6 +467,14 @@ QString NodeConfig::roleName() const
     return roleEdge ? u"edge"_s : u"region"_s;
 }
 
+QList<NodeConfig::PresentedTls> NodeConfig::presentedTls() const
+{
+    return {{"sync.tls", "sync", &syncTls},
+            {"control.tls", "control", &controlTls},
+            {"http.tls", "data", &dataTls},
+            {"edge.tls", "edge", &edgeTls}};
+}
+
 QString ConfigError::toString() const
 {
     if (field.isEmpty())

@@ -124,6 +124,17 @@ struct NodeConfig
     // The initial control state: configured weights, priorities, strategy and primary.
     ControlState initialControlState() const;
     QString roleName() const;
+
+    // Every TLS section that presents a certificate: its field ("sync.tls"), the port it
+    // serves ("sync", the `port` label of the expiry metric) and its files. Start-up warnings,
+    // /metrics and --check all go through this one list.
+    struct PresentedTls
+    {
+        const char *field;
+        const char *port;
+        const TlsFiles *files;
+    };
+    QList<PresentedTls> presentedTls() const;
 };
 
 struct ConfigError
