@@ -98,14 +98,8 @@ QString EdgeGateway::start()
     m_checker = new ActiveHealthChecker(Clock::steady(), this);
     if (auto r = m_checker->setSettings(m_edgeConfig.healthCheck); !r)
         return u"%1: edge.health_check: %2"_s.arg(m_config.file, r.error());
-    if (!m_edgeConfig.upstreamCaFile.isEmpty()) {
-        QString problem;
-        const QList<QSslCertificate> ca = TlsFiles::readCertificates(m_edgeConfig.upstreamCaFile,
-                                                                     &problem);
-        if (!problem.isEmpty())
-            return u"edge.upstream_ca_file %1: %2"_s.arg(m_edgeConfig.upstreamCaFile, problem);
-        m_checker->setCaCertificates(ca);
-    }
+    if (const QString error = trustUpstreamCa(); !error.isEmpty())
+        return error;
     connect(m_checker,
             &ActiveHealthChecker::healthChanged,
             this,
@@ -219,13 +213,19 @@ QString EdgeGateway::reloadTls()
         return error;
     // The health checks trust what the connections trust, or a rotated CA would mark every
     // region down while requests still reach them.
-    if (m_checker && !m_edgeConfig.upstreamCaFile.isEmpty()) {
-        const QList<QSslCertificate> ca = TlsFiles::readCertificates(m_edgeConfig.upstreamCaFile,
-                                                                     &error);
-        if (!error.isEmpty())
-            return u"edge.upstream_ca_file %1: %2"_s.arg(m_edgeConfig.upstreamCaFile, error);
-        m_checker->setCaCertificates(ca);
-    }
+    return trustUpstreamCa();
+}
+
+QString EdgeGateway::trustUpstreamCa()
+{
+    if (!m_checker || m_edgeConfig.upstreamCaFile.isEmpty())
+        return {}; // the system's CAs
+    QString problem;
+    const QList<QSslCertificate> ca = TlsFiles::readCertificates(m_edgeConfig.upstreamCaFile,
+                                                                 &problem);
+    if (!problem.isEmpty())
+        return u"edge.upstream_ca_file %1: %2"_s.arg(m_edgeConfig.upstreamCaFile, problem);
+    m_checker->setCaCertificates(ca);
     return {};
 }
 

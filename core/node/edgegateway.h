@@ -73,6 +73,8 @@ signals:
     void trafficUpdated();
 
 private:
+    // Gives the health checker edge.upstream_ca_file's certificates; an error, or nothing.
+    QString trustUpstreamCa();
     void rebuild();
 
     const NodeConfig &m_config;
