@@ -145,6 +145,7 @@ SSL_CTX *EdgeTlsContext::buildServer(QString *error) const
     const QByteArray key = QFile::encodeName(privateKeyFile);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert.constData()) != 1)
         return fail(u"edge.tls.cert_file %1"_s.arg(certificateFile));
+    // This also checks the key against the certificate just loaded (key values mismatch).
     if (SSL_CTX_use_PrivateKey_file(ctx, key.constData(), SSL_FILETYPE_PEM) != 1) {
         if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
             return fail(u"edge.tls.key_file %1 does not belong to the certificate in %2"_s
@@ -152,10 +153,6 @@ SSL_CTX *EdgeTlsContext::buildServer(QString *error) const
                         false);
         return fail(u"edge.tls.key_file %1"_s.arg(privateKeyFile));
     }
-    if (SSL_CTX_check_private_key(ctx) != 1)
-        return fail(u"edge.tls.key_file %1 does not belong to the certificate in %2"_s
-                            .arg(privateKeyFile, certificateFile),
-                    false);
     return ctx;
 }
 
@@ -269,30 +266,31 @@ bool attach(SSL *ssl, EdgeTlsSocket *socket)
 
 } // namespace
 
-SSL *EdgeTlsContext::newSession(EdgeTlsSocket *socket) const
+SSL *EdgeTlsContext::newAttached(EdgeTlsSocket *socket) const
 {
     SSL *ssl = nullptr;
     {
         QMutexLocker lock(&m_mutex);
         ssl = SSL_new(m_context);
     }
-    if (!ssl)
-        return nullptr;
-    if (!attach(ssl, socket)) {
+    if (ssl && !attach(ssl, socket)) {
         SSL_free(ssl);
         return nullptr;
     }
-    SSL_set_accept_state(ssl);
+    return ssl;
+}
+
+SSL *EdgeTlsContext::newSession(EdgeTlsSocket *socket) const
+{
+    SSL *ssl = newAttached(socket);
+    if (ssl)
+        SSL_set_accept_state(ssl);
     return ssl;
 }
 
 SSL *EdgeTlsContext::newClientSession(EdgeTlsSocket *socket, const std::string &serverName) const
 {
-    SSL *ssl = nullptr;
-    {
-        QMutexLocker lock(&m_mutex);
-        ssl = SSL_new(m_context);
-    }
+    SSL *ssl = newAttached(socket);
     if (!ssl)
         return nullptr;
     in6_addr probe;
@@ -303,7 +301,7 @@ SSL *EdgeTlsContext::newClientSession(EdgeTlsSocket *socket, const std::string &
                                        == 1
                           : SSL_set_tlsext_host_name(ssl, serverName.c_str()) == 1
                                        && SSL_set1_host(ssl, serverName.c_str()) == 1;
-    if (!named || !attach(ssl, socket)) {
+    if (!named) {
         SSL_free(ssl);
         return nullptr;
     }

@@ -66,6 +66,9 @@ private:
     SSL_CTX *build(QString *error) const; // from the files, for the role
     SSL_CTX *buildServer(QString *error) const;
     SSL_CTX *buildClient(QString *error) const;
+    // A session of the current context on `socket` (through the edge's BIO); null if out of
+    // memory.
+    SSL *newAttached(EdgeTlsSocket *socket) const;
 
     const Role m_role;
     const QString m_certificateFile;
