@@ -14,12 +14,20 @@ struct Reader
 {
     const QJsonObject &object;
     QString error;
+    QString path = u"edge."_s; // what field names are prefixed with in messages
 
     bool fail(const QString &field, const QString &what)
     {
         if (error.isEmpty())
-            error = u"edge.%1: %2"_s.arg(field, what);
+            error = u"%1%2: %3"_s.arg(path, field, what);
         return false;
+    }
+
+    // Takes a sub-object reader's first error as its own (when it has none yet).
+    void adopt(const Reader &sub)
+    {
+        if (error.isEmpty())
+            error = sub.error;
     }
 
     template<typename T>
@@ -127,7 +135,7 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
                u"must be \"ADDRESS:PORT\" with a numeric address, e.g. \"0.0.0.0:8080\""_s);
     if (object.contains(u"tls"_s)) {
         const QJsonObject to = object.value(u"tls"_s).toObject();
-        Reader tr{to, {}};
+        Reader tr{to, {}, u"edge.tls."_s};
         if (!object.value(u"tls"_s).isObject())
             r.fail(u"tls"_s, u"must be an object with cert_file and key_file"_s);
         for (auto it = to.begin(); it != to.end(); ++it) {
@@ -151,8 +159,7 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
             tr.fail(u"listen"_s,
                     u"port %1 is edge.listen's too: HTTPS needs a port of its own"_s.arg(
                             c.tlsListenPort));
-        if (!tr.error.isEmpty())
-            r.fail(u"tls."_s + tr.error.mid(5).section(u": "_s, 0, 0), tr.error.section(u": "_s, 1));
+        r.adopt(tr);
     }
     r.integer(u"workers"_s, c.workers, 1, 256);
     r.integer(u"max_header_bytes"_s, c.maxHeaderBytes, 1024, 1024 * 1024);
