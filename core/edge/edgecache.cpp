@@ -99,6 +99,11 @@ bool isHopByHopOrVolatile(std::string_view name)
     return false;
 }
 
+bool isStrictTransportSecurity(std::string_view name)
+{
+    return HttpWire::equalsIgnoreCase(name, "strict-transport-security"sv);
+}
+
 bool storable(std::string_view name, std::string_view connection)
 {
     return !isHopByHopOrVolatile(name)
@@ -347,6 +352,8 @@ std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead
         if (!storable(h.name, connection))
             continue;
         r->headers.append(h.name).append(": "sv).append(h.value).append("\r\n"sv);
+        r->strictTransportSecurity = r->strictTransportSecurity
+                                     || isStrictTransportSecurity(h.name);
     }
     if (lifetime == 0 && r->etag.empty())
         return nullptr; // stale at once and nothing to revalidate it with
@@ -369,6 +376,14 @@ std::shared_ptr<const EdgeCachedResponse> EdgeCache::refresh(
 {
     auto copy = std::make_shared<EdgeCachedResponse>(*response);
     copy->headers = updatedHeaders(response->headers, notModified);
+    // As updatedHeaders(): a storable field of the 304 is stored, beside or instead of ours.
+    const std::string_view connection
+            = headerValue(notModified.headers, notModified.headerCount, "connection"sv);
+    for (int i = 0; i < notModified.headerCount; ++i) {
+        const std::string_view name = notModified.headers[i].name;
+        if (isStrictTransportSecurity(name) && storable(name, connection))
+            copy->strictTransportSecurity = true;
+    }
     if (const std::string_view etag
         = headerValue(notModified.headers, notModified.headerCount, "etag"sv);
         !etag.empty()) {

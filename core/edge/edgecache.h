@@ -25,8 +25,9 @@ struct EdgeCachedResponse
     std::string headers;
     std::string body;
     std::string etag;
-    int64_t storedMs = 0;  // monotonic
-    int64_t expiresMs = 0; // monotonic; stale after
+    bool strictTransportSecurity = false; // the headers hold one (the edge adds none then)
+    int64_t storedMs = 0;                 // monotonic
+    int64_t expiresMs = 0;                // monotonic; stale after
     // The request header values the response varies on (Vary), lower-case names.
     std::vector<std::pair<std::string, std::string>> vary;
 

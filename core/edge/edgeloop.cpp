@@ -282,20 +282,6 @@ bool isHopByHop(std::string_view name)
     }
 }
 
-// Whether CRLF-separated header lines hold a field named `lowerName` (any case).
-bool hasHeader(std::string_view lines, std::string_view lowerName)
-{
-    for (size_t at = 0; at < lines.size();) {
-        const size_t end = std::min(lines.find("\r\n"sv, at), lines.size());
-        const std::string_view line = lines.substr(at, end - at);
-        if (line.size() > lowerName.size() && line[lowerName.size()] == ':'
-            && HttpWire::equalsIgnoreCase(line.substr(0, lowerName.size()), lowerName))
-            return true;
-        at = end + 2;
-    }
-    return false;
-}
-
 bool isIdempotent(std::string_view m)
 {
     return m == "GET"sv || m == "HEAD"sv || m == "PUT"sv || m == "DELETE"sv || m == "OPTIONS"sv
@@ -841,7 +827,7 @@ struct LoopState
         c->out.append("Age: "sv);
         c->out.appendNumber(uint64_t(std::max<int64_t>(0, now - e->storedMs) / 1000));
         c->out.append("\r\nX-Cache: HIT\r\n"sv);
-        if (c->ssl && !hsts.empty() && !hasHeader(e->headers, "strict-transport-security"sv))
+        if (c->ssl && !e->strictTransportSecurity) // a region's own policy wins
             c->out.append(hsts);
         c->logCache = "HIT"sv;
         if (!notModified) {
