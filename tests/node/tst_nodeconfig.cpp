@@ -9,6 +9,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <optional>
+
 using namespace Qt::StringLiterals;
 using namespace Meridian;
 
@@ -76,6 +78,25 @@ void setPath(QJsonObject &root, const QString &path, const QJsonValue &value)
 std::variant<NodeConfig, ConfigError> parseHere(const QJsonObject &config)
 {
     return NodeConfigLoader::parse(QJsonDocument(config).toJson(), QStringLiteral(SRCDIR "n.json"));
+}
+
+// Makes `section` ("control.tls") present the test certificate (tests/sync/tls/node.pem), named
+// relative to this folder as parseHere() reads it.
+void presentTestCertificate(QJsonObject &config, const QString &section)
+{
+    setPath(config, section + u".cert_file"_s, u"../sync/tls/node.pem"_s);
+    setPath(config, section + u".key_file"_s, u"../sync/tls/node.key"_s);
+}
+
+// `config` as parsed here; nothing, with the test failed and the error said, when refused.
+std::optional<NodeConfig> acceptedHere(const QJsonObject &config)
+{
+    const auto result = parseHere(config);
+    if (const auto *error = std::get_if<ConfigError>(&result)) {
+        QTest::qFail(qPrintable(error->toString()), __FILE__, __LINE__);
+        return std::nullopt;
+    }
+    return std::get<NodeConfig>(result);
 }
 
 // `config` is refused at `field` with a message that says `what`.
@@ -363,13 +384,12 @@ void tst_NodeConfig::syncTls()
     QVERIFY(!std::get<NodeConfig>(parseHere(minimalConfig())).syncTls.isEnabled());
 
     QJsonObject config = minimalConfig();
-    setPath(config, u"sync.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
-    setPath(config, u"sync.tls.key_file"_s, u"../sync/tls/node.key"_s);
+    presentTestCertificate(config, u"sync.tls"_s);
     setPath(config, u"sync.tls.ca_file"_s, QStringLiteral(SRCDIR "../sync/tls/ca.pem"));
-    const auto good = parseHere(config);
-    if (const auto *error = std::get_if<ConfigError>(&good))
-        QFAIL(qPrintable(error->toString()));
-    const TlsFiles tls = std::get<NodeConfig>(good).syncTls;
+    const auto good = acceptedHere(config);
+    if (!good)
+        return;
+    const TlsFiles tls = good->syncTls;
     QVERIFY(tls.isEnabled());
     QCOMPARE(tls.certificateFile, QDir::cleanPath(QStringLiteral(SRCDIR "../sync/tls/node.pem")));
     QVERIFY(tls.load().ok());
@@ -392,14 +412,13 @@ void tst_NodeConfig::syncTls()
 void tst_NodeConfig::controlTlsMatchesTheControlUrl()
 {
     QJsonObject tls = minimalConfig();
-    setPath(tls, u"control.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
-    setPath(tls, u"control.tls.key_file"_s, u"../sync/tls/node.key"_s);
+    presentTestCertificate(tls, u"control.tls"_s);
     expectRefusedAt(tls, u"regions[0].control_url"_s, u"is http:// but control.tls is set"_s);
     setPath(tls, u"regions[0].control_url"_s, u"https://127.0.0.1:42001"_s);
-    const auto good = parseHere(tls);
-    if (const auto *error = std::get_if<ConfigError>(&good))
-        QFAIL(qPrintable(error->toString()));
-    QVERIFY(std::get<NodeConfig>(good).controlTls.isEnabled());
+    const auto good = acceptedHere(tls);
+    if (!good)
+        return;
+    QVERIFY(good->controlTls.isEnabled());
 
     QJsonObject plain = minimalConfig();
     setPath(plain, u"regions[0].control_url"_s, u"https://127.0.0.1:42001"_s);
@@ -414,14 +433,13 @@ void tst_NodeConfig::dataAndEdgeTls()
 {
     // http.tls: HTTPS on the region's data port; the files relative to the configuration.
     QJsonObject data = minimalConfig();
-    setPath(data, u"http.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
-    setPath(data, u"http.tls.key_file"_s, u"../sync/tls/node.key"_s);
+    presentTestCertificate(data, u"http.tls"_s);
     expectRefusedAt(data, u"regions[0].data_url"_s, u"is http:// but http.tls is set"_s);
     setPath(data, u"regions[0].data_url"_s, u"https://127.0.0.1:41001"_s);
-    const auto good = parseHere(data);
-    if (const auto *error = std::get_if<ConfigError>(&good))
-        QFAIL(qPrintable(error->toString()));
-    QCOMPARE(std::get<NodeConfig>(good).dataTls.certificateFile,
+    const auto good = acceptedHere(data);
+    if (!good)
+        return;
+    QCOMPARE(good->dataTls.certificateFile,
              QDir::cleanPath(QStringLiteral(SRCDIR "../sync/tls/node.pem")));
     setPath(data, u"http.tls.key_file"_s, u"../sync/tls/stranger.key"_s);
     expectRefusedAt(data, u"http.tls.key_file"_s, u"stranger.key"_s);
@@ -440,13 +458,12 @@ void tst_NodeConfig::dataAndEdgeTls()
             QJsonArray{QJsonObject{{u"id"_s, u"edge-1"_s},
                                    {u"control_url"_s, u"http://127.0.0.1:42009"_s},
                                    {u"sync_address"_s, u"127.0.0.1:43009"_s}}});
-    setPath(edge, u"edge.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
-    setPath(edge, u"edge.tls.key_file"_s, u"../sync/tls/node.key"_s);
+    presentTestCertificate(edge, u"edge.tls"_s);
     setPath(edge, u"edge.upstream_ca_file"_s, u"../sync/tls/ca.pem"_s);
-    const auto parsedEdge = parseHere(edge);
-    if (const auto *error = std::get_if<ConfigError>(&parsedEdge))
-        QFAIL(qPrintable(error->toString()));
-    const NodeConfig edgeConfig = std::get<NodeConfig>(parsedEdge);
+    const auto parsedEdge = acceptedHere(edge);
+    if (!parsedEdge)
+        return;
+    const NodeConfig &edgeConfig = *parsedEdge;
     QCOMPARE(edgeConfig.edgeTls.privateKeyFile,
              QDir::cleanPath(QStringLiteral(SRCDIR "../sync/tls/node.key")));
     QCOMPARE(edgeConfig.edgeSection.value(u"upstream_ca_file"_s).toString(),
@@ -457,8 +474,7 @@ void tst_NodeConfig::dataAndEdgeTls()
     setPath(edge, u"edge.tls.key_file"_s, u"../sync/tls/missing.key"_s);
     expectRefusedAt(edge, u"edge.tls.key_file"_s, u"missing.key"_s);
     setPath(edge, u"edge.tls.key_file"_s, u"../sync/tls/node.key"_s);
-    setPath(edge, u"http.tls.cert_file"_s, u"../sync/tls/node.pem"_s);
-    setPath(edge, u"http.tls.key_file"_s, u"../sync/tls/node.key"_s);
+    presentTestCertificate(edge, u"http.tls"_s);
     expectRefusedAt(edge, u"http.tls"_s, u"an edge serves HTTPS with edge.tls"_s);
 }
 
