@@ -10,6 +10,9 @@ namespace Meridian {
 namespace {
 
 constexpr int kShards = 16;
+// Purges remembered for responses still being fetched; one slower than this many purges is
+// simply not stored.
+constexpr size_t kRecentPurges = 64;
 
 std::string lowerCase(std::string_view s)
 {
@@ -168,6 +171,7 @@ struct EdgeCache::Shard
     quint64 hits = 0;
     quint64 misses = 0;
     quint64 evictions = 0;
+    quint64 purged = 0;
 
     void erase(std::list<Node>::iterator it)
     {
@@ -320,6 +324,7 @@ std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead
     r->reason.assign(response.reason);
     r->storedMs = nowMs;
     r->expiresMs = nowMs + lifetime;
+    r->purgeGeneration = m_purgeGeneration.load(std::memory_order_acquire);
     std::string_view connection
             = headerValue(response.headers, response.headerCount, "connection"sv);
     for (int i = 0; i < response.headerCount; ++i) {
@@ -365,7 +370,52 @@ void EdgeCache::store(const std::string &key, std::shared_ptr<const EdgeCachedRe
 {
     Shard &s = shardOf(key);
     std::lock_guard lock(s.mutex);
+    // Checked under the shard's lock: a purge scans each shard after it counts itself, so an
+    // entry inserted here is either seen by its scan or sees its generation.
+    if (purgedSince(response->purgeGeneration, key))
+        return;
     s.insert(key, std::move(response));
+}
+
+bool EdgeCache::purgedSince(uint64_t since, const std::string &key) const
+{
+    if (m_purgeGeneration.load(std::memory_order_acquire) == since)
+        return false;
+    std::lock_guard lock(m_purgesMutex);
+    if (m_recentPurges.empty() || m_recentPurges.front().first > since + 1)
+        return true; // purges this entry may predate are forgotten: do not risk it
+    for (const auto &[generation, purge] : m_recentPurges) {
+        if (generation > since && purge.matches(key))
+            return true;
+    }
+    return false;
+}
+
+size_t EdgeCache::purge(const EdgeCachePurge &purge)
+{
+    {
+        std::lock_guard lock(m_purgesMutex);
+        const uint64_t generation = m_purgeGeneration.load(std::memory_order_relaxed) + 1;
+        m_recentPurges.emplace_back(generation, purge);
+        if (m_recentPurges.size() > kRecentPurges)
+            m_recentPurges.pop_front();
+        m_purgeGeneration.store(generation, std::memory_order_release);
+    }
+    size_t removed = 0;
+    for (int i = 0; i < kShards; ++i) {
+        Shard &s = m_shards[size_t(i)];
+        std::lock_guard lock(s.mutex);
+        for (auto it = s.lru.begin(); it != s.lru.end();) {
+            const auto next = std::next(it);
+            if (purge.matches(it->key)) {
+                s.erase(it);
+                ++s.purged;
+                ++removed;
+            }
+            it = next;
+        }
+    }
+    return removed;
 }
 
 std::shared_ptr<const EdgeCachedResponse> EdgeCache::refresh(
@@ -397,7 +447,9 @@ std::shared_ptr<const EdgeCachedResponse> EdgeCache::refresh(
     Shard &s = shardOf(key);
     std::lock_guard lock(s.mutex);
     ++s.hits;
-    s.insert(key, copy);
+    // A purge since the entry was fetched: serve this client the validated copy, keep none.
+    if (!purgedSince(response->purgeGeneration, key))
+        s.insert(key, copy);
     return copy;
 }
 
@@ -412,6 +464,7 @@ EdgeCache::Stats EdgeCache::stats() const
         st.evictions += s.evictions;
         st.entries += s.index.size();
         st.bytes += s.bytes;
+        st.purged += s.purged;
     }
     return st;
 }

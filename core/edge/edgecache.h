@@ -1,10 +1,13 @@
 #pragma once
 
+#include "core/edge/edgecachepurge.h"
 #include "core/edge/httpwire.h"
 
 #include <QtGlobal>
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -28,6 +31,7 @@ struct EdgeCachedResponse
     bool strictTransportSecurity = false; // the headers hold one (the edge adds none then)
     int64_t storedMs = 0;                 // monotonic
     int64_t expiresMs = 0;                // monotonic; stale after
+    uint64_t purgeGeneration = 0;         // the cache's purge count when its fetch began
     // The request header values the response varies on (Vary), lower-case names.
     std::vector<std::pair<std::string, std::string>> vary;
 
@@ -78,6 +82,11 @@ public:
             const HttpWire::ResponseHead &notModified,
             int64_t nowMs);
 
+    // Removes every entry `purge` matches and returns how many. A response whose fetch began
+    // before the purge and that it matches is not stored when it completes (it may predate the
+    // deploy the purge is for).
+    size_t purge(const EdgeCachePurge &purge);
+
     qint64 maxObjectBytes() const { return m_maxObjectBytes; }
     struct Stats
     {
@@ -86,6 +95,7 @@ public:
         quint64 evictions = 0;
         quint64 entries = 0;
         quint64 bytes = 0;
+        quint64 purged = 0; // entries removed by purges
     };
     Stats stats() const;
     void countMiss(const std::string &key);
@@ -93,7 +103,13 @@ public:
 private:
     struct Shard;
     Shard &shardOf(const std::string &key);
+    // Whether a purge since generation `since` matches `key`; called with its shard locked.
+    bool purgedSince(uint64_t since, const std::string &key) const;
+
     std::unique_ptr<Shard[]> m_shards;
+    std::atomic<uint64_t> m_purgeGeneration{0};
+    mutable std::mutex m_purgesMutex;
+    std::deque<std::pair<uint64_t, EdgeCachePurge>> m_recentPurges; // (generation, purge)
     qint64 m_maxObjectBytes;
 };
 

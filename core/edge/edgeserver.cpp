@@ -156,6 +156,11 @@ EdgeCache::Stats EdgeServer::cacheStats() const
     return m_cache ? m_cache->stats() : EdgeCache::Stats{};
 }
 
+size_t EdgeServer::purgeCache(const EdgeCachePurge &purge)
+{
+    return m_cache ? m_cache->purge(purge) : 0;
+}
+
 EdgeRegionTraffic EdgeServer::counters(int region, const EdgeTraffic::Totals &t) const
 {
     EdgeRegionTraffic rt;

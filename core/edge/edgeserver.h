@@ -61,6 +61,8 @@ public:
     QList<EdgeRegionTraffic> liveCounters() const;
     bool hasCache() const { return bool(m_cache); }
     EdgeCache::Stats cacheStats() const;
+    // Removes the cached responses `purge` matches (none without a cache); how many.
+    size_t purgeCache(const EdgeCachePurge &purge);
     // Opens edge.access_log again at its path (SIGHUP, after logrotate moved it); true without
     // an access log.
     bool reopenAccessLog(QString *error);

@@ -251,6 +251,178 @@ private slots:
                  HttpWire::Status::Complete);
         QVERIFY(!cache.begin(gzHead, rh, 0, 0));
     }
+
+    void purgePatterns_data()
+    {
+        QTest::addColumn<QString>("host");
+        QTest::addColumn<QString>("pattern");
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<bool>("purged");
+        // A path: that path with any query string, nothing longer.
+        QTest::addRow("path") << ""
+                              << "/app.js"
+                              << "a /app.js" << true;
+        QTest::addRow("path, query") << ""
+                                     << "/app.js"
+                                     << "a /app.js?v=2" << true;
+        QTest::addRow("path, longer") << ""
+                                      << "/app.js"
+                                      << "a /app.json" << false;
+        QTest::addRow("path, folder") << ""
+                                      << "/assets"
+                                      << "a /assets/x.css" << false;
+        // A target with a query: exactly it.
+        QTest::addRow("query") << ""
+                               << "/s?q=1"
+                               << "a /s?q=1" << true;
+        QTest::addRow("query, other") << ""
+                                      << "/s?q=1"
+                                      << "a /s?q=12" << false;
+        QTest::addRow("query, bare") << ""
+                                     << "/s?q=1"
+                                     << "a /s" << false;
+        // A prefix.
+        QTest::addRow("prefix") << ""
+                                << "/assets/*"
+                                << "a /assets/x.css" << true;
+        QTest::addRow("prefix, outside") << ""
+                                         << "/assets/*"
+                                         << "a /assetsx" << false;
+        QTest::addRow("prefix, query") << ""
+                                       << "/s?q=*"
+                                       << "a /s?q=abc" << true;
+        QTest::addRow("everything") << ""
+                                    << "/*"
+                                    << "a /" << true;
+        // Hosts: exact, any port when the purge names none, case-insensitive.
+        QTest::addRow("host") << "example.com"
+                              << "/*"
+                              << "example.com /x" << true;
+        QTest::addRow("host, other") << "example.com"
+                                     << "/*"
+                                     << "example.org /x" << false;
+        QTest::addRow("host, subdomain") << "example.com"
+                                         << "/*"
+                                         << "www.example.com /x" << false;
+        QTest::addRow("host, suffix") << "example.com"
+                                      << "/*"
+                                      << "example.com.evil /x" << false;
+        QTest::addRow("host, port") << "example.com"
+                                    << "/*"
+                                    << "example.com:8080 /x" << true;
+        QTest::addRow("host:port") << "example.com:8080"
+                                   << "/*"
+                                   << "example.com:8080 /x" << true;
+        QTest::addRow("host:port, other port") << "example.com:8080"
+                                               << "/*"
+                                               << "example.com:9090 /x" << false;
+        QTest::addRow("host:port, none") << "example.com:8080"
+                                         << "/*"
+                                         << "example.com /x" << false;
+        QTest::addRow("host, case") << "Example.COM"
+                                    << "/*"
+                                    << "example.com /x" << true;
+        QTest::addRow("ipv6") << "[::1]"
+                              << "/*"
+                              << "[::1]:8080 /x" << true;
+        QTest::addRow("ipv6 with port") << "[::1]:8080"
+                                        << "/*"
+                                        << "[::1]:9090 /x" << false;
+    }
+
+    void purgePatterns()
+    {
+        QFETCH(QString, host);
+        QFETCH(QString, pattern);
+        QFETCH(QString, key);
+        QFETCH(bool, purged);
+        QVERIFY(EdgeCachePurge::invalidPattern(pattern.toStdString()).empty());
+        const EdgeCachePurge purge(host.toStdString(), {pattern.toStdString()});
+        QCOMPARE(purge.matches(key.toStdString()), purged);
+    }
+
+    void purgeRefusesWhatIsNoPath()
+    {
+        for (const char *bad : {"", "app.js", "*", "/a*b", "/a b", "/a\tb", "/a#top", "/a\x7f"})
+            QVERIFY2(!EdgeCachePurge::invalidPattern(bad).empty(), bad);
+        QVERIFY(!EdgeCachePurge::invalidPattern(std::string(8193, '/')).empty());
+    }
+
+    void purgeThroughTheEdge()
+    {
+        // Two workers share the cache: a purge through the server empties it for both, takes
+        // what it matches and nothing else, and the next request fetches the region's answer.
+        auto fetch = [this](const QByteArray &path) {
+            EdgeTestClient c(port());
+            return c.get(path + "?max-age%3D600");
+        };
+        const QList<QByteArray> paths = {"/cache/keep", "/cache/gone/1", "/cache/gone/2"};
+        QMap<QByteArray, QByteArray> bodies;
+        for (const QByteArray &path : paths) {
+            bodies.insert(path, fetch(path).body);
+            QCOMPARE(fetch(path).headers.value("x-cache"), "HIT");
+        }
+        QCOMPARE(m_gateway->purgeCache(EdgeCachePurge("", {"/cache/gone/*"})), size_t(2));
+        QCOMPARE(m_gateway->cacheStats().purged, quint64(2));
+        const auto kept = fetch("/cache/keep");
+        QCOMPARE(kept.headers.value("x-cache"), "HIT");
+        QCOMPARE(kept.body, bodies.value("/cache/keep"));
+        for (const QByteArray &path : {QByteArray("/cache/gone/1"), QByteArray("/cache/gone/2")}) {
+            const auto again = fetch(path);
+            QCOMPARE(again.headers.value("x-cache"), "MISS");
+            QVERIFY(again.body != bodies.value(path)); // the region's count moved on
+            QCOMPARE(fetch(path).headers.value("x-cache"), "HIT");
+            QCOMPARE(m_region->requestsFor(path), 2);
+        }
+        // Another host's purge leaves these alone (the client sends Host: edge.test).
+        QCOMPARE(m_gateway->purgeCache(EdgeCachePurge("other.test", {"/*"})), size_t(0));
+        QCOMPARE(m_gateway->purgeCache(EdgeCachePurge("edge.test", {"/*"})), size_t(3));
+        QCOMPARE(m_gateway->cacheStats().entries, quint64(0));
+    }
+
+    void purgeDuringAFetch()
+    {
+        // A response whose fetch began before a purge that matches it is not stored when it
+        // completes: it may be the content the purge is for. One the purge does not match is.
+        EdgeCache cache(1 << 20, 100000);
+        const QByteArray head = "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\n\r\n";
+        HttpWire::ResponseHead rh;
+        QCOMPARE(HttpWire::parseResponse(head.constData(), size_t(head.size()), rh),
+                 HttpWire::Status::Complete);
+        const QByteArray req = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        HttpWire::RequestHead qh;
+        HttpWire::Error e;
+        QCOMPARE(HttpWire::parseRequest(req.constData(), size_t(req.size()), qh, e),
+                 HttpWire::Status::Complete);
+        auto matched = cache.begin(qh, rh, 0, 0);
+        auto other = cache.begin(qh, rh, 0, 0);
+        QCOMPARE(cache.purge(EdgeCachePurge("", {"/old"})), size_t(0));
+        cache.store("a /old", matched);
+        cache.store("a /new", other);
+        QCOMPARE(cache.lookup("a /old", qh, 1).freshness, EdgeCache::Freshness::Miss);
+        QCOMPARE(cache.lookup("a /new", qh, 1).freshness, EdgeCache::Freshness::Fresh);
+        // A revalidation answered after the purge serves its client but is not kept either.
+        auto stored = cache.begin(qh, rh, 0, 0);
+        cache.store("a /page", stored);
+        const QByteArray notModifiedText = "HTTP/1.1 304 Not Modified\r\n\r\n";
+        HttpWire::ResponseHead notModified;
+        QCOMPARE(HttpWire::parseResponse(notModifiedText.constData(),
+                                         size_t(notModifiedText.size()),
+                                         notModified),
+                 HttpWire::Status::Complete);
+        QCOMPARE(cache.purge(EdgeCachePurge("", {"/page"})), size_t(1));
+        QVERIFY(cache.refresh("a /page", stored, notModified, 2));
+        QCOMPARE(cache.lookup("a /page", qh, 3).freshness, EdgeCache::Freshness::Miss);
+        // A fetch that outlives more purges than the cache remembers is not stored at all.
+        auto slow = cache.begin(qh, rh, 0, 0);
+        for (int i = 0; i < 80; ++i)
+            cache.purge(EdgeCachePurge("", {"/unrelated"}));
+        cache.store("a /slow", slow);
+        QCOMPARE(cache.lookup("a /slow", qh, 1).freshness, EdgeCache::Freshness::Miss);
+        auto fresh = cache.begin(qh, rh, 0, 0);
+        cache.store("a /slow", fresh);
+        QCOMPARE(cache.lookup("a /slow", qh, 1).freshness, EdgeCache::Freshness::Fresh);
+    }
 };
 
 QTEST_GUILESS_MAIN(tst_EdgeCache)
