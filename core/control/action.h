@@ -14,7 +14,7 @@ namespace Meridian {
 struct Action
 {
     QString id;
-    QString kind; // drain | activate | promote | dial | weight | strategy | revert
+    QString kind; // drain | activate | promote | dial | weight | strategy | purge | revert
     QString region;
     QJsonObject args;
     QDateTime time;

@@ -1,7 +1,11 @@
 #include "core/control/actionplanner.h"
 
+#include "core/edge/edgecachepurge.h"
+
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
+#include <QRegularExpression>
 
 #include <algorithm>
 #include <cmath>
@@ -102,6 +106,46 @@ QStringList changedRows(const ControlState &before, const ControlState &after)
     return rows;
 }
 
+// A purge's {"paths": [...], "host": "..."}: at least one path, each a pattern the edge cache
+// understands (EdgeCachePurge), and an optional host name, stored in lower case.
+std::optional<ControlError> readPurge(const QJsonObject &body, QJsonObject *args)
+{
+    constexpr qsizetype kMaxPaths = 1000;
+    const QJsonValue paths = body.value(u"paths"_s);
+    if (!paths.isArray() || paths.toArray().isEmpty() || paths.toArray().size() > kMaxPaths) {
+        return ControlError::invalidParameter(
+                u"'paths' must be a list of 1 to %1 paths: \"/index.html\" (any query string), "
+                "\"/search?q=x\" (exactly), \"/assets/*\" (a prefix), \"/*\" (everything)"_s.arg(
+                        kMaxPaths));
+    }
+    QJsonArray normalised;
+    for (const QJsonValue &path : paths.toArray()) {
+        if (!path.isString())
+            return ControlError::invalidParameter(u"every entry of 'paths' must be a string"_s);
+        const std::string problem = EdgeCachePurge::invalidPattern(path.toString().toStdString());
+        if (!problem.empty()) {
+            return ControlError::invalidParameter(
+                    u"'%1' in 'paths': %2"_s.arg(path.toString(), QString::fromStdString(problem)));
+        }
+        if (!normalised.contains(path))
+            normalised.append(path);
+    }
+    args->insert(u"paths"_s, normalised);
+    const QJsonValue host = body.value(u"host"_s);
+    if (host.isUndefined() || host.isNull())
+        return std::nullopt;
+    static const QRegularExpression hostPattern(
+            uR"(^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$)"_s);
+    if (!host.isString() || host.toString().size() > 255
+        || !hostPattern.match(host.toString()).hasMatch()) {
+        return ControlError::invalidParameter(
+                u"'host' must be a host name as clients send it in Host, with an optional port "
+                "(\"www.example.com\", \"example.com:8080\")"_s);
+    }
+    args->insert(u"host"_s, host.toString().toLower());
+    return std::nullopt;
+}
+
 } // namespace
 
 ControlResult<ActionRequest> ActionRequest::parse(const QString &kind,
@@ -177,6 +221,11 @@ ControlResult<ActionRequest> ActionRequest::parse(const QString &kind,
         if (!params.isUndefined() && !params.isNull() && !params.isObject())
             return ControlError::invalidParameter(u"'params' must be a JSON object"_s);
         request.args = {{u"name"_s, name}, {u"params"_s, params.toObject()}};
+    } else if (kind == u"purge"_s) {
+        if (auto error = checkFields(object, {u"paths"_s, u"host"_s, u"force"_s}))
+            return *error;
+        if (auto error = readPurge(object, &request.args))
+            return *error;
     } else if (kind == u"revert"_s) {
         request.target = regionOrAction;
         if (auto error = checkFields(object, {u"force"_s}))
@@ -292,6 +341,9 @@ ControlResult<ActionPlan> ActionPlanner::plan(const ControlState &current,
                 return ControlError::invalidParameter(*problem);
         }
         next.strategy = choice;
+    } else if (request.kind == u"purge"_s) {
+        // The control state is unchanged: the action itself, replicated to every edge, is what
+        // they apply.
     } else {
         return ControlError::badRequest(u"'%1' is not planned here"_s.arg(request.kind));
     }
@@ -315,6 +367,12 @@ ControlResult<ActionPlan> ActionPlanner::planRevert(const ControlState &current,
     if (action.status != u"applied"_s) {
         return ControlError::conflict(u"conflict"_s,
                                       u"%1 is %2, not applied"_s.arg(action.id, action.status));
+    }
+    if (action.kind == u"purge"_s) {
+        return ControlError::conflict(u"conflict"_s,
+                                      u"%1 is a cache purge, which cannot be reverted: the edges "
+                                      "fetch the purged responses from the regions again"_s.arg(
+                                              action.id));
     }
     ControlState next = current;
     next.applyParts(action.previous);

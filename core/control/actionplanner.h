@@ -40,7 +40,7 @@ struct ActionRequest
     bool force = false;
 
     // Parses a request body for `kind` (drain, activate, promote, dial, weight, strategy,
-    // revert). Malformed JSON → invalid_json; bad or unknown fields → invalid_parameter.
+    // purge, revert). Malformed JSON → invalid_json; bad or unknown fields → invalid_parameter.
     static ControlResult<ActionRequest> parse(const QString &kind,
                                               const QString &regionOrAction,
                                               const QByteArray &body,

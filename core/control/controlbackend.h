@@ -41,6 +41,10 @@ public:
     virtual ControlResult<QJsonObject> startResync(const QString &peer) = 0;
     virtual std::optional<QJsonObject> resyncProgress() const = 0;
     virtual ControlResult<QJsonObject> cancelResync() = 0;
+    // This node's edge cache: {"entries", "bytes", "purges": {"act-…": removed},
+    // "through_seq"} (every purge action up to that sequence number is applied), or null when
+    // the node runs no edge cache.
+    virtual QJsonValue localCache() const = 0;
 };
 
 } // namespace Meridian

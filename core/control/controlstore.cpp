@@ -182,6 +182,14 @@ std::optional<Action> ControlStore::action(const QString &id) const
     return Action::fromJson(parseObject(result.value().rows.first().value(0)));
 }
 
+std::optional<qint64> ControlStore::actionSeq(const QString &id) const
+{
+    const auto result = m_replica->query(u"SELECT seq FROM meridian_actions WHERE id = ?"_s, {id});
+    if (!result || result.value().rows.isEmpty())
+        return std::nullopt;
+    return result.value().rows.first().value(0).toLongLong();
+}
+
 QList<Action> ControlStore::actions(int limit) const
 {
     QList<Action> list;

@@ -45,6 +45,10 @@ public:
     // The newest `limit` actions, newest first.
     QList<Action> actions(int limit) const;
     QString nextActionId() const;
+    // The sequence number an action was stored with (actions are applied in this order).
+    std::optional<qint64> actionSeq(const QString &id) const;
+    // Every action up to this sequence number has been read (and actionRecorded emitted).
+    qint64 lastActionSeq() const { return m_lastActionSeq; }
 
     // Re-reads the tables now; emits stateChanged / actionRecorded for what changed.
     void refresh();

@@ -52,7 +52,9 @@ QJsonObject bodyObject(const QByteArray &body)
 QJsonObject callArgs(const QString &kind, const QString &subject, const QByteArray &body)
 {
     QJsonObject args = bodyObject(body);
-    args.insert(kind == u"revert"_s || kind == u"approve"_s ? u"action"_s : u"region"_s, subject);
+    if (!subject.isEmpty())
+        args.insert(kind == u"revert"_s || kind == u"approve"_s ? u"action"_s : u"region"_s,
+                    subject);
     return args;
 }
 
@@ -336,6 +338,17 @@ void ControlService::addRoutes(HttpRouter &router)
     router.route("PUT", u"/v1/regions/{id}/dial", mutating(u"dial"_s));
     router.route("PUT", u"/v1/regions/{id}/weight", mutating(u"weight"_s));
     router.route("PUT", u"/v1/strategy", mutating(u"strategy"_s));
+    router.route("POST", u"/v1/cache/purge", mutating(u"purge"_s));
+    router.route("GET",
+                 u"/v1/cache/purge/{id}",
+                 guarded(viewer,
+                         u"purge_status"_s,
+                         [this](const HttpRequest &request, HttpResponder r, const Caller &) {
+                             const auto status = purgeStatus(request.pathParam(u"id"));
+                             r.send(status ? jsonResponse(200, status.value())
+                                           : jsonResponse(status.error().status,
+                                                          status.error().toJson()));
+                         }));
     router.route("POST", u"/v1/actions/{id}/revert", mutating(u"revert"_s));
     router.route("POST", u"/v1/actions/{id}/approve", mutating(u"approve"_s));
     router.route("POST", u"/v1/regions/{id}/settle", mutating(u"settle"_s));
@@ -860,10 +873,11 @@ void ControlService::applyLocally(const QString &kind,
     QJsonObject body{{u"action"_s, action.toJson()}};
     if (kind == u"strategy"_s)
         body.insert(u"strategy"_s, m_store->state().strategy.toJson());
-    else
+    else if (kind != u"purge"_s)
         body.insert(u"region"_s,
                     regionJson(action.region, m_backend->trafficShares(m_store->state())));
-    answer(responder, caller, kind, args, kind == u"drain"_s ? 202 : 200, body);
+    // A drain and a purge go on after the answer (GET …/purge/{id} follows the edges).
+    answer(responder, caller, kind, args, kind == u"drain"_s || kind == u"purge"_s ? 202 : 200, body);
 }
 
 bool ControlService::forwardToRegionNode(const QString &region,
@@ -1088,7 +1102,8 @@ QJsonObject ControlService::probeJson(bool withDigest) const
                       {u"links"_s, m_config.roleRegion ? m_backend->inboundLinks() : QJsonArray()},
                       {u"health"_s, m_backend->localHealth()},
                       {u"traffic"_s, m_backend->localTraffic()},
-                      {u"resync"_s, resync ? QJsonValue(*resync) : QJsonValue()}};
+                      {u"resync"_s, resync ? QJsonValue(*resync) : QJsonValue()},
+                      {u"cache"_s, m_backend->localCache()}};
     if (withDigest) {
         auto digest = const_cast<ControlBackend *>(m_backend)->localDigest();
         if (digest) {
@@ -1099,6 +1114,62 @@ QJsonObject ControlService::probeJson(bool withDigest) const
         }
     }
     return probe;
+}
+
+ControlResult<QJsonObject> ControlService::purgeStatus(const QString &id) const
+{
+    const auto action = m_store->action(id);
+    const auto seq = m_store->actionSeq(id);
+    if (!action || !seq || action->kind != u"purge"_s) {
+        return ControlError::notFound(
+                action ? u"%1 is a %2, not a cache purge"_s.arg(id, action->kind)
+                       : u"no action '%1' at %2 (an action just accepted elsewhere reaches this "
+                         "node within a second); GET /v1/actions lists them"_s.arg(id,
+                                                                                   m_config.nodeId));
+    }
+    // The edges: this node when it runs one, the edge-only nodes, and the regions whose last
+    // probe said they run an edge too.
+    QJsonArray edges;
+    int applied = 0;
+    int waiting = 0;
+    auto report = [&](const QString &node, const QJsonValue &cache, bool reachable) {
+        QJsonObject edge{{u"id"_s, node}};
+        QString state;
+        if (!reachable) {
+            state = u"unreachable"_s;
+        } else if (cache.isNull() || cache.isUndefined()) {
+            state = u"no_cache"_s;
+        } else {
+            const QJsonObject c = cache.toObject();
+            const QJsonValue removed = c.value(u"purges"_s).toObject().value(id);
+            if (!removed.isUndefined())
+                edge.insert(u"removed"_s, removed);
+            const bool done = !removed.isUndefined()
+                              || c.value(u"through_seq"_s).toInteger() >= *seq;
+            state = done ? u"applied"_s : u"pending"_s;
+        }
+        if (state == u"applied"_s || state == u"no_cache"_s)
+            ++applied;
+        else
+            ++waiting;
+        edge.insert(u"state"_s, state);
+        edges.append(edge);
+    };
+    if (m_config.roleEdge)
+        report(m_config.nodeId, m_backend->localCache(), true);
+    for (const PeerNode &peer : m_monitor->peers()) {
+        const QJsonObject probe = probeOf(peer.id);
+        if (peer.isRegion && !probe.value(u"role"_s).toString().contains(u"edge"_s))
+            continue;
+        report(peer.id,
+               probe.value(u"cache"_s),
+               m_monitor->isReachable(peer.id) && !probe.isEmpty());
+    }
+    return QJsonObject{{u"action"_s, action->toJson()},
+                       {u"edges"_s, edges},
+                       {u"applied"_s, applied},
+                       {u"total"_s, applied + waiting},
+                       {u"done"_s, waiting == 0}};
 }
 
 QJsonObject ControlService::probeOf(const QString &nodeId) const

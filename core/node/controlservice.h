@@ -134,6 +134,8 @@ private:
     QJsonArray inboundLinksOf(const QString &region) const;
     std::optional<QList<InboundLink>> inboundForSafety(const QString &region) const;
     QJsonObject probeOf(const QString &nodeId) const;
+    // GET /v1/cache/purge/{id}: the purge action and, per edge node, whether it has applied it.
+    ControlResult<QJsonObject> purgeStatus(const QString &id) const;
     // What the cluster's edge gateways sent to each region over their last second, summed over
     // the edges this node knows (itself and the reachable ones): region id -> EdgeTraffic JSON.
     QMap<QString, QJsonObject> edgeTraffic() const;

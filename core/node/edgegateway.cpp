@@ -7,6 +7,7 @@
 #include "core/edge/edgeserver.h"
 #include "core/util/tlsfiles.h"
 
+#include <QJsonArray>
 #include <QLoggingCategory>
 
 using namespace Qt::StringLiterals;
@@ -244,6 +245,35 @@ std::optional<EdgeCache::Stats> EdgeGateway::cacheStats() const
     if (!m_server || !m_server->hasCache())
         return std::nullopt;
     return m_server->cacheStats();
+}
+
+void EdgeGateway::purgeCache(const Action &action)
+{
+    if (!m_server || !m_server->hasCache())
+        return;
+    std::vector<std::string> patterns;
+    for (const QJsonValue &path : action.args.value(u"paths"_s).toArray())
+        patterns.push_back(path.toString().toStdString());
+    const QString host = action.args.value(u"host"_s).toString();
+    const size_t removed = m_server->purgeCache(EdgeCachePurge(host.toStdString(), patterns));
+    qCInfo(lcEdge).noquote() << "cache purge" << action.id << "by" << action.actor << "removed"
+                             << removed << (removed == 1 ? "entry" : "entries");
+    m_purges.append({action.id, qint64(removed)});
+    if (m_purges.size() > 64)
+        m_purges.removeFirst();
+}
+
+QJsonValue EdgeGateway::cacheJson() const
+{
+    if (!m_server || !m_server->hasCache())
+        return QJsonValue();
+    const EdgeCache::Stats stats = m_server->cacheStats();
+    QJsonObject purges;
+    for (const auto &[id, removed] : m_purges)
+        purges.insert(id, double(removed));
+    return QJsonObject{{u"entries"_s, double(stats.entries)},
+                       {u"bytes"_s, double(stats.bytes)},
+                       {u"purges"_s, purges}};
 }
 
 QJsonObject EdgeGateway::trafficJson() const

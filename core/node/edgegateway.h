@@ -2,6 +2,7 @@
 
 #include "core/balancing/balancerconfig.h"
 #include "core/balancing/endpointref.h"
+#include "core/control/action.h"
 #include "core/control/controlstate.h"
 #include "core/edge/edgecache.h"
 #include "core/edge/edgeconfig.h"
@@ -11,6 +12,7 @@
 
 #include <QHash>
 #include <QJsonObject>
+#include <QList>
 #include <QObject>
 
 #include <memory>
@@ -58,6 +60,12 @@ public:
     QList<EdgeRegionTraffic> liveCounters() const;
     // The edge cache's counters now; nullopt when the cache is off.
     std::optional<EdgeCache::Stats> cacheStats() const;
+    // Applies a `purge` action (POST /v1/cache/purge) to the cache and remembers how many
+    // entries it removed; a no-op without a cache.
+    void purgeCache(const Action &action);
+    // The cache as the probe reports it: {"entries", "bytes", "purges": {"act-…": removed}}
+    // (the purges this process applied, newest 64); null without a cache.
+    QJsonValue cacheJson() const;
     // edge.access_log again at its path (SIGHUP); an error message, or nothing.
     QString reopenAccessLog();
     // edge.tls's files and edge.upstream_ca_file again (SIGHUP after a renewal), for new
@@ -88,6 +96,7 @@ private:
     ActiveHealthChecker *m_checker = nullptr;
     OutlierDetector *m_outliers = nullptr;
     QList<EdgeRegionTraffic> m_traffic;
+    QList<std::pair<QString, qint64>> m_purges; // (action id, entries removed), oldest first
     bool m_running = false;
 };
 

@@ -340,6 +340,11 @@ QString Node::start()
                     m_edge->setControlState(after);
                 });
         connect(m_monitor, &ClusterMonitor::healthChanged, m_edge, &EdgeGateway::setRegionHealth);
+        // Purges accepted before this start need nothing: the cache starts empty.
+        connect(m_store, &ControlStore::actionRecorded, m_edge, [this](const Action &action) {
+            if (action.kind == u"purge"_s && action.status == u"applied"_s)
+                m_edge->purgeCache(action);
+        });
         if (const QString error = m_edge->start(); !error.isEmpty())
             return error;
     }
@@ -613,6 +618,19 @@ ControlResult<QJsonObject> Node::startResync(const QString &peer)
     return resyncJson();
 }
 
+QJsonValue Node::localCache() const
+{
+    if (!m_edge)
+        return QJsonValue();
+    QJsonValue cache = m_edge->cacheJson();
+    if (cache.isObject()) {
+        QJsonObject object = cache.toObject();
+        object.insert(u"through_seq"_s, double(m_store->lastActionSeq()));
+        cache = object;
+    }
+    return cache;
+}
+
 std::optional<QJsonObject> Node::resyncProgress() const
 {
     if (!m_resyncStarted)
@@ -792,6 +810,9 @@ void Node::setUpEdgeMetrics()
     auto &cacheEvictions = m_metrics.counter("meridian_edge_cache_evictions_total",
                                              "Entries evicted to stay within the cache's size.",
                                              {});
+    auto &cachePurged = m_metrics.counter("meridian_edge_cache_purged_total",
+                                          "Entries removed by cache purges (POST /v1/cache/purge).",
+                                          {});
     auto &cacheBytes
             = m_metrics.gauge("meridian_edge_cache_bytes", "Bytes the edge cache holds.", {});
     auto &cacheEntries
@@ -832,6 +853,7 @@ void Node::setUpEdgeMetrics()
                               &cacheHits,
                               &cacheMisses,
                               &cacheEvictions,
+                              &cachePurged,
                               &cacheBytes,
                               &cacheEntries,
                               bucketCount = bounds.size() + 1]() {
@@ -870,6 +892,7 @@ void Node::setUpEdgeMetrics()
             advance(cacheHits.counter({}), cache->hits);
             advance(cacheMisses.counter({}), cache->misses);
             advance(cacheEvictions.counter({}), cache->evictions);
+            advance(cachePurged.counter({}), cache->purged);
             cacheBytes.gauge({}).set(double(cache->bytes));
             cacheEntries.gauge({}).set(double(cache->entries));
         }

@@ -63,6 +63,7 @@ public:
     ControlResult<QJsonObject> startResync(const QString &peer) override;
     std::optional<QJsonObject> resyncProgress() const override;
     ControlResult<QJsonObject> cancelResync() override;
+    QJsonValue localCache() const override;
 
 signals:
     void stopped();

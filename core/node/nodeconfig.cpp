@@ -367,6 +367,7 @@ void readControl(ObjectReader &root, NodeConfig &config)
                                u"dial"_s,
                                u"weight"_s,
                                u"strategy"_s,
+                               u"purge"_s,
                                u"revert"_s};
     for (const QJsonValue &kind : approval) {
         if (!kinds.contains(kind.toString()))

@@ -341,7 +341,7 @@ private slots:
         QCOMPARE(call("POST",
                       at(m_control, u"/v1/regions/%1/drain"_s.arg(QString::fromUtf8(drained))),
                       admin(),
-                      R"({"deadline_s": 10})")
+                      "{\"deadline_s\": 10}")
                          .status,
                  202);
         QTRY_COMPARE_WITH_TIMEOUT(edgeState(QString::fromUtf8(drained)), u"draining"_s, 10000);
@@ -375,7 +375,7 @@ private slots:
         const auto answer = call("POST",
                                  at(m_control, u"/v1/regions/eu-west/drain"_s),
                                  admin(),
-                                 R"({"deadline_s": 60})");
+                                 "{\"deadline_s\": 60}");
         const qint64 after = EdgeLoad::nowUs();
         QCOMPARE(answer.status, 202);
         // Keep the load going for well past the bound (5 s), then look.
@@ -409,6 +409,74 @@ private slots:
                  200);
         QTRY_COMPARE_WITH_TIMEOUT(edgeState(u"eu-west"_s), u"active"_s, 10000);
         QTRY_VERIFY_WITH_TIMEOUT(spread(30).contains("eu-west"), 10000);
+    }
+
+    void purgeReachesTheEdge()
+    {
+        // The demo site's /assets/ are public, max-age=3600: the edge keeps them.
+        const QUrl edgeData = m_cluster->node(u"edge-1"_s)->dataUrl;
+        const auto css = [&edgeData]() {
+            return call("GET", at(edgeData, u"/assets/site.css"_s), {});
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(css().header("X-Cache"), QByteArray("HIT"), 10000);
+        const QUrl purge = at(m_control, u"/v1/cache/purge"_s);
+        const QByteArray assets = "{\"paths\": [\"/assets/*\"]}";
+        // Refused calls change nothing: a viewer, a path that is none, an unknown field.
+        QCOMPARE(call("POST", purge, viewer(), assets).status, 403);
+        for (const QByteArray &bad : {QByteArray("{\"paths\": [\"assets/*\"]}"),
+                                      QByteArray("{\"paths\": \"/assets/*\"}"),
+                                      QByteArray("{\"path\": [\"/assets/*\"]}"),
+                                      QByteArray("{\"paths\": [")}) {
+            const auto refused = call("POST", purge, admin(), bad);
+            QCOMPARE(refused.status, 400);
+            QVERIFY2(!refused.json()
+                              .value(u"error"_s)
+                              .toObject()
+                              .value(u"message"_s)
+                              .toString()
+                              .isEmpty(),
+                     refused.body.constData());
+        }
+        QCOMPARE(css().header("X-Cache"), QByteArray("HIT"));
+
+        // Accepted by a region's node (the control leader records it), applied by the edge.
+        const auto accepted = call("POST", purge, admin(), assets);
+        QCOMPARE(accepted.status, 202);
+        const QJsonObject action = accepted.json().value(u"action"_s).toObject();
+        QCOMPARE(action.value(u"kind"_s).toString(), u"purge"_s);
+        const QString id = action.value(u"id"_s).toString();
+        QJsonObject status;
+        QTRY_VERIFY_WITH_TIMEOUT((status
+                                  = call("GET", at(m_control, u"/v1/cache/purge/"_s + id), viewer())
+                                            .json())
+                                         .value(u"done"_s)
+                                         .toBool(),
+                                 15000);
+        const QJsonArray edges = status.value(u"edges"_s).toArray();
+        QCOMPARE(edges.size(), 1);
+        QCOMPARE(edges.at(0)[u"id"_s].toString(), u"edge-1"_s);
+        QCOMPARE(edges.at(0)[u"state"_s].toString(), u"applied"_s);
+        QVERIFY(edges.at(0)[u"removed"_s].toInt() >= 1);
+        QCOMPARE(status.value(u"applied"_s).toInt(), 1);
+        // The edge's own control API tells the same.
+        QTRY_VERIFY_WITH_TIMEOUT(call("GET", at(m_edgeControl, u"/v1/cache/purge/"_s + id), viewer())
+                                         .json()
+                                         .value(u"done"_s)
+                                         .toBool(),
+                                 15000);
+        // The next request goes to a region, and is kept again.
+        QCOMPARE(css().header("X-Cache"), QByteArray("MISS"));
+        QCOMPARE(css().header("X-Cache"), QByteArray("HIT"));
+        const auto metrics = call("GET", at(m_edgeControl, u"/metrics"_s), {});
+        QVERIFY(metrics.body.contains("\nmeridian_edge_cache_purged_total "));
+        QVERIFY(!metrics.body.contains("\nmeridian_edge_cache_purged_total 0\n"));
+
+        // A purge cannot be reverted; other ids are no purge.
+        const auto revert
+                = call("POST", at(m_control, u"/v1/actions/%1/revert"_s.arg(id)), admin(), "{}");
+        QCOMPARE(revert.status, 409);
+        QCOMPARE(call("GET", at(m_control, u"/v1/cache/purge/act-999999"_s), viewer()).status, 404);
+        QCOMPARE(call("GET", at(m_control, u"/v1/cache/purge/"_s + id), {}).status, 401);
     }
 
     void killedRegionUnderLoad()

@@ -1,6 +1,7 @@
 // The control API's decision logic: validation, the safety rules and revert.
 #include "core/control/actionplanner.h"
 
+#include <QJsonArray>
 #include <QTest>
 
 using namespace Qt::StringLiterals;
@@ -40,6 +41,7 @@ private slots:
     void revertRestoresPrevious();
     void revertChecksSafety();
     void drainSettles();
+    void purgeChangesNoStateAndCannotBeReverted();
 
 private:
     ActionPlanner planner(std::optional<QList<InboundLink>> links = QList<InboundLink>{}) const
@@ -86,6 +88,31 @@ void tst_ActionPlanner::parseRejectsBadInput_data()
             << u"strategy"_s << QByteArray("{\"name\":\"random\",\"params\":3}")
             << u"invalid_parameter"_s;
     QTest::addRow("unknown kind") << u"explode"_s << QByteArray("{}") << u"bad_request"_s;
+    QTest::addRow("purge without paths")
+            << u"purge"_s << QByteArray("{}") << u"invalid_parameter"_s;
+    QTest::addRow("purge, empty paths")
+            << u"purge"_s << QByteArray("{\"paths\":[]}") << u"invalid_parameter"_s;
+    QTest::addRow("purge, path a string")
+            << u"purge"_s << QByteArray("{\"paths\":\"/x\"}") << u"invalid_parameter"_s;
+    QTest::addRow("purge, relative path")
+            << u"purge"_s << QByteArray("{\"paths\":[\"x.css\"]}") << u"invalid_parameter"_s;
+    QTest::addRow("purge, star inside")
+            << u"purge"_s << QByteArray("{\"paths\":[\"/a*/b\"]}") << u"invalid_parameter"_s;
+    QTest::addRow("purge, number path")
+            << u"purge"_s << QByteArray("{\"paths\":[3]}") << u"invalid_parameter"_s;
+    QTest::addRow("purge, bad host")
+            << u"purge"_s << QByteArray("{\"paths\":[\"/*\"],\"host\":\"a b\"}")
+            << u"invalid_parameter"_s;
+    QTest::addRow("purge, host with path")
+            << u"purge"_s << QByteArray("{\"paths\":[\"/*\"],\"host\":\"a.com/x\"}")
+            << u"invalid_parameter"_s;
+    QTest::addRow("purge, unknown field")
+            << u"purge"_s << QByteArray("{\"paths\":[\"/*\"],\"prefix\":\"/\"}")
+            << u"invalid_parameter"_s;
+    QByteArray many = "{\"paths\":[";
+    for (int i = 0; i < 1001; ++i)
+        many += (i ? ",\"/" : "\"/") + QByteArray::number(i) + "\"";
+    QTest::addRow("purge, 1001 paths") << u"purge"_s << many + "]}" << u"invalid_parameter"_s;
 }
 
 void tst_ActionPlanner::parseRejectsBadInput()
@@ -291,6 +318,35 @@ void tst_ActionPlanner::drainSettles()
     QVERIFY(ActionPlanner::drainSettled(region, 0, kNow.addSecs(30), true));
     region.state = u"active"_s;
     QVERIFY(!ActionPlanner::drainSettled(region, 0, kNow));
+}
+
+void tst_ActionPlanner::purgeChangesNoStateAndCannotBeReverted()
+{
+    const ControlState state = threeRegions();
+    const auto p = planner();
+    const auto request = ActionRequest::parse(
+            u"purge"_s,
+            {},
+            R"({"paths": ["/index.html", "/assets/*", "/index.html"], "host": "WWW.Example.com:8080"})",
+            {});
+    QVERIFY2(request.ok(), qPrintable(request.error().message));
+    // Duplicates dropped, the host in lower case: what every edge applies.
+    QCOMPARE(request.value().args.value(u"paths"_s).toArray(),
+             QJsonArray({u"/index.html"_s, u"/assets/*"_s}));
+    QCOMPARE(request.value().args.value(u"host"_s).toString(), u"www.example.com:8080"_s);
+    const auto plan = p.plan(state, request.value(), kNow);
+    QVERIFY(plan.ok());
+    QVERIFY(plan.value().touchedRows.isEmpty());
+    QCOMPARE(plan.value().next, state);
+
+    Action action;
+    action.id = u"act-000009"_s;
+    action.kind = u"purge"_s;
+    action.args = request.value().args;
+    const auto revert = p.planRevert(state, action, true);
+    QVERIFY(!revert.ok());
+    QCOMPARE(revert.error().code, u"conflict"_s);
+    QVERIFY(revert.error().message.contains(u"cannot be reverted"_s));
 }
 
 QTEST_GUILESS_MAIN(tst_ActionPlanner)
