@@ -79,6 +79,12 @@ CliParser::CliParser()
              {},
              u"D"_s,
              u"How long nodes get to shut down before SIGKILL (default 10s)."_s},
+            {u"host"_s,
+             {},
+             u"HOST"_s,
+             u"Purge only this site's entries: the Host clients send, e.g. www.example.com "
+             "(without a port: any port). Default: every host."_s},
+            {u"wait-timeout"_s, {}, u"D"_s, u"With --wait, give up after D (default 30s)."_s},
     };
 
     m_commands = {
@@ -130,6 +136,21 @@ CliParser::CliParser()
              u"Restore the control state an action replaced (see `meridianctl actions`)."_s,
              {}},
             {u"approve"_s, {u"ACTION"_s}, {}, u"Approve an action waiting for a second admin."_s, {}},
+            {u"cache purge"_s,
+             {u"PATH..."_s},
+             {u"host"_s, u"wait"_s, u"wait-timeout"_s, u"force"_s},
+             u"Remove cached responses from every edge gateway."_s,
+             u"Each PATH is a path (\"/index.html\": with any query string), a path with a query\n"
+             "(\"/search?q=x\": exactly that), or a prefix ending in * (\"/assets/*\"; \"/*\" is\n"
+             "everything); quote * for the shell. Recorded as an action, so every edge applies "
+             "it,\n"
+             "also one that is unreachable now once it is back. With --wait, follows the edges\n"
+             "until each has applied it; exits 1 if some have not by --wait-timeout."_s},
+            {u"cache status"_s,
+             {u"ACTION"_s},
+             {},
+             u"Show which edge gateways have applied a cache purge."_s,
+             {}},
             {u"actions"_s,
              {},
              {u"limit"_s},
@@ -364,12 +385,14 @@ std::optional<UsageError> CliParser::parse(const QStringList &arguments, Invocat
 
     if (result.command && !result.help) {
         const qsizetype expected = result.command->positionals.size();
+        // A last positional named "NAME..." takes one or more words.
+        const bool variadic = expected > 0 && result.command->positionals.last().endsWith(u"..."_s);
         if (words.size() < expected)
             return UsageError{u"%1 needs %2"_s.arg(result.command->name,
                                                    result.command->positionals.mid(words.size())
                                                            .join(u' ')),
                               result.command->name};
-        if (words.size() > expected)
+        if (words.size() > expected && !variadic)
             return UsageError{u"%1: unexpected argument \"%2\""_s.arg(result.command->name,
                                                                       words.at(expected)),
                               result.command->name};

@@ -26,6 +26,9 @@ namespace {
 constexpr auto kPollInterval = 500ms;
 constexpr double kDrainWaitGraceS = 10.0;
 constexpr double kDefaultDrainDeadlineS = 30.0;
+constexpr double kDefaultPurgeWaitS = 30.0;
+// How long an action accepted by the control leader may take to reach the answering node.
+constexpr double kActionReplicationS = 5.0;
 
 QString yesNo(bool value)
 {
@@ -205,6 +208,10 @@ void CtlRunner::start()
         runAudit();
     else if (name == u"overwritten"_s)
         runOverwritten();
+    else if (name == u"cache purge"_s)
+        runCachePurge();
+    else if (name == u"cache status"_s)
+        runCacheStatus();
     else if (name.startsWith(u"local "_s))
         runLocal();
     else
@@ -490,8 +497,12 @@ void CtlRunner::reportAction(const ApiResult<ActionResult> &result, const QStrin
         writeOut(u"%1 waits for a second admin's approval (action %2).\n"
                  "Approve with: meridianctl approve %2\n"_s.arg(verb, action.id));
     } else {
-        QString line = u"%1: done (action %2"_s.arg(verb, action.id);
-        if (action.kind != u"revert"_s)
+        // A purge is done once every edge has applied it (`cache status`).
+        QString line = u"%1: %2 (action %3"_s.arg(verb,
+                                                  action.kind == u"purge"_s ? u"accepted"_s
+                                                                            : u"done"_s,
+                                                  action.id);
+        if (action.kind != u"revert"_s && action.kind != u"purge"_s)
             line += u"; undo with `meridianctl revert %1`"_s.arg(action.id);
         line += u")\n"_s;
         if (const auto &region = result.value().region) {
@@ -590,6 +601,117 @@ void CtlRunner::pollDrain(const QString &region, double deadlineS)
             pollDrain(region, deadlineS);
         });
     });
+}
+
+void CtlRunner::runCachePurge()
+{
+    const QStringList paths = m_invocation.args;
+    double timeoutS = kDefaultPurgeWaitS;
+    if (m_invocation.isSet(u"wait-timeout"_s)) {
+        const auto parsed = parseDuration(m_invocation.value(u"wait-timeout"_s));
+        if (!parsed || *parsed <= 0)
+            return failUsage(
+                    u"--wait-timeout must be a duration such as 30s or 2m, not \"%1\""_s.arg(
+                            m_invocation.value(u"wait-timeout"_s)));
+        timeoutS = *parsed;
+    }
+    const bool wait = m_invocation.isSet(u"wait"_s);
+    m_client->purgeCache(paths,
+                         m_invocation.value(u"host"_s),
+                         m_invocation.isSet(u"force"_s),
+                         this,
+                         [this, paths, wait, timeoutS](const ApiResult<ActionResult> &result) {
+                             if (!result)
+                                 return failApi(result.error());
+                             reportAction(result, u"cache purge %1"_s.arg(paths.join(u' ')));
+                             const ActionInfo &action = result.value().action;
+                             if (!wait || action.status == u"pending_approval"_s)
+                                 return done(ExitOk);
+                             m_waitClock.start();
+                             pollPurge(action.id, timeoutS);
+                         });
+}
+
+void CtlRunner::runCacheStatus()
+{
+    m_client->purgeStatus(m_invocation.args.at(0),
+                          this,
+                          [this](const ApiResult<PurgeStatus> &result) {
+                              if (!result)
+                                  return failApi(result.error());
+                              if (json())
+                                  printBody(result.body());
+                              else
+                                  showPurge(result.value());
+                              done(ExitOk);
+                          });
+}
+
+void CtlRunner::showPurge(const PurgeStatus &status)
+{
+    QStringList paths;
+    for (const QJsonValue &path : status.action.args.value(u"paths"_s).toArray())
+        paths.append(path.toString());
+    QString text = u"%1 (cache purge %2%3): applied at %4 of %5 edge(s)\n"_s
+                           .arg(status.action.id,
+                                paths.join(u' '),
+                                status.action.args.contains(u"host"_s)
+                                        ? u" on "_s + status.action.args.value(u"host"_s).toString()
+                                        : QString())
+                           .arg(status.applied)
+                           .arg(status.total);
+    for (const PurgeEdge &edge : status.edges) {
+        text += u"  %1  %2"_s.arg(edge.id.leftJustified(20), edge.state);
+        if (edge.removed >= 0)
+            text += u", %1 cached response(s) removed"_s.arg(edge.removed);
+        else if (edge.state == u"applied"_s)
+            text += u" (its cache started after the purge)"_s;
+        else if (edge.state == u"unreachable"_s)
+            text += u" (applies it once it is back; a restarted edge starts empty)"_s;
+        text += u'\n';
+    }
+    // Server-given words are cleaned of control characters line by line; the breaks are ours.
+    QStringList lines = text.split(u'\n');
+    for (QString &line : lines)
+        line = clean(line);
+    writeOut(lines.join(u'\n'));
+}
+
+void CtlRunner::pollPurge(const QString &actionId, double timeoutS)
+{
+    m_client->purgeStatus(actionId,
+                          this,
+                          [this, actionId, timeoutS](const ApiResult<PurgeStatus> &result) {
+                              if (m_finished)
+                                  return;
+                              const double elapsed = double(m_waitClock.elapsed()) / 1000.0;
+                              // The answering node may not have the leader's record of the action
+                              // for a moment.
+                              const bool notHereYet = !result && result.error().httpStatus == 404
+                                                      && elapsed < kActionReplicationS;
+                              if (!result && !notHereYet)
+                                  return failApi(result.error());
+                              if (result && result.value().done) {
+                                  if (json())
+                                      printBody(result.body());
+                                  else
+                                      writeOut(u"purged at every edge in %1\n"_s.arg(
+                                              formatDuration(elapsed)));
+                                  return done(ExitOk);
+                              }
+                              if (elapsed > timeoutS) {
+                                  if (!json() && result)
+                                      showPurge(result.value());
+                                  return failOperation(
+                                          u"%1 was not applied at every edge within %2; it stays "
+                                          u"recorded, and edges "
+                                          "apply it as they catch up (`meridianctl cache status %1`)"_s
+                                                  .arg(actionId, formatDuration(timeoutS)));
+                              }
+                              QTimer::singleShot(kPollInterval, this, [this, actionId, timeoutS] {
+                                  pollPurge(actionId, timeoutS);
+                              });
+                          });
 }
 
 void CtlRunner::runActivate()

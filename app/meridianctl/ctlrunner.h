@@ -63,10 +63,14 @@ private:
     void runEvents();
     void runAudit();
     void runOverwritten();
+    void runCachePurge();
+    void runCacheStatus();
     void runLocal();
 
     void pollDrain(const QString &region, double deadlineS);
     void pollResync(const QString &region);
+    void pollPurge(const QString &actionId, double timeoutS);
+    void showPurge(const Api::PurgeStatus &status);
     void showResync(const Api::ResyncProgress &progress, bool final);
 
     Invocation m_invocation;

@@ -368,6 +368,16 @@ ApiResult<ActionInfo> parseAction(const QJsonObject &object, const QString &wher
     return finish(r, std::move(action));
 }
 
+ApiResult<PurgeEdge> parsePurgeEdge(const QJsonObject &object, const QString &where)
+{
+    Reader r(object, where);
+    PurgeEdge edge;
+    r.string("id"_L1, edge.id, Need::Required);
+    r.string("state"_L1, edge.state, Need::Required);
+    r.integer("removed"_L1, edge.removed);
+    return finish(r, std::move(edge));
+}
+
 ApiResult<AuditEntry> parseAudit(const QJsonObject &object, const QString &where)
 {
     Reader r(object, where);
@@ -576,6 +586,21 @@ ApiResult<ActionResult> ActionResult::fromJson(const QJsonObject &object)
     r.nested("region"_L1, result.region, parseRegion);
     r.nested("strategy"_L1, result.strategy, parseStrategy);
     return finish(r, std::move(result));
+}
+
+ApiResult<PurgeStatus> PurgeStatus::fromJson(const QJsonObject &object)
+{
+    Reader r(object, u"purge"_s);
+    PurgeStatus status;
+    std::optional<ActionInfo> action;
+    r.nested("action"_L1, action, parseAction, Need::Required);
+    if (action)
+        status.action = *action;
+    r.list("edges"_L1, status.edges, parsePurgeEdge, Need::Required);
+    r.integer("applied"_L1, status.applied);
+    r.integer("total"_L1, status.total);
+    r.boolean("done"_L1, status.done, Need::Required);
+    return finish(r, std::move(status));
 }
 
 PreviewRequest PreviewRequest::drain(const QString &region)

@@ -272,6 +272,25 @@ struct DigestReport
     static ApiResult<DigestReport> fromJson(const QJsonObject &object);
 };
 
+// GET /v1/cache/purge/{id}: a purge and how far it got at the edges.
+struct PurgeEdge
+{
+    QString id;
+    QString state;       // applied | pending | unreachable | no_cache
+    qint64 removed = -1; // entries it removed there; -1 when not known (before this start)
+};
+
+struct PurgeStatus
+{
+    ActionInfo action;
+    QList<PurgeEdge> edges;
+    int applied = 0;
+    int total = 0;
+    bool done = false; // every edge applied it (or has no cache)
+
+    static ApiResult<PurgeStatus> fromJson(const QJsonObject &object);
+};
+
 // One line of the audit log (GET /v1/audit).
 struct AuditEntry
 {

@@ -3,6 +3,7 @@
 #include "core/util/tlsfiles.h"
 
 #include <QHostAddress>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QJsonParseError>
@@ -515,6 +516,30 @@ ControlCall *ControlClient::approve(const QString &actionId,
                body,
                context,
                std::move(done));
+}
+
+ControlCall *ControlClient::purgeCache(const QStringList &paths,
+                                       const QString &host,
+                                       bool force,
+                                       QObject *context,
+                                       Callback<ActionResult> done)
+{
+    QJsonObject body{{u"paths"_s, QJsonArray::fromStringList(paths)}};
+    if (!host.isEmpty())
+        body.insert(u"host"_s, host);
+    return act("POST", u"/v1/cache/purge"_s, withForce(body, force), context, std::move(done));
+}
+
+ControlCall *ControlClient::purgeStatus(const QString &actionId,
+                                        QObject *context,
+                                        Callback<PurgeStatus> done)
+{
+    return call<PurgeStatus>("GET",
+                             u"/v1/cache/purge/%1"_s.arg(encodeSegment(actionId)),
+                             nullptr,
+                             context,
+                             &PurgeStatus::fromJson,
+                             done);
 }
 
 ControlCall *ControlClient::actions(QObject *context, Callback<QList<ActionInfo>> done)

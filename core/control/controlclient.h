@@ -121,6 +121,16 @@ public:
     ControlCall *approve(const QString &actionId,
                          QObject *context,
                          Callback<Api::ActionResult> done);
+    // POST /v1/cache/purge: `paths` as the API takes them ("/index.html", "/assets/*"); an
+    // empty `host` purges them for every host.
+    ControlCall *purgeCache(const QStringList &paths,
+                            const QString &host,
+                            bool force,
+                            QObject *context,
+                            Callback<Api::ActionResult> done);
+    ControlCall *purgeStatus(const QString &actionId,
+                             QObject *context,
+                             Callback<Api::PurgeStatus> done);
     ControlCall *actions(QObject *context, Callback<QList<Api::ActionInfo>> done);
     // limit <= 0 leaves the number of actions to the server (newest first).
     ControlCall *actions(int limit, QObject *context, Callback<QList<Api::ActionInfo>> done);
