@@ -22,13 +22,12 @@ struct Run
 
 const QString kProgram = QStringLiteral(MERIDIAN_BIN_DIR "meridianctl");
 
-const QStringList kCommands = {u"status"_s,       u"regions"_s,    u"drain"_s,
-                               u"activate"_s,     u"promote"_s,    u"strategy get"_s,
-                               u"strategy set"_s, u"dial"_s,       u"revert"_s,
-                               u"approve"_s,      u"actions"_s,    u"resync"_s,
-                               u"lag"_s,          u"digest"_s,     u"events"_s,
-                               u"audit"_s,        u"local up"_s,   u"local down"_s,
-                               u"local kill"_s,   u"local start"_s};
+const QStringList kCommands
+        = {u"status"_s,       u"regions"_s,      u"drain"_s,      u"activate"_s,   u"promote"_s,
+           u"strategy get"_s, u"strategy set"_s, u"dial"_s,       u"revert"_s,     u"approve"_s,
+           u"actions"_s,      u"resync"_s,       u"lag"_s,        u"digest"_s,     u"events"_s,
+           u"audit"_s,        u"local up"_s,     u"local down"_s, u"local kill"_s, u"local start"_s,
+           u"cache purge"_s,  u"cache status"_s};
 
 QByteArray region(const char *state, int inFlight)
 {
@@ -67,6 +66,8 @@ private slots:
     void strategySetWithoutParams();
     void resyncWaitPlainLines();
     void resyncFailureExitsOne();
+    void cachePurgeWaitFollowsTheEdges();
+    void cachePurgeWaitGivesUp();
     void eventsFollowUntilInterrupted();
     void localCommandsNeedACluster();
 
@@ -132,6 +133,11 @@ void tst_Meridianctl::usageErrors_data()
             << QStringList{u"strategy"_s, u"delete"_s} << u"unknown command \"strategy delete\""_s;
     QTest::addRow("group alone") << QStringList{u"local"_s} << u"\"local\" needs a subcommand"_s;
     QTest::addRow("missing region") << QStringList{u"drain"_s} << u"drain needs REGION"_s;
+    QTest::addRow("purge without a path")
+            << QStringList{u"cache"_s, u"purge"_s} << u"cache purge needs PATH..."_s;
+    QTest::addRow("bad wait timeout")
+            << QStringList{u"cache"_s, u"purge"_s, u"/x"_s, u"--wait-timeout=later"_s}
+            << u"--wait-timeout must be a duration"_s;
     QTest::addRow("missing percent") << QStringList{u"dial"_s, u"a"_s} << u"dial needs PERCENT"_s;
     QTest::addRow("extra argument")
             << QStringList{u"status"_s, u"x"_s} << u"status: unexpected argument \"x\""_s;
@@ -457,6 +463,78 @@ void tst_Meridianctl::resyncFailureExitsOne()
     const Run r = run({u"resync"_s, u"eu-west"_s, u"--wait"_s});
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains(u"resync rs-4 of eu-west failed: peer us-east went away"_s),
+             qPrintable(r.err));
+}
+
+namespace {
+
+const QByteArray kPurge = R"({"id": "act-000043", "kind": "purge", "region": null,
+    "args": {"paths": ["/index.html", "/assets/*"], "host": "www.example.com"},
+    "time": "2026-11-25T01:40:19.123Z", "actor": "alice", "status": "applied"})";
+
+QByteArray purgeStatus(const char *edge2, bool done)
+{
+    return "{\"action\": " + kPurge + R"(, "edges": [{"id": "edge-1", "state": "applied",
+        "removed": 7}, {"id": "edge-2", "state": ")"
+           + edge2 + R"("}], "applied": )" + (done ? "2" : "1") + R"(, "total": 2, "done": )"
+           + (done ? "true" : "false") + "}";
+}
+
+} // namespace
+
+void tst_Meridianctl::cachePurgeWaitFollowsTheEdges()
+{
+    int polls = 0;
+    m_server->setHandler([&](const RecordedRequest &request) {
+        if (request.method == "POST")
+            return ScriptedResponse{202, "{\"action\": " + kPurge + "}"};
+        ++polls;
+        if (polls == 1) // the answering node has not got the leader's record yet
+            return ScriptedResponse{404,
+                                    R"({"error": {"code": "not_found", "message": "no action"}})"};
+        return ScriptedResponse{200, purgeStatus(polls < 3 ? "pending" : "applied", polls >= 3)};
+    });
+    const Run r = run({u"cache"_s,
+                       u"purge"_s,
+                       u"/index.html"_s,
+                       u"/assets/*"_s,
+                       u"--host"_s,
+                       u"www.example.com"_s,
+                       u"--wait"_s});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.contains(u"cache purge /index.html /assets/*: accepted (action act-000043)"_s),
+             qPrintable(r.out));
+    QVERIFY2(!r.out.contains(u"revert"_s), qPrintable(r.out));
+    QVERIFY(r.out.contains(u"purged at every edge"_s));
+    QCOMPARE(polls, 3);
+    const RecordedRequest &post = m_server->requests().first();
+    QCOMPARE(post.method, "POST");
+    QCOMPARE(post.target, "/v1/cache/purge");
+    QCOMPARE(QJsonDocument::fromJson(post.body).object(),
+             QJsonDocument::fromJson(
+                     R"({"paths": ["/index.html", "/assets/*"], "host": "www.example.com"})")
+                     .object());
+    QCOMPARE(m_server->requests().last().target, "/v1/cache/purge/act-000043");
+
+    // `cache status` shows each edge.
+    const Run status = run({u"cache"_s, u"status"_s, u"act-000043"_s});
+    QCOMPARE(status.exitCode, 0);
+    QVERIFY2(status.out.contains(u"applied at 2 of 2 edge(s)"_s), qPrintable(status.out));
+    QVERIFY(status.out.contains(u"on www.example.com"_s));
+    QVERIFY(status.out.contains(u"7 cached response(s) removed"_s));
+}
+
+void tst_Meridianctl::cachePurgeWaitGivesUp()
+{
+    m_server->setHandler([&](const RecordedRequest &request) {
+        if (request.method == "POST")
+            return ScriptedResponse{202, "{\"action\": " + kPurge + "}"};
+        return ScriptedResponse{200, purgeStatus("unreachable", false)};
+    });
+    const Run r = run({u"cache"_s, u"purge"_s, u"/*"_s, u"--wait"_s, u"--wait-timeout"_s, u"1s"_s});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.out.contains(u"edge-2"_s) && r.out.contains(u"unreachable"_s), qPrintable(r.out));
+    QVERIFY2(r.err.contains(u"act-000043 was not applied at every edge within 1.0 s"_s),
              qPrintable(r.err));
 }
 
