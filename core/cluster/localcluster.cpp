@@ -506,14 +506,19 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
                               QJsonObject{{u"tls"_s,
                                            QJsonObject{{u"cert_file"_s, m_tls.certificateFile},
                                                        {u"key_file"_s, m_tls.privateKeyFile}}}});
-            config.insert(u"static"_s,
-                          QJsonObject{{u"root"_s, www},
-                                      {u"cache_control"_s,
-                                       QJsonArray{QJsonObject{{u"pattern"_s, u"/assets/*"_s},
-                                                              {u"value"_s,
-                                                               u"public, max-age=3600"_s}},
-                                                  QJsonObject{{u"pattern"_s, u"*.html"_s},
-                                                              {u"value"_s, u"no-cache"_s}}}}});
+            config.insert(
+                    u"static"_s,
+                    QJsonObject{{u"root"_s, www},
+                                {u"cache_control"_s,
+                                 QJsonArray{QJsonObject{{u"pattern"_s, u"/assets/*"_s},
+                                                        {u"value"_s,
+                                                         u"public, max-age=3600, "
+                                                         "stale-if-error=86400"_s}},
+                                            // Revalidated at every use while a
+                                            // region answers; kept up when none can.
+                                            QJsonObject{{u"pattern"_s, u"*.html"_s},
+                                                        {u"value"_s,
+                                                         u"no-cache, stale-if-error=86400"_s}}}}});
         } else {
             QJsonObject edge{{u"listen"_s, node.dataUrl.authority()}};
             if (m_tls.isEnabled()) {

@@ -82,6 +82,26 @@ bool hasDirective(std::string_view cc, std::string_view directive)
     return false;
 }
 
+// The response's Cache-Control, its fields joined when it has several (`storage` keeps them).
+std::string_view cacheControlOf(const HttpWire::ResponseHead &response, std::string &storage)
+{
+    std::string_view cc;
+    int count = 0;
+    for (int i = 0; i < response.headerCount; ++i) {
+        const auto &h = response.headers[i];
+        if (HttpWire::equalsIgnoreCase(h.name, "cache-control"sv)) {
+            if (count++ == 0) {
+                cc = h.value;
+            } else {
+                if (storage.empty())
+                    storage.assign(cc);
+                storage.append(","sv).append(h.value);
+            }
+        }
+    }
+    return storage.empty() ? cc : std::string_view(storage);
+}
+
 bool isHopByHopOrVolatile(std::string_view name)
 {
     // Not stored: connection-specific fields, framing (the cache writes Content-Length), and
@@ -172,6 +192,7 @@ struct EdgeCache::Shard
     quint64 misses = 0;
     quint64 evictions = 0;
     quint64 purged = 0;
+    quint64 staleServed = 0;
 
     void erase(std::list<Node>::iterator it)
     {
@@ -196,9 +217,10 @@ struct EdgeCache::Shard
     }
 };
 
-EdgeCache::EdgeCache(qint64 maxBytes, qint64 maxObjectBytes)
+EdgeCache::EdgeCache(qint64 maxBytes, qint64 maxObjectBytes, qint64 staleIfErrorMs)
     : m_shards(std::make_unique<Shard[]>(kShards))
     , m_maxObjectBytes(maxObjectBytes)
+    , m_staleIfErrorMs(staleIfErrorMs)
 {
     for (int i = 0; i < kShards; ++i)
         m_shards[size_t(i)].maxBytes = size_t(maxBytes / kShards);
@@ -245,23 +267,8 @@ bool EdgeCache::cacheableRequest(const HttpWire::RequestHead &request, bool &mus
 
 int64_t EdgeCache::sharedLifetimeMs(const HttpWire::ResponseHead &response)
 {
-    std::string_view cc;
     std::string cat;
-    int ccCount = 0;
-    for (int i = 0; i < response.headerCount; ++i) {
-        const auto &h = response.headers[i];
-        if (HttpWire::equalsIgnoreCase(h.name, "cache-control"sv)) {
-            if (ccCount++ == 0) {
-                cc = h.value;
-            } else {
-                if (cat.empty())
-                    cat.assign(cc);
-                cat.append(","sv).append(h.value);
-            }
-        }
-    }
-    if (!cat.empty())
-        cc = cat;
+    const std::string_view cc = cacheControlOf(response, cat);
     if (cc.empty() || hasDirective(cc, "no-store"sv) || hasDirective(cc, "private"sv))
         return -1;
     // RFC 9111 5.2.2.4: no-cache allows storing; every use needs the region's 304 first.
@@ -302,6 +309,26 @@ EdgeCache::Hit EdgeCache::lookup(const std::string &key,
     return Hit{fresh ? Freshness::Fresh : Freshness::Stale, std::move(r)};
 }
 
+int64_t EdgeCache::staleIfErrorMs(const HttpWire::ResponseHead &response) const
+{
+    std::string cat;
+    const std::string_view cc = cacheControlOf(response, cat);
+    if (const int64_t seconds = directiveSeconds(cc, "stale-if-error"sv); seconds >= 0)
+        return seconds * 1000;
+    // RFC 9111 4.2.4: these forbid a shared cache to answer with a stale response.
+    if (hasDirective(cc, "must-revalidate"sv) || hasDirective(cc, "proxy-revalidate"sv)
+        || hasDirective(cc, "s-maxage"sv) || hasDirective(cc, "no-cache"sv))
+        return 0;
+    return m_staleIfErrorMs;
+}
+
+void EdgeCache::countStaleServed(const std::string &key)
+{
+    Shard &s = shardOf(key);
+    std::lock_guard lock(s.mutex);
+    ++s.staleServed;
+}
+
 void EdgeCache::countMiss(const std::string &key)
 {
     Shard &s = shardOf(key);
@@ -325,6 +352,7 @@ std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead
     r->storedMs = nowMs;
     r->expiresMs = nowMs + lifetime;
     r->purgeGeneration = m_purgeGeneration.load(std::memory_order_acquire);
+    r->staleIfErrorUntilMs = r->expiresMs + staleIfErrorMs(response);
     std::string_view connection
             = headerValue(response.headers, response.headerCount, "connection"sv);
     for (int i = 0; i < response.headerCount; ++i) {
@@ -444,6 +472,12 @@ std::shared_ptr<const EdgeCachedResponse> EdgeCache::refresh(
     // A 304 without freshness information keeps the lifetime the entry had.
     copy->expiresMs = nowMs
                       + (lifetimeMs >= 0 ? lifetimeMs : response->expiresMs - response->storedMs);
+    // The 304's Cache-Control, when it has one, says again how stale the entry may be used.
+    copy->staleIfErrorUntilMs
+            = copy->expiresMs
+              + (headerValue(notModified.headers, notModified.headerCount, "cache-control"sv).empty()
+                         ? response->staleIfErrorUntilMs - response->expiresMs
+                         : staleIfErrorMs(notModified));
     Shard &s = shardOf(key);
     std::lock_guard lock(s.mutex);
     ++s.hits;
@@ -465,6 +499,7 @@ EdgeCache::Stats EdgeCache::stats() const
         st.entries += s.index.size();
         st.bytes += s.bytes;
         st.purged += s.purged;
+        st.staleServed += s.staleServed;
     }
     return st;
 }

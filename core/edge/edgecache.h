@@ -32,6 +32,7 @@ struct EdgeCachedResponse
     int64_t storedMs = 0;                 // monotonic
     int64_t expiresMs = 0;                // monotonic; stale after
     uint64_t purgeGeneration = 0;         // the cache's purge count when its fetch began
+    int64_t staleIfErrorUntilMs = 0;      // monotonic; may answer for a failed region until
     // The request header values the response varies on (Vary), lower-case names.
     std::vector<std::pair<std::string, std::string>> vary;
 
@@ -45,7 +46,10 @@ struct EdgeCachedResponse
 class EdgeCache
 {
 public:
-    EdgeCache(qint64 maxBytes, qint64 maxObjectBytes);
+    // `staleIfErrorMs`: how long past its freshness any response that does not forbid it may
+    // answer when no region can (edge.cache.stale_if_error_s); a response's own stale-if-error
+    // (RFC 5861) wins.
+    EdgeCache(qint64 maxBytes, qint64 maxObjectBytes, qint64 staleIfErrorMs = 0);
     ~EdgeCache();
 
     enum class Freshness { Miss, Fresh, Stale };
@@ -63,6 +67,10 @@ public:
     // The freshness lifetime a response allows a shared cache: 0 when it may be stored but must
     // be revalidated before every use (no-cache, max-age=0), -1 when it must not be stored.
     static int64_t sharedLifetimeMs(const HttpWire::ResponseHead &response);
+    // How long after its freshness ends a response stored at `expiresMs` may still answer a
+    // request no region could: its stale-if-error, or the cache's allowance unless it forbids
+    // serving it stale (must-revalidate, proxy-revalidate, s-maxage, no-cache).
+    int64_t staleIfErrorMs(const HttpWire::ResponseHead &response) const;
 
     Hit lookup(const std::string &key, const HttpWire::RequestHead &request, int64_t nowMs);
     // Builds the entry for a response being received (body appended by the caller), or null
@@ -95,10 +103,13 @@ public:
         quint64 evictions = 0;
         quint64 entries = 0;
         quint64 bytes = 0;
-        quint64 purged = 0; // entries removed by purges
+        quint64 purged = 0;      // entries removed by purges
+        quint64 staleServed = 0; // answers from stale entries while regions failed
     };
     Stats stats() const;
     void countMiss(const std::string &key);
+    // A stale entry answered because no region could.
+    void countStaleServed(const std::string &key);
 
 private:
     struct Shard;
@@ -111,6 +122,7 @@ private:
     mutable std::mutex m_purgesMutex;
     std::deque<std::pair<uint64_t, EdgeCachePurge>> m_recentPurges; // (generation, purge)
     qint64 m_maxObjectBytes;
+    qint64 m_staleIfErrorMs;
 };
 
 } // namespace Meridian

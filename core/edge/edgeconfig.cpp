@@ -194,12 +194,13 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
             Reader cr{co, {}};
             for (auto it = co.begin(); it != co.end(); ++it) {
                 if (it.key() != u"enabled"_s && it.key() != u"max_bytes"_s
-                    && it.key() != u"max_object_bytes"_s)
+                    && it.key() != u"max_object_bytes"_s && it.key() != u"stale_if_error_s"_s)
                     cr.fail(it.key(), u"unknown field"_s);
             }
             cr.boolean(u"enabled"_s, c.cacheEnabled);
             cr.integer(u"max_bytes"_s, c.cacheMaxBytes, 0, qint64(1) << 40);
             cr.integer(u"max_object_bytes"_s, c.cacheMaxObjectBytes, 0, qint64(1) << 32);
+            cr.integer(u"stale_if_error_s"_s, c.cacheStaleIfErrorS, 0, 365LL * 86400);
             if (!cr.error.isEmpty())
                 r.fail(u"cache"_s, cr.error.mid(5));
         }
@@ -268,7 +269,8 @@ QJsonObject EdgeConfig::toJson() const
             {u"cache"_s,
              QJsonObject{{u"enabled"_s, cacheEnabled},
                          {u"max_bytes"_s, double(cacheMaxBytes)},
-                         {u"max_object_bytes"_s, double(cacheMaxObjectBytes)}}},
+                         {u"max_object_bytes"_s, double(cacheMaxObjectBytes)},
+                         {u"stale_if_error_s"_s, double(cacheStaleIfErrorS)}}},
             {u"health_check"_s, healthCheck.toJson()},
             {u"outlier"_s, outlier.toJson()},
     };

@@ -70,6 +70,10 @@ struct EdgeConfig
     bool cacheEnabled = true;
     qint64 cacheMaxBytes = 64LL * 1024 * 1024;
     qint64 cacheMaxObjectBytes = 1024LL * 1024;
+    // How long past its freshness a stored response may still answer when no region can
+    // (RFC 5861 stale-if-error for every response that does not forbid it); 0: only responses
+    // that say stale-if-error themselves.
+    qint64 cacheStaleIfErrorS = 0;
 
     // Parses an `edge` JSON object; unknown fields and bad values are errors naming the field.
     static std::optional<EdgeConfig> fromJson(const QJsonObject &object, QString *error);

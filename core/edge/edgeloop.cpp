@@ -220,6 +220,8 @@ struct Client : Conn
     bool cacheable = false;
     bool revalidating = false;
     std::shared_ptr<const EdgeCachedResponse> cached;
+    // A stored response that may answer if no region can (fresh, or within stale-if-error).
+    std::shared_ptr<const EdgeCachedResponse> staleFallback;
     std::shared_ptr<EdgeCachedResponse> storing;
     const char *localBody = nullptr; // body of a local (cached) response, written from here
     size_t localBodySize = 0;
@@ -814,7 +816,11 @@ struct LoopState
         c->deadline = now + cfg.clientBodyTimeoutMs;
     }
 
-    void serveCached(Client *c, const std::shared_ptr<const EdgeCachedResponse> &e, bool notModified)
+    // `label` is the X-Cache value: HIT, or STALE for an answer no region could give.
+    void serveCached(Client *c,
+                     const std::shared_ptr<const EdgeCachedResponse> &e,
+                     bool notModified,
+                     std::string_view label = "HIT"sv)
     {
         c->status = notModified ? 304 : e->status;
         c->out.clear();
@@ -826,10 +832,12 @@ struct LoopState
         c->out.append(e->headers);
         c->out.append("Age: "sv);
         c->out.appendNumber(uint64_t(std::max<int64_t>(0, now - e->storedMs) / 1000));
-        c->out.append("\r\nX-Cache: HIT\r\n"sv);
+        c->out.append("\r\nX-Cache: "sv);
+        c->out.append(label);
+        c->out.append("\r\n"sv);
         if (c->ssl && !e->strictTransportSecurity) // a region's own policy wins
             c->out.append(hsts);
-        c->logCache = "HIT"sv;
+        c->logCache = label;
         if (!notModified) {
             c->out.append("Content-Length: "sv);
             c->out.appendNumber(e->body.size());
@@ -1167,6 +1175,7 @@ struct LoopState
         c->cacheable = false;
         c->revalidating = false;
         c->cached.reset();
+        c->staleFallback.reset();
         c->storing.reset();
         c->localBody = nullptr;
         c->localBodySize = 0;
@@ -1277,6 +1286,8 @@ struct LoopState
                     serveCached(c, hit.response, match);
                     return;
                 }
+                if (hit.response && now < hit.response->staleIfErrorUntilMs)
+                    c->staleFallback = hit.response;
                 if (hit.response && !hit.response->etag.empty())
                     c->cached = hit.response; // revalidate with If-None-Match
                 if (!hit.response)
@@ -1350,6 +1361,8 @@ struct LoopState
         if (!picked) {
             if (c->hasBody)
                 c->keepAlive = false;
+            if (serveStale(c))
+                return;
             localResponse(c, 503, "no region is available"sv, false);
             return;
         }
@@ -1505,10 +1518,26 @@ struct LoopState
         finishAttemptCounters(c);
         if (c->hasBody && !c->reqFramer.done())
             c->keepAlive = false;
+        if (serveStale(c))
+            return;
         if (f == Failure::Timeout)
             localResponse(c, 504, "the region did not answer in time"sv, false);
         else
             localResponse(c, 502, "the region could not be reached"sv, false);
+    }
+
+    // Answers with the stored response kept for this (no region could answer); false when
+    // there is none.
+    bool serveStale(Client *c)
+    {
+        if (!c->staleFallback || c->respHeadSent)
+            return false;
+        const std::shared_ptr<const EdgeCachedResponse> e = std::move(c->staleFallback);
+        c->staleFallback.reset();
+        c->cached.reset();
+        cache->countStaleServed(c->cacheKey);
+        serveCached(c, e, false, "STALE"sv);
+        return true;
     }
 
     void finishAttemptCounters(Client *c)
@@ -1636,6 +1665,15 @@ struct LoopState
                 attemptFailed(c, u, Failure::Retryable5xx);
                 return false;
             }
+            // RFC 5861: an error answer the stored copy may stand in for. The region's answer
+            // still counts as its failure; its body is not read, so its connection closes.
+            if (c->staleFallback
+                && (h.status == 500 || h.status == 502 || h.status == 503 || h.status == 504)) {
+                u->keepAlive = false;
+                endExchange(c, true, false);
+                serveStale(c);
+                return false;
+            }
             bool chunked = false;
             bool haveLength = false;
             uint64_t length = 0;
@@ -1682,6 +1720,7 @@ struct LoopState
                 return false;
             }
             c->cached.reset();
+            c->staleFallback.reset(); // the region answered: not kept by an idle connection
             if (c->cacheable && cache && h.status == 200 && kind == K::Length && !c->headMethod) {
                 HttpWire::RequestHead request;
                 reparse(c, request);

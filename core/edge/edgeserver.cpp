@@ -34,7 +34,9 @@ bool EdgeServer::start(QString *error)
         return true;
     m_traffic = std::make_shared<EdgeTraffic>(m_config.workers);
     if (m_config.cacheEnabled && m_config.cacheMaxBytes > 0)
-        m_cache = std::make_shared<EdgeCache>(m_config.cacheMaxBytes, m_config.cacheMaxObjectBytes);
+        m_cache = std::make_shared<EdgeCache>(m_config.cacheMaxBytes,
+                                              m_config.cacheMaxObjectBytes,
+                                              m_config.cacheStaleIfErrorS * 1000);
     if (!m_config.accessLog.isEmpty()) {
         auto log = std::make_shared<AccessLog>();
         QString why;

@@ -810,6 +810,10 @@ void Node::setUpEdgeMetrics()
     auto &cacheEvictions = m_metrics.counter("meridian_edge_cache_evictions_total",
                                              "Entries evicted to stay within the cache's size.",
                                              {});
+    auto &cacheStale = m_metrics.counter("meridian_edge_cache_stale_total",
+                                         "Requests answered with a stale cached response because "
+                                         "no region could answer (stale-if-error).",
+                                         {});
     auto &cachePurged = m_metrics.counter("meridian_edge_cache_purged_total",
                                           "Entries removed by cache purges (POST /v1/cache/purge).",
                                           {});
@@ -854,6 +858,7 @@ void Node::setUpEdgeMetrics()
                               &cacheMisses,
                               &cacheEvictions,
                               &cachePurged,
+                              &cacheStale,
                               &cacheBytes,
                               &cacheEntries,
                               bucketCount = bounds.size() + 1]() {
@@ -893,6 +898,7 @@ void Node::setUpEdgeMetrics()
             advance(cacheMisses.counter({}), cache->misses);
             advance(cacheEvictions.counter({}), cache->evictions);
             advance(cachePurged.counter({}), cache->purged);
+            advance(cacheStale.counter({}), cache->staleServed);
             cacheBytes.gauge({}).set(double(cache->bytes));
             cacheEntries.gauge({}).set(double(cache->entries));
         }

@@ -423,6 +423,84 @@ private slots:
         cache.store("a /slow", fresh);
         QCOMPARE(cache.lookup("a /slow", qh, 1).freshness, EdgeCache::Freshness::Fresh);
     }
+
+    void staleIfError_data()
+    {
+        // A stored copy answers (X-Cache: STALE) when the region fails, within the response's
+        // stale-if-error or the edge's allowance (RFC 5861), unless the response forbids it.
+        QTest::addColumn<QByteArray>("cacheControl");
+        QTest::addColumn<int>("allowanceS");
+        QTest::addColumn<int>("failure"); // a status the region answers, or 0: the region is gone
+        QTest::addColumn<bool>("stale");
+        QTest::addRow("500") << QByteArray("max-age=0, stale-if-error=60") << 0 << 500 << true;
+        QTest::addRow("502") << QByteArray("max-age=0, stale-if-error=60") << 0 << 502 << true;
+        QTest::addRow("503") << QByteArray("max-age=0, stale-if-error=60") << 0 << 503 << true;
+        QTest::addRow("504") << QByteArray("max-age=0, stale-if-error=60") << 0 << 504 << true;
+        QTest::addRow("region gone")
+                << QByteArray("max-age=0, stale-if-error=60") << 0 << 0 << true;
+        QTest::addRow("404 is an answer")
+                << QByteArray("max-age=0, stale-if-error=60") << 0 << 404 << false;
+        QTest::addRow("501 is an answer")
+                << QByteArray("max-age=0, stale-if-error=60") << 0 << 501 << false;
+        QTest::addRow("no stale-if-error") << QByteArray("max-age=0") << 0 << 500 << false;
+        QTest::addRow("expired") << QByteArray("max-age=0, stale-if-error=0") << 60 << 500 << false;
+        QTest::addRow("allowance") << QByteArray("max-age=0") << 60 << 500 << true;
+        QTest::addRow("allowance, gone") << QByteArray("max-age=0") << 60 << 0 << true;
+        QTest::addRow("must-revalidate")
+                << QByteArray("max-age=0, must-revalidate") << 60 << 500 << false;
+        QTest::addRow("s-maxage") << QByteArray("s-maxage=0") << 60 << 500 << false;
+        QTest::addRow("no-cache") << QByteArray("no-cache") << 60 << 500 << false;
+        QTest::addRow("stale-if-error over must-revalidate")
+                << QByteArray("max-age=0, must-revalidate, stale-if-error=60") << 0 << 500 << true;
+    }
+
+    void staleIfError()
+    {
+        QFETCH(QByteArray, cacheControl);
+        QFETCH(int, allowanceS);
+        QFETCH(int, failure);
+        QFETCH(bool, stale);
+        EdgeConfig config;
+        config.listenHost = u"127.0.0.1"_s;
+        config.listenPort = 0;
+        config.cacheStaleIfErrorS = allowanceS;
+        config.upstreamConnectTimeoutMs = 500;
+        auto router = std::make_shared<EdgeRouter>(
+                config,
+                QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
+        EdgeServer gateway(config, router);
+        QString error;
+        QVERIFY2(gateway.start(&error), qPrintable(error));
+
+        const QByteArray path = "/cache/sie-" + QByteArray(QTest::currentDataTag()).toPercentEncoding();
+        const QByteArray target = path + "?" + cacheControl.toPercentEncoding();
+        EdgeTestClient c(gateway.port());
+        const auto first = c.get(target);
+        QCOMPARE(first.status, 200);
+        QCOMPARE(first.headers.value("x-cache"), "MISS");
+        if (failure)
+            m_region->setForcedStatus(failure);
+        else
+            m_region->shutdown();
+        EdgeTestClient other(gateway.port());
+        const auto answer = other.get(target);
+        m_region->setForcedStatus(0);
+        if (stale) {
+            QCOMPARE(answer.status, 200);
+            QCOMPARE(answer.headers.value("x-cache"), "STALE");
+            QCOMPARE(answer.body, first.body);
+            QCOMPARE(gateway.cacheStats().staleServed, quint64(1));
+        } else {
+            QCOMPARE(answer.status, failure ? failure : 502);
+            QVERIFY(answer.headers.value("x-cache") != "STALE");
+            QCOMPARE(gateway.cacheStats().staleServed, quint64(0));
+        }
+        // The connection goes on: keep-alive after a stale answer.
+        if (failure) {
+            const auto next = other.get("/hello");
+            QCOMPARE(next.status, 200);
+        }
+    }
 };
 
 QTEST_GUILESS_MAIN(tst_EdgeCache)

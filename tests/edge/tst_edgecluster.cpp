@@ -505,6 +505,37 @@ private slots:
         QCOMPARE(failures(samples), 0);
         QVERIFY2(m_cluster->start(u"ap-southeast"_s, &error), qPrintable(error));
     }
+
+    // Last: it takes every region down.
+    void siteStaysUpWhileEveryRegionIsDown()
+    {
+        // The demo site's pages are no-cache (asked again at every use) with
+        // stale-if-error=86400: while a region answers, they are revalidated; when none can,
+        // the edge answers with its copy.
+        const QUrl edgeData = m_cluster->node(u"edge-1"_s)->dataUrl;
+        const auto page = call("GET", at(edgeData, u"/index.html"_s), {});
+        QCOMPARE(page.status, 200);
+        QVERIFY(page.body.contains("Meridian demo site"));
+        QCOMPARE(call("GET", at(edgeData, u"/index.html"_s), {}).header("X-Cache"),
+                 QByteArray("HIT")); // revalidated by a region: 304
+        QString error;
+        for (const QString &region : {u"us-east"_s, u"eu-west"_s, u"ap-southeast"_s})
+            QVERIFY2(m_cluster->kill(region, &error), qPrintable(error));
+        // At once (connections refused) and once the health checks have taken every region out.
+        for (int i = 0; i < 2; ++i) {
+            const auto stale = call("GET", at(edgeData, u"/index.html"_s), {});
+            QCOMPARE(stale.status, 200);
+            QCOMPARE(stale.header("X-Cache"), QByteArray("STALE"));
+            QCOMPARE(stale.body, page.body);
+            if (i == 0)
+                QTRY_VERIFY_WITH_TIMEOUT(spread(3).value(QByteArray()) == 3, 10000);
+        }
+        // What was never stored has nothing to stand in for it.
+        const int unstored = call("GET", at(edgeData, u"/never-fetched.html"_s), {}).status;
+        QVERIFY2(unstored == 502 || unstored == 503, QByteArray::number(unstored).constData());
+        const auto metrics = call("GET", at(m_edgeControl, u"/metrics"_s), {});
+        QVERIFY(metrics.body.contains("\nmeridian_edge_cache_stale_total 2\n"));
+    }
 };
 
 QTEST_GUILESS_MAIN(tst_EdgeCluster)
