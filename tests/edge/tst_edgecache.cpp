@@ -472,7 +472,8 @@ private slots:
         QString error;
         QVERIFY2(gateway.start(&error), qPrintable(error));
 
-        const QByteArray path = "/cache/sie-" + QByteArray(QTest::currentDataTag()).toPercentEncoding();
+        const QByteArray path = "/cache/sie-"
+                                + QByteArray(QTest::currentDataTag()).toPercentEncoding();
         const QByteArray target = path + "?" + cacheControl.toPercentEncoding();
         EdgeTestClient c(gateway.port());
         const auto first = c.get(target);
