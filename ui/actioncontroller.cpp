@@ -42,6 +42,8 @@ QString grouped(qint64 value)
 
 // Drains that the server lets run forever still stop being followed after this.
 constexpr double kDefaultDrainFollowS = 300.0;
+// A purge reaches every reachable edge within seconds; an unreachable one may take much longer.
+constexpr double kPurgeFollowS = 60.0;
 
 // The action `id` in a list of recent actions, for describing it; null when absent.
 const Api::ActionInfo *findAction(const Api::ApiResult<QList<Api::ActionInfo>> &actions,
@@ -101,6 +103,10 @@ ActionController::ActionController(ControlClient *client, QWidget *dialogParent,
                      tr("Apply an action that waits for a second admin's approval"),
                      QKeySequence());
     connect(m_approve, &QAction::triggered, this, &ActionController::promptApprove);
+    m_purge = make(tr("Purge edge cache…"),
+                   tr("Remove cached responses from every edge gateway (after a deploy)"),
+                   QKeySequence());
+    connect(m_purge, &QAction::triggered, this, &ActionController::promptPurge);
     connect(m_drain, &QAction::triggered, this, &ActionController::promptDrain);
     connect(m_activate, &QAction::triggered, this, [this] { activate(m_selected); });
     connect(m_promote, &QAction::triggered, this, [this] { promote(m_selected); });
@@ -172,6 +178,7 @@ void ActionController::updateActionStates()
     m_resync->setEnabled(has && !resyncRunning);
     m_revert->setEnabled(m_client != nullptr);
     m_approve->setEnabled(m_client != nullptr);
+    m_purge->setEnabled(m_client != nullptr);
 
     const QString suffix = has ? u" "_s + id : QString();
     m_drain->setText(tr("Drain%1…").arg(suffix));
@@ -728,14 +735,15 @@ ActionController::Operation &ActionController::beginOperation(const QString &kin
     operation.timer->setInterval(m_pollIntervalMs);
     if (m_showProgressDialogs && m_dialogParent) {
         auto *dialog = new QProgressDialog(m_dialogParent);
-        dialog->setWindowTitle(kind == u"drain" ? tr("Draining %1").arg(region)
-                                                : tr("Resync of %1").arg(region));
+        dialog->setWindowTitle(kind == u"drain"   ? tr("Draining %1").arg(region)
+                               : kind == u"purge" ? tr("Cache purge %1").arg(region)
+                                                  : tr("Resync of %1").arg(region));
         dialog->setWindowModality(Qt::NonModal);
         dialog->setAutoClose(false);
         dialog->setAutoReset(false);
         dialog->setMinimumDuration(0);
         dialog->setMinimumWidth(420);
-        dialog->setCancelButtonText(kind == u"drain" ? tr("Stop following") : tr("Cancel resync"));
+        dialog->setCancelButtonText(kind == u"resync" ? tr("Cancel resync") : tr("Stop following"));
         connect(dialog, &QProgressDialog::canceled, this, [this, id, dialog] {
             if (m_operations.contains(id))
                 cancelOperation(id);
@@ -795,6 +803,9 @@ void ActionController::cancelOperation(const QString &id)
                                    }
                                });
         operation.progress.text = tr("%1: resync cancelled").arg(region);
+    } else if (operation.progress.kind == u"purge") {
+        operation.progress.text
+                = tr("%1: no longer followed (the edges still apply it)").arg(region);
     } else {
         operation.progress.text = tr("%1: no longer followed (the drain goes on)").arg(region);
     }
@@ -854,6 +865,88 @@ void ActionController::pollDrain(const QString &id)
         else
             operation.timer->start();
     });
+}
+
+void ActionController::purgeCache(const QStringList &paths)
+{
+    confirmThenRun(
+            u"purge"_s,
+            {},
+            tr("Purge the edge cache?"),
+            tr("Remove %1 from the cache of every edge gateway. The next requests for them go to "
+               "the regions, which see more traffic until the edges have them again. A purge "
+               "cannot be reverted.")
+                    .arg(paths.join(u", "_s)),
+            std::nullopt,
+            {},
+            tr("Purge"),
+            [this, paths](bool force, ResultHandler done) {
+                m_client->purgeCache(paths, {}, force, this, std::move(done));
+            },
+            [this](const Api::ActionResult &result) { startPurgeWatch(result.action.id); });
+}
+
+void ActionController::startPurgeWatch(const QString &actionId)
+{
+    Operation &operation = beginOperation(u"purge"_s, actionId);
+    operation.deadlineMs = nowMs() + qint64(kPurgeFollowS * 1000.0);
+    operation.progress.text = tr("%1: reaching the edges…").arg(actionId);
+    const QString id = operation.progress.id;
+    connect(operation.timer, &QTimer::timeout, this, [this, id] { pollPurge(id); });
+    publish(operation);
+    pollPurge(id);
+}
+
+void ActionController::pollPurge(const QString &id)
+{
+    if (!m_operations.contains(id))
+        return;
+    const QString actionId = m_operations.value(id).progress.region;
+    m_client->purgeStatus(
+            actionId, this, [this, id, actionId](const Api::ApiResult<Api::PurgeStatus> &r) {
+                auto it = m_operations.find(id);
+                if (it == m_operations.end())
+                    return;
+                Operation &operation = *it;
+                OperationProgress &p = operation.progress;
+                bool done = false;
+                if (!r) {
+                    // 404 for a moment: the answering node has not got the leader's record yet.
+                    p.text = tr("%1: not known here yet (%2); still trying")
+                                     .arg(actionId, r.error().toString());
+                } else {
+                    const Api::PurgeStatus &s = r.value();
+                    QStringList waiting;
+                    qint64 removed = 0;
+                    for (const Api::PurgeEdge &edge : s.edges) {
+                        if (edge.state == u"pending" || edge.state == u"unreachable")
+                            waiting.append(u"%1 %2"_s.arg(edge.id, edge.state));
+                        removed += std::max<qint64>(0, edge.removed);
+                    }
+                    p.value = s.applied;
+                    p.maximum = std::max(1, s.total);
+                    p.text = tr("%1: applied at %2 of %3 edge(s), %n cached response(s) removed",
+                                nullptr,
+                                int(removed))
+                                     .arg(actionId)
+                                     .arg(s.applied)
+                                     .arg(s.total);
+                    if (!waiting.isEmpty())
+                        p.text += tr("; waiting for %1").arg(waiting.join(u", "_s));
+                    done = s.done;
+                }
+                if (!done && nowMs() > operation.deadlineMs) {
+                    p.text += tr(" (no longer followed: the edges apply it when they catch up)");
+                    p.failed = true;
+                    done = true;
+                }
+                p.finished = done;
+                publish(operation);
+                if (done)
+                    endOperation(id);
+                else
+                    operation.timer->start();
+            });
 }
 
 void ActionController::startResyncWatch(const QString &region, const Api::ResyncProgress &first)
@@ -989,6 +1082,28 @@ void ActionController::promptRevert()
                  [this](const QString &id) { revert(id); });
 }
 
+void ActionController::promptPurge()
+{
+    if (!m_dialogParent)
+        return;
+    QInputDialog *dialog = newInput(
+            m_dialogParent,
+            tr("Purge the edge cache"),
+            tr("Paths to remove from every edge gateway, one per line:\n"
+               "/index.html (with any query string), /assets/* (a prefix), /* (everything)"));
+    dialog->setOption(QInputDialog::UsePlainTextEditForTextInput);
+    connect(dialog, &QInputDialog::textValueSelected, this, [this](const QString &text) {
+        QStringList paths;
+        for (const QString &line : text.split(u'\n')) {
+            if (const QString path = line.trimmed(); !path.isEmpty())
+                paths.append(path);
+        }
+        if (!paths.isEmpty())
+            purgeCache(paths);
+    });
+    dialog->open();
+}
+
 void ActionController::promptApprove()
 {
     chooseAction(u"pending_approval"_s,
@@ -1004,47 +1119,45 @@ void ActionController::chooseAction(const QString &status,
 {
     if (!m_client || !m_dialogParent)
         return;
-    m_client->actions(30,
-                      this,
-                      [this, status, title, emptyText, chosen](
-                              const Api::ApiResult<QList<Api::ActionInfo>> &result) {
-                          if (!result) {
-                              notify({},
-                                     {},
-                                     title,
-                                     tr("The recent actions could not be read:\n%1")
-                                             .arg(result.error().toString()),
-                                     true);
-                              return;
-                          }
-                          QStringList items;
-                          for (const Api::ActionInfo &info : result.value()) {
-                              if (info.status != status)
-                                  continue;
-                              items.append(u"%1  %2 %3  by %4 at %5"_s
-                                                   .arg(info.id,
-                                                        info.kind,
-                                                        info.region,
-                                                        info.actor,
-                                                        info.time.toLocalTime().toString(
-                                                                u"HH:mm:ss"_s)));
-                          }
-                          if (items.isEmpty()) {
-                              notify({}, {}, title, emptyText, false);
-                              return;
-                          }
-                          QInputDialog *dialog
-                                  = newInput(m_dialogParent, title, tr("Action (newest first):"));
-                          dialog->setComboBoxItems(items);
-                          dialog->setComboBoxEditable(false);
-                          connect(dialog,
-                                  &QInputDialog::textValueSelected,
-                                  this,
-                                  [chosen](const QString &item) {
-                                      chosen(item.section(u' ', 0, 0));
-                                  });
-                          dialog->open();
-                      });
+    m_client->actions(
+            30,
+            this,
+            [this, status, title, emptyText, chosen](
+                    const Api::ApiResult<QList<Api::ActionInfo>> &result) {
+                if (!result) {
+                    notify({},
+                           {},
+                           title,
+                           tr("The recent actions could not be read:\n%1")
+                                   .arg(result.error().toString()),
+                           true);
+                    return;
+                }
+                QStringList items;
+                for (const Api::ActionInfo &info : result.value()) {
+                    // A purge is applied but cannot be reverted.
+                    if (info.status != status || (status == u"applied" && info.kind == u"purge"))
+                        continue;
+                    items.append(u"%1  %2 %3  by %4 at %5"_s.arg(info.id,
+                                                                 info.kind,
+                                                                 info.region,
+                                                                 info.actor,
+                                                                 info.time.toLocalTime().toString(
+                                                                         u"HH:mm:ss"_s)));
+                }
+                if (items.isEmpty()) {
+                    notify({}, {}, title, emptyText, false);
+                    return;
+                }
+                QInputDialog *dialog = newInput(m_dialogParent, title, tr("Action (newest first):"));
+                dialog->setComboBoxItems(items);
+                dialog->setComboBoxEditable(false);
+                connect(dialog,
+                        &QInputDialog::textValueSelected,
+                        this,
+                        [chosen](const QString &item) { chosen(item.section(u' ', 0, 0)); });
+                dialog->open();
+            });
 }
 
 } // namespace Meridian

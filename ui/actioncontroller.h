@@ -51,7 +51,7 @@ struct ConfirmationRequest
         Notice,            // information only (done, refused, pending approval); answer ignored
     };
     Kind kind = Kind::Confirm;
-    QString action; // drain | activate | promote | dial | resync | revert | strategy | weight
+    QString action; // drain | activate | promote | dial | resync | revert | strategy | weight | purge
     QString region; // empty for strategy and revert
     QString title;
     QString text;        // the question or the outcome, with the impact
@@ -66,9 +66,9 @@ using ConfirmationPolicy
 // A running drain or resync, as shown to the operator.
 struct OperationProgress
 {
-    QString id;   // "drain:eu-west", "resync:eu-west"
-    QString kind; // drain | resync
-    QString region;
+    QString id;      // "drain:eu-west", "resync:eu-west", "purge:act-000042"
+    QString kind;    // drain | resync | purge
+    QString region;  // the purge's action id for a purge
     QString text;    // "eu-west: 3 requests in flight", "transfer 42 % · 1.0 of 4.0 MiB · 3 s"
     int value = 0;   // 0..maximum
     int maximum = 0; // 0 while the amount is unknown (busy indicator)
@@ -120,6 +120,9 @@ public:
     // Approve an action that waits for a second admin (not region-bound, so not in
     // regionActions(); put it in a menu: actionsMenu->addAction(actions->approveAction())).
     QAction *approveAction() const { return m_approve; }
+    // Purge the edge cache (not region-bound either): asks for the paths, then follows the
+    // edges until each has applied it.
+    QAction *purgeAction() const { return m_purge; }
 
     // The actions themselves, without the input dialogs the QActions open first. Each one
     // previews, asks the confirmation policy, calls the API and reports through the signals.
@@ -133,6 +136,8 @@ public:
     // Applies a pending_approval action; the token must differ from the requester's.
     void approve(const QString &actionId);
     void setStrategy(const Api::StrategyInfo &strategy);
+    // Removes `paths` ("/index.html", "/assets/*") from every edge gateway's cache.
+    void purgeCache(const QStringList &paths);
 
     // Stops following (and for a resync, cancels) an operation by OperationProgress::id.
     void cancelOperation(const QString &id);
@@ -208,6 +213,8 @@ private:
 
     void startDrainWatch(const QString &region, double deadlineS);
     void pollDrain(const QString &id);
+    void startPurgeWatch(const QString &actionId);
+    void pollPurge(const QString &id);
     void startResyncWatch(const QString &region, const Api::ResyncProgress &first);
     void pollResync(const QString &id);
     Operation &beginOperation(const QString &kind, const QString &region);
@@ -219,6 +226,7 @@ private:
     void promptResync();
     void promptRevert();
     void promptApprove();
+    void promptPurge();
     // Recent actions with `status`, newest first, offered in a list; `chosen` gets the id.
     void chooseAction(const QString &status,
                       const QString &title,
@@ -241,6 +249,7 @@ private:
     QAction *m_resync;
     QAction *m_revert;
     QAction *m_approve;
+    QAction *m_purge;
 };
 
 } // namespace Meridian

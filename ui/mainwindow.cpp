@@ -340,6 +340,10 @@ void MainWindow::createMenus()
     m_regionMenu->addSeparator();
     m_regionMenu->addAction(m_refresh);
 
+    QMenu *cluster = menuBar()->addMenu(tr("&Cluster"));
+    cluster->addAction(m_actions->purgeAction());
+    cluster->addAction(m_actions->approveAction());
+
     m_demoMenu = menuBar()->addMenu(tr("&Demo"));
     m_demoMenu->addAction(m_outage);
     m_demoMenu->addAction(m_restart);

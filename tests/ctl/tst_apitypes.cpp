@@ -47,6 +47,7 @@ private slots:
     void status();
     void actionResult();
     void actionResultRequiresAction();
+    void purgeStatus();
     void strategyRoundTrip();
     void previewRequestBodies();
     void preview();
@@ -269,6 +270,30 @@ void tst_ApiTypes::actionResultRequiresAction()
     const ApiResult<ActionResult> noKind = ActionResult::fromJson(
             parse(R"({"action": {"id": "act-1"}})"));
     QCOMPARE(noKind.error().message, u"invalid answer: answer.action.kind is missing"_s);
+}
+
+void tst_ApiTypes::purgeStatus()
+{
+    const ApiResult<PurgeStatus> status = PurgeStatus::fromJson(parse(
+            R"({"action": {"id": "act-000043", "kind": "purge", "region": null,
+                "args": {"paths": ["/*"]}, "time": "2026-11-25T01:40:19.123Z", "status": "applied"},
+                "edges": [{"id": "edge-1", "state": "applied", "removed": 12},
+                          {"id": "edge-2", "state": "applied"},
+                          {"id": "edge-3", "state": "unreachable"}],
+                "applied": 2, "total": 3, "done": false})"));
+    QVERIFY2(status.ok(), qPrintable(status.error().message));
+    QCOMPARE(status.value().action.kind, u"purge"_s);
+    QCOMPARE(status.value().edges.size(), 3);
+    QCOMPARE(status.value().edges.at(0).removed, 12);
+    QCOMPARE(status.value().edges.at(1).removed, -1); // its cache started after the purge
+    QCOMPARE(status.value().edges.at(2).state, u"unreachable"_s);
+    QCOMPARE(status.value().applied, 2);
+    QCOMPARE(status.value().total, 3);
+    QVERIFY(!status.value().done);
+    const ApiResult<PurgeStatus> noDone = PurgeStatus::fromJson(parse(
+            R"({"action": {"id": "a", "kind": "purge"}, "edges": [{"id": "e", "state": 3}]})"));
+    QCOMPARE(noDone.error().message,
+             u"invalid answer: purge.edges[0].state should be a string, not a number"_s);
 }
 
 void tst_ApiTypes::strategyRoundTrip()

@@ -50,6 +50,7 @@ private slots:
     void revertRestoresAndRefusesTwice();
     void pendingApprovalIsExplained();
     void qactionsAskForTheirParameters();
+    void purgeIsConfirmedAndFollowed();
 
 private:
     Api::ClusterView fetchCluster();
@@ -503,6 +504,43 @@ void tst_ActionController::qactionsAskForTheirParameters()
     QTRY_COMPARE_WITH_TIMEOUT(declined.size(), 3, 15000);
     QCOMPARE(asked.last().action, u"revert"_s);
     QVERIFY2(asked.last().text.contains(first.section(u' ', 0, 0)), qPrintable(asked.last().text));
+}
+
+void tst_ActionController::purgeIsConfirmedAndFollowed()
+{
+    // This cluster has no edge gateway: the purge is recorded, and done at once (0 of 0).
+    // tst_edgecluster follows one to a real edge.
+    m_answers[ConfirmationRequest::Kind::Confirm] = true;
+    QList<OperationProgress> progress;
+    connect(m_controller.get(),
+            &ActionController::operationProgress,
+            this,
+            [&progress](const OperationProgress &p) { progress.append(p); });
+    QSignalSpy finished(m_controller.get(), &ActionController::actionFinished);
+    m_controller->purgeCache({u"/index.html"_s, u"/assets/*"_s});
+    QVERIFY(finished.wait(15000));
+    QCOMPARE(m_asked.size(), 1);
+    QCOMPARE(m_asked.first().action, u"purge"_s);
+    QVERIFY2(m_asked.first().text.contains(u"/index.html, /assets/*"_s)
+                     && m_asked.first().text.contains(u"cannot be reverted"_s),
+             qPrintable(m_asked.first().text));
+    const Api::ActionResult result = finished.first().at(2).value<Api::ActionResult>();
+    QCOMPARE(result.action.kind, u"purge"_s);
+    QCOMPARE(result.action.args.value(u"paths"_s).toArray().size(), 2);
+    QTRY_VERIFY_WITH_TIMEOUT(!progress.isEmpty() && progress.last().finished, 15000);
+    QCOMPARE(progress.last().id, u"purge:"_s + result.action.id);
+    QVERIFY2(progress.last().text.contains(u"applied at 0 of 0 edge(s)"_s),
+             qPrintable(progress.last().text));
+    QVERIFY(!progress.last().failed);
+
+    // A path that is none is refused with the server's reason, and nothing is recorded.
+    m_asked.clear();
+    QSignalSpy refused(m_controller.get(), &ActionController::actionRefused);
+    m_controller->purgeCache({u"assets/*"_s});
+    QVERIFY(refused.wait(15000));
+    QCOMPARE(refused.first().at(2).value<Api::ApiError>().code, u"invalid_parameter"_s);
+    QVERIFY2(m_asked.last().text.contains(u"must start with '/'"_s),
+             qPrintable(m_asked.last().text));
 }
 
 QTEST_MAIN(tst_ActionController)
