@@ -110,6 +110,11 @@ void ControlStore::refresh()
 
 bool ControlStore::apply(const ActionPlan &plan, const Action &action, QString *error)
 {
+    return write(plan, action, true, error);
+}
+
+bool ControlStore::write(const ActionPlan &plan, const Action &action, bool renumber, QString *error)
+{
     const QMap<QString, QJsonObject> rows = plan.next.toRows();
     const qint64 seq = nextSeq();
     auto receipt = m_replica->write([&](Transaction &tx) -> SyncResult<void> {
@@ -121,9 +126,13 @@ bool ControlStore::apply(const ActionPlan &plan, const Action &action, QString *
                 return r.error();
             }
         }
-        if (auto r = tx.exec(u"INSERT INTO meridian_actions(id, seq, body) VALUES(?, ?, ?) "
-                             "ON CONFLICT(id) DO UPDATE SET body = excluded.body"_s,
-                             {action.id, seq, compact(action.toJson())});
+        if (auto r
+            = tx.exec(renumber ? u"INSERT INTO meridian_actions(id, seq, body) VALUES(?, ?, ?) "
+                                 "ON CONFLICT(id) DO UPDATE SET body = excluded.body, "
+                                 "seq = excluded.seq"_s
+                               : u"INSERT INTO meridian_actions(id, seq, body) VALUES(?, ?, ?) "
+                                 "ON CONFLICT(id) DO UPDATE SET body = excluded.body"_s,
+                      {action.id, seq, compact(action.toJson())});
             !r) {
             return r.error();
         }
@@ -141,7 +150,7 @@ bool ControlStore::saveAction(const Action &action, QString *error)
 {
     ActionPlan none;
     none.next = m_state;
-    return apply(none, action, error);
+    return write(none, action, false, error);
 }
 
 bool ControlStore::setRegion(const QString &id, const RegionControl &control, QString *error)

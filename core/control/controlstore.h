@@ -34,9 +34,11 @@ public:
 
     const ControlState &state() const { return m_state; }
 
-    // Writes the plan's rows and the action in one durable transaction.
+    // Writes the plan's rows and the action in one durable transaction. The action takes the
+    // next sequence number even when it was stored before (an approval applies it now), so
+    // every node reads it again (actionRecorded): edges apply an approved purge then.
     bool apply(const ActionPlan &plan, const Action &action, QString *error);
-    // Writes one action (a status change: reverted, approved).
+    // Writes one action: a new pending one, or a status change (reverted) that keeps its place.
     bool saveAction(const Action &action, QString *error);
     // Writes one region row (the draining -> drained transition).
     bool setRegion(const QString &id, const RegionControl &control, QString *error);
@@ -59,6 +61,7 @@ signals:
 
 private:
     qint64 nextSeq() const;
+    bool write(const ActionPlan &plan, const Action &action, bool renumber, QString *error);
 
     Replica *m_replica;
     ControlState m_initial;

@@ -1132,11 +1132,15 @@ ControlResult<QJsonObject> ControlService::purgeStatus(const QString &id) const
     QJsonArray edges;
     int applied = 0;
     int waiting = 0;
+    // Waiting for a second admin: no edge has it to apply yet.
+    const bool approved = action->status == u"applied"_s;
     auto report = [&](const QString &node, const QJsonValue &cache, bool reachable) {
         QJsonObject edge{{u"id"_s, node}};
         QString state;
         if (!reachable) {
             state = u"unreachable"_s;
+        } else if (!approved) {
+            state = u"pending"_s;
         } else if (cache.isNull() || cache.isUndefined()) {
             state = u"no_cache"_s;
         } else {

@@ -7,6 +7,7 @@
 #include "edgeload.h"
 
 #include <QDeadlineTimer>
+#include <QFile>
 #include <QJsonArray>
 #include <QMap>
 #include <QNetworkAccessManager>
@@ -128,7 +129,9 @@ private slots:
         options.regions = 3;
         options.edges = 1;
         options.meridiandPath = QStringLiteral(MERIDIAN_BIN_DIR) + u"meridiand"_s;
-        options.controlOverrides = {{u"probe_interval_ms"_s, 200}};
+        // Purges wait for a second admin here (purgeReachesTheEdge).
+        options.controlOverrides = {{u"probe_interval_ms"_s, 200},
+                                    {u"approval_required"_s, QJsonArray{u"purge"_s}}};
         options.edgeOverrides = {{u"workers"_s, 2}, {u"hash_key"_s, u"header:X-Session"_s}};
         QString error;
         QVERIFY2(m_cluster->up(options, &error), qPrintable(error));
@@ -439,16 +442,35 @@ private slots:
         }
         QCOMPARE(css().header("X-Cache"), QByteArray("HIT"));
 
-        // Accepted by a region's node (the control leader records it), applied by the edge.
+        // Accepted by a region's node (the control leader records it); it waits for a second
+        // admin, and no edge applies it meanwhile.
         const auto accepted = call("POST", purge, admin(), assets);
         QCOMPARE(accepted.status, 202);
+        QVERIFY(accepted.json().value(u"approval_required"_s).toBool());
         const QJsonObject action = accepted.json().value(u"action"_s).toObject();
         QCOMPARE(action.value(u"kind"_s).toString(), u"purge"_s);
+        QCOMPARE(action.value(u"status"_s).toString(), u"pending_approval"_s);
         const QString id = action.value(u"id"_s).toString();
-        QJsonObject status;
-        QTRY_VERIFY_WITH_TIMEOUT((status
-                                  = call("GET", at(m_control, u"/v1/cache/purge/"_s + id), viewer())
-                                            .json())
+        const QUrl statusUrl = at(m_control, u"/v1/cache/purge/"_s + id);
+        const QUrl edgeStatusUrl = at(m_edgeControl, u"/v1/cache/purge/"_s + id);
+        // The edge has read the pending action (its own node knows it) and not applied it.
+        QTRY_COMPARE_WITH_TIMEOUT(call("GET", edgeStatusUrl, viewer()).status, 200, 10000);
+        QJsonObject status = call("GET", statusUrl, viewer()).json();
+        QVERIFY(!status.value(u"done"_s).toBool());
+        QCOMPARE(status.value(u"edges"_s).toArray().at(0)[u"state"_s].toString(), u"pending"_s);
+        QCOMPARE(css().header("X-Cache"), QByteArray("HIT"));
+        // Approved by another admin (the cluster token's): now every edge applies it.
+        QFile file(m_cluster->clusterFile());
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QByteArray second = QJsonDocument::fromJson(file.readAll())
+                                          .object()
+                                          .value(u"cluster_token"_s)
+                                          .toString()
+                                          .toLatin1();
+        const auto approved
+                = call("POST", at(m_control, u"/v1/actions/%1/approve"_s.arg(id)), second, "{}");
+        QVERIFY2(approved.status == 200, approved.body.constData());
+        QTRY_VERIFY_WITH_TIMEOUT((status = call("GET", statusUrl, viewer()).json())
                                          .value(u"done"_s)
                                          .toBool(),
                                  15000);
