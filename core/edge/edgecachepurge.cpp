@@ -13,6 +13,28 @@ EdgeCachePurge::EdgeCachePurge(std::string host, std::vector<std::string> patter
     std::transform(m_host.begin(), m_host.end(), m_host.begin(), [](char c) {
         return (c >= 'A' && c <= 'Z') ? char(c | 0x20) : c;
     });
+    for (const std::string &pattern : m_patterns) {
+        const std::string_view p = pattern;
+        if (p.empty())
+            continue;
+        if (p.back() == '*')
+            m_prefixes.push_back(p.substr(0, p.size() - 1));
+        else if (p.find('?') != std::string_view::npos)
+            m_targets.insert(p);
+        else
+            m_paths.insert(p);
+    }
+}
+
+EdgeCachePurge::EdgeCachePurge(const EdgeCachePurge &other)
+    : EdgeCachePurge(other.m_host, other.m_patterns)
+{}
+
+EdgeCachePurge &EdgeCachePurge::operator=(const EdgeCachePurge &other)
+{
+    if (this != &other)
+        *this = EdgeCachePurge(other.m_host, other.m_patterns);
+    return *this;
 }
 
 std::string EdgeCachePurge::invalidPattern(std::string_view pattern)
@@ -50,19 +72,11 @@ bool EdgeCachePurge::matches(std::string_view key) const
     if (space == std::string_view::npos || !hostMatches(key.substr(0, space)))
         return false;
     const std::string_view target = key.substr(space + 1);
-    for (const std::string &pattern : m_patterns) {
-        const std::string_view p = pattern;
-        if (p.back() == '*') {
-            if (target.substr(0, p.size() - 1) == p.substr(0, p.size() - 1))
-                return true;
-        } else if (p.find('?') != std::string_view::npos) {
-            if (target == p)
-                return true;
-        } else if (target.substr(0, target.find('?')) == p) {
-            return true;
-        }
-    }
-    return false;
+    if (m_targets.contains(target) || m_paths.contains(target.substr(0, target.find('?'))))
+        return true;
+    return std::any_of(m_prefixes.begin(), m_prefixes.end(), [target](std::string_view prefix) {
+        return target.starts_with(prefix);
+    });
 }
 
 } // namespace Meridian

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace Meridian {
@@ -18,6 +19,11 @@ class EdgeCachePurge
 public:
     EdgeCachePurge() = default;
     EdgeCachePurge(std::string host, std::vector<std::string> patterns);
+    // The lookup sets view into the patterns: a copy builds its own; a move keeps them valid.
+    EdgeCachePurge(const EdgeCachePurge &other);
+    EdgeCachePurge &operator=(const EdgeCachePurge &other);
+    EdgeCachePurge(EdgeCachePurge &&other) noexcept = default;
+    EdgeCachePurge &operator=(EdgeCachePurge &&other) noexcept = default;
 
     // Why `pattern` is not one, or empty when it is.
     static std::string invalidPattern(std::string_view pattern);
@@ -33,6 +39,11 @@ private:
 
     std::string m_host;
     std::vector<std::string> m_patterns;
+    // The patterns by kind, so a purge of many paths costs one lookup per cached entry, not one
+    // comparison per path: paths (any query), whole targets, and prefixes (without the '*').
+    std::unordered_set<std::string_view> m_paths;
+    std::unordered_set<std::string_view> m_targets;
+    std::vector<std::string_view> m_prefixes;
 };
 
 } // namespace Meridian
