@@ -146,6 +146,12 @@ CliParser::CliParser()
              "it,\n"
              "also one that is unreachable now once it is back. With --wait, follows the edges\n"
              "until each has applied it; exits 1 if some have not by --wait-timeout."_s},
+            {u"cache stats"_s,
+             {},
+             {},
+             u"Show every edge gateway's cache: entries, size, hit ratio, stale answers."_s,
+             u"Counters since each edge started; an edge this node does not reach shows as\n"
+             "unreachable."_s},
             {u"cache status"_s,
              {u"ACTION"_s},
              {},

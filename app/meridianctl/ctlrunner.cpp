@@ -212,6 +212,8 @@ void CtlRunner::start()
         runCachePurge();
     else if (name == u"cache status"_s)
         runCacheStatus();
+    else if (name == u"cache stats"_s)
+        runCacheStats();
     else if (name.startsWith(u"local "_s))
         runLocal();
     else
@@ -645,6 +647,48 @@ void CtlRunner::runCacheStatus()
                                   showPurge(result.value());
                               done(ExitOk);
                           });
+}
+
+void CtlRunner::runCacheStats()
+{
+    m_client->cacheStats(this, [this](const ApiResult<QList<EdgeCacheStats>> &result) {
+        if (!result)
+            return failApi(result.error());
+        if (json())
+            return printBody(result.body()), done(ExitOk);
+        if (result.value().isEmpty()) {
+            writeOut(u"no edge gateway in this cluster\n"_s);
+            return done(ExitOk);
+        }
+        Table table({u"EDGE"_s,
+                     u"ENTRIES"_s,
+                     u"SIZE"_s,
+                     u"HIT RATIO"_s,
+                     u"HITS"_s,
+                     u"MISSES"_s,
+                     u"STALE"_s,
+                     u"EVICTED"_s,
+                     u"PURGED"_s});
+        table.setRightAligned({1, 3, 4, 5, 6, 7, 8});
+        for (const EdgeCacheStats &e : result.value()) {
+            if (!e.reachable || !e.enabled) {
+                table.addRow({e.id, u"-"_s, e.reachable ? u"no cache"_s : u"unreachable"_s});
+                continue;
+            }
+            const double ratio = e.hitRatio();
+            table.addRow({e.id,
+                          QString::number(e.entries),
+                          u"%1 of %2"_s.arg(formatBytes(e.bytes), formatBytes(e.maxBytes)),
+                          ratio < 0 ? u"-"_s : u"%1 %"_s.arg(ratio * 100.0, 0, 'f', 1),
+                          QString::number(e.hits),
+                          QString::number(e.misses),
+                          QString::number(e.stale),
+                          QString::number(e.evictions),
+                          QString::number(e.purged)});
+        }
+        writeOut(table.render());
+        done(ExitOk);
+    });
 }
 
 void CtlRunner::showPurge(const PurgeStatus &status)

@@ -65,6 +65,7 @@ private:
     void runOverwritten();
     void runCachePurge();
     void runCacheStatus();
+    void runCacheStats();
     void runLocal();
 
     void pollDrain(const QString &region, double deadlineS);

@@ -368,6 +368,29 @@ ApiResult<ActionInfo> parseAction(const QJsonObject &object, const QString &wher
     return finish(r, std::move(action));
 }
 
+ApiResult<EdgeCacheStats> parseEdgeCache(const QJsonObject &object, const QString &where)
+{
+    Reader r(object, where);
+    EdgeCacheStats stats;
+    r.string("id"_L1, stats.id, Need::Required);
+    r.boolean("reachable"_L1, stats.reachable);
+    QJsonObject cache;
+    r.object("cache"_L1, cache);
+    stats.enabled = !cache.isEmpty();
+    Reader c(cache, r.path("cache"_L1));
+    c.integer("entries"_L1, stats.entries);
+    c.integer("bytes"_L1, stats.bytes);
+    c.integer("max_bytes"_L1, stats.maxBytes);
+    c.integer("hits"_L1, stats.hits);
+    c.integer("misses"_L1, stats.misses);
+    c.integer("stale"_L1, stats.stale);
+    c.integer("evictions"_L1, stats.evictions);
+    c.integer("purged"_L1, stats.purged);
+    if (!c.ok())
+        r.fail(c.message());
+    return finish(r, std::move(stats));
+}
+
 ApiResult<PurgeEdge> parsePurgeEdge(const QJsonObject &object, const QString &where)
 {
     Reader r(object, where);
@@ -586,6 +609,16 @@ ApiResult<ActionResult> ActionResult::fromJson(const QJsonObject &object)
     r.nested("region"_L1, result.region, parseRegion);
     r.nested("strategy"_L1, result.strategy, parseStrategy);
     return finish(r, std::move(result));
+}
+
+double EdgeCacheStats::hitRatio() const
+{
+    return hits + misses > 0 ? double(hits) / double(hits + misses) : -1.0;
+}
+
+ApiResult<QList<EdgeCacheStats>> EdgeCacheStats::listFromJson(const QJsonObject &object)
+{
+    return parseList<EdgeCacheStats>(object, "edges"_L1, parseEdgeCache);
 }
 
 ApiResult<PurgeStatus> PurgeStatus::fromJson(const QJsonObject &object)

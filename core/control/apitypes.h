@@ -272,6 +272,26 @@ struct DigestReport
     static ApiResult<DigestReport> fromJson(const QJsonObject &object);
 };
 
+// GET /v1/cache: one edge gateway's cache, counters since that edge started.
+struct EdgeCacheStats
+{
+    QString id;
+    bool reachable = false;
+    bool enabled = false; // false: the edge runs without a cache, or did not say
+    qint64 entries = 0;
+    qint64 bytes = 0;
+    qint64 maxBytes = 0;
+    qint64 hits = 0;
+    qint64 misses = 0;
+    qint64 stale = 0; // answers from a stale copy while no region could answer
+    qint64 evictions = 0;
+    qint64 purged = 0;
+
+    // hits / (hits + misses), or -1 before any cacheable request.
+    double hitRatio() const;
+    static ApiResult<QList<EdgeCacheStats>> listFromJson(const QJsonObject &object);
+};
+
 // GET /v1/cache/purge/{id}: a purge and how far it got at the edges.
 struct PurgeEdge
 {

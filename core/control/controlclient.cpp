@@ -530,6 +530,16 @@ ControlCall *ControlClient::purgeCache(const QStringList &paths,
     return act("POST", u"/v1/cache/purge"_s, withForce(body, force), context, std::move(done));
 }
 
+ControlCall *ControlClient::cacheStats(QObject *context, Callback<QList<EdgeCacheStats>> done)
+{
+    return call<QList<EdgeCacheStats>>("GET",
+                                       u"/v1/cache"_s,
+                                       nullptr,
+                                       context,
+                                       &EdgeCacheStats::listFromJson,
+                                       done);
+}
+
 ControlCall *ControlClient::purgeStatus(const QString &actionId,
                                         QObject *context,
                                         Callback<PurgeStatus> done)

@@ -128,6 +128,7 @@ public:
                             bool force,
                             QObject *context,
                             Callback<Api::ActionResult> done);
+    ControlCall *cacheStats(QObject *context, Callback<QList<Api::EdgeCacheStats>> done);
     ControlCall *purgeStatus(const QString &actionId,
                              QObject *context,
                              Callback<Api::PurgeStatus> done);

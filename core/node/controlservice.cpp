@@ -340,6 +340,13 @@ void ControlService::addRoutes(HttpRouter &router)
     router.route("PUT", u"/v1/strategy", mutating(u"strategy"_s));
     router.route("POST", u"/v1/cache/purge", mutating(u"purge"_s));
     router.route("GET",
+                 u"/v1/cache",
+                 guarded(viewer,
+                         u"cache"_s,
+                         [this](const HttpRequest &, HttpResponder r, const Caller &) {
+                             r.send(jsonResponse(200, cacheJson()));
+                         }));
+    router.route("GET",
                  u"/v1/cache/purge/{id}",
                  guarded(viewer,
                          u"purge_status"_s,
@@ -1116,6 +1123,36 @@ QJsonObject ControlService::probeJson(bool withDigest) const
     return probe;
 }
 
+QList<ControlService::EdgeCacheReport> ControlService::edgeCaches() const
+{
+    QList<EdgeCacheReport> reports;
+    if (m_config.roleEdge)
+        reports.append({m_config.nodeId, m_backend->localCache(), true});
+    for (const PeerNode &peer : m_monitor->peers()) {
+        const QJsonObject probe = probeOf(peer.id);
+        if (peer.isRegion && !probe.value(u"role"_s).toString().contains(u"edge"_s))
+            continue;
+        reports.append({peer.id,
+                        probe.value(u"cache"_s),
+                        m_monitor->isReachable(peer.id) && !probe.isEmpty()});
+    }
+    return reports;
+}
+
+QJsonObject ControlService::cacheJson() const
+{
+    QJsonArray edges;
+    for (const EdgeCacheReport &report : edgeCaches()) {
+        QJsonObject edge{{u"id"_s, report.node}, {u"reachable"_s, report.reachable}};
+        QJsonObject cache = report.cache.toObject();
+        cache.remove(u"purges"_s);
+        cache.remove(u"through_seq"_s);
+        edge.insert(u"cache"_s, report.cache.isObject() ? QJsonValue(cache) : QJsonValue());
+        edges.append(edge);
+    }
+    return {{u"edges"_s, edges}};
+}
+
 ControlResult<QJsonObject> ControlService::purgeStatus(const QString &id) const
 {
     const auto action = m_store->action(id);
@@ -1127,8 +1164,6 @@ ControlResult<QJsonObject> ControlService::purgeStatus(const QString &id) const
                          "node within a second); GET /v1/actions lists them"_s.arg(id,
                                                                                    m_config.nodeId));
     }
-    // The edges: this node when it runs one, the edge-only nodes, and the regions whose last
-    // probe said they run an edge too.
     QJsonArray edges;
     int applied = 0;
     int waiting = 0;
@@ -1159,16 +1194,8 @@ ControlResult<QJsonObject> ControlService::purgeStatus(const QString &id) const
         edge.insert(u"state"_s, state);
         edges.append(edge);
     };
-    if (m_config.roleEdge)
-        report(m_config.nodeId, m_backend->localCache(), true);
-    for (const PeerNode &peer : m_monitor->peers()) {
-        const QJsonObject probe = probeOf(peer.id);
-        if (peer.isRegion && !probe.value(u"role"_s).toString().contains(u"edge"_s))
-            continue;
-        report(peer.id,
-               probe.value(u"cache"_s),
-               m_monitor->isReachable(peer.id) && !probe.isEmpty());
-    }
+    for (const EdgeCacheReport &edge : edgeCaches())
+        report(edge.node, edge.cache, edge.reachable);
     return QJsonObject{{u"action"_s, action->toJson()},
                        {u"edges"_s, edges},
                        {u"applied"_s, applied},

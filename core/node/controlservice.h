@@ -134,6 +134,18 @@ private:
     QJsonArray inboundLinksOf(const QString &region) const;
     std::optional<QList<InboundLink>> inboundForSafety(const QString &region) const;
     QJsonObject probeOf(const QString &nodeId) const;
+    // The edge nodes as this one knows them: itself when it runs an edge, the edge-only nodes,
+    // and the regions whose last probe said they run an edge too, each with its `cache` (the
+    // probe's: null without a cache) and whether it is reachable.
+    struct EdgeCacheReport
+    {
+        QString node;
+        QJsonValue cache;
+        bool reachable = false;
+    };
+    QList<EdgeCacheReport> edgeCaches() const;
+    // GET /v1/cache: every edge's cache figures.
+    QJsonObject cacheJson() const;
     // GET /v1/cache/purge/{id}: the purge action and, per edge node, whether it has applied it.
     ControlResult<QJsonObject> purgeStatus(const QString &id) const;
     // What the cluster's edge gateways sent to each region over their last second, summed over

@@ -273,6 +273,12 @@ QJsonValue EdgeGateway::cacheJson() const
         purges.insert(id, double(removed));
     return QJsonObject{{u"entries"_s, double(stats.entries)},
                        {u"bytes"_s, double(stats.bytes)},
+                       {u"max_bytes"_s, double(m_edgeConfig.cacheMaxBytes)},
+                       {u"hits"_s, double(stats.hits)},
+                       {u"misses"_s, double(stats.misses)},
+                       {u"stale"_s, double(stats.staleServed)},
+                       {u"evictions"_s, double(stats.evictions)},
+                       {u"purged"_s, double(stats.purged)},
                        {u"purges"_s, purges}};
 }
 

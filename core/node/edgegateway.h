@@ -63,8 +63,9 @@ public:
     // Applies a `purge` action (POST /v1/cache/purge) to the cache and remembers how many
     // entries it removed; a no-op without a cache.
     void purgeCache(const Action &action);
-    // The cache as the probe reports it: {"entries", "bytes", "purges": {"act-…": removed}}
-    // (the purges this process applied, newest 64); null without a cache.
+    // The cache as the probe reports it: {"entries", "bytes", "max_bytes", "hits", "misses",
+    // "stale", "evictions", "purged", "purges": {"act-…": removed}} (counters since start; the
+    // purges this process applied, newest 64); null without a cache.
     QJsonValue cacheJson() const;
     // edge.access_log again at its path (SIGHUP); an error message, or nothing.
     QString reopenAccessLog();

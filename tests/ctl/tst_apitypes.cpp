@@ -48,6 +48,7 @@ private slots:
     void actionResult();
     void actionResultRequiresAction();
     void purgeStatus();
+    void edgeCacheStats();
     void strategyRoundTrip();
     void previewRequestBodies();
     void preview();
@@ -294,6 +295,32 @@ void tst_ApiTypes::purgeStatus()
             R"({"action": {"id": "a", "kind": "purge"}, "edges": [{"id": "e", "state": 3}]})"));
     QCOMPARE(noDone.error().message,
              u"invalid answer: purge.edges[0].state should be a string, not a number"_s);
+}
+
+void tst_ApiTypes::edgeCacheStats()
+{
+    const auto stats = EdgeCacheStats::listFromJson(parse(
+            R"({"edges": [{"id": "edge-1", "reachable": true, "cache": {"entries": 3,
+                "bytes": 2048, "max_bytes": 67108864, "hits": 9, "misses": 3, "stale": 1,
+                "evictions": 0, "purged": 2}},
+                {"id": "edge-2", "reachable": true, "cache": null},
+                {"id": "edge-3", "reachable": false}]})"));
+    QVERIFY2(stats.ok(), qPrintable(stats.error().message));
+    QCOMPARE(stats.value().size(), 3);
+    const EdgeCacheStats &first = stats.value().first();
+    QVERIFY(first.enabled);
+    QCOMPARE(first.entries, 3);
+    QCOMPARE(first.maxBytes, 67108864);
+    QCOMPARE(first.hitRatio(), 0.75);
+    QCOMPARE(first.stale, 1);
+    QCOMPARE(first.purged, 2);
+    QVERIFY(!stats.value().at(1).enabled);
+    QCOMPARE(stats.value().at(1).hitRatio(), -1.0);
+    QVERIFY(!stats.value().at(2).reachable);
+    const auto bad = EdgeCacheStats::listFromJson(
+            parse(R"({"edges": [{"id": "e", "cache": {"hits": "many"}}]})"));
+    QCOMPARE(bad.error().message,
+             u"invalid answer: answer.edges[0].cache.hits should be an integer, not a string"_s);
 }
 
 void tst_ApiTypes::strategyRoundTrip()

@@ -27,7 +27,7 @@ const QStringList kCommands
            u"strategy get"_s, u"strategy set"_s, u"dial"_s,       u"revert"_s,     u"approve"_s,
            u"actions"_s,      u"resync"_s,       u"lag"_s,        u"digest"_s,     u"events"_s,
            u"audit"_s,        u"local up"_s,     u"local down"_s, u"local kill"_s, u"local start"_s,
-           u"cache purge"_s,  u"cache status"_s};
+           u"cache purge"_s,  u"cache status"_s, u"cache stats"_s};
 
 QByteArray region(const char *state, int inFlight)
 {
@@ -68,6 +68,7 @@ private slots:
     void resyncFailureExitsOne();
     void cachePurgeWaitFollowsTheEdges();
     void cachePurgeWaitGivesUp();
+    void cacheStatsTable();
     void eventsFollowUntilInterrupted();
     void localCommandsNeedACluster();
 
@@ -536,6 +537,25 @@ void tst_Meridianctl::cachePurgeWaitGivesUp()
     QVERIFY2(r.out.contains(u"edge-2"_s) && r.out.contains(u"unreachable"_s), qPrintable(r.out));
     QVERIFY2(r.err.contains(u"act-000043 was not applied at every edge within 1.0 s"_s),
              qPrintable(r.err));
+}
+
+void tst_Meridianctl::cacheStatsTable()
+{
+    m_server->setHandler([](const RecordedRequest &) {
+        return ScriptedResponse{200, R"({"edges": [{"id": "edge-1", "reachable": true, "cache":
+            {"entries": 12, "bytes": 1572864, "max_bytes": 67108864, "hits": 300, "misses": 100,
+             "stale": 4, "evictions": 0, "purged": 7}},
+            {"id": "edge-2", "reachable": false, "cache": null}]})"};
+    });
+    const Run r = run({u"cache"_s, u"stats"_s});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(m_server->requests().first().target, "/v1/cache");
+    const QStringList lines = r.out.split(u'\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 3);
+    QVERIFY2(lines.at(1).contains(u"1.5 MiB of 64 MiB"_s) && lines.at(1).contains(u"75.0 %"_s),
+             qPrintable(r.out));
+    QVERIFY2(lines.at(1).simplified().endsWith(u"300 100 4 0 7"_s), qPrintable(r.out));
+    QVERIFY2(lines.at(2).contains(u"unreachable"_s), qPrintable(r.out));
 }
 
 void tst_Meridianctl::eventsFollowUntilInterrupted()

@@ -422,6 +422,20 @@ private slots:
             return call("GET", at(edgeData, u"/assets/site.css"_s), {});
         };
         QTRY_COMPARE_WITH_TIMEOUT(css().header("X-Cache"), QByteArray("HIT"), 10000);
+        // Every edge's cache figures, from any node.
+        const auto edgeCache = [this]() {
+            return call("GET", at(m_control, u"/v1/cache"_s), viewer())
+                    .json()
+                    .value(u"edges"_s)
+                    .toArray()
+                    .at(0)
+                    .toObject();
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(edgeCache().value(u"cache"_s)[u"hits"_s].toInt() >= 1, 10000);
+        QCOMPARE(edgeCache().value(u"id"_s).toString(), u"edge-1"_s);
+        QVERIFY(edgeCache().value(u"reachable"_s).toBool());
+        QVERIFY(edgeCache().value(u"cache"_s)[u"entries"_s].toInt() >= 1);
+        QCOMPARE(edgeCache().value(u"cache"_s)[u"purged"_s].toInt(), 0);
         const QUrl purge = at(m_control, u"/v1/cache/purge"_s);
         const QByteArray assets = "{\"paths\": [\"/assets/*\"]}";
         // Refused calls change nothing: a viewer, a path that is none, an unknown field.
@@ -486,6 +500,7 @@ private slots:
                                          .value(u"done"_s)
                                          .toBool(),
                                  15000);
+        QTRY_VERIFY_WITH_TIMEOUT(edgeCache().value(u"cache"_s)[u"purged"_s].toInt() >= 1, 10000);
         // The next request goes to a region, and is kept again.
         QCOMPARE(css().header("X-Cache"), QByteArray("MISS"));
         QCOMPARE(css().header("X-Cache"), QByteArray("HIT"));
