@@ -6,6 +6,7 @@
 #include "core/edge/edgerouter.h"
 #include "core/edge/edgeserver.h"
 
+#include <QJsonObject>
 #include <QTest>
 
 using namespace Qt::StringLiterals;
@@ -501,6 +502,29 @@ private slots:
             const auto next = other.get("/hello");
             QCOMPARE(next.status, 200);
         }
+    }
+
+    void cacheConfiguration()
+    {
+        QString error;
+        const auto parsed
+                = EdgeConfig::fromJson(QJsonObject{{u"cache"_s,
+                                                    QJsonObject{{u"stale_if_error_s"_s, 600}}}},
+                                       &error);
+        QVERIFY2(parsed, qPrintable(error));
+        QCOMPARE(parsed->cacheStaleIfErrorS, 600);
+        QCOMPARE(EdgeConfig::fromJson(parsed->toJson(), &error)->toJson(), parsed->toJson());
+        QCOMPARE(EdgeConfig::fromJson({}, &error)->cacheStaleIfErrorS, 0);
+        for (const QJsonValue &bad : {QJsonValue(-1), QJsonValue(1.5), QJsonValue(u"1h"_s)}) {
+            QVERIFY(!EdgeConfig::fromJson(QJsonObject{{u"cache"_s,
+                                                       QJsonObject{{u"stale_if_error_s"_s, bad}}}},
+                                          &error));
+            QVERIFY2(error.contains(u"stale_if_error_s"_s), qPrintable(error));
+        }
+        QVERIFY(!EdgeConfig::fromJson(QJsonObject{{u"cache"_s,
+                                                   QJsonObject{{u"stale_if_error"_s, 60}}}},
+                                      &error));
+        QVERIFY2(error.contains(u"stale_if_error"_s), qPrintable(error));
     }
 };
 
