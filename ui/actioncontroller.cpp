@@ -815,16 +815,39 @@ void ActionController::cancelOperation(const QString &id)
     endOperation(id);
 }
 
+void ActionController::follow(const QString &kind,
+                              const QString &subject,
+                              double followS,
+                              const QString &text,
+                              void (ActionController::*poll)(const QString &id))
+{
+    Operation &operation = beginOperation(kind, subject);
+    operation.deadlineMs = nowMs() + qint64(followS * 1000.0);
+    operation.progress.text = text;
+    const QString id = operation.progress.id;
+    connect(operation.timer, &QTimer::timeout, this, [this, id, poll] { (this->*poll)(id); });
+    publish(operation);
+    (this->*poll)(id);
+}
+
+void ActionController::settle(Operation &operation, bool done)
+{
+    operation.progress.finished = done;
+    publish(operation);
+    const QString id = operation.progress.id; // endOperation() removes the operation
+    if (done)
+        endOperation(id);
+    else
+        operation.timer->start();
+}
+
 void ActionController::startDrainWatch(const QString &region, double deadlineS)
 {
-    Operation &operation = beginOperation(u"drain"_s, region);
-    const double followS = (deadlineS > 0 ? deadlineS : kDefaultDrainFollowS) + 30.0;
-    operation.deadlineMs = nowMs() + qint64(followS * 1000.0);
-    operation.progress.text = tr("%1: draining…").arg(region);
-    const QString id = operation.progress.id;
-    connect(operation.timer, &QTimer::timeout, this, [this, id] { pollDrain(id); });
-    publish(operation);
-    pollDrain(id);
+    follow(u"drain"_s,
+           region,
+           (deadlineS > 0 ? deadlineS : kDefaultDrainFollowS) + 30.0,
+           tr("%1: draining…").arg(region),
+           &ActionController::pollDrain);
 }
 
 void ActionController::pollDrain(const QString &id)
@@ -858,12 +881,7 @@ void ActionController::pollDrain(const QString &id)
             p.text += tr(" (no longer followed)");
             done = true;
         }
-        p.finished = done;
-        publish(operation);
-        if (done)
-            endOperation(id);
-        else
-            operation.timer->start();
+        settle(operation, done);
     });
 }
 
@@ -888,13 +906,11 @@ void ActionController::purgeCache(const QStringList &paths)
 
 void ActionController::startPurgeWatch(const QString &actionId)
 {
-    Operation &operation = beginOperation(u"purge"_s, actionId);
-    operation.deadlineMs = nowMs() + qint64(kPurgeFollowS * 1000.0);
-    operation.progress.text = tr("%1: reaching the edges…").arg(actionId);
-    const QString id = operation.progress.id;
-    connect(operation.timer, &QTimer::timeout, this, [this, id] { pollPurge(id); });
-    publish(operation);
-    pollPurge(id);
+    follow(u"purge"_s,
+           actionId,
+           kPurgeFollowS,
+           tr("%1: reaching the edges…").arg(actionId),
+           &ActionController::pollPurge);
 }
 
 void ActionController::pollPurge(const QString &id)
@@ -940,12 +956,7 @@ void ActionController::pollPurge(const QString &id)
                     p.failed = true;
                     done = true;
                 }
-                p.finished = done;
-                publish(operation);
-                if (done)
-                    endOperation(id);
-                else
-                    operation.timer->start();
+                settle(operation, done);
             });
 }
 
@@ -958,13 +969,8 @@ void ActionController::startResyncWatch(const QString &region, const Api::Resync
     operation.progress.text = region + u": "_s + d.text;
     operation.progress.maximum = d.percent >= 0 ? 100 : 0;
     operation.progress.value = std::max(0, d.percent);
-    operation.progress.finished = d.finished;
     operation.progress.failed = d.failed;
-    publish(operation);
-    if (d.finished)
-        endOperation(id);
-    else
-        operation.timer->start();
+    settle(operation, d.finished);
 }
 
 void ActionController::pollResync(const QString &id)
@@ -981,21 +987,15 @@ void ActionController::pollResync(const QString &id)
         if (!r) {
             p.text = tr("%1: resync state unknown (%2); still trying")
                              .arg(region, r.error().toString());
-            publish(operation);
-            operation.timer->start();
+            settle(operation, false);
             return;
         }
         const ResyncDescription d = describeResync(r.value());
         p.text = region + u": "_s + d.text;
         p.maximum = d.percent >= 0 ? 100 : 0;
         p.value = std::max(0, d.percent);
-        p.finished = d.finished;
         p.failed = d.failed;
-        publish(operation);
-        if (d.finished)
-            endOperation(id);
-        else
-            operation.timer->start();
+        settle(operation, d.finished);
     });
 }
 

@@ -220,6 +220,15 @@ private:
     Operation &beginOperation(const QString &kind, const QString &region);
     void publish(Operation &operation);
     void endOperation(const QString &id);
+    // Begins following `subject` by calling `poll` now and then every poll interval, for at most
+    // `followS` seconds (drains and purges).
+    void follow(const QString &kind,
+                const QString &subject,
+                double followS,
+                const QString &text,
+                void (ActionController::*poll)(const QString &id));
+    // Shows the progress, then ends the operation or waits for its next poll.
+    void settle(Operation &operation, bool done);
 
     void promptDrain();
     void promptDial();
