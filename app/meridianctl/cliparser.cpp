@@ -142,10 +142,10 @@ CliParser::CliParser()
              u"Remove cached responses from every edge gateway."_s,
              u"Each PATH is a path (\"/index.html\": with any query string), a path with a query\n"
              "(\"/search?q=x\": exactly that), or a prefix ending in * (\"/assets/*\"; \"/*\" is\n"
-             "everything); quote * for the shell. Recorded as an action, so every edge applies "
-             "it,\n"
-             "also one that is unreachable now once it is back. With --wait, follows the edges\n"
-             "until each has applied it; exits 1 if some have not by --wait-timeout."_s},
+             "everything); quote * for the shell. A full URL (https://www.example.com/app.js)\n"
+             "gives the host as well. Recorded as an action, so every edge applies it, also one\n"
+             "that is unreachable now once it is back. With --wait, follows the edges until each\n"
+             "has applied it; exits 1 if some have not by --wait-timeout."_s},
             {u"cache stats"_s,
              {},
              {},

@@ -607,7 +607,33 @@ void CtlRunner::pollDrain(const QString &region, double deadlineS)
 
 void CtlRunner::runCachePurge()
 {
-    const QStringList paths = m_invocation.args;
+    // A full URL, as pasted from a browser, gives its host and its path and query.
+    QStringList paths;
+    QString host = m_invocation.value(u"host"_s);
+    for (const QString &arg : m_invocation.args) {
+        if (!arg.startsWith(u"http://"_s) && !arg.startsWith(u"https://"_s)) {
+            paths.append(arg);
+            continue;
+        }
+        const QUrl url(arg, QUrl::StrictMode);
+        if (!url.isValid() || url.host().isEmpty())
+            return failUsage(u"\"%1\" is not a URL: %2"_s.arg(arg, url.errorString()));
+        QString urlHost = url.host(QUrl::FullyEncoded);
+        if (urlHost.contains(u':'))
+            urlHost = u'[' + urlHost + u']';
+        if (url.port() > 0)
+            urlHost += u':' + QString::number(url.port());
+        if (!host.isEmpty() && host.compare(urlHost, Qt::CaseInsensitive) != 0)
+            return failUsage(u"one purge is for one host: %1 and %2 differ (run one purge each)"_s
+                                     .arg(host, urlHost));
+        host = urlHost;
+        QString path = url.path(QUrl::FullyEncoded);
+        if (path.isEmpty())
+            path = u"/"_s;
+        if (url.hasQuery())
+            path += u'?' + url.query(QUrl::FullyEncoded);
+        paths.append(path);
+    }
     double timeoutS = kDefaultPurgeWaitS;
     if (m_invocation.isSet(u"wait-timeout"_s)) {
         const auto parsed = parseDuration(m_invocation.value(u"wait-timeout"_s));
@@ -619,7 +645,7 @@ void CtlRunner::runCachePurge()
     }
     const bool wait = m_invocation.isSet(u"wait"_s);
     m_client->purgeCache(paths,
-                         m_invocation.value(u"host"_s),
+                         host,
                          m_invocation.isSet(u"force"_s),
                          this,
                          [this, paths, wait, timeoutS](const ApiResult<ActionResult> &result) {

@@ -69,6 +69,7 @@ private slots:
     void cachePurgeWaitFollowsTheEdges();
     void cachePurgeWaitGivesUp();
     void cacheStatsTable();
+    void cachePurgeTakesUrls();
     void eventsFollowUntilInterrupted();
     void localCommandsNeedACluster();
 
@@ -537,6 +538,28 @@ void tst_Meridianctl::cachePurgeWaitGivesUp()
     QVERIFY2(r.out.contains(u"edge-2"_s) && r.out.contains(u"unreachable"_s), qPrintable(r.out));
     QVERIFY2(r.err.contains(u"act-000043 was not applied at every edge within 1.0 s"_s),
              qPrintable(r.err));
+}
+
+void tst_Meridianctl::cachePurgeTakesUrls()
+{
+    m_server->setHandler([](const RecordedRequest &) {
+        return ScriptedResponse{202, "{\"action\": " + kPurge + "}"};
+    });
+    const Run r = run({u"cache"_s,
+                       u"purge"_s,
+                       u"https://WWW.Example.com/assets/*"_s,
+                       u"https://www.example.com/index.html?v=2"_s});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(QJsonDocument::fromJson(m_server->requests().first().body).object(),
+             QJsonDocument::fromJson(R"({"paths": ["/assets/*", "/index.html?v=2"],
+                 "host": "www.example.com"})")
+                     .object());
+    // One purge is for one host; nothing is sent.
+    const Run two = run(
+            {u"cache"_s, u"purge"_s, u"https://a.example/x"_s, u"http://b.example:8080/y"_s});
+    QCOMPARE(two.exitCode, 2);
+    QVERIFY2(two.err.contains(u"a.example and b.example:8080 differ"_s), qPrintable(two.err));
+    QCOMPARE(m_server->requests().size(), 1);
 }
 
 void tst_Meridianctl::cacheStatsTable()
