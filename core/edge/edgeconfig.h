@@ -74,6 +74,9 @@ struct EdgeConfig
     // (RFC 5861 stale-if-error for every response that does not forbid it); 0: only responses
     // that say stale-if-error themselves.
     qint64 cacheStaleIfErrorS = 0;
+    // A request that misses while another one of this worker fetches the same URL waits up to
+    // this long for that answer to enter the cache instead of asking a region too; 0: never.
+    qint64 cacheLockTimeoutMs = 5000;
 
     // Parses an `edge` JSON object; unknown fields and bad values are errors naming the field.
     static std::optional<EdgeConfig> fromJson(const QJsonObject &object, QString *error);

@@ -193,7 +193,9 @@ struct Client : Conn
     {}
     // Lingering: the answer is sent and our side shut down; the rest of the request is read
     // and dropped until the client closes, so that closing cannot reset the answer away.
-    enum class State : uint8_t { ReadHead, Proxy, Local, Lingering } state = State::ReadHead;
+    // Waiting: its request missed the cache while another request of this worker fetches the
+    // same URL; it waits (head unconsumed in `in`) for that answer to enter the cache.
+    enum class State : uint8_t { ReadHead, Waiting, Proxy, Local, Lingering } state = State::ReadHead;
     char ip[INET6_ADDRSTRLEN] = {};
     uint8_t ipLength = 0;
     size_t headScan = 0;
@@ -223,6 +225,8 @@ struct Client : Conn
     // A stored response that may answer if no region can (fresh, or within stale-if-error).
     std::shared_ptr<const EdgeCachedResponse> staleFallback;
     std::shared_ptr<EdgeCachedResponse> storing;
+    bool leadsFetch = false;         // other requests for cacheKey wait for this one's answer
+    bool waited = false;             // this request waited once already: it goes to a region now
     const char *localBody = nullptr; // body of a local (cached) response, written from here
     size_t localBodySize = 0;
     unsigned attemptSeq = 0; // bumped by every dispatch
@@ -344,6 +348,10 @@ struct LoopState
     Conn *connections = nullptr;
     std::vector<Conn *> graveyard;
     std::vector<Conn *> expired;
+    // Request collapsing (edge.cache.lock_timeout_ms): per cache key, the requests waiting for
+    // the one that fetches it; and those to start again once this round of events is done.
+    std::unordered_map<std::string, std::vector<Client *>> fetches;
+    std::vector<Client *> resumable;
     std::vector<std::vector<Upstream *>> pools;
 
     // --- connection bookkeeping ---
@@ -792,6 +800,7 @@ struct LoopState
             c->startUs = monotonicUs();
             openLogLine(c);
         }
+        endFetch(c);
         c->status = status;
         c->keepAlive = c->keepAlive && !close;
         c->out.clear();
@@ -822,6 +831,7 @@ struct LoopState
                      bool notModified,
                      std::string_view label = "HIT"sv)
     {
+        endFetch(c);
         c->status = notModified ? 304 : e->status;
         c->out.clear();
         c->out.append("HTTP/1.1 "sv);
@@ -896,6 +906,11 @@ struct LoopState
             return;
         if (c->state == Client::State::Proxy)
             endExchange(c, false, true);
+        endFetch(c);
+        if (c->state == Client::State::Waiting) {
+            if (auto it = fetches.find(c->cacheKey); it != fetches.end())
+                std::erase(it->second, c);
+        }
         logLine(c, 499); // a request still open: the client did not get (all of) its answer
         if (!c->eof && !c->failed)
             sayCloseNotify(c);
@@ -1085,6 +1100,23 @@ struct LoopState
                     return;
                 break;
             }
+            case Client::State::Waiting:
+                // A client that hangs up meanwhile is let go. A TLS client's goodbye is a
+                // close_notify record a peek would take for data: read instead (what follows
+                // the head waits in `in`, as a pipelined request does).
+                if (c->readable && !c->eof && !c->failed && c->ssl) {
+                    readSome(c, size_t(cfg.maxHeaderBytes) + 1);
+                } else if (c->readable && !c->eof && !c->failed) {
+                    char probe;
+                    const ssize_t n = ::recv(c->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+                    if (n == 0)
+                        c->eof = true;
+                    else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        c->readable = false;
+                }
+                if (c->eof || c->failed)
+                    closeClient(c);
+                return;
             case Client::State::Lingering:
                 for (;;) {
                     c->in.clear();
@@ -1166,6 +1198,9 @@ struct LoopState
     {
         HttpWire::RequestHead head;
         HttpWire::Error error;
+        const bool waited = c->waited; // resumed after waiting for another's fetch
+        c->waited = false;
+        endFetch(c); // (a fetch ends with its exchange; this is only a guard)
         c->headScan = 0;
         c->status = 0;
         c->respHeadSent = false;
@@ -1181,7 +1216,8 @@ struct LoopState
         c->localBodySize = 0;
         c->headMethod = false;
         c->keepAlive = true;
-        c->startUs = monotonicUs();
+        if (!waited)
+            c->startUs = monotonicUs();
         openLogLine(c);
         if (HttpWire::parseRequest(c->in.data(), headEnd, head, error)
             != HttpWire::Status::Complete) {
@@ -1290,6 +1326,18 @@ struct LoopState
                     c->staleFallback = hit.response;
                 if (hit.response && !hit.response->etag.empty())
                     c->cached = hit.response; // revalidate with If-None-Match
+                if (!hit.response && !waited && cfg.cacheLockTimeoutMs > 0
+                    && head.method == "GET"sv) {
+                    // Not stored: one request of this worker fetches it, the others wait.
+                    auto [fetch, first] = fetches.try_emplace(c->cacheKey);
+                    if (!first) {
+                        fetch->second.push_back(c);
+                        c->state = Client::State::Waiting;
+                        c->deadline = now + cfg.cacheLockTimeoutMs;
+                        return;
+                    }
+                    c->leadsFetch = true;
+                }
                 if (!hit.response)
                     cache->countMiss(c->cacheKey);
             }
@@ -1540,6 +1588,33 @@ struct LoopState
         return true;
     }
 
+    // The fetch this client led is over (its answer stored, or not to be): the requests that
+    // waited for it start again once this round of events is done, and find it in the cache
+    // (or go to a region themselves).
+    void endFetch(Client *c)
+    {
+        if (!c->leadsFetch)
+            return;
+        c->leadsFetch = false;
+        const auto it = fetches.find(c->cacheKey);
+        if (it == fetches.end())
+            return;
+        resumable.insert(resumable.end(), it->second.begin(), it->second.end());
+        fetches.erase(it);
+    }
+
+    // A waiting client goes on: its request starts again from its head, never to wait twice.
+    void resume(Client *c)
+    {
+        if (c->fd < 0 || c->state != Client::State::Waiting)
+            return;
+        c->state = Client::State::ReadHead;
+        c->waited = true;
+        c->headScan = 0;
+        c->deadline = 0;
+        driveClient(c);
+    }
+
     void finishAttemptCounters(Client *c)
     {
         if (c->state == Client::State::Proxy) {
@@ -1552,6 +1627,7 @@ struct LoopState
     // The exchange ends: counters, balancer accounting, upstream back to its pool or closed.
     void endExchange(Client *c, bool complete, bool clientGone)
     {
+        endFetch(c);
         Upstream *u = c->up;
         const uint64_t latency = monotonicUs() - c->attemptUs;
         if (c->counted) {
@@ -1726,6 +1802,8 @@ struct LoopState
                 reparse(c, request);
                 c->storing = cache->begin(request, h, length, now);
             }
+            if (!c->storing)
+                endFetch(c); // nothing will be stored: the waiting requests ask a region too
             writeResponseHead(c, u, h, false);
             c->respHeadSent = true;
             u->headParsed = true;
@@ -1830,8 +1908,10 @@ struct LoopState
                 }
                 // Complete from the region: into the cache before the client has its last byte,
                 // so whatever the client asks next, on any worker, finds it there.
-                if (c->storing && u->framer.done())
+                if (c->storing && u->framer.done()) {
                     cache->store(c->cacheKey, std::move(c->storing));
+                    endFetch(c);
+                }
             }
             if (u->in.size() > u->fwd && u->framer.done())
                 u->keepAlive = false; // bytes after the response: do not reuse
@@ -2023,7 +2103,12 @@ struct LoopState
             if (c->fd >= 0 && c->deadline && now >= c->deadline) {
                 if (c->kind == Kind::Client) {
                     auto *cl = static_cast<Client *>(c);
-                    if (cl->state == Client::State::ReadHead && !cl->in.empty()) {
+                    if (cl->state == Client::State::Waiting) {
+                        // The fetch it waited for is slow: ask a region itself.
+                        if (auto it = fetches.find(cl->cacheKey); it != fetches.end())
+                            std::erase(it->second, cl);
+                        resume(cl);
+                    } else if (cl->state == Client::State::ReadHead && !cl->in.empty()) {
                         localResponse(cl, 408, "request head timed out"sv, true);
                         driveClient(cl);
                     } else {
@@ -2105,6 +2190,12 @@ struct LoopState
                     onUpstream(static_cast<Upstream *>(c), ev);
                     break;
                 }
+            }
+            while (!resumable.empty()) {
+                std::vector<Client *> ready;
+                ready.swap(resumable);
+                for (Client *cl : ready)
+                    resume(cl);
             }
             if (now - lastSweep >= 100) {
                 lastSweep = now;

@@ -6,6 +6,7 @@
 #include <QSslServer>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTimer>
 #include <QUrlQuery>
 
 using namespace Qt::StringLiterals;
@@ -237,6 +238,17 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
             more += "Cache-Control: " + cc + "\r\n";
         if (ifNoneMatch == etag) {
             socket->write("HTTP/1.1 304 Not Modified\r\n" + extra + more + "\r\n");
+        } else if (path.startsWith("/cache/slow")) {
+            // The same answer 300 ms (/cache/slower: 2 s) later: requests for it overlap at
+            // the edge.
+            const QByteArray payload = "cached body " + path + " "
+                                       + QByteArray::number(m_requests.load()) + "\n";
+            const QByteArray answer = "HTTP/1.1 200 Test\r\nContent-Length: "
+                                      + QByteArray::number(payload.size()) + "\r\n" + extra + more
+                                      + "\r\n" + payload;
+            QTimer::singleShot(path.startsWith("/cache/slower") ? 2000 : 300,
+                               socket,
+                               [socket, answer] { socket->write(answer); });
         } else {
             reply(200,
                   "cached body " + path + " " + QByteArray::number(m_requests.load()) + "\n",

@@ -496,6 +496,74 @@ private slots:
         }
     }
 
+    void concurrentMissesShareOneFetch_data()
+    {
+        // Requests that miss while another one fetches the same URL wait for it (one worker).
+        QTest::addColumn<QByteArray>("target");
+        QTest::addColumn<int>("lockTimeoutMs");
+        QTest::addColumn<int>("regionRequests");
+        QTest::addColumn<int>("hits");
+        QTest::addRow("stored: one fetch")
+                << QByteArray("/cache/slow-a?max-age%3D60") << 5000 << 1 << 4;
+        QTest::addRow("not stored: each asks")
+                << QByteArray("/cache/slow-b?no-store") << 5000 << 5 << 0;
+        QTest::addRow("collapsing off") << QByteArray("/cache/slow-c?max-age%3D60") << 0 << 5 << 0;
+        // The fetch takes 2 s; the others wait 100 ms, then ask a region themselves.
+        QTest::addRow("lock timeout")
+                << QByteArray("/cache/slower-d?max-age%3D60") << 100 << 5 << 0;
+    }
+
+    void concurrentMissesShareOneFetch()
+    {
+        QFETCH(QByteArray, target);
+        QFETCH(int, lockTimeoutMs);
+        QFETCH(int, regionRequests);
+        QFETCH(int, hits);
+        EdgeConfig config;
+        config.listenHost = u"127.0.0.1"_s;
+        config.listenPort = 0;
+        config.workers = 1;
+        config.cacheLockTimeoutMs = lockTimeoutMs;
+        auto router = std::make_shared<EdgeRouter>(
+                config,
+                QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
+        EdgeServer gateway(config, router);
+        QString error;
+        QVERIFY2(gateway.start(&error), qPrintable(error));
+
+        // Six clients ask at once; the sixth hangs up while it waits.
+        std::vector<std::unique_ptr<EdgeTestClient>> clients;
+        for (int i = 0; i < 6; ++i) {
+            clients.push_back(std::make_unique<EdgeTestClient>(gateway.port()));
+            clients.back()->send("GET " + target + " HTTP/1.1\r\nHost: edge.test\r\n\r\n");
+        }
+        clients.back().reset();
+        clients.pop_back();
+        QList<EdgeTestClient::Response> answers;
+        for (auto &client : clients)
+            answers.append(client->read());
+        const QByteArray path = target.left(target.indexOf('?'));
+        // The sixth may have reached a region before its hang-up was noticed, unless it waited.
+        const int asked = m_region->requestsFor(path);
+        if (regionRequests == 1)
+            QCOMPARE(asked, 1);
+        else
+            QVERIFY2(asked == regionRequests || asked == regionRequests + 1,
+                     QByteArray::number(asked).constData());
+        int hitCount = 0;
+        for (const auto &answer : answers) {
+            QCOMPARE(answer.status, 200);
+            hitCount += answer.headers.value("x-cache") == "HIT";
+        }
+        QCOMPARE(hitCount, hits);
+        if (regionRequests == 1) {
+            for (const auto &answer : answers)
+                QCOMPARE(answer.body, answers.first().body);
+        }
+        // The connections go on.
+        QCOMPARE(clients.front()->get("/hello").status, 200);
+    }
+
     void cacheConfiguration()
     {
         QString error;
