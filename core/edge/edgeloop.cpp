@@ -54,6 +54,10 @@ uint64_t monotonicUs()
 }
 
 constexpr size_t kInitialBuffer = 16 * 1024;
+// Request collapsing: how long a URL whose answer was not stored skips it, and how many such
+// URLs a worker remembers (then it forgets them all: a bound, not an eviction policy).
+constexpr int64_t kNotStoredMs = 30000;
+constexpr size_t kNotStoredKeys = 10000;
 constexpr size_t kBodyBuffer = 64 * 1024;
 constexpr size_t kMaxResponseHead = 64 * 1024;
 // How long a closing connection may keep sending the rest of a request we will not read.
@@ -352,6 +356,10 @@ struct LoopState
     // the one that fetches it; and those to start again once this round of events is done.
     std::unordered_map<std::string, std::vector<Client *>> fetches;
     std::vector<Client *> resumable;
+    // Keys whose last answer was not stored (monotonic ms until which that is assumed; Varnish's
+    // "hit-for-miss"): their requests never wait, or a URL that is never cacheable would have
+    // its concurrent requests wait for each other's response heads.
+    std::unordered_map<std::string, int64_t> notStored;
     std::vector<std::vector<Upstream *>> pools;
 
     // --- connection bookkeeping ---
@@ -1326,8 +1334,8 @@ struct LoopState
                     c->staleFallback = hit.response;
                 if (hit.response && !hit.response->etag.empty())
                     c->cached = hit.response; // revalidate with If-None-Match
-                if (!hit.response && !waited && cfg.cacheLockTimeoutMs > 0
-                    && head.method == "GET"sv) {
+                if (!hit.response && !waited && cfg.cacheLockTimeoutMs > 0 && head.method == "GET"sv
+                    && !knownNotStored(c->cacheKey)) {
                     // Not stored: one request of this worker fetches it, the others wait.
                     auto [fetch, first] = fetches.try_emplace(c->cacheKey);
                     if (!first) {
@@ -1603,6 +1611,19 @@ struct LoopState
         fetches.erase(it);
     }
 
+    bool knownNotStored(const std::string &key)
+    {
+        if (notStored.empty())
+            return false;
+        const auto it = notStored.find(key);
+        if (it == notStored.end())
+            return false;
+        if (now < it->second)
+            return true;
+        notStored.erase(it);
+        return false;
+    }
+
     // A waiting client goes on: its request starts again from its head, never to wait twice.
     void resume(Client *c)
     {
@@ -1802,8 +1823,14 @@ struct LoopState
                 reparse(c, request);
                 c->storing = cache->begin(request, h, length, now);
             }
-            if (!c->storing)
-                endFetch(c); // nothing will be stored: the waiting requests ask a region too
+            if (!c->storing && c->leadsFetch) {
+                // Nothing will be stored: the waiting requests ask a region too, and the next
+                // ones for this URL do not wait at all for a while.
+                if (notStored.size() >= kNotStoredKeys)
+                    notStored.clear();
+                notStored[c->cacheKey] = now + kNotStoredMs;
+                endFetch(c);
+            }
             writeResponseHead(c, u, h, false);
             c->respHeadSent = true;
             u->headParsed = true;
