@@ -2,12 +2,15 @@
 
 #include <QMetaObject>
 #include <QMutexLocker>
+#include <QPointer>
 #include <QSslConfiguration>
 #include <QSslServer>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTimer>
 #include <QUrlQuery>
+
+#include <algorithm>
 
 using namespace Qt::StringLiterals;
 
@@ -246,9 +249,14 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
             const QByteArray answer = "HTTP/1.1 200 Test\r\nContent-Length: "
                                       + QByteArray::number(payload.size()) + "\r\n" + extra + more
                                       + "\r\n" + payload;
+            m_mostSlow.store(std::max(m_mostSlow.load(), ++m_slowNow));
             QTimer::singleShot(path.startsWith("/cache/slower") ? 2000 : 300,
-                               socket,
-                               [socket, answer] { socket->write(answer); });
+                               this,
+                               [this, socket = QPointer<QTcpSocket>(socket), answer] {
+                                   --m_slowNow;
+                                   if (socket)
+                                       socket->write(answer);
+                               });
         } else {
             reply(200,
                   "cached body " + path + " " + QByteArray::number(m_requests.load()) + "\n",

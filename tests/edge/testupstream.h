@@ -25,6 +25,7 @@ class QTcpSocket;
 //   /slow             never answers
 //   /close            200 with Connection: close
 //   /cache/...        200 with the query as Cache-Control, an ETag, and 304 on If-None-Match
+//   /cache/slow...    the same, 300 ms later (/cache/slower...: 2 s)
 class TestUpstream final : public QObject
 {
     Q_OBJECT
@@ -40,6 +41,9 @@ public:
     int connections() const { return m_connections.load(); }
     int openConnections() const { return m_open.load(); } // accepted and not yet closed
     int requestsFor(const QByteArray &path) const;
+    // The most /cache/slow... requests it was answering at once, since the last reset.
+    int mostSlowAtOnce() const { return m_mostSlow.load(); }
+    void resetMostSlowAtOnce() { m_mostSlow.store(0); }
     // Stops listening and drops every connection (a region going down).
     void shutdown();
     // Answers every request with this status (0: normal routes), e.g. 503 for a sick region.
@@ -60,6 +64,8 @@ private:
     std::atomic<int> m_connections{0};
     std::atomic<int> m_open{0};
     std::atomic<int> m_forcedStatus{0};
+    int m_slowNow = 0; // the server thread's
+    std::atomic<int> m_mostSlow{0};
     mutable QMutex m_mutex;
     QHash<QByteArray, int> m_perPath;
     QHash<QTcpSocket *, QByteArray> m_buffers;

@@ -564,6 +564,38 @@ private slots:
         QCOMPARE(clients.front()->get("/hello").status, 200);
     }
 
+    void uncacheableUrlsDoNotWait()
+    {
+        // A URL whose answer was not stored: the next requests for it do not wait for each
+        // other (hit-for-miss). The region answers each 300 ms late, so how many it answered
+        // at once says whether they waited.
+        EdgeConfig config;
+        config.listenHost = u"127.0.0.1"_s;
+        config.listenPort = 0;
+        config.workers = 1;
+        auto router = std::make_shared<EdgeRouter>(
+                config,
+                QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
+        EdgeServer gateway(config, router);
+        QString error;
+        QVERIFY2(gateway.start(&error), qPrintable(error));
+        const QByteArray request
+                = "GET /cache/slow-pass?no-store HTTP/1.1\r\nHost: edge.test\r\n\r\n";
+        for (int batch = 0; batch < 2; ++batch) {
+            m_region->resetMostSlowAtOnce();
+            std::vector<std::unique_ptr<EdgeTestClient>> clients;
+            for (int i = 0; i < 4; ++i) {
+                clients.push_back(std::make_unique<EdgeTestClient>(gateway.port()));
+                clients.back()->send(request);
+            }
+            for (auto &client : clients)
+                QCOMPARE(client->read().status, 200);
+            // First: one asked, the others waited for its head (then asked, three at once).
+            // Then: all four at once.
+            QCOMPARE(m_region->mostSlowAtOnce(), batch == 0 ? 3 : 4);
+        }
+    }
+
     void cacheConfiguration()
     {
         QString error;
