@@ -1824,11 +1824,14 @@ struct LoopState
                 c->storing = cache->begin(request, h, length, now);
             }
             if (!c->storing && c->leadsFetch) {
-                // Nothing will be stored: the waiting requests ask a region too, and the next
-                // ones for this URL do not wait at all for a while.
-                if (notStored.size() >= kNotStoredKeys)
-                    notStored.clear();
-                notStored[c->cacheKey] = now + kNotStoredMs;
+                // Nothing will be stored: the waiting requests ask a region too. Unless it is a
+                // 304 to the client's own validator or an error, which say nothing of whether
+                // the URL can be stored, the next requests for it do not wait for a while.
+                if (h.status != 304 && h.status < 500) {
+                    if (notStored.size() >= kNotStoredKeys)
+                        notStored.clear();
+                    notStored[c->cacheKey] = now + kNotStoredMs;
+                }
                 endFetch(c);
             }
             writeResponseHead(c, u, h, false);
