@@ -916,8 +916,10 @@ struct LoopState
             endExchange(c, false, true);
         endFetch(c);
         if (c->state == Client::State::Waiting) {
+            // Not to be resumed: it is deleted at the end of this round of events.
             if (auto it = fetches.find(c->cacheKey); it != fetches.end())
                 std::erase(it->second, c);
+            std::erase(resumable, c);
         }
         logLine(c, 499); // a request still open: the client did not get (all of) its answer
         if (!c->eof && !c->failed)
