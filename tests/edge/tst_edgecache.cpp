@@ -564,6 +564,38 @@ private slots:
         QCOMPARE(clients.front()->get("/hello").status, 200);
     }
 
+    void waitersThatLeaveAreLetGo()
+    {
+        // Half of twenty clients hang up while they wait (or lead); the others get the answer,
+        // and the worker goes on (under ASan: nothing waiting is touched after it is gone).
+        EdgeConfig config;
+        config.listenHost = u"127.0.0.1"_s;
+        config.listenPort = 0;
+        config.workers = 1;
+        auto router = std::make_shared<EdgeRouter>(
+                config,
+                QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
+        EdgeServer gateway(config, router);
+        QString error;
+        QVERIFY2(gateway.start(&error), qPrintable(error));
+        std::vector<std::unique_ptr<EdgeTestClient>> clients;
+        for (int i = 0; i < 20; ++i) {
+            clients.push_back(std::make_unique<EdgeTestClient>(gateway.port()));
+            clients.back()->send(
+                    "GET /cache/slow-leave?max-age%3D60 HTTP/1.1\r\nHost: edge.test\r\n\r\n");
+        }
+        // One of them reached the region; the others wait for it.
+        QTRY_COMPARE(m_region->requestsFor("/cache/slow-leave"), 1);
+        for (int i = 0; i < 20; i += 2)
+            clients[size_t(i)].reset();
+        for (int i = 1; i < 20; i += 2) {
+            const auto answer = clients[size_t(i)]->read();
+            QCOMPARE(answer.status, 200);
+            QVERIFY(answer.body.startsWith("cached body /cache/slow-leave"));
+        }
+        QCOMPARE(EdgeTestClient(gateway.port()).get("/hello").status, 200);
+    }
+
     void uncacheableUrlsDoNotWait()
     {
         // A URL whose answer was not stored: the next requests for it do not wait for each
