@@ -762,9 +762,9 @@ void CtlRunner::pollPurge(const QString &actionId, double timeoutS)
                               if (!result && !notHereYet)
                                   return failApi(result.error());
                               if (result && result.value().done) {
-                                  if (json())
-                                      printBody(result.body());
-                                  else
+                                  // With -o json stdout holds the one answer already printed
+                                  // (`cache status -o json` gives the edges), as drain --wait.
+                                  if (!json())
                                       writeOut(u"purged at every edge in %1\n"_s.arg(
                                               formatDuration(elapsed)));
                                   return done(ExitOk);

@@ -4,6 +4,7 @@
 
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QJsonParseError>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QTcpServer>
@@ -517,6 +518,13 @@ void tst_Meridianctl::cachePurgeWaitFollowsTheEdges()
                      R"({"paths": ["/index.html", "/assets/*"], "host": "www.example.com"})")
                      .object());
     QCOMPARE(m_server->requests().last().target, "/v1/cache/purge/act-000043");
+
+    // With -o json, stdout is one JSON document (the accepted action), --wait or not.
+    const Run json = run({u"cache"_s, u"purge"_s, u"/x"_s, u"--wait"_s, u"-o"_s, u"json"_s});
+    QCOMPARE(json.exitCode, 0);
+    QJsonParseError parseError;
+    QJsonDocument::fromJson(json.out.toUtf8(), &parseError);
+    QVERIFY2(parseError.error == QJsonParseError::NoError, qPrintable(json.out));
 
     // `cache status` shows each edge.
     const Run status = run({u"cache"_s, u"status"_s, u"act-000043"_s});
