@@ -21,6 +21,21 @@ private:
     std::unique_ptr<EdgeServer> m_gateway;
     quint16 port() const { return m_gateway->port(); }
 
+    // An edge in front of m_region with `config`'s settings, on a free loopback port; null
+    // (and `error` says why) when it cannot start.
+    std::unique_ptr<EdgeServer> startGateway(EdgeConfig config, QString *error) const
+    {
+        config.listenHost = u"127.0.0.1"_s;
+        config.listenPort = 0;
+        auto router = std::make_shared<EdgeRouter>(
+                config,
+                QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
+        auto gateway = std::make_unique<EdgeServer>(config, router);
+        if (!gateway->start(error))
+            return nullptr;
+        return gateway;
+    }
+
     // A parsed head points into its text: the caller keeps the text as long as the head.
     static bool parse(const QByteArray &text, HttpWire::RequestHead &head)
     {
@@ -39,15 +54,10 @@ private slots:
     {
         m_region = std::make_unique<TestUpstream>("r0");
         EdgeConfig config;
-        config.listenHost = u"127.0.0.1"_s;
-        config.listenPort = 0;
         config.workers = 2;
-        auto router = std::make_shared<EdgeRouter>(
-                config,
-                QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
-        m_gateway = std::make_unique<EdgeServer>(config, router);
         QString error;
-        QVERIFY2(m_gateway->start(&error), qPrintable(error));
+        m_gateway = startGateway(config, &error);
+        QVERIFY2(m_gateway, qPrintable(error));
     }
 
     void cleanup()
@@ -454,21 +464,16 @@ private slots:
         QFETCH(int, failure);
         QFETCH(bool, stale);
         EdgeConfig config;
-        config.listenHost = u"127.0.0.1"_s;
-        config.listenPort = 0;
         config.cacheStaleIfErrorS = allowanceS;
         config.upstreamConnectTimeoutMs = 500;
-        auto router = std::make_shared<EdgeRouter>(
-                config,
-                QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
-        EdgeServer gateway(config, router);
         QString error;
-        QVERIFY2(gateway.start(&error), qPrintable(error));
+        const auto gateway = startGateway(config, &error);
+        QVERIFY2(gateway, qPrintable(error));
 
         const QByteArray path = "/cache/sie-"
                                 + QByteArray(QTest::currentDataTag()).toPercentEncoding();
         const QByteArray target = path + "?" + cacheControl.toPercentEncoding();
-        EdgeTestClient c(gateway.port());
+        EdgeTestClient c(gateway->port());
         const auto first = c.get(target);
         QCOMPARE(first.status, 200);
         QCOMPARE(first.headers.value("x-cache"), "MISS");
@@ -476,18 +481,18 @@ private slots:
             m_region->setForcedStatus(failure);
         else
             m_region->shutdown();
-        EdgeTestClient other(gateway.port());
+        EdgeTestClient other(gateway->port());
         const auto answer = other.get(target);
         m_region->setForcedStatus(0);
         if (stale) {
             QCOMPARE(answer.status, 200);
             QCOMPARE(answer.headers.value("x-cache"), "STALE");
             QCOMPARE(answer.body, first.body);
-            QCOMPARE(gateway.cacheStats().staleServed, quint64(1));
+            QCOMPARE(gateway->cacheStats().staleServed, quint64(1));
         } else {
             QCOMPARE(answer.status, failure ? failure : 502);
             QVERIFY(answer.headers.value("x-cache") != "STALE");
-            QCOMPARE(gateway.cacheStats().staleServed, quint64(0));
+            QCOMPARE(gateway->cacheStats().staleServed, quint64(0));
         }
         // The connection goes on: keep-alive after a stale answer.
         if (failure) {
@@ -520,21 +525,16 @@ private slots:
         QFETCH(int, regionRequests);
         QFETCH(int, hits);
         EdgeConfig config;
-        config.listenHost = u"127.0.0.1"_s;
-        config.listenPort = 0;
         config.workers = 1;
         config.cacheLockTimeoutMs = lockTimeoutMs;
-        auto router = std::make_shared<EdgeRouter>(
-                config,
-                QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
-        EdgeServer gateway(config, router);
         QString error;
-        QVERIFY2(gateway.start(&error), qPrintable(error));
+        const auto gateway = startGateway(config, &error);
+        QVERIFY2(gateway, qPrintable(error));
 
         // Six clients ask at once; the sixth hangs up while it waits.
         std::vector<std::unique_ptr<EdgeTestClient>> clients;
         for (int i = 0; i < 6; ++i) {
-            clients.push_back(std::make_unique<EdgeTestClient>(gateway.port()));
+            clients.push_back(std::make_unique<EdgeTestClient>(gateway->port()));
             clients.back()->send("GET " + target + " HTTP/1.1\r\nHost: edge.test\r\n\r\n");
         }
         clients.back().reset();
@@ -569,18 +569,13 @@ private slots:
         // Half of twenty clients hang up while they wait (or lead); the others get the answer,
         // and the worker goes on (under ASan: nothing waiting is touched after it is gone).
         EdgeConfig config;
-        config.listenHost = u"127.0.0.1"_s;
-        config.listenPort = 0;
         config.workers = 1;
-        auto router = std::make_shared<EdgeRouter>(
-                config,
-                QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
-        EdgeServer gateway(config, router);
         QString error;
-        QVERIFY2(gateway.start(&error), qPrintable(error));
+        const auto gateway = startGateway(config, &error);
+        QVERIFY2(gateway, qPrintable(error));
         std::vector<std::unique_ptr<EdgeTestClient>> clients;
         for (int i = 0; i < 20; ++i) {
-            clients.push_back(std::make_unique<EdgeTestClient>(gateway.port()));
+            clients.push_back(std::make_unique<EdgeTestClient>(gateway->port()));
             clients.back()->send(
                     "GET /cache/slow-leave?max-age%3D60 HTTP/1.1\r\nHost: edge.test\r\n\r\n");
         }
@@ -593,7 +588,7 @@ private slots:
             QCOMPARE(answer.status, 200);
             QVERIFY(answer.body.startsWith("cached body /cache/slow-leave"));
         }
-        QCOMPARE(EdgeTestClient(gateway.port()).get("/hello").status, 200);
+        QCOMPARE(EdgeTestClient(gateway->port()).get("/hello").status, 200);
     }
 
     void uncacheableUrlsDoNotWait()
@@ -602,22 +597,17 @@ private slots:
         // other (hit-for-miss). The region answers each 300 ms late, so how many it answered
         // at once says whether they waited.
         EdgeConfig config;
-        config.listenHost = u"127.0.0.1"_s;
-        config.listenPort = 0;
         config.workers = 1;
-        auto router = std::make_shared<EdgeRouter>(
-                config,
-                QList<EdgeRouter::Region>{{u"r0"_s, {QUrl(QString::fromLatin1(m_region->url()))}}});
-        EdgeServer gateway(config, router);
         QString error;
-        QVERIFY2(gateway.start(&error), qPrintable(error));
+        const auto gateway = startGateway(config, &error);
+        QVERIFY2(gateway, qPrintable(error));
         const QByteArray request
                 = "GET /cache/slow-pass?no-store HTTP/1.1\r\nHost: edge.test\r\n\r\n";
         for (int batch = 0; batch < 2; ++batch) {
             m_region->resetMostSlowAtOnce();
             std::vector<std::unique_ptr<EdgeTestClient>> clients;
             for (int i = 0; i < 4; ++i) {
-                clients.push_back(std::make_unique<EdgeTestClient>(gateway.port()));
+                clients.push_back(std::make_unique<EdgeTestClient>(gateway->port()));
                 clients.back()->send(request);
             }
             for (auto &client : clients)
