@@ -111,6 +111,21 @@ void CtlRunner::failUsage(const QString &message)
     done(ExitUsage);
 }
 
+std::optional<double> CtlRunner::durationOption(const QString &name,
+                                                double fallback,
+                                                const QString &examples)
+{
+    if (!m_invocation.isSet(name))
+        return fallback;
+    const QString value = m_invocation.value(name);
+    const auto parsed = parseDuration(value);
+    if (!parsed || *parsed <= 0) {
+        failUsage(u"--%1 must be a duration such as %2, not \"%3\""_s.arg(name, examples, value));
+        return std::nullopt;
+    }
+    return *parsed;
+}
+
 void CtlRunner::failOperation(const QString &message)
 {
     writeErr(u"meridianctl: "_s + clean(message) + u'\n');
@@ -164,11 +179,9 @@ void CtlRunner::start()
             }
         }
         if (m_invocation.isSet(u"request-timeout"_s)) {
-            const auto timeout = parseDuration(m_invocation.value(u"request-timeout"_s));
-            if (!timeout || *timeout <= 0) {
-                failUsage(u"--request-timeout must be a duration such as 10s or 500ms"_s);
+            const auto timeout = durationOption(u"request-timeout"_s, 0, u"10s or 500ms"_s);
+            if (!timeout)
                 return;
-            }
             m_client->setTimeout(std::chrono::milliseconds(qint64(*timeout * 1000)));
         }
     }
@@ -525,15 +538,10 @@ void CtlRunner::reportAction(const ApiResult<ActionResult> &result, const QStrin
 void CtlRunner::runDrain()
 {
     const QString region = m_invocation.args.at(0);
-    double deadlineS = 0;
-    if (m_invocation.isSet(u"timeout"_s)) {
-        const auto parsed = parseDuration(m_invocation.value(u"timeout"_s));
-        if (!parsed || *parsed <= 0)
-            return failUsage(
-                    u"--timeout must be a duration such as 30s, 2m or 500ms, not \"%1\""_s.arg(
-                            m_invocation.value(u"timeout"_s)));
-        deadlineS = *parsed;
-    }
+    const auto timeout = durationOption(u"timeout"_s, 0, u"30s, 2m or 500ms"_s);
+    if (!timeout)
+        return;
+    const double deadlineS = *timeout;
     const bool wait = m_invocation.isSet(u"wait"_s);
     m_client->drain(region,
                     deadlineS,
@@ -634,15 +642,10 @@ void CtlRunner::runCachePurge()
             path += u'?' + url.query(QUrl::FullyEncoded);
         paths.append(path);
     }
-    double timeoutS = kDefaultPurgeWaitS;
-    if (m_invocation.isSet(u"wait-timeout"_s)) {
-        const auto parsed = parseDuration(m_invocation.value(u"wait-timeout"_s));
-        if (!parsed || *parsed <= 0)
-            return failUsage(
-                    u"--wait-timeout must be a duration such as 30s or 2m, not \"%1\""_s.arg(
-                            m_invocation.value(u"wait-timeout"_s)));
-        timeoutS = *parsed;
-    }
+    const auto waitTimeout = durationOption(u"wait-timeout"_s, kDefaultPurgeWaitS, u"30s or 2m"_s);
+    if (!waitTimeout)
+        return;
+    const double timeoutS = *waitTimeout;
     const bool wait = m_invocation.isSet(u"wait"_s);
     m_client->purgeCache(paths,
                          host,

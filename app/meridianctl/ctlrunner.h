@@ -39,6 +39,11 @@ private:
     void done(int code);
     void failApi(const Api::ApiError &error);
     void failUsage(const QString &message);
+    // The positive duration option --`name` in seconds, `fallback` when it is not given;
+    // nullopt after failing with a usage error that names the option and `examples`.
+    std::optional<double> durationOption(const QString &name,
+                                         double fallback,
+                                         const QString &examples);
     void failOperation(const QString &message);
     void printBody(const QByteArray &body);
     void reportAction(const Api::ApiResult<Api::ActionResult> &result, const QString &verb);
