@@ -193,6 +193,7 @@ struct EdgeCache::Shard
     quint64 evictions = 0;
     quint64 purged = 0;
     quint64 staleServed = 0;
+    quint64 updating = 0;
 
     void erase(std::list<Node>::iterator it)
     {
@@ -217,10 +218,14 @@ struct EdgeCache::Shard
     }
 };
 
-EdgeCache::EdgeCache(qint64 maxBytes, qint64 maxObjectBytes, qint64 staleIfErrorMs)
+EdgeCache::EdgeCache(qint64 maxBytes,
+                     qint64 maxObjectBytes,
+                     qint64 staleIfErrorMs,
+                     qint64 staleWhileRevalidateMs)
     : m_shards(std::make_unique<Shard[]>(kShards))
     , m_maxObjectBytes(maxObjectBytes)
     , m_staleIfErrorMs(staleIfErrorMs)
+    , m_staleWhileRevalidateMs(staleWhileRevalidateMs)
 {
     for (int i = 0; i < kShards; ++i)
         m_shards[size_t(i)].maxBytes = size_t(maxBytes / kShards);
@@ -322,6 +327,45 @@ int64_t EdgeCache::staleIfErrorMs(const HttpWire::ResponseHead &response) const
     return m_staleIfErrorMs;
 }
 
+int64_t EdgeCache::staleWhileRevalidateMs(const HttpWire::ResponseHead &response) const
+{
+    std::string cat;
+    const std::string_view cc = cacheControlOf(response, cat);
+    // RFC 9111 4.2.4: these forbid any stale answer, one the response allows itself included;
+    // s-maxage only a stale answer it did not allow (`s-maxage=60, stale-while-revalidate=300`
+    // is how sites ask CDNs for it).
+    if (hasDirective(cc, "must-revalidate"sv) || hasDirective(cc, "proxy-revalidate"sv)
+        || hasDirective(cc, "no-cache"sv))
+        return 0;
+    if (const int64_t seconds = directiveSeconds(cc, "stale-while-revalidate"sv); seconds >= 0)
+        return seconds * 1000;
+    if (hasDirective(cc, "s-maxage"sv))
+        return 0;
+    return m_staleWhileRevalidateMs;
+}
+
+bool EdgeCache::claimRevalidation(const EdgeCachedResponse &response, int64_t nowMs, int64_t holdMs)
+{
+    int64_t notBefore = response.revalidation.notBeforeMs.load(std::memory_order_relaxed);
+    return nowMs >= notBefore
+           && response.revalidation.notBeforeMs.compare_exchange_strong(notBefore,
+                                                                         nowMs + holdMs,
+                                                                         std::memory_order_relaxed);
+}
+
+void EdgeCache::releaseRevalidation(const EdgeCachedResponse &response, int64_t retryAtMs)
+{
+    response.revalidation.notBeforeMs.store(retryAtMs, std::memory_order_relaxed);
+}
+
+void EdgeCache::countUpdating(const std::string &key)
+{
+    Shard &s = shardOf(key);
+    std::lock_guard lock(s.mutex);
+    ++s.hits;
+    ++s.updating;
+}
+
 void EdgeCache::countStaleServed(const std::string &key)
 {
     Shard &s = shardOf(key);
@@ -353,6 +397,7 @@ std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead
     r->expiresMs = nowMs + lifetime;
     r->purgeGeneration = m_purgeGeneration.load(std::memory_order_acquire);
     r->staleIfErrorUntilMs = r->expiresMs + staleIfErrorMs(response);
+    r->staleWhileRevalidateUntilMs = r->expiresMs + staleWhileRevalidateMs(response);
     std::string_view connection
             = headerValue(response.headers, response.headerCount, "connection"sv);
     for (int i = 0; i < response.headerCount; ++i) {
@@ -450,7 +495,8 @@ std::shared_ptr<const EdgeCachedResponse> EdgeCache::refresh(
         const std::string &key,
         const std::shared_ptr<const EdgeCachedResponse> &response,
         const HttpWire::ResponseHead &notModified,
-        int64_t nowMs)
+        int64_t nowMs,
+        bool countHit)
 {
     auto copy = std::make_shared<EdgeCachedResponse>(*response);
     copy->headers = updatedHeaders(response->headers, notModified);
@@ -473,18 +519,33 @@ std::shared_ptr<const EdgeCachedResponse> EdgeCache::refresh(
     copy->expiresMs = nowMs
                       + (lifetimeMs >= 0 ? lifetimeMs : response->expiresMs - response->storedMs);
     // The 304's Cache-Control, when it has one, says again how stale the entry may be used.
-    copy->staleIfErrorUntilMs
-            = copy->expiresMs
-              + (headerValue(notModified.headers, notModified.headerCount, "cache-control"sv).empty()
-                         ? response->staleIfErrorUntilMs - response->expiresMs
-                         : staleIfErrorMs(notModified));
+    const bool newDirectives
+            = !headerValue(notModified.headers, notModified.headerCount, "cache-control"sv).empty();
+    copy->staleIfErrorUntilMs = copy->expiresMs
+                                + (newDirectives ? staleIfErrorMs(notModified)
+                                                 : response->staleIfErrorUntilMs
+                                                           - response->expiresMs);
+    copy->staleWhileRevalidateUntilMs = copy->expiresMs
+                                        + (newDirectives ? staleWhileRevalidateMs(notModified)
+                                                         : response->staleWhileRevalidateUntilMs
+                                                                   - response->expiresMs);
     Shard &s = shardOf(key);
     std::lock_guard lock(s.mutex);
-    ++s.hits;
+    if (countHit)
+        ++s.hits;
     // A purge since the entry was fetched: serve this client the validated copy, keep none.
     if (!purgedSince(response->purgeGeneration, key))
         s.insert(key, copy);
     return copy;
+}
+
+void EdgeCache::remove(const std::string &key,
+                       const std::shared_ptr<const EdgeCachedResponse> &response)
+{
+    Shard &s = shardOf(key);
+    std::lock_guard lock(s.mutex);
+    if (const auto it = s.index.find(key); it != s.index.end() && it->second->response == response)
+        s.erase(it->second);
 }
 
 EdgeCache::Stats EdgeCache::stats() const
@@ -500,6 +561,7 @@ EdgeCache::Stats EdgeCache::stats() const
         st.bytes += s.bytes;
         st.purged += s.purged;
         st.staleServed += s.staleServed;
+        st.updating += s.updating;
     }
     return st;
 }

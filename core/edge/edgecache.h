@@ -33,6 +33,16 @@ struct EdgeCachedResponse
     int64_t expiresMs = 0;                // monotonic; stale after
     uint64_t purgeGeneration = 0;         // the cache's purge count when its fetch began
     int64_t staleIfErrorUntilMs = 0;      // monotonic; may answer for a failed region until
+    int64_t staleWhileRevalidateUntilMs = 0; // monotonic; may answer while refreshed until
+    // Stale while revalidate: when a worker may start this entry's background revalidation
+    // (monotonic ms). One worker claims it at a time; a copy of the entry starts unclaimed.
+    struct RevalidationClaim
+    {
+        mutable std::atomic<int64_t> notBeforeMs{0};
+        RevalidationClaim() = default;
+        RevalidationClaim(const RevalidationClaim &) {}
+        RevalidationClaim &operator=(const RevalidationClaim &) { return *this; }
+    } revalidation;
     // The request header values the response varies on (Vary), lower-case names.
     std::vector<std::pair<std::string, std::string>> vary;
 
@@ -47,9 +57,13 @@ class EdgeCache
 {
 public:
     // `staleIfErrorMs`: how long past its freshness any response that does not forbid it may
-    // answer when no region can (edge.cache.stale_if_error_s); a response's own stale-if-error
-    // (RFC 5861) wins.
-    EdgeCache(qint64 maxBytes, qint64 maxObjectBytes, qint64 staleIfErrorMs = 0);
+    // answer when no region can (edge.cache.stale_if_error_s); `staleWhileRevalidateMs`: how
+    // long it may answer at once while the edge refreshes it in the background
+    // (edge.cache.stale_while_revalidate_s). A response's own directives (RFC 5861) win.
+    EdgeCache(qint64 maxBytes,
+              qint64 maxObjectBytes,
+              qint64 staleIfErrorMs = 0,
+              qint64 staleWhileRevalidateMs = 0);
     ~EdgeCache();
 
     enum class Freshness { Miss, Fresh, Stale };
@@ -71,6 +85,17 @@ public:
     // request no region could: its stale-if-error, or the cache's allowance unless it forbids
     // serving it stale (must-revalidate, proxy-revalidate, s-maxage, no-cache).
     int64_t staleIfErrorMs(const HttpWire::ResponseHead &response) const;
+    // How long after its freshness ends a response may answer at once while the edge fetches a
+    // fresh copy in the background: its stale-while-revalidate (unless no-cache,
+    // must-revalidate or proxy-revalidate forbid any stale use), or the cache's allowance
+    // unless it forbids serving it stale (those, or s-maxage).
+    int64_t staleWhileRevalidateMs(const HttpWire::ResponseHead &response) const;
+    // Whether a request at `nowMs` may take on the background revalidation of `response`
+    // (stale, within stale-while-revalidate): true for one caller until `holdMs` passed or
+    // releaseRevalidation() was called.
+    static bool claimRevalidation(const EdgeCachedResponse &response, int64_t nowMs, int64_t holdMs);
+    // A background revalidation failed: the next one may start at `retryAtMs`.
+    static void releaseRevalidation(const EdgeCachedResponse &response, int64_t retryAtMs);
 
     Hit lookup(const std::string &key, const HttpWire::RequestHead &request, int64_t nowMs);
     // Builds the entry for a response being received (body appended by the caller), or null
@@ -84,11 +109,16 @@ public:
     // 304's header fields in place of the stored ones (RFC 9111 4.3.4: Date, Cache-Control,
     // the region that validated it, ...), fresh for the lifetime the 304 gives, or for the one
     // it had when the 304 gives none.
+    // `countHit`: the 304 answers a client (not a background revalidation).
     std::shared_ptr<const EdgeCachedResponse> refresh(
             const std::string &key,
             const std::shared_ptr<const EdgeCachedResponse> &response,
             const HttpWire::ResponseHead &notModified,
-            int64_t nowMs);
+            int64_t nowMs,
+            bool countHit = true);
+    // Removes `response` from under `key` if it is still the one stored there (a region no
+    // longer gives it: a background revalidation was answered 404, say).
+    void remove(const std::string &key, const std::shared_ptr<const EdgeCachedResponse> &response);
 
     // Removes every entry `purge` matches and returns how many. A response whose fetch began
     // before the purge and that it matches is not stored when it completes (it may predate the
@@ -105,11 +135,14 @@ public:
         quint64 bytes = 0;
         quint64 purged = 0;      // entries removed by purges
         quint64 staleServed = 0; // answers from stale entries while regions failed
+        quint64 updating = 0;    // answers from stale entries while refreshed in the background
     };
     Stats stats() const;
     void countMiss(const std::string &key);
     // A stale entry answered because no region could.
     void countStaleServed(const std::string &key);
+    // A stale entry answered (a hit) while the edge refreshes it (stale-while-revalidate).
+    void countUpdating(const std::string &key);
 
 private:
     struct Shard;
@@ -123,6 +156,7 @@ private:
     std::deque<std::pair<uint64_t, EdgeCachePurge>> m_recentPurges; // (generation, purge)
     qint64 m_maxObjectBytes;
     qint64 m_staleIfErrorMs;
+    qint64 m_staleWhileRevalidateMs;
 };
 
 } // namespace Meridian

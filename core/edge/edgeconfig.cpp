@@ -195,6 +195,7 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
             for (auto it = co.begin(); it != co.end(); ++it) {
                 if (it.key() != u"enabled"_s && it.key() != u"max_bytes"_s
                     && it.key() != u"max_object_bytes"_s && it.key() != u"stale_if_error_s"_s
+                    && it.key() != u"stale_while_revalidate_s"_s
                     && it.key() != u"lock_timeout_ms"_s)
                     cr.fail(it.key(), u"unknown field"_s);
             }
@@ -202,6 +203,10 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
             cr.integer(u"max_bytes"_s, c.cacheMaxBytes, 0, qint64(1) << 40);
             cr.integer(u"max_object_bytes"_s, c.cacheMaxObjectBytes, 0, qint64(1) << 32);
             cr.integer(u"stale_if_error_s"_s, c.cacheStaleIfErrorS, 0, 365LL * 86400);
+            cr.integer(u"stale_while_revalidate_s"_s,
+                       c.cacheStaleWhileRevalidateS,
+                       0,
+                       365LL * 86400);
             cr.integer(u"lock_timeout_ms"_s, c.cacheLockTimeoutMs, 0, 600000);
             if (!cr.error.isEmpty())
                 r.fail(u"cache"_s, cr.error.mid(5));
@@ -273,6 +278,7 @@ QJsonObject EdgeConfig::toJson() const
                          {u"max_bytes"_s, double(cacheMaxBytes)},
                          {u"max_object_bytes"_s, double(cacheMaxObjectBytes)},
                          {u"stale_if_error_s"_s, double(cacheStaleIfErrorS)},
+                         {u"stale_while_revalidate_s"_s, double(cacheStaleWhileRevalidateS)},
                          {u"lock_timeout_ms"_s, double(cacheLockTimeoutMs)}}},
             {u"health_check"_s, healthCheck.toJson()},
             {u"outlier"_s, outlier.toJson()},

@@ -74,6 +74,10 @@ struct EdgeConfig
     // (RFC 5861 stale-if-error for every response that does not forbid it); 0: only responses
     // that say stale-if-error themselves.
     qint64 cacheStaleIfErrorS = 0;
+    // How long past its freshness a stored response answers at once while the edge fetches a
+    // fresh copy in the background (RFC 5861 stale-while-revalidate for every response that
+    // does not forbid it); 0: only responses that say stale-while-revalidate themselves.
+    qint64 cacheStaleWhileRevalidateS = 0;
     // A request that misses while another one of this worker fetches the same URL waits up to
     // this long for that answer to enter the cache instead of asking a region too; 0: never.
     qint64 cacheLockTimeoutMs = 5000;

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <optional>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -58,6 +59,9 @@ constexpr size_t kInitialBuffer = 16 * 1024;
 // URLs a worker remembers (then it forgets them all: a bound, not an eviction policy).
 constexpr int64_t kNotStoredMs = 30000;
 constexpr size_t kNotStoredKeys = 10000;
+// Stale while revalidate: after a background revalidation failed, the next one waits this long
+// (the stale copy keeps answering meanwhile), so a region that is down is not asked per request.
+constexpr int64_t kRevalidationRetryMs = 1000;
 constexpr size_t kBodyBuffer = 64 * 1024;
 constexpr size_t kMaxResponseHead = 64 * 1024;
 // How long a closing connection may keep sending the rest of a request we will not read.
@@ -170,6 +174,7 @@ struct Conn
 };
 
 struct Client;
+struct Revalidation;
 
 struct Upstream : Conn
 {
@@ -179,7 +184,8 @@ struct Upstream : Conn
     // Handshaking: TLS to an https:// region, between the TCP connect and the request.
     enum class State : uint8_t { Connecting, Handshaking, Busy, Idle } state = State::Connecting;
     int endpoint = -1;
-    Client *client = nullptr;
+    Client *client = nullptr;             // whose request it carries, or
+    Revalidation *revalidation = nullptr; // the background revalidation it carries
     bool reused = false;
     bool headParsed = false;
     bool keepAlive = true;
@@ -241,6 +247,21 @@ struct Client : Conn
     size_t logMethodLength = 0;
     std::string logRequest; // method, then target
     std::string_view logCache;
+};
+
+// Stale while revalidate (RFC 5861): the fetch that refreshes a cache entry after a request
+// was answered from its stale copy. It has no client: the answer goes to the cache only.
+struct Revalidation
+{
+    std::string key;
+    std::shared_ptr<const EdgeCachedResponse> entry;
+    std::shared_ptr<EdgeCachedResponse> storing;
+    Buffer head; // the request as sent to the region
+    EdgePick pick;
+    Upstream *up = nullptr;
+    uint64_t startUs = 0;
+    int status = 0;
+    bool retried = false; // on a fresh connection after a pooled one turned out closed
 };
 
 std::string_view reasonOf(int status)
@@ -361,6 +382,8 @@ struct LoopState
     // its concurrent requests wait for each other's response heads.
     std::unordered_map<std::string, int64_t> notStored;
     std::vector<std::vector<Upstream *>> pools;
+    // Stale while revalidate: the background revalidations in flight.
+    std::vector<std::unique_ptr<Revalidation>> revalidations;
 
     // --- connection bookkeeping ---
     void link(Conn *c)
@@ -768,6 +791,7 @@ struct LoopState
     void releaseUpstream(Upstream *u, bool reusable)
     {
         u->client = nullptr;
+        u->revalidation = nullptr;
         auto &pool = pools[size_t(u->endpoint)];
         if (!reusable || stopping || int(pool.size()) >= cfg.upstreamPoolSize || u->eof || u->failed
             || !u->in.empty()) {
@@ -833,7 +857,8 @@ struct LoopState
         c->deadline = now + cfg.clientBodyTimeoutMs;
     }
 
-    // `label` is the X-Cache value: HIT, or STALE for an answer no region could give.
+    // `label` is the X-Cache value: HIT, UPDATING for a stale copy answering while the edge
+    // refreshes it, or STALE for an answer no region could give.
     void serveCached(Client *c,
                      const std::shared_ptr<const EdgeCachedResponse> &e,
                      bool notModified,
@@ -1319,7 +1344,20 @@ struct LoopState
                 EdgeCache::keyOf(head, c->cacheKey);
                 c->cacheable = true;
                 const EdgeCache::Hit hit = cache->lookup(c->cacheKey, head, now);
-                if (hit.freshness == EdgeCache::Freshness::Fresh && !mustRevalidate) {
+                // Stale while revalidate: the stale copy answers now, a fetch of the edge's own
+                // refreshes it (one at a time, across workers).
+                const bool updating = hit.freshness == EdgeCache::Freshness::Stale
+                                      && now < hit.response->staleWhileRevalidateUntilMs;
+                if ((hit.freshness == EdgeCache::Freshness::Fresh || updating) && !mustRevalidate) {
+                    if (updating) {
+                        cache->countUpdating(c->cacheKey);
+                        if (!stopping
+                            && EdgeCache::claimRevalidation(*hit.response,
+                                                            now,
+                                                            cfg.upstreamConnectTimeoutMs
+                                                                    + cfg.upstreamResponseTimeoutMs))
+                            startRevalidation(c, head, connection, hit.response);
+                    }
                     std::string_view inm;
                     for (int i = 0; i < head.headerCount; ++i) {
                         if (HttpWire::equalsIgnoreCase(head.headers[i].name, "if-none-match"sv))
@@ -1329,7 +1367,7 @@ struct LoopState
                                        && (inm == "*"sv
                                            || HttpWire::listContains(inm, hit.response->etag));
                     c->in.consume(headEnd);
-                    serveCached(c, hit.response, match);
+                    serveCached(c, hit.response, match, updating ? "UPDATING"sv : "HIT"sv);
                     return;
                 }
                 if (hit.response && now < hit.response->staleIfErrorUntilMs)
@@ -1353,44 +1391,14 @@ struct LoopState
             }
         }
 
-        // The head sent upstream: hop-by-hop fields removed (with those named by Connection),
-        // X-Forwarded-For appended, X-Forwarded-Proto set.
+        // The head sent upstream.
         Buffer &o = c->reqHead;
         o.clear();
         o.append(head.method);
         o.append(" "sv);
         o.append(head.target);
         o.append(c->http10 ? " HTTP/1.0\r\n"sv : " HTTP/1.1\r\n"sv);
-        std::string_view xff;
-        bool clientConditional = false;
-        for (int i = 0; i < head.headerCount; ++i) {
-            const auto &h = head.headers[i];
-            if (isHopByHop(h.name))
-                continue;
-            if (!connection.empty() && HttpWire::listContains(connection, h.name))
-                continue;
-            if (HttpWire::equalsIgnoreCase(h.name, "x-forwarded-for"sv)) {
-                xff = h.value;
-                continue;
-            }
-            if (HttpWire::equalsIgnoreCase(h.name, "x-forwarded-proto"sv))
-                continue;
-            if (HttpWire::equalsIgnoreCase(h.name, "if-none-match"sv)
-                || HttpWire::equalsIgnoreCase(h.name, "if-modified-since"sv))
-                clientConditional = true;
-            o.append(h.name);
-            o.append(": "sv);
-            o.append(h.value);
-            o.append("\r\n"sv);
-        }
-        o.append("X-Forwarded-For: "sv);
-        if (!xff.empty()) {
-            o.append(xff);
-            o.append(", "sv);
-        }
-        o.append(std::string_view(c->ip, c->ipLength));
-        o.append(c->ssl ? "\r\nX-Forwarded-Proto: https\r\n"sv
-                        : "\r\nX-Forwarded-Proto: http\r\n"sv);
+        const bool clientConditional = appendForwardedFields(o, head, connection, c, false);
         if (c->cached && !clientConditional) {
             c->revalidating = true;
             o.append("If-None-Match: "sv);
@@ -1429,6 +1437,53 @@ struct LoopState
         c->deadline = 0;
         c->pick = std::move(pick);
         dispatch(c, false);
+    }
+
+    // A request's end-to-end fields as a region gets them: hop-by-hop fields dropped (with
+    // those named by Connection), X-Forwarded-For appended, X-Forwarded-Proto set. With
+    // `dropValidators` (the edge's own revalidation) the client's conditional fields are left
+    // out. Returns whether the client sent a validator (If-None-Match, If-Modified-Since).
+    bool appendForwardedFields(Buffer &o,
+                               const HttpWire::RequestHead &head,
+                               std::string_view connection,
+                               const Client *c,
+                               bool dropValidators)
+    {
+        std::string_view xff;
+        bool clientConditional = false;
+        for (int i = 0; i < head.headerCount; ++i) {
+            const auto &h = head.headers[i];
+            if (isHopByHop(h.name))
+                continue;
+            if (!connection.empty() && HttpWire::listContains(connection, h.name))
+                continue;
+            if (HttpWire::equalsIgnoreCase(h.name, "x-forwarded-for"sv)) {
+                xff = h.value;
+                continue;
+            }
+            if (HttpWire::equalsIgnoreCase(h.name, "x-forwarded-proto"sv))
+                continue;
+            if (h.name.size() > 3 && HttpWire::equalsIgnoreCase(h.name.substr(0, 3), "if-"sv)) {
+                const bool validator = HttpWire::equalsIgnoreCase(h.name, "if-none-match"sv)
+                                       || HttpWire::equalsIgnoreCase(h.name, "if-modified-since"sv);
+                clientConditional = clientConditional || validator;
+                if (dropValidators)
+                    continue; // If-Match, If-Unmodified-Since and If-Range too
+            }
+            o.append(h.name);
+            o.append(": "sv);
+            o.append(h.value);
+            o.append("\r\n"sv);
+        }
+        o.append("X-Forwarded-For: "sv);
+        if (!xff.empty()) {
+            o.append(xff);
+            o.append(", "sv);
+        }
+        o.append(std::string_view(c->ip, c->ipLength));
+        o.append(c->ssl ? "\r\nX-Forwarded-Proto: https\r\n"sv
+                        : "\r\nX-Forwarded-Proto: http\r\n"sv);
+        return clientConditional;
     }
 
     // edge.tls.redirect_http: a request on the plain port is sent to the same host and target
@@ -1491,10 +1546,11 @@ struct LoopState
 
     // The request head as sent upstream, parsed again: for a retry's pick and the cache's Vary
     // after the client's receive buffer moved on.
-    void reparse(Client *c, HttpWire::RequestHead &head)
+    void reparse(Client *c, HttpWire::RequestHead &head) { reparse(c->reqHead, head); }
+    static void reparse(const Buffer &sent, HttpWire::RequestHead &head)
     {
         HttpWire::Error error;
-        if (HttpWire::parseRequest(c->reqHead.data(), c->reqHead.size(), head, error)
+        if (HttpWire::parseRequest(sent.data(), sent.size(), head, error)
             != HttpWire::Status::Complete)
             head.headerCount = 0;
     }
@@ -1731,6 +1787,48 @@ struct LoopState
         o.append("\r\n"sv);
     }
 
+    // How a response's body is framed (RFC 9112 6.3) and whether its connection may carry
+    // another request; false for a malformed answer (lengths that disagree, chunked to an
+    // HTTP/1.0 request).
+    static bool responseFraming(const HttpWire::ResponseHead &h,
+                                bool headMethod,
+                                bool http10,
+                                HttpWire::BodyFramer::Kind &kind,
+                                uint64_t &length,
+                                bool &keepAlive)
+    {
+        bool chunked = false;
+        bool haveLength = false;
+        length = 0;
+        std::string_view connection;
+        for (int i = 0; i < h.headerCount; ++i) {
+            const auto &f = h.headers[i];
+            if (HttpWire::equalsIgnoreCase(f.name, "transfer-encoding"sv))
+                chunked = HttpWire::equalsIgnoreCase(f.value, "chunked"sv);
+            else if (HttpWire::equalsIgnoreCase(f.name, "content-length"sv)) {
+                uint64_t v = 0;
+                if (!HttpWire::parseContentLength(f.value, v) || (haveLength && v != length))
+                    return false;
+                haveLength = true;
+                length = v;
+            } else if (HttpWire::equalsIgnoreCase(f.name, "connection"sv))
+                connection = f.value;
+        }
+        using K = HttpWire::BodyFramer::Kind;
+        kind = K::UntilClose;
+        if (headMethod || h.status == 204 || h.status == 304)
+            kind = K::None;
+        else if (chunked && !http10)
+            kind = K::Chunked;
+        else if (chunked)
+            return false;
+        else if (haveLength)
+            kind = K::Length;
+        keepAlive = h.minorVersion == 1 && !HttpWire::listContains(connection, "close"sv)
+                    && kind != K::UntilClose && !http10;
+        return true;
+    }
+
     // Parses the response head in u->in; returns false when the exchange moved elsewhere.
     bool parseResponseHead(Client *c, Upstream *u)
     {
@@ -1773,38 +1871,13 @@ struct LoopState
                 serveStale(c);
                 return false;
             }
-            bool chunked = false;
-            bool haveLength = false;
-            uint64_t length = 0;
-            std::string_view connection;
-            for (int i = 0; i < h.headerCount; ++i) {
-                const auto &f = h.headers[i];
-                if (HttpWire::equalsIgnoreCase(f.name, "transfer-encoding"sv))
-                    chunked = HttpWire::equalsIgnoreCase(f.value, "chunked"sv);
-                else if (HttpWire::equalsIgnoreCase(f.name, "content-length"sv)) {
-                    uint64_t v = 0;
-                    if (!HttpWire::parseContentLength(f.value, v) || (haveLength && v != length)) {
-                        attemptFailed(c, u, Failure::BadResponse);
-                        return false;
-                    }
-                    haveLength = true;
-                    length = v;
-                } else if (HttpWire::equalsIgnoreCase(f.name, "connection"sv))
-                    connection = f.value;
-            }
             using K = HttpWire::BodyFramer::Kind;
             K kind = K::UntilClose;
-            if (c->headMethod || h.status == 204 || h.status == 304)
-                kind = K::None;
-            else if (chunked && !c->http10)
-                kind = K::Chunked;
-            else if (chunked) {
-                attemptFailed(c, u, Failure::BadResponse); // chunked to an HTTP/1.0 request
+            uint64_t length = 0;
+            if (!responseFraming(h, c->headMethod, c->http10, kind, length, u->keepAlive)) {
+                attemptFailed(c, u, Failure::BadResponse);
                 return false;
-            } else if (haveLength)
-                kind = K::Length;
-            u->keepAlive = h.minorVersion == 1 && !HttpWire::listContains(connection, "close"sv)
-                           && kind != K::UntilClose && !c->http10;
+            }
             if (kind == K::UntilClose)
                 c->keepAlive = false;
 
@@ -2002,8 +2075,7 @@ struct LoopState
             u->readable = true;
         if (events & EPOLLOUT)
             u->writable = true;
-        Client *c = u->client;
-        if (!c) {
+        if (!u->client && !u->revalidation) {
             destroy(u);
             return;
         }
@@ -2014,24 +2086,240 @@ struct LoopState
             socklen_t len = sizeof err;
             getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len);
             if (err != 0 || (events & EPOLLERR)) {
-                attemptFailed(c, u, Failure::Connect);
-                if (c->fd >= 0)
-                    driveClient(c);
+                failUpstream(u, Failure::Connect);
                 return;
             }
             u->state = u->ssl ? Upstream::State::Handshaking : Upstream::State::Busy;
             if (!u->ssl)
                 u->deadline = now + cfg.upstreamResponseTimeoutMs;
         }
-        if (u->state == Upstream::State::Handshaking && !upstreamHandshake(c, u))
+        if (u->state == Upstream::State::Handshaking && !upstreamHandshake(u))
             return;
-        driveClient(c);
+        if (u->client)
+            driveClient(u->client);
+        else
+            driveRevalidation(u->revalidation);
+    }
+
+    // An upstream connection failed (connect, TLS handshake, deadline): whoever it served
+    // hears of it.
+    void failUpstream(Upstream *u, Failure f)
+    {
+        if (Client *c = u->client) {
+            attemptFailed(c, u, f);
+            if (c->fd >= 0)
+                driveClient(c);
+        } else if (Revalidation *r = u->revalidation) {
+            endRevalidation(r, f);
+        } else {
+            destroy(u);
+        }
+    }
+
+    // --- stale while revalidate ---
+    // Starts the background revalidation of `entry`, which `c`'s request found stale and is
+    // answered from: the same URL and end-to-end fields (for Vary), the edge's own validator.
+    void startRevalidation(Client *c,
+                           const HttpWire::RequestHead &head,
+                           std::string_view connection,
+                           const std::shared_ptr<const EdgeCachedResponse> &entry)
+    {
+        auto owned = std::make_unique<Revalidation>();
+        Revalidation *r = owned.get();
+        r->key = c->cacheKey;
+        r->entry = entry;
+        Buffer &o = r->head;
+        o.append("GET "sv);
+        o.append(head.target);
+        o.append(" HTTP/1.1\r\n"sv);
+        appendForwardedFields(o, head, connection, c, true);
+        if (!entry->etag.empty()) {
+            o.append("If-None-Match: "sv);
+            o.append(entry->etag);
+            o.append("\r\n"sv);
+        }
+        o.append("\r\n"sv);
+        if (!router.pick(head, std::string_view(c->ip, c->ipLength), 0, r->pick)) {
+            EdgeCache::releaseRevalidation(*entry, now + kRevalidationRetryMs);
+            return;
+        }
+        revalidations.push_back(std::move(owned));
+        r->startUs = monotonicUs();
+        traffic.begin(worker, r->pick.region);
+        sendRevalidation(r, false);
+    }
+
+    // Sends the revalidation's request on a pooled connection, or a new one (`fresh`).
+    void sendRevalidation(Revalidation *r, bool fresh)
+    {
+        Upstream *u = acquire(r->pick.endpoint, fresh);
+        if (!u) {
+            endRevalidation(r, Failure::Connect);
+            return;
+        }
+        r->up = u;
+        u->revalidation = r;
+        u->headParsed = false;
+        u->headScan = 0;
+        u->fwd = 0;
+        u->wroteAny = false;
+        u->out.clear();
+        u->out.append(std::string_view(r->head.data(), r->head.size()));
+        const bool connecting = u->state == Upstream::State::Connecting
+                                || u->state == Upstream::State::Handshaking;
+        u->deadline = now
+                      + (connecting ? cfg.upstreamConnectTimeoutMs : cfg.upstreamResponseTimeoutMs);
+        driveRevalidation(r);
+    }
+
+    void driveRevalidation(Revalidation *r)
+    {
+        Upstream *u = r->up;
+        for (int round = 0; round < 256; ++round) {
+            if (u->state == Upstream::State::Connecting || u->state == Upstream::State::Handshaking)
+                return;
+            bool progress = false;
+            if (!u->out.empty()) {
+                const size_t before = u->out.size();
+                flush(u, nullptr, nullptr);
+                if (u->failed) {
+                    endRevalidation(r, Failure::NoResponse);
+                    return;
+                }
+                if (u->out.size() != before) {
+                    u->wroteAny = true;
+                    progress = true;
+                }
+            }
+            const size_t inBefore = u->in.size();
+            readSome(u, u->headParsed ? kBodyBuffer : kMaxResponseHead);
+            if (u->in.size() > inBefore) {
+                progress = true;
+                u->deadline = now + cfg.upstreamResponseTimeoutMs;
+            }
+            if (!u->headParsed && !u->in.empty() && !revalidationHead(r))
+                return; // over
+            if (u->headParsed) {
+                const size_t k = u->framer.feed(u->in.data(), u->in.size());
+                r->storing->body.append(u->in.data(), k);
+                u->in.consume(k);
+                if (u->framer.done()) {
+                    u->keepAlive = u->keepAlive && u->in.empty(); // bytes after it: not reused
+                    cache->store(r->key, std::move(r->storing));
+                    endRevalidation(r, std::nullopt);
+                    return;
+                }
+            }
+            if (u->eof || u->failed) {
+                endRevalidation(r,
+                                u->headParsed     ? Failure::Truncated
+                                : u->in.empty()   ? Failure::NoResponse
+                                                  : Failure::BadResponse);
+                return;
+            }
+            if (!progress)
+                break;
+        }
+    }
+
+    // The region's answer to a revalidation: a 304 refreshes the entry; a cacheable 200
+    // replaces it (its body is read on); an answer of another kind (gone, moved, no longer
+    // cacheable) removes it, since the stale copy must not answer for it any more; an error
+    // leaves it answering, and the next try waits kRevalidationRetryMs. False when it is over.
+    bool revalidationHead(Revalidation *r)
+    {
+        Upstream *u = r->up;
+        for (;;) {
+            const size_t end = HttpWire::findHeadEnd(u->in.data(), u->in.size(), u->headScan);
+            if (!end) {
+                u->headScan = u->in.size();
+                if (u->in.size() < kMaxResponseHead)
+                    return true;
+                endRevalidation(r, Failure::BadResponse);
+                return false;
+            }
+            using K = HttpWire::BodyFramer::Kind;
+            HttpWire::ResponseHead h;
+            K kind = K::UntilClose;
+            uint64_t length = 0;
+            if (HttpWire::parseResponse(u->in.data(), end, h) != HttpWire::Status::Complete
+                || h.status == 101
+                || !responseFraming(h, false, false, kind, length, u->keepAlive)) {
+                endRevalidation(r, Failure::BadResponse);
+                return false;
+            }
+            u->headScan = 0;
+            if (h.status < 200) {
+                u->in.consume(end);
+                continue;
+            }
+            r->status = h.status;
+            if (h.status >= 500) {
+                u->keepAlive = false;
+                endRevalidation(r, Failure::Retryable5xx);
+                return false;
+            }
+            if (h.status == 304 && !r->entry->etag.empty()) {
+                cache->refresh(r->key, r->entry, h, now, false);
+                u->in.consume(end);
+                u->keepAlive = u->keepAlive && u->in.empty();
+                endRevalidation(r, std::nullopt);
+                return false;
+            }
+            if (h.status == 200 && kind == K::Length) {
+                HttpWire::RequestHead request;
+                reparse(r->head, request);
+                r->storing = cache->begin(request, h, length, now);
+            }
+            if (!r->storing) {
+                cache->remove(r->key, r->entry);
+                u->keepAlive = false; // its body is not read
+                endRevalidation(r, std::nullopt);
+                return false;
+            }
+            u->in.consume(end);
+            u->headParsed = true;
+            u->framer.reset(kind, length);
+            return true;
+        }
+    }
+
+    // The revalidation is over (`failure` empty: the region answered): the region's figures,
+    // the connection back to its pool or closed, and after a failure the next try's time.
+    void endRevalidation(Revalidation *r, std::optional<Failure> failure)
+    {
+        Upstream *u = r->up;
+        r->up = nullptr;
+        if (u)
+            u->revalidation = nullptr;
+        // A pooled connection the region closed while idle: once more on a new one.
+        if (failure == Failure::NoResponse && u && u->reused && !r->retried) {
+            r->retried = true;
+            destroy(u);
+            sendRevalidation(r, true);
+            return;
+        }
+        const uint64_t latency = monotonicUs() - r->startUs;
+        if (failure)
+            traffic.failure(worker, r->pick.region);
+        traffic.finish(worker,
+                       r->pick.region,
+                       !failure || failure == Failure::Retryable5xx ? r->status : 0,
+                       latency);
+        router.release(r->pick, !failure || failure == Failure::Truncated, latency);
+        if (u && failure)
+            destroy(u);
+        else if (u)
+            releaseUpstream(u, u->keepAlive);
+        if (failure)
+            EdgeCache::releaseRevalidation(*r->entry, now + kRevalidationRetryMs);
+        std::erase_if(revalidations, [r](const auto &owned) { return owned.get() == r; });
     }
 
     // Drives the TLS handshake with an https:// region; true once done. A refused certificate
     // or a region that does not speak TLS fails the attempt like a connect failure (retried at
     // another region), and says why once a minute.
-    bool upstreamHandshake(Client *c, Upstream *u)
+    bool upstreamHandshake(Upstream *u)
     {
         int error = 0;
         switch (stepHandshake(u, &error)) {
@@ -2063,9 +2351,7 @@ struct LoopState
                                               : "(is the region serving HTTPS there?")
                     << "- further failures this minute are not logged)";
         }
-        attemptFailed(c, u, Failure::Connect);
-        if (c->fd >= 0)
-            driveClient(c);
+        failUpstream(u, Failure::Connect);
         return false;
     }
 
@@ -2148,16 +2434,13 @@ struct LoopState
                     }
                 } else if (c->kind == Kind::Upstream) {
                     auto *u = static_cast<Upstream *>(c);
-                    if (u->state == Upstream::State::Idle)
+                    if (u->state == Upstream::State::Idle) {
                         dropFromPool(u);
-                    else if (Client *cl = u->client) {
+                    } else {
                         const bool connecting = u->state == Upstream::State::Connecting
                                                 || u->state == Upstream::State::Handshaking;
-                        attemptFailed(cl, u, connecting ? Failure::Connect : Failure::Timeout);
-                        if (cl->fd >= 0)
-                            driveClient(cl);
-                    } else
-                        destroy(u);
+                        failUpstream(u, connecting ? Failure::Connect : Failure::Timeout);
+                    }
                 }
             }
         }
@@ -2253,6 +2536,7 @@ struct LoopState
             else
                 destroy(c);
         }
+        revalidations.clear(); // their connections are gone
         for (Conn *c : graveyard)
             delete c;
         graveyard.clear();

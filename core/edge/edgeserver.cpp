@@ -36,7 +36,8 @@ bool EdgeServer::start(QString *error)
     if (m_config.cacheEnabled && m_config.cacheMaxBytes > 0)
         m_cache = std::make_shared<EdgeCache>(m_config.cacheMaxBytes,
                                               m_config.cacheMaxObjectBytes,
-                                              m_config.cacheStaleIfErrorS * 1000);
+                                              m_config.cacheStaleIfErrorS * 1000,
+                                              m_config.cacheStaleWhileRevalidateS * 1000);
     if (!m_config.accessLog.isEmpty()) {
         auto log = std::make_shared<AccessLog>();
         QString why;

@@ -232,7 +232,9 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
         socket->disconnectFromHost();
         return false;
     } else if (path.startsWith("/cache/")) {
-        const QByteArray etag = "\"v-" + path.mid(7) + "\"";
+        const int version = m_contentVersion.load();
+        const QByteArray etag = "\"v" + (version ? QByteArray::number(version) : QByteArray())
+                                + "-" + path.mid(7) + "\"";
         const QByteArray cc = QByteArray::fromPercentEncoding(query);
         // X-Response numbers every answer, 304s included: what a region's Date does.
         QByteArray more = "ETag: " + etag

@@ -24,7 +24,8 @@ class QTcpSocket;
 //   /status/NNN       that status
 //   /slow             never answers
 //   /close            200 with Connection: close
-//   /cache/...        200 with the query as Cache-Control, an ETag, and 304 on If-None-Match
+//   /cache/...        200 with the query as Cache-Control, an ETag (which names the content
+//                     version, see setContentVersion()), and 304 on If-None-Match
 //   /cache/slow...    the same, 300 ms later (/cache/slower...: 2 s)
 class TestUpstream final : public QObject
 {
@@ -48,6 +49,8 @@ public:
     void shutdown();
     // Answers every request with this status (0: normal routes), e.g. 503 for a sick region.
     void setForcedStatus(int status) { m_forcedStatus.store(status); }
+    // A new version of every /cache/ resource: new ETags, so revalidations get a 200 (a deploy).
+    void setContentVersion(int version) { m_contentVersion.store(version); }
 
 private:
     void serve(QTcpServer *server);
@@ -64,6 +67,7 @@ private:
     std::atomic<int> m_connections{0};
     std::atomic<int> m_open{0};
     std::atomic<int> m_forcedStatus{0};
+    std::atomic<int> m_contentVersion{0};
     int m_slowNow = 0; // the server thread's
     std::atomic<int> m_mostSlow{0};
     mutable QMutex m_mutex;

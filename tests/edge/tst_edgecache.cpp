@@ -6,6 +6,7 @@
 #include "core/edge/edgerouter.h"
 #include "core/edge/edgeserver.h"
 
+#include <QElapsedTimer>
 #include <QJsonObject>
 #include <QTest>
 
@@ -618,6 +619,139 @@ private slots:
         }
     }
 
+    void staleWhileRevalidate_data()
+    {
+        // Within its stale-while-revalidate (or the edge's allowance) a stale copy answers at
+        // once (X-Cache: UPDATING) while the edge revalidates it; otherwise the request waits
+        // for the region's 304 (X-Cache: HIT).
+        QTest::addColumn<QByteArray>("cacheControl");
+        QTest::addColumn<int>("allowanceS");
+        QTest::addColumn<QByteArray>("requestHeaders");
+        QTest::addColumn<bool>("updating");
+        QTest::addRow("own directive")
+                << QByteArray("max-age=0, stale-while-revalidate=60") << 0 << QByteArray() << true;
+        QTest::addRow("allowance") << QByteArray("max-age=0") << 60 << QByteArray() << true;
+        QTest::addRow("neither") << QByteArray("max-age=0") << 0 << QByteArray() << false;
+        QTest::addRow("window over")
+                << QByteArray("max-age=0, stale-while-revalidate=0") << 60 << QByteArray() << false;
+        QTest::addRow("s-maxage with its own")
+                << QByteArray("s-maxage=0, stale-while-revalidate=60") << 0 << QByteArray() << true;
+        QTest::addRow("s-maxage, allowance") << QByteArray("s-maxage=0") << 60 << QByteArray()
+                                             << false;
+        QTest::addRow("must-revalidate")
+                << QByteArray("max-age=0, must-revalidate, stale-while-revalidate=60") << 60
+                << QByteArray() << false;
+        QTest::addRow("no-cache") << QByteArray("no-cache, stale-while-revalidate=60") << 60
+                                  << QByteArray() << false;
+        QTest::addRow("client says no-cache")
+                << QByteArray("max-age=0, stale-while-revalidate=60") << 60
+                << QByteArray("Cache-Control: no-cache\r\n") << false;
+    }
+
+    void staleWhileRevalidate()
+    {
+        QFETCH(QByteArray, cacheControl);
+        QFETCH(int, allowanceS);
+        QFETCH(QByteArray, requestHeaders);
+        QFETCH(bool, updating);
+        EdgeConfig config;
+        config.cacheStaleWhileRevalidateS = allowanceS;
+        QString error;
+        const auto gateway = startGateway(config, &error);
+        QVERIFY2(gateway, qPrintable(error));
+        const QByteArray path = "/cache/swr-"
+                                + QByteArray(QTest::currentDataTag()).toPercentEncoding();
+        const QByteArray target = path + "?" + cacheControl.toPercentEncoding();
+        EdgeTestClient c(gateway->port());
+        const auto first = c.get(target);
+        QCOMPARE(first.headers.value("x-cache"), "MISS");
+        const auto second = c.get(target, requestHeaders);
+        QCOMPARE(second.status, 200);
+        QCOMPARE(second.body, first.body);
+        QCOMPARE(second.headers.value("x-cache"), updating ? "UPDATING" : "HIT");
+        // Either way the region is asked once more: now (HIT), or in the background.
+        QTRY_COMPARE(m_region->requestsFor(path), 2);
+        QCOMPARE(gateway->cacheStats().updating, quint64(updating ? 1 : 0));
+        if (updating) {
+            // The background 304 refreshed the entry: the next answer carries its fields.
+            QTRY_VERIFY(c.get(target).headers.value("x-response")
+                        != first.headers.value("x-response"));
+        }
+        QCOMPARE(c.get("/hello").status, 200);
+    }
+
+    void staleAnswersAtOnceWhileTheRegionWorks()
+    {
+        // The region takes 2 s per answer. A stale copy within stale-while-revalidate answers
+        // every request at once, and the requests of both workers share one revalidation.
+        const QByteArray path = "/cache/slower-swr";
+        const QByteArray target = path + "?max-age%3D0%2C%20stale-while-revalidate%3D60";
+        const auto first = EdgeTestClient(port()).get(target);
+        QCOMPARE(first.headers.value("x-cache"), "MISS");
+        std::vector<std::unique_ptr<EdgeTestClient>> clients;
+        for (int i = 0; i < 6; ++i) {
+            clients.push_back(std::make_unique<EdgeTestClient>(port()));
+            clients.back()->send("GET " + target + " HTTP/1.1\r\nHost: edge.test\r\n\r\n");
+        }
+        QElapsedTimer answered;
+        answered.start();
+        for (auto &client : clients) {
+            const auto answer = client->read();
+            QCOMPARE(answer.status, 200);
+            QCOMPARE(answer.headers.value("x-cache"), "UPDATING");
+            QCOMPARE(answer.body, first.body);
+        }
+        // The one revalidation is still with the region (a waiting request would have taken
+        // its 2 s), and no request started a second one.
+        QVERIFY2(answered.elapsed() < 1500, QByteArray::number(answered.elapsed()).constData());
+        QCOMPARE(m_region->requestsFor(path), 2);
+        QCOMPARE(m_gateway->cacheStats().updating, quint64(6));
+        // A HEAD in the window is answered from the copy too.
+        EdgeTestClient head(port());
+        head.send("HEAD " + target + " HTTP/1.1\r\nHost: edge.test\r\n\r\n");
+        const auto headAnswer = head.read(true);
+        QCOMPARE(headAnswer.headers.value("x-cache"), "UPDATING");
+        QCOMPARE(headAnswer.headers.value("content-length").toInt(), first.body.size());
+    }
+
+    void revalidationInTheBackgroundFollowsTheRegion()
+    {
+        const QByteArray target = "/cache/swr-deploy?max-age%3D0%2C%20stale-while-revalidate%3D60";
+        EdgeTestClient c(port());
+        const auto first = c.get(target);
+        QCOMPARE(first.headers.value("x-cache"), "MISS");
+        // A deploy: the region has new content (a new ETag). The next request still gets the
+        // copy, and the background fetch stores the new one, which the requests after get.
+        m_region->setContentVersion(1);
+        QCOMPARE(c.get(target).body, first.body);
+        QTRY_VERIFY(c.get(target).body != first.body);
+        const auto updated = c.get(target);
+        QCOMPARE(updated.headers.value("x-cache"), "UPDATING");
+        QVERIFY(updated.headers.value("etag").startsWith("\"v1-"));
+
+        // A region that fails keeps the copy answering, and is asked again at most once a
+        // second however many requests come.
+        m_region->setForcedStatus(503);
+        const int before = m_region->requestsFor("/cache/swr-deploy");
+        QElapsedTimer elapsed;
+        elapsed.start();
+        for (int i = 0; i < 20; ++i) {
+            const auto answer = c.get(target);
+            QCOMPARE(answer.status, 200);
+            QCOMPARE(answer.body, updated.body);
+        }
+        const int asked = m_region->requestsFor("/cache/swr-deploy") - before;
+        QVERIFY2(asked >= 1 && asked <= 2 + elapsed.elapsed() / 1000,
+                 QByteArray::number(asked).constData());
+
+        // A region that says the resource is gone: the copy is dropped, and the next request
+        // gets the region's answer.
+        m_region->setForcedStatus(404);
+        QTRY_COMPARE(c.get(target).status, 404);
+        m_region->setForcedStatus(0);
+        QCOMPARE(c.get(target).headers.value("x-cache"), "MISS");
+    }
+
     void cacheConfiguration()
     {
         QString error;
@@ -639,6 +773,17 @@ private slots:
                                                    QJsonObject{{u"stale_if_error"_s, 60}}}},
                                       &error));
         QVERIFY2(error.contains(u"stale_if_error"_s), qPrintable(error));
+        const auto swr = EdgeConfig::fromJson(
+                QJsonObject{{u"cache"_s, QJsonObject{{u"stale_while_revalidate_s"_s, 30}}}},
+                &error);
+        QVERIFY2(swr, qPrintable(error));
+        QCOMPARE(swr->cacheStaleWhileRevalidateS, 30);
+        QCOMPARE(EdgeConfig::fromJson(swr->toJson(), &error)->cacheStaleWhileRevalidateS, 30);
+        QCOMPARE(EdgeConfig::fromJson({}, &error)->cacheStaleWhileRevalidateS, 0);
+        QVERIFY(!EdgeConfig::fromJson(
+                QJsonObject{{u"cache"_s, QJsonObject{{u"stale_while_revalidate_s"_s, -5}}}},
+                &error));
+        QVERIFY2(error.contains(u"stale_while_revalidate_s"_s), qPrintable(error));
     }
 };
 
