@@ -349,8 +349,8 @@ bool EdgeCache::claimRevalidation(const EdgeCachedResponse &response, int64_t no
     int64_t notBefore = response.revalidation.notBeforeMs.load(std::memory_order_relaxed);
     return nowMs >= notBefore
            && response.revalidation.notBeforeMs.compare_exchange_strong(notBefore,
-                                                                         nowMs + holdMs,
-                                                                         std::memory_order_relaxed);
+                                                                        nowMs + holdMs,
+                                                                        std::memory_order_relaxed);
 }
 
 void EdgeCache::releaseRevalidation(const EdgeCachedResponse &response, int64_t retryAtMs)
@@ -522,9 +522,9 @@ std::shared_ptr<const EdgeCachedResponse> EdgeCache::refresh(
     const bool newDirectives
             = !headerValue(notModified.headers, notModified.headerCount, "cache-control"sv).empty();
     copy->staleIfErrorUntilMs = copy->expiresMs
-                                + (newDirectives ? staleIfErrorMs(notModified)
-                                                 : response->staleIfErrorUntilMs
-                                                           - response->expiresMs);
+                                + (newDirectives
+                                           ? staleIfErrorMs(notModified)
+                                           : response->staleIfErrorUntilMs - response->expiresMs);
     copy->staleWhileRevalidateUntilMs = copy->expiresMs
                                         + (newDirectives ? staleWhileRevalidateMs(notModified)
                                                          : response->staleWhileRevalidateUntilMs

@@ -28,11 +28,11 @@ struct EdgeCachedResponse
     std::string headers;
     std::string body;
     std::string etag;
-    bool strictTransportSecurity = false; // the headers hold one (the edge adds none then)
-    int64_t storedMs = 0;                 // monotonic
-    int64_t expiresMs = 0;                // monotonic; stale after
-    uint64_t purgeGeneration = 0;         // the cache's purge count when its fetch began
-    int64_t staleIfErrorUntilMs = 0;      // monotonic; may answer for a failed region until
+    bool strictTransportSecurity = false;    // the headers hold one (the edge adds none then)
+    int64_t storedMs = 0;                    // monotonic
+    int64_t expiresMs = 0;                   // monotonic; stale after
+    uint64_t purgeGeneration = 0;            // the cache's purge count when its fetch began
+    int64_t staleIfErrorUntilMs = 0;         // monotonic; may answer for a failed region until
     int64_t staleWhileRevalidateUntilMs = 0; // monotonic; may answer while refreshed until
     // Stale while revalidate: when a worker may start this entry's background revalidation
     // (monotonic ms). One worker claims it at a time; a copy of the entry starts unclaimed.

@@ -2212,9 +2212,9 @@ struct LoopState
             }
             if (u->eof || u->failed) {
                 endRevalidation(r,
-                                u->headParsed     ? Failure::Truncated
-                                : u->in.empty()   ? Failure::NoResponse
-                                                  : Failure::BadResponse);
+                                u->headParsed   ? Failure::Truncated
+                                : u->in.empty() ? Failure::NoResponse
+                                                : Failure::BadResponse);
                 return;
             }
             if (!progress)

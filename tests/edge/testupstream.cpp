@@ -233,8 +233,8 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
         return false;
     } else if (path.startsWith("/cache/")) {
         const int version = m_contentVersion.load();
-        const QByteArray etag = "\"v" + (version ? QByteArray::number(version) : QByteArray())
-                                + "-" + path.mid(7) + "\"";
+        const QByteArray etag = "\"v" + (version ? QByteArray::number(version) : QByteArray()) + "-"
+                                + path.mid(7) + "\"";
         const QByteArray cc = QByteArray::fromPercentEncoding(query);
         // X-Response numbers every answer, 304s included: what a region's Date does.
         QByteArray more = "ETag: " + etag

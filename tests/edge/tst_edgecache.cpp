@@ -636,8 +636,8 @@ private slots:
                 << QByteArray("max-age=0, stale-while-revalidate=0") << 60 << QByteArray() << false;
         QTest::addRow("s-maxage with its own")
                 << QByteArray("s-maxage=0, stale-while-revalidate=60") << 0 << QByteArray() << true;
-        QTest::addRow("s-maxage, allowance") << QByteArray("s-maxage=0") << 60 << QByteArray()
-                                             << false;
+        QTest::addRow("s-maxage, allowance")
+                << QByteArray("s-maxage=0") << 60 << QByteArray() << false;
         QTest::addRow("must-revalidate")
                 << QByteArray("max-age=0, must-revalidate, stale-while-revalidate=60") << 60
                 << QByteArray() << false;
@@ -773,16 +773,18 @@ private slots:
                                                    QJsonObject{{u"stale_if_error"_s, 60}}}},
                                       &error));
         QVERIFY2(error.contains(u"stale_if_error"_s), qPrintable(error));
-        const auto swr = EdgeConfig::fromJson(
-                QJsonObject{{u"cache"_s, QJsonObject{{u"stale_while_revalidate_s"_s, 30}}}},
-                &error);
+        const auto swr
+                = EdgeConfig::fromJson(QJsonObject{{u"cache"_s,
+                                                    QJsonObject{
+                                                            {u"stale_while_revalidate_s"_s, 30}}}},
+                                       &error);
         QVERIFY2(swr, qPrintable(error));
         QCOMPARE(swr->cacheStaleWhileRevalidateS, 30);
         QCOMPARE(EdgeConfig::fromJson(swr->toJson(), &error)->cacheStaleWhileRevalidateS, 30);
         QCOMPARE(EdgeConfig::fromJson({}, &error)->cacheStaleWhileRevalidateS, 0);
-        QVERIFY(!EdgeConfig::fromJson(
-                QJsonObject{{u"cache"_s, QJsonObject{{u"stale_while_revalidate_s"_s, -5}}}},
-                &error));
+        QVERIFY(!EdgeConfig::fromJson(QJsonObject{{u"cache"_s,
+                                                   QJsonObject{{u"stale_while_revalidate_s"_s, -5}}}},
+                                      &error));
         QVERIFY2(error.contains(u"stale_while_revalidate_s"_s), qPrintable(error));
     }
 };
