@@ -149,7 +149,7 @@ CliParser::CliParser()
             {u"cache stats"_s,
              {},
              {},
-             u"Show every edge gateway's cache: entries, size, hit ratio, stale answers."_s,
+             u"Show every edge gateway's cache: entries, size, hit ratio, stale answers (while revalidating, and for failed regions)."_s,
              u"Counters since each edge started; an edge this node does not reach shows as\n"
              "unreachable."_s},
             {u"cache status"_s,

@@ -695,10 +695,11 @@ void CtlRunner::runCacheStats()
                      u"HIT RATIO"_s,
                      u"HITS"_s,
                      u"MISSES"_s,
+                     u"UPDATING"_s,
                      u"STALE"_s,
                      u"EVICTED"_s,
                      u"PURGED"_s});
-        table.setRightAligned({1, 3, 4, 5, 6, 7, 8});
+        table.setRightAligned({1, 3, 4, 5, 6, 7, 8, 9});
         for (const EdgeCacheStats &e : result.value()) {
             if (!e.reachable || !e.enabled) {
                 table.addRow({e.id, u"-"_s, e.reachable ? u"no cache"_s : u"unreachable"_s});
@@ -711,6 +712,7 @@ void CtlRunner::runCacheStats()
                           ratio < 0 ? u"-"_s : u"%1 %"_s.arg(ratio * 100.0, 0, 'f', 1),
                           QString::number(e.hits),
                           QString::number(e.misses),
+                          QString::number(e.updating),
                           QString::number(e.stale),
                           QString::number(e.evictions),
                           QString::number(e.purged)});

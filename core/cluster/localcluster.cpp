@@ -510,9 +510,12 @@ bool LocalCluster::up(const LocalClusterOptions &options, QString *error)
                     u"static"_s,
                     QJsonObject{{u"root"_s, www},
                                 {u"cache_control"_s,
+                                 // Assets: fresh for an hour, then refreshed
+                                 // in the background while the copy answers.
                                  QJsonArray{QJsonObject{{u"pattern"_s, u"/assets/*"_s},
                                                         {u"value"_s,
                                                          u"public, max-age=3600, "
+                                                         "stale-while-revalidate=86400, "
                                                          "stale-if-error=86400"_s}},
                                             // Revalidated at every use while a
                                             // region answers; kept up when none can.

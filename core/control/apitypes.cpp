@@ -384,6 +384,7 @@ ApiResult<EdgeCacheStats> parseEdgeCache(const QJsonObject &object, const QStrin
     c.integer("hits"_L1, stats.hits);
     c.integer("misses"_L1, stats.misses);
     c.integer("stale"_L1, stats.stale);
+    c.integer("updating"_L1, stats.updating);
     c.integer("evictions"_L1, stats.evictions);
     c.integer("purged"_L1, stats.purged);
     if (!c.ok())

@@ -283,7 +283,8 @@ struct EdgeCacheStats
     qint64 maxBytes = 0;
     qint64 hits = 0;
     qint64 misses = 0;
-    qint64 stale = 0; // answers from a stale copy while no region could answer
+    qint64 stale = 0;    // answers from a stale copy while no region could answer
+    qint64 updating = 0; // answers from a stale copy while the edge revalidated it
     qint64 evictions = 0;
     qint64 purged = 0;
 

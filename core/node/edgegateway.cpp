@@ -277,6 +277,7 @@ QJsonValue EdgeGateway::cacheJson() const
                        {u"hits"_s, double(stats.hits)},
                        {u"misses"_s, double(stats.misses)},
                        {u"stale"_s, double(stats.staleServed)},
+                       {u"updating"_s, double(stats.updating)},
                        {u"evictions"_s, double(stats.evictions)},
                        {u"purged"_s, double(stats.purged)},
                        {u"purges"_s, purges}};

@@ -814,6 +814,11 @@ void Node::setUpEdgeMetrics()
                                          "Requests answered with a stale cached response because "
                                          "no region could answer (stale-if-error).",
                                          {});
+    auto &cacheUpdating = m_metrics.counter(
+            "meridian_edge_cache_updating_total",
+            "Requests answered at once with a stale cached response while the edge revalidated "
+            "it in the background (stale-while-revalidate; also counted as hits).",
+            {});
     auto &cachePurged = m_metrics.counter("meridian_edge_cache_purged_total",
                                           "Entries removed by cache purges (POST /v1/cache/purge).",
                                           {});
@@ -859,6 +864,7 @@ void Node::setUpEdgeMetrics()
                               &cacheEvictions,
                               &cachePurged,
                               &cacheStale,
+                              &cacheUpdating,
                               &cacheBytes,
                               &cacheEntries,
                               bucketCount = bounds.size() + 1]() {
@@ -899,6 +905,7 @@ void Node::setUpEdgeMetrics()
             advance(cacheEvictions.counter({}), cache->evictions);
             advance(cachePurged.counter({}), cache->purged);
             advance(cacheStale.counter({}), cache->staleServed);
+            advance(cacheUpdating.counter({}), cache->updating);
             cacheBytes.gauge({}).set(double(cache->bytes));
             cacheEntries.gauge({}).set(double(cache->entries));
         }

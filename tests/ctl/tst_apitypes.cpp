@@ -302,7 +302,7 @@ void tst_ApiTypes::edgeCacheStats()
     const auto stats = EdgeCacheStats::listFromJson(parse(
             R"({"edges": [{"id": "edge-1", "reachable": true, "cache": {"entries": 3,
                 "bytes": 2048, "max_bytes": 67108864, "hits": 9, "misses": 3, "stale": 1,
-                "evictions": 0, "purged": 2}},
+                "updating": 5, "evictions": 0, "purged": 2}},
                 {"id": "edge-2", "reachable": true, "cache": null},
                 {"id": "edge-3", "reachable": false}]})"));
     QVERIFY2(stats.ok(), qPrintable(stats.error().message));
@@ -313,6 +313,7 @@ void tst_ApiTypes::edgeCacheStats()
     QCOMPARE(first.maxBytes, 67108864);
     QCOMPARE(first.hitRatio(), 0.75);
     QCOMPARE(first.stale, 1);
+    QCOMPARE(first.updating, 5);
     QCOMPARE(first.purged, 2);
     QVERIFY(!stats.value().at(1).enabled);
     QCOMPARE(stats.value().at(1).hitRatio(), -1.0);

@@ -575,7 +575,7 @@ void tst_Meridianctl::cacheStatsTable()
     m_server->setHandler([](const RecordedRequest &) {
         return ScriptedResponse{200, R"({"edges": [{"id": "edge-1", "reachable": true, "cache":
             {"entries": 12, "bytes": 1572864, "max_bytes": 67108864, "hits": 300, "misses": 100,
-             "stale": 4, "evictions": 0, "purged": 7}},
+             "updating": 25, "stale": 4, "evictions": 0, "purged": 7}},
             {"id": "edge-2", "reachable": false, "cache": null}]})"};
     });
     const Run r = run({u"cache"_s, u"stats"_s});
@@ -585,7 +585,7 @@ void tst_Meridianctl::cacheStatsTable()
     QCOMPARE(lines.size(), 3);
     QVERIFY2(lines.at(1).contains(u"1.5 MiB of 64 MiB"_s) && lines.at(1).contains(u"75.0 %"_s),
              qPrintable(r.out));
-    QVERIFY2(lines.at(1).simplified().endsWith(u"300 100 4 0 7"_s), qPrintable(r.out));
+    QVERIFY2(lines.at(1).simplified().endsWith(u"300 100 25 4 0 7"_s), qPrintable(r.out));
     QVERIFY2(lines.at(2).contains(u"unreachable"_s), qPrintable(r.out));
 }
 

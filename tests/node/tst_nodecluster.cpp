@@ -230,7 +230,9 @@ void tst_NodeCluster::statusAnswers()
     QVERIFY(page.body.contains("Meridian demo site"));
     QCOMPARE(page.header("Cache-Control"), QByteArray("no-cache, stale-if-error=86400"));
     const Answer css = call("GET", at(data(u"eu-west"_s), u"/assets/site.css"_s), {});
-    QCOMPARE(css.header("Cache-Control"), QByteArray("public, max-age=3600, stale-if-error=86400"));
+    QCOMPARE(css.header("Cache-Control"),
+             QByteArray("public, max-age=3600, stale-while-revalidate=86400, "
+                        "stale-if-error=86400"));
     const Answer metrics = call("GET", at(control(u"us-east"_s), u"/metrics"_s), {});
     QCOMPARE(metrics.status, 200);
     QVERIFY(metrics.body.contains("meridian_http_requests_total"));
