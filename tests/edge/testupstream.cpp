@@ -241,16 +241,18 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
                           + "\r\nX-Response: " + QByteArray::number(m_requests.load()) + "\r\n";
         if (!cc.isEmpty())
             more += "Cache-Control: " + cc + "\r\n";
-        if (ifNoneMatch == etag) {
-            socket->write("HTTP/1.1 304 Not Modified\r\n" + extra + more + "\r\n");
-        } else if (path.startsWith("/cache/slow")) {
-            // The same answer 300 ms (/cache/slower: 2 s) later: requests for it overlap at
-            // the edge.
-            const QByteArray payload = "cached body " + path + " "
-                                       + QByteArray::number(m_requests.load()) + "\n";
-            const QByteArray answer = "HTTP/1.1 200 Test\r\nContent-Length: "
-                                      + QByteArray::number(payload.size()) + "\r\n" + extra + more
-                                      + "\r\n" + payload;
+        const QByteArray payload = "cached body " + path + " "
+                                   + QByteArray::number(m_requests.load()) + "\n";
+        const QByteArray answer = ifNoneMatch == etag
+                                          ? "HTTP/1.1 304 Not Modified\r\n" + extra + more + "\r\n"
+                                          : "HTTP/1.1 200 Test\r\nContent-Length: "
+                                                    + QByteArray::number(payload.size()) + "\r\n"
+                                                    + extra + more + "\r\n"
+                                                    + (requestLine.value(0) == "HEAD" ? QByteArray()
+                                                                                      : payload);
+        if (path.startsWith("/cache/slow")) {
+            // The same answer (a 304 too) 300 ms (/cache/slower: 2 s) later: requests for it
+            // overlap at the edge.
             m_mostSlow.store(std::max(m_mostSlow.load(), ++m_slowNow));
             QTimer::singleShot(path.startsWith("/cache/slower") ? 2000 : 300,
                                this,
@@ -260,9 +262,7 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
                                        socket->write(answer);
                                });
         } else {
-            reply(200,
-                  "cached body " + path + " " + QByteArray::number(m_requests.load()) + "\n",
-                  more);
+            socket->write(answer);
         }
     } else {
         reply(404, "not found\n");

@@ -704,7 +704,7 @@ private slots:
         // The one revalidation is still with the region (a waiting request would have taken
         // its 2 s), and no request started a second one.
         QVERIFY2(answered.elapsed() < 1500, QByteArray::number(answered.elapsed()).constData());
-        QCOMPARE(m_region->requestsFor(path), 2);
+        QTRY_COMPARE(m_region->requestsFor(path), 2);
         QCOMPARE(m_gateway->cacheStats().updating, quint64(6));
         // A HEAD in the window is answered from the copy too.
         EdgeTestClient head(port());
@@ -712,6 +712,7 @@ private slots:
         const auto headAnswer = head.read(true);
         QCOMPARE(headAnswer.headers.value("x-cache"), "UPDATING");
         QCOMPARE(headAnswer.headers.value("content-length").toInt(), first.body.size());
+        QCOMPARE(m_region->requestsFor(path), 2);
     }
 
     void revalidationInTheBackgroundFollowsTheRegion()
@@ -741,7 +742,7 @@ private slots:
             QCOMPARE(answer.body, updated.body);
         }
         const int asked = m_region->requestsFor("/cache/swr-deploy") - before;
-        QVERIFY2(asked >= 1 && asked <= 2 + elapsed.elapsed() / 1000,
+        QVERIFY2(asked <= 2 + elapsed.elapsed() / 1000,
                  QByteArray::number(asked).constData());
 
         // A region that says the resource is gone: the copy is dropped, and the next request
