@@ -742,8 +742,7 @@ private slots:
             QCOMPARE(answer.body, updated.body);
         }
         const int asked = m_region->requestsFor("/cache/swr-deploy") - before;
-        QVERIFY2(asked <= 2 + elapsed.elapsed() / 1000,
-                 QByteArray::number(asked).constData());
+        QVERIFY2(asked <= 2 + elapsed.elapsed() / 1000, QByteArray::number(asked).constData());
 
         // A region that says the resource is gone: the copy is dropped, and the next request
         // gets the region's answer.
