@@ -285,6 +285,27 @@ int64_t EdgeCache::sharedLifetimeMs(const HttpWire::ResponseHead &response)
     return seconds >= 0 ? seconds * 1000 : -1;
 }
 
+bool EdgeCache::storableStatus(int status)
+{
+    switch (status) {
+    case 200: // OK
+    case 203: // Non-Authoritative Information
+    case 300: // Multiple Choices
+    case 301: // Moved Permanently
+    case 302: // Found
+    case 307: // Temporary Redirect
+    case 308: // Permanent Redirect
+    case 404: // Not Found: "negative caching" keeps scanners' misses off the regions
+    case 405: // Method Not Allowed
+    case 410: // Gone
+    case 414: // URI Too Long
+    case 501: // Not Implemented
+        return true;
+    default:
+        return false;
+    }
+}
+
 EdgeCache::Hit EdgeCache::lookup(const std::string &key,
                                  const HttpWire::RequestHead &request,
                                  int64_t nowMs)
@@ -385,7 +406,7 @@ std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead
                                                      uint64_t contentLength,
                                                      int64_t nowMs) const
 {
-    if (response.status != 200 || contentLength > uint64_t(m_maxObjectBytes))
+    if (!storableStatus(response.status) || contentLength > uint64_t(m_maxObjectBytes))
         return nullptr;
     const int64_t lifetime = sharedLifetimeMs(response);
     if (lifetime < 0)

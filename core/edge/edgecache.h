@@ -49,10 +49,11 @@ struct EdgeCachedResponse
     size_t cost() const;
 };
 
-// The edge cache: GET responses kept per Cache-Control (s-maxage over max-age; never no-store,
-// private or no-cache) and Vary (one variant per URL, the latest), revalidated with ETag when
-// stale, bounded in bytes with LRU eviction. Sharded by key, one mutex per shard: workers
-// contend only when they touch the same shard at the same instant, never on a global lock.
+// The edge cache: GET responses (200, and redirects and 404s that say how long they last) kept
+// per Cache-Control (s-maxage over max-age; never no-store or private) and Vary (one variant
+// per URL, the latest), revalidated with ETag when stale, bounded in bytes with LRU eviction.
+// Sharded by key, one mutex per shard: workers contend only when they touch the same shard at the
+// same instant, never on a global lock.
 class EdgeCache
 {
 public:
@@ -81,6 +82,10 @@ public:
     // The freshness lifetime a response allows a shared cache: 0 when it may be stored but must
     // be revalidated before every use (no-cache, max-age=0), -1 when it must not be stored.
     static int64_t sharedLifetimeMs(const HttpWire::ResponseHead &response);
+    // Whether a response with this status may be stored (given a shared-cache lifetime): the
+    // statuses RFC 9110 15.1 calls heuristically cacheable, and temporary redirects, but never
+    // a partial answer (206: ranges pass through) or a server error other than 501.
+    static bool storableStatus(int status);
     // How long after its freshness ends a response stored at `expiresMs` may still answer a
     // request no region could: its stale-if-error, or the cache's allowance unless it forbids
     // serving it stale (must-revalidate, proxy-revalidate, s-maxage, no-cache).

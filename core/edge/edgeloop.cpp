@@ -1893,7 +1893,8 @@ struct LoopState
             }
             c->cached.reset();
             c->staleFallback.reset(); // the region answered: not kept by an idle connection
-            if (c->cacheable && cache && h.status == 200 && kind == K::Length && !c->headMethod) {
+            if (c->cacheable && cache && EdgeCache::storableStatus(h.status) && kind == K::Length
+                && !c->headMethod) {
                 HttpWire::RequestHead request;
                 reparse(c, request);
                 c->storing = cache->begin(request, h, length, now);
@@ -2266,7 +2267,7 @@ struct LoopState
                 endRevalidation(r, std::nullopt);
                 return false;
             }
-            if (h.status == 200 && kind == K::Length) {
+            if (EdgeCache::storableStatus(h.status) && kind == K::Length) {
                 HttpWire::RequestHead request;
                 reparse(r->head, request);
                 r->storing = cache->begin(request, h, length, now);

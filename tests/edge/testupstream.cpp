@@ -224,7 +224,10 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
     } else if (path == "/headers") {
         reply(200, headers);
     } else if (path.startsWith("/status/")) {
-        reply(path.mid(8).toInt(), "status\n");
+        const QByteArray cc = QByteArray::fromPercentEncoding(query);
+        reply(path.mid(8).split('-').constFirst().toInt(),
+              "status\n",
+              cc.isEmpty() ? QByteArray() : "Cache-Control: " + cc + "\r\n");
     } else if (path == "/slow") {
         // no answer
     } else if (path == "/close") {

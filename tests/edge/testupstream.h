@@ -21,7 +21,7 @@ class QTcpSocket;
 //   /echo             200, the request body (Content-Length or chunked) echoed back
 // A request with `Expect: 100-continue` gets a 100 Continue as soon as its head is in.
 //   /headers          200, the request's header lines as the body
-//   /status/NNN       that status
+//   /status/NNN[-x]   that status (with a query: the query as Cache-Control)
 //   /slow             never answers
 //   /close            200 with Connection: close
 //   /cache/...        200 with the query as Cache-Control, an ETag (which names the content

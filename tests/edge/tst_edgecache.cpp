@@ -111,6 +111,45 @@ private slots:
         QCOMPARE(m_region->requestsFor(path), stored && !revalidated ? 1 : 5);
     }
 
+    void storesPerStatus_data()
+    {
+        // Redirects and 404s that say how long they last are stored like a 200 ("negative
+        // caching": a scanner's misses do not all reach a region); partial answers and server
+        // errors never are.
+        QTest::addColumn<int>("status");
+        QTest::addColumn<QByteArray>("cacheControl");
+        QTest::addColumn<bool>("stored");
+        QTest::addRow("404, max-age") << 404 << QByteArray("max-age=60") << true;
+        QTest::addRow("404, none") << 404 << QByteArray() << false;
+        QTest::addRow("410") << 410 << QByteArray("max-age=60") << true;
+        QTest::addRow("301") << 301 << QByteArray("max-age=60") << true;
+        QTest::addRow("302") << 302 << QByteArray("max-age=60") << true;
+        QTest::addRow("308") << 308 << QByteArray("max-age=60") << true;
+        QTest::addRow("403") << 403 << QByteArray("max-age=60") << false;
+        QTest::addRow("206") << 206 << QByteArray("max-age=60") << false;
+        QTest::addRow("500") << 500 << QByteArray("max-age=60") << false;
+        QTest::addRow("404, no-store") << 404 << QByteArray("no-store") << false;
+    }
+
+    void storesPerStatus()
+    {
+        QFETCH(int, status);
+        QFETCH(QByteArray, cacheControl);
+        QFETCH(bool, stored);
+        const QByteArray path = "/status/" + QByteArray::number(status) + "-"
+                                + QByteArray(QTest::currentDataTag()).toPercentEncoding();
+        const QByteArray target = path + "?" + cacheControl.toPercentEncoding();
+        EdgeTestClient c(port());
+        const auto first = c.get(target);
+        QCOMPARE(first.status, status);
+        QCOMPARE(first.headers.value("x-cache"), "MISS");
+        const auto again = c.get(target);
+        QCOMPARE(again.status, status);
+        QCOMPARE(again.body, first.body);
+        QCOMPARE(again.headers.value("x-cache"), stored ? "HIT" : "MISS");
+        QCOMPARE(m_region->requestsFor(path), stored ? 1 : 2);
+    }
+
     void mustRevalidateNeedsAValidator()
     {
         // Direct: no-cache is stored only with an ETag to revalidate it with, and is stale at
