@@ -5,6 +5,7 @@
 #include "ui/connectdialog.h"
 #include "ui/democluster.h"
 #include "ui/digestjudge.h"
+#include "ui/edgecachepanel.h"
 #include "ui/eventlogdock.h"
 #include "ui/mapwidget.h"
 #include "ui/profilestore.h"
@@ -288,6 +289,13 @@ void MainWindow::createPanels(const QString &historyPath)
                               QStringLiteral("StrategyDock"),
                               Qt::BottomDockWidgetArea);
     tabifyDockWidget(m_regionsDock, m_strategyDock);
+
+    m_cache = new EdgeCachePanel(m_watcher->client(), m_actions->purgeAction(), this);
+    m_cacheDock = addPanel(m_cache,
+                           tr("Edge cache"),
+                           QStringLiteral("EdgeCacheDock"),
+                           Qt::BottomDockWidgetArea);
+    tabifyDockWidget(m_regionsDock, m_cacheDock);
     m_regionsDock->raise();
 }
 
@@ -297,6 +305,7 @@ bool MainWindow::showPanel(const QString &name)
                         : name == QLatin1String("replication") ? m_replicationDock
                         : name == QLatin1String("events")   ? static_cast<QDockWidget *>(m_eventLog)
                         : name == QLatin1String("strategy") ? m_strategyDock
+                        : name == QLatin1String("cache")    ? m_cacheDock
                                                             : nullptr;
     if (!dock)
         return false;

@@ -27,6 +27,7 @@ class ProfileStore;
 class RegionsModel;
 class ReplicationDashboard;
 class StrategyPanel;
+class EdgeCachePanel;
 class Theme;
 struct ClusterProfile;
 struct OperationProgress;
@@ -143,6 +144,8 @@ private:
     QDockWidget *m_regionsDock = nullptr;
     QDockWidget *m_replicationDock = nullptr;
     QDockWidget *m_strategyDock = nullptr;
+    EdgeCachePanel *m_cache = nullptr;
+    QDockWidget *m_cacheDock = nullptr;
     QToolBar *m_toolBar = nullptr;
     QMenu *m_regionMenu = nullptr;
     QMenu *m_viewMenu = nullptr;

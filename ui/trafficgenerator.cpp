@@ -143,7 +143,13 @@ void TrafficGenerator::send()
     QUrl url = base;
     QString cityKey = city.name.toLower();
     cityKey.replace(u' ', u'-');
-    url.setPath(QStringLiteral("/api/kv/demo/%1/%2").arg(cityKey).arg(keyIndex));
+    // One read in three is a page view (the page or its stylesheet), which the edge answers
+    // from its cache; the others read and write keys through to a region.
+    if (!write && keyIndex % 3 == 0)
+        url.setPath(keyIndex % 2 ? QStringLiteral("/index.html")
+                                 : QStringLiteral("/assets/site.css"));
+    else
+        url.setPath(QStringLiteral("/api/kv/demo/%1/%2").arg(cityKey).arg(keyIndex));
     QNetworkRequest request(url);
     request.setTransferTimeout(kRequestTimeoutMs);
     request.setRawHeader("X-Client-Location",

@@ -26,11 +26,11 @@ struct TrafficStats
 };
 
 // Synthetic website traffic for the demo: clients in world cities reading and writing keys of
-// /api/kv, at a bounded rate with a bounded number of requests in flight. Requests go through
-// the edge gateway (with the city's location in X-Client-Location) while the edge answers for a
-// region (X-Meridian-Region); otherwise straight to the nearest region that answers, probing the
-// edge again now and then. Lives in its own thread; all slots are called through queued
-// connections.
+// /api/kv and viewing the site's page and stylesheet (cached at the edge), at a bounded rate with a
+// bounded number of requests in flight. Requests go through the edge gateway (with the city's
+// location in X-Client-Location) while the edge answers for a region (X-Meridian-Region); otherwise
+// straight to the nearest region that answers, probing the edge again now and then. Lives in its
+// own thread; all slots are called through queued connections.
 class TrafficGenerator final : public QObject
 {
     Q_OBJECT

@@ -104,7 +104,7 @@ int main(int argc, char *argv[])
     const QCommandLineOption panelOption(
             QStringLiteral("panel"),
             QStringLiteral("With --screenshot: the bottom panel to show (regions, replication, "
-                           "events or strategy; default regions)."),
+                           "events, strategy or cache; default regions)."),
             QStringLiteral("PANEL"),
             QStringLiteral("regions"));
     parser.addOptions({versionOption,
@@ -132,9 +132,11 @@ int main(int argc, char *argv[])
     if (!QStringList{QStringLiteral("regions"),
                      QStringLiteral("replication"),
                      QStringLiteral("events"),
-                     QStringLiteral("strategy")}
+                     QStringLiteral("strategy"),
+                     QStringLiteral("cache")}
                  .contains(parser.value(panelOption))) {
-        std::fputs("meridian: --panel is one of regions, replication, events, strategy\n", stderr);
+        std::fputs("meridian: --panel is one of regions, replication, events, strategy, cache\n",
+                   stderr);
         return 2;
     }
     double after = 0;
