@@ -404,7 +404,8 @@ void EdgeCache::countMiss(const std::string &key)
 std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead &request,
                                                      const HttpWire::ResponseHead &response,
                                                      uint64_t contentLength,
-                                                     int64_t nowMs) const
+                                                     int64_t nowMs,
+                                                     std::optional<uint64_t> purgeGeneration) const
 {
     if (!storableStatus(response.status) || contentLength > uint64_t(m_maxObjectBytes))
         return nullptr;
@@ -416,7 +417,7 @@ std::shared_ptr<EdgeCachedResponse> EdgeCache::begin(const HttpWire::RequestHead
     r->reason.assign(response.reason);
     r->storedMs = nowMs;
     r->expiresMs = nowMs + lifetime;
-    r->purgeGeneration = m_purgeGeneration.load(std::memory_order_acquire);
+    r->purgeGeneration = purgeGeneration.value_or(this->purgeGeneration());
     r->staleIfErrorUntilMs = r->expiresMs + staleIfErrorMs(response);
     r->staleWhileRevalidateUntilMs = r->expiresMs + staleWhileRevalidateMs(response);
     std::string_view connection

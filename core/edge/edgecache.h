@@ -11,6 +11,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -103,12 +104,18 @@ public:
     static void releaseRevalidation(const EdgeCachedResponse &response, int64_t retryAtMs);
 
     Hit lookup(const std::string &key, const HttpWire::RequestHead &request, int64_t nowMs);
+    // The count of purges so far: taken when a request leaves for a region and given to
+    // begin(), so that a purge applied while the region works keeps its answer out.
+    uint64_t purgeGeneration() const { return m_purgeGeneration.load(std::memory_order_acquire); }
     // Builds the entry for a response being received (body appended by the caller), or null
-    // when it must not be stored.
+    // when it must not be stored. `purgeGeneration`: purgeGeneration() when its request left
+    // (store() drops it if a later purge matches it); by default, now.
     std::shared_ptr<EdgeCachedResponse> begin(const HttpWire::RequestHead &request,
                                               const HttpWire::ResponseHead &response,
                                               uint64_t contentLength,
-                                              int64_t nowMs) const;
+                                              int64_t nowMs,
+                                              std::optional<uint64_t> purgeGeneration
+                                              = std::nullopt) const;
     void store(const std::string &key, std::shared_ptr<const EdgeCachedResponse> response);
     // A 304 answered a revalidation of `response`: returns (and stores) the entry with the
     // 304's header fields in place of the stored ones (RFC 9111 4.3.4: Date, Cache-Control,

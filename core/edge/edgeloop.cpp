@@ -231,6 +231,7 @@ struct Client : Conn
     std::string cacheKey;
     bool cacheable = false;
     bool revalidating = false;
+    uint64_t purgeGeneration = 0; // the cache's, when the request left for a region
     std::shared_ptr<const EdgeCachedResponse> cached;
     // A stored response that may answer if no region can (fresh, or within stale-if-error).
     std::shared_ptr<const EdgeCachedResponse> staleFallback;
@@ -260,6 +261,7 @@ struct Revalidation
     EdgePick pick;
     Upstream *up = nullptr;
     uint64_t startUs = 0;
+    uint64_t purgeGeneration = 0; // the cache's, when it started
     int status = 0;
     bool retried = false; // on a fresh connection after a pooled one turned out closed
 };
@@ -1343,6 +1345,7 @@ struct LoopState
             if (EdgeCache::cacheableRequest(head, mustRevalidate)) {
                 EdgeCache::keyOf(head, c->cacheKey);
                 c->cacheable = true;
+                c->purgeGeneration = cache->purgeGeneration();
                 const EdgeCache::Hit hit = cache->lookup(c->cacheKey, head, now);
                 // Stale while revalidate: the stale copy answers now, a fetch of the edge's own
                 // refreshes it (one at a time, across workers).
@@ -1897,7 +1900,7 @@ struct LoopState
                 && !c->headMethod) {
                 HttpWire::RequestHead request;
                 reparse(c, request);
-                c->storing = cache->begin(request, h, length, now);
+                c->storing = cache->begin(request, h, length, now, c->purgeGeneration);
             }
             if (!c->storing && c->leadsFetch) {
                 // Nothing will be stored: the waiting requests ask a region too. Unless it is a
@@ -2129,6 +2132,7 @@ struct LoopState
         Revalidation *r = owned.get();
         r->key = c->cacheKey;
         r->entry = entry;
+        r->purgeGeneration = cache->purgeGeneration();
         Buffer &o = r->head;
         o.append("GET "sv);
         o.append(head.target);
@@ -2270,7 +2274,7 @@ struct LoopState
             if (EdgeCache::storableStatus(h.status) && kind == K::Length) {
                 HttpWire::RequestHead request;
                 reparse(r->head, request);
-                r->storing = cache->begin(request, h, length, now);
+                r->storing = cache->begin(request, h, length, now, r->purgeGeneration);
             }
             if (!r->storing) {
                 cache->remove(r->key, r->entry);

@@ -467,6 +467,21 @@ private slots:
         QCOMPARE(cache.lookup("a /slow", qh, 1).freshness, EdgeCache::Freshness::Fresh);
     }
 
+    void purgeWhileTheRegionAnswers()
+    {
+        // A purge that arrives after a request reached the region but before its answer: the
+        // answer may predate the deploy the purge is for, so it is not stored.
+        const QByteArray path = "/cache/slower-purge";
+        EdgeTestClient c(port());
+        c.send("GET " + path + "?max-age%3D60 HTTP/1.1\r\nHost: edge.test\r\n\r\n");
+        QTRY_COMPARE(m_region->requestsFor(path), 1); // the region takes 2 s to answer
+        m_gateway->purgeCache(EdgeCachePurge("", {path.toStdString()}));
+        const auto answer = c.read();
+        QCOMPARE(answer.status, 200);
+        QCOMPARE(answer.headers.value("x-cache"), "MISS");
+        QCOMPARE(m_gateway->cacheStats().entries, quint64(0));
+    }
+
     void staleIfError_data()
     {
         // A stored copy answers (X-Cache: STALE) when the region fails, within the response's
