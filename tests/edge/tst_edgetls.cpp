@@ -309,6 +309,27 @@ private slots:
         QCOMPARE(e->region->connections(), 1);
     }
 
+    void backgroundRevalidationOverTls()
+    {
+        // Stale-while-revalidate to an https:// region on a new connection each time (no pool):
+        // the background fetch connects, does its handshake and refreshes the copy.
+        auto e = makeEdge(
+                [](EdgeConfig &config) {
+                    trustTestCa(config);
+                    config.upstreamPoolSize = 0;
+                },
+                httpsRegion("node"));
+        const QByteArray target = "/cache/swr-tls?max-age%3D0%2C%20stale-while-revalidate%3D60";
+        EdgeTestClient c(e->port());
+        const auto first = c.get(target);
+        QCOMPARE(first.headers.value("x-cache"), "MISS");
+        const auto second = c.get(target);
+        QCOMPARE(second.headers.value("x-cache"), "UPDATING");
+        QCOMPARE(second.body, first.body);
+        QTRY_VERIFY(c.get(target).headers.value("x-response") != first.headers.value("x-response"));
+        QVERIFY(e->region->connections() >= 2);
+    }
+
     void untrustedRegionsGetNoRequest()
     {
         // Another CA's certificate, and one of the right CA for another name: the handshake
