@@ -1534,17 +1534,24 @@ struct LoopState
         }
         c->up = u;
         u->client = c;
+        sendHead(u, c->reqHead);
+        ++c->attemptSeq;
+    }
+
+    // Puts a request head on a connection just acquired for it (written once it is connected),
+    // with the deadline of the connect or of the answer.
+    void sendHead(Upstream *u, const Buffer &head)
+    {
         u->headParsed = false;
         u->headScan = 0;
         u->fwd = 0;
         u->wroteAny = false;
         u->out.clear();
-        u->out.append(std::string_view(c->reqHead.data(), c->reqHead.size()));
+        u->out.append(std::string_view(head.data(), head.size()));
         const bool connecting = u->state == Upstream::State::Connecting
                                 || u->state == Upstream::State::Handshaking;
         u->deadline = now
                       + (connecting ? cfg.upstreamConnectTimeoutMs : cfg.upstreamResponseTimeoutMs);
-        ++c->attemptSeq;
     }
 
     // The request head as sent upstream, parsed again: for a retry's pick and the cache's Vary
@@ -2164,16 +2171,7 @@ struct LoopState
         }
         r->up = u;
         u->revalidation = r;
-        u->headParsed = false;
-        u->headScan = 0;
-        u->fwd = 0;
-        u->wroteAny = false;
-        u->out.clear();
-        u->out.append(std::string_view(r->head.data(), r->head.size()));
-        const bool connecting = u->state == Upstream::State::Connecting
-                                || u->state == Upstream::State::Handshaking;
-        u->deadline = now
-                      + (connecting ? cfg.upstreamConnectTimeoutMs : cfg.upstreamResponseTimeoutMs);
+        sendHead(u, r->head);
         driveRevalidation(r);
     }
 
