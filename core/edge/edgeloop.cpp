@@ -1,6 +1,7 @@
 #include "core/edge/edgeloop.h"
 
 #include "core/edge/edgecache.h"
+#include "core/edge/edgefetchregistry.h"
 #include "core/edge/edgerouter.h"
 #include "core/edge/edgetlscontext.h"
 #include "core/edge/edgetraffic.h"
@@ -203,7 +204,7 @@ struct Client : Conn
     {}
     // Lingering: the answer is sent and our side shut down; the rest of the request is read
     // and dropped until the client closes, so that closing cannot reset the answer away.
-    // Waiting: its request missed the cache while another request of this worker fetches the
+    // Waiting: its request missed the cache while another request (of any worker) fetches the
     // same URL; it waits (head unconsumed in `in`) for that answer to enter the cache.
     enum class State : uint8_t { ReadHead, Waiting, Proxy, Local, Lingering } state = State::ReadHead;
     char ip[INET6_ADDRSTRLEN] = {};
@@ -333,6 +334,7 @@ struct LoopState
         , traffic(*shared->traffic)
         , cache(shared->cache.get())
         , accessLog(shared->accessLog.get())
+        , fetches(*shared->fetches)
     {
         if (cfg.tlsHstsMaxAgeS > 0)
             hsts = "Strict-Transport-Security: max-age=" + std::to_string(cfg.tlsHstsMaxAgeS)
@@ -375,10 +377,12 @@ struct LoopState
     Conn *connections = nullptr;
     std::vector<Conn *> graveyard;
     std::vector<Conn *> expired;
-    // Request collapsing (edge.cache.lock_timeout_ms): per cache key, the requests waiting for
-    // the one that fetches it; and those to start again once this round of events is done.
-    std::unordered_map<std::string, std::vector<Client *>> fetches;
+    // Request collapsing (edge.cache.lock_timeout_ms): per cache key, the requests (of every
+    // worker) waiting for the one that fetches it; and this worker's ones to start again once
+    // this round of events is done.
+    EdgeFetchRegistry &fetches;
     std::vector<Client *> resumable;
+    std::vector<void *> inbox; // taken from `fetches`
     // Keys whose last answer was not stored (monotonic ms until which that is assumed; Varnish's
     // "hit-for-miss"): their requests never wait, or a URL that is never cacheable would have
     // its concurrent requests wait for each other's response heads.
@@ -628,6 +632,7 @@ struct LoopState
         ev.events = EPOLLIN;
         ev.data.ptr = &wake;
         epoll_ctl(epfd, EPOLL_CTL_ADD, wake.fd, &ev);
+        fetches.setWakeFd(worker, wake.fd);
         return true;
     }
 
@@ -944,8 +949,7 @@ struct LoopState
         endFetch(c);
         if (c->state == Client::State::Waiting) {
             // Not to be resumed: it is deleted at the end of this round of events.
-            if (auto it = fetches.find(c->cacheKey); it != fetches.end())
-                std::erase(it->second, c);
+            fetches.forget(c->cacheKey, worker, c);
             std::erase(resumable, c);
         }
         logLine(c, 499); // a request still open: the client did not get (all of) its answer
@@ -1379,10 +1383,8 @@ struct LoopState
                     c->cached = hit.response; // revalidate with If-None-Match
                 if (!hit.response && !waited && cfg.cacheLockTimeoutMs > 0 && head.method == "GET"sv
                     && !knownNotStored(c->cacheKey)) {
-                    // Not stored: one request of this worker fetches it, the others wait.
-                    auto [fetch, first] = fetches.try_emplace(c->cacheKey);
-                    if (!first) {
-                        fetch->second.push_back(c);
+                    // Not stored: one request fetches it, the others (of every worker) wait.
+                    if (fetches.join(c->cacheKey, worker, c)) {
                         c->state = Client::State::Waiting;
                         c->deadline = now + cfg.cacheLockTimeoutMs;
                         return;
@@ -1672,11 +1674,7 @@ struct LoopState
         if (!c->leadsFetch)
             return;
         c->leadsFetch = false;
-        const auto it = fetches.find(c->cacheKey);
-        if (it == fetches.end())
-            return;
-        resumable.insert(resumable.end(), it->second.begin(), it->second.end());
-        fetches.erase(it);
+        fetches.finish(c->cacheKey, worker);
     }
 
     bool knownNotStored(const std::string &key)
@@ -2426,8 +2424,7 @@ struct LoopState
                     auto *cl = static_cast<Client *>(c);
                     if (cl->state == Client::State::Waiting) {
                         // The fetch it waited for is slow: ask a region itself.
-                        if (auto it = fetches.find(cl->cacheKey); it != fetches.end())
-                            std::erase(it->second, cl);
+                        fetches.forget(cl->cacheKey, worker, cl);
                         resume(cl);
                     } else if (cl->state == Client::State::ReadHead && !cl->in.empty()) {
                         localResponse(cl, 408, "request head timed out"sv, true);
@@ -2509,7 +2506,13 @@ struct LoopState
                     break;
                 }
             }
-            while (!resumable.empty()) {
+            for (;;) {
+                inbox.clear();
+                fetches.takeInbox(worker, inbox);
+                for (void *waiter : inbox)
+                    resumable.push_back(static_cast<Client *>(waiter));
+                if (resumable.empty())
+                    break;
                 std::vector<Client *> ready;
                 ready.swap(resumable);
                 for (Client *cl : ready)
@@ -2553,8 +2556,10 @@ struct LoopState
             if (l->fd >= 0)
                 ::close(l->fd);
         }
-        if (wake.fd >= 0)
+        if (wake.fd >= 0) {
+            fetches.setWakeFd(worker, -1); // before the descriptor can be reused
             ::close(wake.fd);
+        }
         if (epfd >= 0)
             ::close(epfd);
     }

@@ -12,6 +12,7 @@ namespace Meridian {
 
 class AccessLog;
 class EdgeCache;
+class EdgeFetchRegistry;
 class EdgeRouter;
 class EdgeTlsContext;
 class EdgeTraffic;
@@ -26,6 +27,7 @@ struct EdgeShared
     std::shared_ptr<AccessLog> accessLog;        // null without edge.access_log
     std::shared_ptr<EdgeTlsContext> tls;         // null without edge.tls
     std::shared_ptr<EdgeTlsContext> upstreamTls; // the client side, for https:// regions
+    std::shared_ptr<EdgeFetchRegistry> fetches;  // request collapsing across the workers
 };
 
 namespace Internal {

@@ -1,5 +1,6 @@
 #include "core/edge/edgeserver.h"
 
+#include "core/edge/edgefetchregistry.h"
 #include "core/edge/edgeloop.h"
 #include "core/edge/edgerouter.h"
 #include "core/edge/edgetlscontext.h"
@@ -75,6 +76,7 @@ bool EdgeServer::start(QString *error)
     shared->accessLog = m_accessLog;
     shared->tls = m_tls;
     shared->upstreamTls = m_upstreamTls;
+    shared->fetches = std::make_shared<EdgeFetchRegistry>(m_config.workers);
     m_shared = shared;
     quint16 port = m_config.listenPort;
     quint16 tlsPort = m_config.tlsListenPort;

@@ -558,29 +558,35 @@ private slots:
 
     void concurrentMissesShareOneFetch_data()
     {
-        // Requests that miss while another one fetches the same URL wait for it (one worker).
+        // Requests that miss while another one fetches the same URL wait for it, on the same
+        // worker thread or another one (the kernel spreads the connections over the workers).
         QTest::addColumn<QByteArray>("target");
+        QTest::addColumn<int>("workers");
         QTest::addColumn<int>("lockTimeoutMs");
         QTest::addColumn<int>("regionRequests");
         QTest::addColumn<int>("hits");
         QTest::addRow("stored: one fetch")
-                << QByteArray("/cache/slow-a?max-age%3D60") << 5000 << 1 << 4;
+                << QByteArray("/cache/slow-a?max-age%3D60") << 1 << 5000 << 1 << 4;
         QTest::addRow("not stored: each asks")
-                << QByteArray("/cache/slow-b?no-store") << 5000 << 5 << 0;
-        QTest::addRow("collapsing off") << QByteArray("/cache/slow-c?max-age%3D60") << 0 << 5 << 0;
+                << QByteArray("/cache/slow-b?no-store") << 1 << 5000 << 5 << 0;
+        QTest::addRow("collapsing off")
+                << QByteArray("/cache/slow-c?max-age%3D60") << 1 << 0 << 5 << 0;
         // The fetch takes 2 s; the others wait 100 ms, then ask a region themselves.
         QTest::addRow("lock timeout")
-                << QByteArray("/cache/slower-d?max-age%3D60") << 100 << 5 << 0;
+                << QByteArray("/cache/slower-d?max-age%3D60") << 1 << 100 << 5 << 0;
+        QTest::addRow("four workers: one fetch")
+                << QByteArray("/cache/slow-e?max-age%3D60") << 4 << 5000 << 1 << 4;
     }
 
     void concurrentMissesShareOneFetch()
     {
         QFETCH(QByteArray, target);
+        QFETCH(int, workers);
         QFETCH(int, lockTimeoutMs);
         QFETCH(int, regionRequests);
         QFETCH(int, hits);
         EdgeConfig config;
-        config.workers = 1;
+        config.workers = workers;
         config.cacheLockTimeoutMs = lockTimeoutMs;
         QString error;
         const auto gateway = startGateway(config, &error);
@@ -624,7 +630,7 @@ private slots:
         // Half of twenty clients hang up while they wait (or lead); the others get the answer,
         // and the worker goes on (under ASan: nothing waiting is touched after it is gone).
         EdgeConfig config;
-        config.workers = 1;
+        config.workers = 3;
         QString error;
         const auto gateway = startGateway(config, &error);
         QVERIFY2(gateway, qPrintable(error));
