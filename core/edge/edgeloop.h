@@ -36,9 +36,10 @@ struct LoopState;
 
 // One worker's event loop: an epoll set with its own SO_REUSEPORT listener, the client
 // connections the kernel hands it, and its own upstream connection pools. Nothing in it is
-// shared with other workers, so the request path takes no lock. The loop is edge-triggered,
-// reads into per-connection buffers, parses each head once in place and forwards bodies with
-// writev straight from the buffer they were read into.
+// shared with other workers, so the request path takes no lock of its own (the shared cache's
+// shard mutexes aside, and the request-collapsing registry's on a cacheable miss). The loop is
+// edge-triggered, reads into per-connection buffers, parses each head once in place and forwards
+// bodies with writev straight from the buffer they were read into.
 class EdgeLoop
 {
 public:
