@@ -8,6 +8,7 @@ namespace Meridian {
 
 EdgeFetchRegistry::EdgeFetchRegistry(int workers)
     : m_inboxes(size_t(std::max(1, workers)))
+    , m_handedOn(size_t(std::max(1, workers)))
     , m_wakeFds(size_t(std::max(1, workers)), -1)
 {}
 
@@ -42,6 +43,7 @@ void EdgeFetchRegistry::finish(const std::string &key, int callerWorker)
             [[maybe_unused]] const ssize_t n = ::write(m_wakeFds[size_t(worker)], &one, sizeof one);
         }
         inbox.push_back(waiter);
+        m_handedOn[size_t(worker)].store(true, std::memory_order_release);
     }
     m_fetches.erase(it);
 }
@@ -56,7 +58,12 @@ void EdgeFetchRegistry::forget(const std::string &key, int worker, void *waiter)
 
 void EdgeFetchRegistry::takeInbox(int worker, std::vector<void *> &out)
 {
+    // Set under the lock by finish(), which also wakes the worker (or is the worker): a flag
+    // seen false now is seen true on the loop turn the wake-up causes.
+    if (!m_handedOn[size_t(worker)].load(std::memory_order_acquire))
+        return;
     std::lock_guard lock(m_mutex);
+    m_handedOn[size_t(worker)].store(false, std::memory_order_relaxed);
     auto &inbox = m_inboxes[size_t(worker)];
     out.insert(out.end(), inbox.begin(), inbox.end());
     inbox.clear();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -13,7 +14,8 @@ namespace Meridian {
 // to its own worker's inbox and that worker is woken (its eventfd); a worker only ever resumes,
 // closes or frees its own requests. One mutex guards the fetches and the inboxes together, so a
 // waiter that leaves (forget()) is never handed on after it is gone. The lock is taken on a
-// cacheable miss only, never on a hit or for a URL known not to be stored.
+// cacheable miss only, never on a hit or for a URL known not to be stored; a worker looks at
+// its inbox under it only when a flag of its own says something was handed to it.
 class EdgeFetchRegistry
 {
 public:
@@ -32,7 +34,8 @@ public:
     void finish(const std::string &key, int callerWorker);
     // `waiter` (of `worker`) no longer waits for `key`: out of the fetch and out of the inbox.
     void forget(const std::string &key, int worker, void *waiter);
-    // The waiters handed to `worker` since its last call, appended to `out`.
+    // The waiters handed to `worker` since its last call, appended to `out` (no lock taken
+    // when none was).
     void takeInbox(int worker, std::vector<void *> &out);
 
 private:
@@ -43,6 +46,7 @@ private:
     std::mutex m_mutex;
     std::unordered_map<std::string, Fetch> m_fetches;
     std::vector<std::vector<void *>> m_inboxes;
+    std::vector<std::atomic<bool>> m_handedOn; // per worker: its inbox may hold waiters
     std::vector<int> m_wakeFds;
 };
 
