@@ -746,8 +746,13 @@ void tst_HttpServer::httpsWithTls()
                 u"Connection: close"_s,
                 u"https://127.0.0.1:%1/big"_s.arg(server->serverPort())});
     QVERIFY(curl.waitForFinished(30000));
-    QCOMPARE(curl.exitCode(), 0);
-    QCOMPARE(curl.readAllStandardOutput(), big);
+    const QByteArray received = curl.readAllStandardOutput();
+    QVERIFY2(curl.exitCode() == 0,
+             qPrintable(u"curl exited with %1 after %2 of %3 bytes: %4"_s.arg(curl.exitCode())
+                                .arg(received.size())
+                                .arg(big.size())
+                                .arg(QString::fromLocal8Bit(curl.readAllStandardError()))));
+    QCOMPARE(received, big);
 
     // A client without the CA refuses the certificate; one speaking plain HTTP gets no answer.
     network.clearConnectionCache(); // or the trusted connection would be reused
