@@ -558,12 +558,34 @@ void HttpConnection::finishFront()
 
 void HttpConnection::afterFlush()
 {
-    if (m_dead)
+    if (!readyToClose())
         return;
-    if (m_closeAfterFlush && m_slots.empty() && unsentBytes() == 0 && !m_lingering)
+    if (!m_ssl) {
         startLingeringClose();
-    else if (m_shuttingDown && m_slots.empty() && !m_parser.inProgress() && !m_lingering
-             && unsentBytes() == 0)
+        return;
+    }
+    // QSslSocket emits bytesWritten once it has encrypted the bytes, but before it hands the
+    // encrypted bytes to the plain socket below, so here they may be counted nowhere yet. A
+    // half-close now would drop them (a clean FIN with the end of the body missing): decide
+    // again once the TLS layer has returned to the event loop.
+    if (!m_closeCheckQueued) {
+        m_closeCheckQueued = true;
+        QMetaObject::invokeMethod(this, &HttpConnection::closeOnceEncrypted, Qt::QueuedConnection);
+    }
+}
+
+bool HttpConnection::readyToClose() const
+{
+    if (m_dead || m_lingering || !m_slots.empty() || unsentBytes() > 0)
+        return false;
+    return m_closeAfterFlush || (m_shuttingDown && !m_parser.inProgress());
+}
+
+void HttpConnection::closeOnceEncrypted()
+{
+    m_closeCheckQueued = false;
+    // Bytes still unsent now sit in the plain socket; its encryptedBytesWritten checks again.
+    if (readyToClose())
         startLingeringClose();
 }
 
@@ -599,8 +621,7 @@ void HttpConnection::beginShutdown()
         return;
     m_shuttingDown = true;
     if (m_slots.empty()) {
-        if (!m_parser.inProgress() && !m_lingering)
-            startLingeringClose();
+        afterFlush(); // closes once the last answer's bytes have left
         return;
     }
     m_slots.back().keepAlive = false;

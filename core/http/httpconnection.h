@@ -133,6 +133,8 @@ private:
     void flush();
     void finishFront();
     void afterFlush();
+    bool readyToClose() const;
+    void closeOnceEncrypted();
     void startLingeringClose();
     void closeNow();
     std::pair<Clock::time_point, Wait> nextDeadline() const;
@@ -164,6 +166,7 @@ private:
     bool m_continueSent = false;
     bool m_closeAfterFlush = false;
     bool m_lingering = false;
+    bool m_closeCheckQueued = false;
     bool m_shuttingDown = false;
     bool m_dead = false;
 };
