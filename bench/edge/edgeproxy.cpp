@@ -42,7 +42,13 @@ int main(int argc, char *argv[])
     const QCommandLineOption upstreamCaOption(u"upstream-ca"_s,
                                               u"CA certificates trusted for https:// regions."_s,
                                               u"FILE"_s);
+    const QCommandLineOption
+            busyPollOption(u"busy-poll-us"_s,
+                           u"Longest poll before a worker sleeps (edge.busy_poll_us; 0: none)."_s,
+                           u"US"_s,
+                           u"50"_s);
     parser.addOptions({upstreamCaOption,
+                       busyPollOption,
                        listenOption,
                        workersOption,
                        regionOption,
@@ -54,7 +60,8 @@ int main(int argc, char *argv[])
     parser.process(app);
 
     QJsonObject edge{{u"listen"_s, parser.value(listenOption)},
-                     {u"workers"_s, parser.value(workersOption).toInt()}};
+                     {u"workers"_s, parser.value(workersOption).toInt()},
+                     {u"busy_poll_us"_s, parser.value(busyPollOption).toInt()}};
     if (parser.isSet(tlsCertOption) || parser.isSet(tlsKeyOption))
         edge.insert(u"tls"_s,
                     QJsonObject{{u"cert_file"_s, parser.value(tlsCertOption)},

@@ -99,6 +99,7 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
     static const QSet<QString> known = {
             u"listen"_s,
             u"workers"_s,
+            u"busy_poll_us"_s,
             u"max_header_bytes"_s,
             u"max_body_bytes"_s,
             u"max_client_connections"_s,
@@ -162,6 +163,7 @@ std::optional<EdgeConfig> EdgeConfig::fromJson(const QJsonObject &object, QStrin
         r.adopt(tr);
     }
     r.integer(u"workers"_s, c.workers, 1, 256);
+    r.integer(u"busy_poll_us"_s, c.busyPollUs, 0, 1000);
     r.integer(u"max_header_bytes"_s, c.maxHeaderBytes, 1024, 1024 * 1024);
     r.integer(u"max_body_bytes"_s, c.maxBodyBytes, 0, qint64(1) << 50);
     r.integer(u"max_client_connections"_s, c.maxClientConnections, 1, 1000000);
@@ -254,6 +256,7 @@ QJsonObject EdgeConfig::toJson() const
     QJsonObject out{
             {u"listen"_s, listenText(listenHost, listenPort)},
             {u"workers"_s, workers},
+            {u"busy_poll_us"_s, busyPollUs},
             {u"max_header_bytes"_s, maxHeaderBytes},
             {u"max_body_bytes"_s, double(maxBodyBytes)},
             {u"max_client_connections"_s, maxClientConnections},

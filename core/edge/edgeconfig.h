@@ -20,6 +20,9 @@ struct EdgeConfig
     QString listenHost = QStringLiteral("0.0.0.0");
     quint16 listenPort = 8080;
     int workers = 1;
+    // Longest time a worker polls for events before it sleeps, adapted to the load (see
+    // EdgeBusyPoll); 0: it sleeps as soon as it has nothing to do.
+    int busyPollUs = 50;
 
     // edge.tls: HTTPS for users on a listener of its own (the plain one stays, e.g. for a
     // redirect in front or internal checks). Only certificateFile and privateKeyFile are used.

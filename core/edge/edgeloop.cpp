@@ -1,5 +1,6 @@
 #include "core/edge/edgeloop.h"
 
+#include "core/edge/edgebusypoll.h"
 #include "core/edge/edgecache.h"
 #include "core/edge/edgefetchregistry.h"
 #include "core/edge/edgerouter.h"
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <limits>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <optional>
@@ -335,6 +337,7 @@ struct LoopState
         , cache(shared->cache.get())
         , accessLog(shared->accessLog.get())
         , fetches(*shared->fetches)
+        , busyPoll(cfg.busyPollUs)
     {
         if (cfg.tlsHstsMaxAgeS > 0)
             hsts = "Strict-Transport-Security: max-age=" + std::to_string(cfg.tlsHstsMaxAgeS)
@@ -360,6 +363,7 @@ struct LoopState
     std::atomic<quint64> tlsResumed{0};
     std::atomic<quint64> tlsFailures{0};
     std::atomic<quint64> tlsPlainHttp{0};
+    std::atomic<quint64> busyPollMicros{0};
     int64_t lastTlsWarning = -1;
     int64_t lastUpstreamTlsWarning = -1;
     std::string tlsGather; // a record's worth of small pieces, see flushTls()
@@ -390,6 +394,7 @@ struct LoopState
     std::vector<std::vector<Upstream *>> pools;
     // Stale while revalidate: the background revalidations in flight.
     std::vector<std::unique_ptr<Revalidation>> revalidations;
+    EdgeBusyPoll busyPoll;
 
     // --- connection bookkeeping ---
     void link(Conn *c)
@@ -2470,6 +2475,37 @@ struct LoopState
         }
     }
 
+    // The next events. Once the loop runs dry it polls for up to busyPoll's window before it
+    // sleeps (at most 100 ms, the sweep's period).
+    int waitForEvents(std::vector<epoll_event> &events)
+    {
+        const int size = int(events.size());
+        if (cfg.busyPollUs <= 0)
+            return epoll_wait(epfd, events.data(), size, 100);
+        int n = epoll_wait(epfd, events.data(), size, 0);
+        if (n != 0)
+            return n;
+        const auto dryAt = int64_t(monotonicUs());
+        const int window = busyPoll.windowUs(dryAt);
+        int64_t polled = 0;
+        while (polled < window) {
+            n = epoll_wait(epfd, events.data(), size, 0);
+            polled = int64_t(monotonicUs()) - dryAt;
+            if (n != 0)
+                break;
+        }
+        if (polled > 0)
+            busyPollMicros.fetch_add(quint64(polled), std::memory_order_relaxed);
+        if (n != 0) {
+            busyPoll.idled(polled, polled);
+            return n;
+        }
+        n = epoll_wait(epfd, events.data(), size, 100);
+        busyPoll.idled(n > 0 ? int64_t(monotonicUs()) - dryAt : std::numeric_limits<int64_t>::max(),
+                       polled);
+        return n;
+    }
+
     void run()
     {
         std::vector<epoll_event> events(512);
@@ -2478,7 +2514,7 @@ struct LoopState
         for (;;) {
             if (stopping && (clients == 0 || now >= stopDeadline))
                 break;
-            const int n = epoll_wait(epfd, events.data(), int(events.size()), 100);
+            const int n = waitForEvents(events);
             now = monotonicMs();
             for (int i = 0; i < n; ++i) {
                 auto *c = static_cast<Conn *>(events[size_t(i)].data.ptr);
@@ -2594,6 +2630,11 @@ EdgeLoop::TlsCounters EdgeLoop::tlsCounters() const
             d->tlsResumed.load(std::memory_order_relaxed),
             d->tlsFailures.load(std::memory_order_relaxed),
             d->tlsPlainHttp.load(std::memory_order_relaxed)};
+}
+
+quint64 EdgeLoop::busyPollMicros() const
+{
+    return d->busyPollMicros.load(std::memory_order_relaxed);
 }
 
 void EdgeLoop::run()

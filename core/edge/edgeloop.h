@@ -63,6 +63,9 @@ public:
         quint64 plainHttp = 0; // plain HTTP to the HTTPS port: answered 400, closed
     };
     TlsCounters tlsCounters() const;
+    // Microseconds spent polling for events before sleeping (edge.busy_poll_us) since start;
+    // safe from any thread.
+    quint64 busyPollMicros() const;
     // Runs until stop(); call from the worker thread.
     void run();
     // Thread-safe: stop accepting, let in-flight exchanges finish for up to `graceMs`, return.

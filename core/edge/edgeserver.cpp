@@ -151,6 +151,14 @@ EdgeLoop::TlsCounters EdgeServer::tlsCounters() const
     return sum;
 }
 
+double EdgeServer::busyPollSeconds() const
+{
+    quint64 micros = 0;
+    for (const EdgeWorker *w : m_workers)
+        micros += w->busyPollMicros();
+    return double(micros) / 1e6;
+}
+
 bool EdgeServer::reopenAccessLog(QString *error)
 {
     return !m_accessLog || m_accessLog->reopen(error);

@@ -51,6 +51,8 @@ public:
     bool reloadTls(QString *error);
     // TLS handshakes on the HTTPS port since start, summed over the workers.
     EdgeLoop::TlsCounters tlsCounters() const;
+    // Seconds the workers spent polling for events before sleeping (edge.busy_poll_us).
+    double busyPollSeconds() const;
     const EdgeConfig &config() const { return m_config; }
 
     // Per-region traffic over the last sampling window (rps, share, p50/p99) and since start.

@@ -23,6 +23,7 @@ public:
     quint16 port() const;
     quint16 tlsPort() const;
     EdgeLoop::TlsCounters tlsCounters() const { return m_loop->tlsCounters(); }
+    quint64 busyPollMicros() const { return m_loop->busyPollMicros(); }
     // Thread-safe; returns at once. The thread finishes in-flight exchanges for up to `graceMs`.
     void requestStop(int graceMs);
 

@@ -235,6 +235,11 @@ quint16 EdgeGateway::tlsPort() const
     return m_server ? m_server->tlsPort() : 0;
 }
 
+double EdgeGateway::busyPollSeconds() const
+{
+    return m_server ? m_server->busyPollSeconds() : 0.0;
+}
+
 EdgeLoop::TlsCounters EdgeGateway::tlsCounters() const
 {
     return m_server ? m_server->tlsCounters() : EdgeLoop::TlsCounters{};

@@ -75,6 +75,8 @@ public:
     // The HTTPS port (0 without edge.tls) and its handshakes since start.
     quint16 tlsPort() const;
     EdgeLoop::TlsCounters tlsCounters() const;
+    // Seconds the workers spent polling before sleeping (edge.busy_poll_us).
+    double busyPollSeconds() const;
     QString accessLogPath() const { return m_edgeConfig.accessLog; }
 
 signals:

@@ -829,6 +829,19 @@ void Node::setUpEdgeMetrics()
     auto &inFlight = m_metrics.gauge("meridian_edge_in_flight_requests",
                                      "Requests the edge has in flight at each region.",
                                      {"region"});
+    auto &busyPoll = m_metrics.counter(
+            "meridian_edge_busy_poll_seconds_total",
+            "Time the edge's worker threads spent polling for events before sleeping "
+            "(edge.busy_poll_us): the CPU that busy polling costs.",
+            {});
+    m_metrics.addCollectHook([this, &busyPoll] {
+        if (!m_edge)
+            return;
+        MetricCounter &counter = busyPoll.counter();
+        const double total = m_edge->busyPollSeconds();
+        if (total > counter.value())
+            counter.inc(total - counter.value());
+    });
     if (m_config.edgeTls.isEnabled()) {
         auto &handshakes = m_metrics.counter(
                 "meridian_edge_tls_handshakes_total",

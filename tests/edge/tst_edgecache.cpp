@@ -846,6 +846,16 @@ private slots:
                                                    QJsonObject{{u"stale_while_revalidate_s"_s, -5}}}},
                                       &error));
         QVERIFY2(error.contains(u"stale_while_revalidate_s"_s), qPrintable(error));
+        // Not the cache's, but the edge's other tuning knob: busy polling.
+        QCOMPARE(EdgeConfig::fromJson({}, &error)->busyPollUs, 50);
+        const auto noPolling = EdgeConfig::fromJson(QJsonObject{{u"busy_poll_us"_s, 0}}, &error);
+        QVERIFY2(noPolling, qPrintable(error));
+        QCOMPARE(noPolling->busyPollUs, 0);
+        QCOMPARE(EdgeConfig::fromJson(noPolling->toJson(), &error)->busyPollUs, 0);
+        for (const QJsonValue &bad : {QJsonValue(-1), QJsonValue(1001), QJsonValue(u"50us"_s)}) {
+            QVERIFY(!EdgeConfig::fromJson(QJsonObject{{u"busy_poll_us"_s, bad}}, &error));
+            QVERIFY2(error.contains(u"busy_poll_us"_s), qPrintable(error));
+        }
     }
 };
 

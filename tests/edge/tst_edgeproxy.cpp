@@ -6,6 +6,7 @@
 #include "core/edge/edgerouter.h"
 #include "core/edge/edgeserver.h"
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -554,6 +555,34 @@ private slots:
         QCOMPARE(t[0].byClass[2] + t[1].byClass[2], 10u);
         QCOMPARE(t[0].byClass[5] + t[1].byClass[5], 1u);
         QCOMPARE(t[0].inFlight + t[1].inFlight, 0);
+    }
+
+    void busyPollingIsCappedAndCanBeTurnedOff()
+    {
+        // One client sending requests back to back: the worker runs dry between them and polls
+        // before sleeping (edge.busy_poll_us), but for at most a fifth of the time; with 0 it
+        // never polls.
+        for (const int maxUs : {1000, 0}) {
+            auto e = makeEdge(1, [maxUs](EdgeConfig &c) {
+                c.workers = 1;
+                c.busyPollUs = maxUs;
+            });
+            EdgeTestClient c(e->port());
+            QElapsedTimer clock;
+            clock.start();
+            for (int i = 0; i < 5000 && clock.elapsed() < 1500; ++i)
+                QCOMPARE(c.get("/hello").status, 200);
+            const double elapsed = double(clock.nsecsElapsed()) / 1e9;
+            const double polled = e->gateway->busyPollSeconds();
+            if (maxUs == 0) {
+                QCOMPARE(polled, 0.0);
+                continue;
+            }
+            QVERIFY2(polled > 0, "a worker under load never polled");
+            // The cap is 20 ms of every 100 ms; a poll may overrun by a preemption.
+            QVERIFY2(polled <= 0.25 * elapsed + 0.02,
+                     qPrintable(u"polled %1 s of %2 s"_s.arg(polled).arg(elapsed)));
+        }
     }
 
     void gracefulStopFinishesInFlight()
