@@ -12,7 +12,8 @@
 # proxy_ssl_verify, HAProxy verify required, the edge's upstream_ca_file).
 # Everything runs as the current user, with configs in a temp dir, on loopback ports, and is
 # stopped on exit. Every wrk run is bounded by `timeout`. EDGE_ARGS adds options to the edge
-# (e.g. EDGE_ARGS="--access-log /tmp/edge-access.log" to measure the cost of the access log);
+# (e.g. EDGE_ARGS="--access-log /tmp/edge-access.log" to measure the cost of the access log, or
+# EDGE_ARGS="--busy-poll-us 0" to switch busy polling off);
 # WRK_ARGS adds options to the measured wrk runs (e.g. WRK_ARGS="-H 'Connection: close'" for a
 # new connection, and with --tls a new handshake, per request).
 set -euo pipefail
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --tls) tls=1; shift ;;
     --tls-upstream) tls_upstream=1; shift ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
