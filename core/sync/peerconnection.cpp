@@ -262,6 +262,10 @@ void PeerConnection::close(const QString &reason)
         return;
     m_closed = true;
     m_socket->disconnect(this);
+    // A frame sent just before (an Error saying why) waits in the socket's buffer, which
+    // abort() would drop: hand it to the kernel first (over TLS: encrypt it too).
+    if (m_socket->state() == QAbstractSocket::ConnectedState)
+        m_socket->flush();
     m_socket->abort();
     emit closed(reason);
     deleteLater();

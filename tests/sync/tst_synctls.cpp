@@ -81,6 +81,8 @@ private slots:
     void refusesCertificates();
     void plainPeerIsToldToUseTls();
     void unreadableFilesFailTheConnection();
+    void refusalReachesTheAskingRegion_data();
+    void refusalReachesTheAskingRegion();
 
 private:
     SyncConfig config(const QString &region, const TlsFiles &tls);
@@ -307,6 +309,36 @@ void tst_SyncTls::unreadableFilesFailTheConnection()
 
     QVERIFY(QFile::rename(keyCopy + u".away"_s, keyCopy));
     QTRY_COMPARE_WITH_TIMEOUT(rowCount(b.get()), 1, 10000);
+}
+
+// A region that refuses a request says why (an Error frame) just before it closes the
+// connection, and the asking region shows that reason: here a snapshot source whose snapshot
+// directory cannot be made (a file is in its place).
+void tst_SyncTls::refusalReachesTheAskingRegion_data()
+{
+    QTest::addColumn<bool>("tls");
+    QTest::addRow("plain") << false;
+    QTest::addRow("TLS") << true;
+}
+
+void tst_SyncTls::refusalReachesTheAskingRegion()
+{
+    QFETCH(bool, tls);
+    const TlsFiles files = tls ? certificates(u"node"_s) : TlsFiles{};
+    auto a = openReplica(config(u"a"_s, files));
+    auto b = openReplica(config(u"b"_s, files));
+    QVERIFY(a && b);
+    QFile blocker(a->config().databasePath + u".snapshots"_s);
+    QVERIFY(blocker.open(QIODevice::WriteOnly));
+    blocker.close();
+    b->setPeers({{u"a"_s, u"127.0.0.1"_s, a->replicationPort()}});
+    QVERIFY(b->startResync(u"a"_s).ok());
+    QTRY_VERIFY_WITH_TIMEOUT(b->resyncStatus().phase == ResyncProgress::Phase::Done
+                                     || b->resyncStatus().phase == ResyncProgress::Phase::Failed,
+                             20000);
+    QCOMPARE(b->resyncStatus().phase, ResyncProgress::Phase::Failed);
+    QVERIFY2(b->resyncStatus().message.contains(u"a refused: cannot create"_s),
+             qPrintable(b->resyncStatus().message));
 }
 
 QTEST_GUILESS_MAIN(tst_SyncTls)
