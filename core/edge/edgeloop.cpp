@@ -1368,7 +1368,7 @@ struct LoopState
                                                             now,
                                                             cfg.upstreamConnectTimeoutMs
                                                                     + cfg.upstreamResponseTimeoutMs))
-                            startRevalidation(c, head, connection, hit.response);
+                            startRevalidation(c, head, hit.response);
                     }
                     std::string_view inm;
                     for (int i = 0; i < head.headerCount; ++i) {
@@ -1408,7 +1408,7 @@ struct LoopState
         o.append(" "sv);
         o.append(head.target);
         o.append(c->http10 ? " HTTP/1.0\r\n"sv : " HTTP/1.1\r\n"sv);
-        const bool clientConditional = appendForwardedFields(o, head, connection, c, false);
+        const bool clientConditional = appendForwardedFields(o, head, connection, c);
         if (c->cached && !clientConditional) {
             c->revalidating = true;
             o.append("If-None-Match: "sv);
@@ -1450,14 +1450,12 @@ struct LoopState
     }
 
     // A request's end-to-end fields as a region gets them: hop-by-hop fields dropped (with
-    // those named by Connection), X-Forwarded-For appended, X-Forwarded-Proto set. With
-    // `dropValidators` (the edge's own revalidation) the client's conditional fields are left
-    // out. Returns whether the client sent a validator (If-None-Match, If-Modified-Since).
+    // those named by Connection), X-Forwarded-For appended, X-Forwarded-Proto set. Returns
+    // whether the client sent a validator (If-None-Match, If-Modified-Since).
     bool appendForwardedFields(Buffer &o,
                                const HttpWire::RequestHead &head,
                                std::string_view connection,
-                               const Client *c,
-                               bool dropValidators)
+                               const Client *c)
     {
         std::string_view xff;
         bool clientConditional = false;
@@ -1477,14 +1475,51 @@ struct LoopState
                 const bool validator = HttpWire::equalsIgnoreCase(h.name, "if-none-match"sv)
                                        || HttpWire::equalsIgnoreCase(h.name, "if-modified-since"sv);
                 clientConditional = clientConditional || validator;
-                if (dropValidators)
-                    continue; // If-Match, If-Unmodified-Since and If-Range too
             }
             o.append(h.name);
             o.append(": "sv);
             o.append(h.value);
             o.append("\r\n"sv);
         }
+        appendForwardedFor(o, xff, c);
+        return clientConditional;
+    }
+
+    // A background revalidation is the edge's own request, synthesised from the stored
+    // response (RFC 9111 4.3.1): Host and the fields that response varies on, never the cookies
+    // or credentials of the client whose request set it off, which a shared answer must not
+    // depend on.
+    void appendRevalidationFields(Buffer &o,
+                                  const HttpWire::RequestHead &head,
+                                  const EdgeCachedResponse &entry,
+                                  const Client *c)
+    {
+        std::string_view xff;
+        for (int i = 0; i < head.headerCount; ++i) {
+            const auto &h = head.headers[i];
+            if (HttpWire::equalsIgnoreCase(h.name, "x-forwarded-for"sv)) {
+                xff = h.value;
+                continue;
+            }
+            const bool varied
+                    = std::any_of(entry.vary.begin(), entry.vary.end(), [&](const auto &v) {
+                          return HttpWire::equalsIgnoreCase(v.first, h.name);
+                      });
+            if (!varied && !HttpWire::equalsIgnoreCase(h.name, "host"sv))
+                continue;
+            if (isHopByHop(h.name))
+                continue;
+            o.append(h.name);
+            o.append(": "sv);
+            o.append(h.value);
+            o.append("\r\n"sv);
+        }
+        appendForwardedFor(o, xff, c);
+    }
+
+    // X-Forwarded-For (the client's chain plus its address) and X-Forwarded-Proto.
+    static void appendForwardedFor(Buffer &o, std::string_view xff, const Client *c)
+    {
         o.append("X-Forwarded-For: "sv);
         if (!xff.empty()) {
             o.append(xff);
@@ -1493,7 +1528,6 @@ struct LoopState
         o.append(std::string_view(c->ip, c->ipLength));
         o.append(c->ssl ? "\r\nX-Forwarded-Proto: https\r\n"sv
                         : "\r\nX-Forwarded-Proto: http\r\n"sv);
-        return clientConditional;
     }
 
     // edge.tls.redirect_http: a request on the plain port is sent to the same host and target
@@ -2135,7 +2169,6 @@ struct LoopState
     // answered from: the same URL and end-to-end fields (for Vary), the edge's own validator.
     void startRevalidation(Client *c,
                            const HttpWire::RequestHead &head,
-                           std::string_view connection,
                            const std::shared_ptr<const EdgeCachedResponse> &entry)
     {
         auto owned = std::make_unique<Revalidation>();
@@ -2147,7 +2180,7 @@ struct LoopState
         o.append("GET "sv);
         o.append(head.target);
         o.append(" HTTP/1.1\r\n"sv);
-        appendForwardedFields(o, head, connection, c, true);
+        appendRevalidationFields(o, head, *entry, c);
         if (!entry->etag.empty()) {
             o.append("If-None-Match: "sv);
             o.append(entry->etag);

@@ -58,6 +58,12 @@ int TestUpstream::requestsFor(const QByteArray &path) const
     return m_perPath.value(path);
 }
 
+QByteArray TestUpstream::lastHeadersFor(const QByteArray &path) const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_lastHeaders.value(path);
+}
+
 void TestUpstream::shutdown()
 {
     QMetaObject::invokeMethod(
@@ -185,6 +191,7 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
     {
         QMutexLocker lock(&m_mutex);
         ++m_perPath[path];
+        m_lastHeaders[path] = headers;
     }
     QByteArray extra;
     if (!m_region.isEmpty())
@@ -244,6 +251,8 @@ bool TestUpstream::handleOne(QTcpSocket *socket, QByteArray &buffer)
                           + "\r\nX-Response: " + QByteArray::number(m_requests.load()) + "\r\n";
         if (!cc.isEmpty())
             more += "Cache-Control: " + cc + "\r\n";
+        if (path.startsWith("/cache/vary-lang"))
+            more += "Vary: Accept-Language\r\n";
         const QByteArray payload = "cached body " + path + " "
                                    + QByteArray::number(m_requests.load()) + "\n";
         const QByteArray answer = ifNoneMatch == etag

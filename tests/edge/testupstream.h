@@ -27,6 +27,7 @@ class QTcpSocket;
 //   /cache/...        200 with the query as Cache-Control, an ETag (which names the content
 //                     version, see setContentVersion()), and 304 on If-None-Match
 //   /cache/slow...    the same, 300 ms later (/cache/slower...: 2 s)
+//   /cache/vary-lang... the same with Vary: Accept-Language
 class TestUpstream final : public QObject
 {
     Q_OBJECT
@@ -42,6 +43,8 @@ public:
     int connections() const { return m_connections.load(); }
     int openConnections() const { return m_open.load(); } // accepted and not yet closed
     int requestsFor(const QByteArray &path) const;
+    // The header lines ("Name: value\n" each) of the last request for `path`.
+    QByteArray lastHeadersFor(const QByteArray &path) const;
     // The most /cache/slow... requests it was answering at once, since the last reset.
     int mostSlowAtOnce() const { return m_mostSlow.load(); }
     void resetMostSlowAtOnce() { m_mostSlow.store(0); }
@@ -72,6 +75,7 @@ private:
     std::atomic<int> m_mostSlow{0};
     mutable QMutex m_mutex;
     QHash<QByteArray, int> m_perPath;
+    QHash<QByteArray, QByteArray> m_lastHeaders;
     QHash<QTcpSocket *, QByteArray> m_buffers;
     QSet<QTcpSocket *> m_continued; // sent 100 Continue for the request being read
 };

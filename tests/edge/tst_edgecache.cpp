@@ -812,6 +812,31 @@ private slots:
         QCOMPARE(c.get(target).headers.value("x-cache"), "MISS");
     }
 
+    void backgroundRevalidationIsTheEdgesOwnRequest()
+    {
+        // RFC 9111 4.3.1: the background fetch carries Host and the fields the stored response
+        // varies on, not the cookies or other fields of the client that set it off (the shared
+        // answer must not depend on them). A request with Authorization never reaches the
+        // cache at all.
+        const QByteArray path = "/cache/vary-lang-swr";
+        const QByteArray target = path + "?max-age%3D0%2C%20stale-while-revalidate%3D60";
+        EdgeTestClient c(port());
+        QCOMPARE(c.get(target, "Accept-Language: de\r\n").headers.value("x-cache"), "MISS");
+        const auto stale = c.get(target,
+                                 "Accept-Language: de\r\nCookie: session=secret\r\n"
+                                 "User-Agent: browser/1\r\n"
+                                 "If-None-Match: \"client-etag\"\r\n");
+        QCOMPARE(stale.headers.value("x-cache"), "UPDATING");
+        QTRY_COMPARE(m_region->requestsFor(path), 2);
+        const QByteArray sent = m_region->lastHeadersFor(path);
+        QVERIFY2(sent.contains("Accept-Language: de\n"), sent.constData());
+        QVERIFY2(sent.contains("If-None-Match: \"v-vary-lang-swr\"\n"), sent.constData());
+        QVERIFY2(sent.contains("X-Forwarded-Proto: http\n"), sent.constData());
+        QVERIFY2(sent.toLower().contains("host: "), sent.constData());
+        for (const char *never : {"Cookie", "User-Agent", "client-etag"})
+            QVERIFY2(!sent.contains(never), sent.constData());
+    }
+
     void cacheConfiguration()
     {
         QString error;
