@@ -1487,7 +1487,7 @@ struct LoopState
 
     // A background revalidation is the edge's own request, synthesised from the stored
     // response (RFC 9111 4.3.1): Host and the fields that response varies on, never the cookies
-    // or credentials of the client whose request set it off, which a shared answer must not
+    // or other fields of the client whose request set it off, which a shared answer must not
     // depend on.
     void appendRevalidationFields(Buffer &o,
                                   const HttpWire::RequestHead &head,
@@ -2166,7 +2166,7 @@ struct LoopState
 
     // --- stale while revalidate ---
     // Starts the background revalidation of `entry`, which `c`'s request found stale and is
-    // answered from: the same URL and end-to-end fields (for Vary), the edge's own validator.
+    // answered from: the same URL, the request fields the entry varies on, the entry's ETag.
     void startRevalidation(Client *c,
                            const HttpWire::RequestHead &head,
                            const std::shared_ptr<const EdgeCachedResponse> &entry)
