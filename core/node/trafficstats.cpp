@@ -1,7 +1,5 @@
 #include "core/node/trafficstats.h"
 
-#include <QList>
-
 #include <algorithm>
 #include <cmath>
 
@@ -10,7 +8,6 @@ using namespace Qt::StringLiterals;
 namespace Meridian {
 
 namespace {
-constexpr qint64 kWindowMs = 10000;
 constexpr qint64 kRateWindowMs = 5000;
 } // namespace
 
@@ -24,27 +21,44 @@ qint64 TrafficStats::elapsedMs() const
     return std::chrono::duration_cast<std::chrono::milliseconds>(m_clock.now() - m_start).count();
 }
 
+int TrafficStats::bucketOf(double latencyMs)
+{
+    const double us = latencyMs * 1000.0;
+    if (!(us >= 1.0)) // below a microsecond, and NaN
+        return 0;
+    int exponent = 0;
+    const double mantissa = std::frexp(us, &exponent); // us = mantissa * 2^exponent, [0.5, 1)
+    const int octave = exponent - 1;                   // us in [2^octave, 2^(octave + 1))
+    const int sub = std::min(int((mantissa * 2.0 - 1.0) * kSubBuckets), kSubBuckets - 1);
+    return std::min(1 + octave * kSubBuckets + sub, kBuckets - 1);
+}
+
 void TrafficStats::record(double latencyMs)
 {
     const qint64 now = elapsedMs();
-    m_recent.emplace_back(now, latencyMs);
-    expire(now);
-}
-
-void TrafficStats::expire(qint64 now) const
-{
-    while (!m_recent.empty() && m_recent.front().first < now - kWindowMs)
-        m_recent.pop_front();
+    Tenth &tenth = m_tenths[size_t((now / 100) % kTenths)];
+    if (tenth.index != now / 100)
+        tenth = {now / 100, 0};
+    ++tenth.count;
+    Second &second = m_seconds[size_t((now / 1000) % kSeconds)];
+    if (second.index != now / 1000)
+        second = {now / 1000, 0, {}, {}};
+    const int bucket = bucketOf(latencyMs);
+    ++second.total;
+    ++second.counts[size_t(bucket)];
+    second.largestMs[size_t(bucket)] = std::max(second.largestMs[size_t(bucket)], float(latencyMs));
 }
 
 double TrafficStats::rps() const
 {
     const qint64 now = elapsedMs();
-    expire(now);
-    const qint64 since = now - kRateWindowMs;
-    const auto count = std::count_if(m_recent.cbegin(), m_recent.cend(), [since](const auto &e) {
-        return e.first >= since;
-    });
+    // Slots that began within the window (a request at exactly now - 5 s still counts).
+    const qint64 first = (now - kRateWindowMs + 99) / 100;
+    quint64 count = 0;
+    for (const Tenth &t : m_tenths) {
+        if (t.index >= first && t.index <= now / 100)
+            count += t.count;
+    }
     // Over the time since start while that is shorter than the window, but never less than a
     // second: right after start a handful of requests would otherwise read as a high rate.
     const double window = double(std::clamp<qint64>(now, 1000, kRateWindowMs)) / 1000.0;
@@ -53,17 +67,31 @@ double TrafficStats::rps() const
 
 double TrafficStats::percentileMs(double p) const
 {
-    expire(elapsedMs());
-    if (m_recent.empty())
+    const qint64 current = elapsedMs() / 1000;
+    std::array<quint32, kBuckets> counts{};
+    std::array<float, kBuckets> largest{};
+    quint64 total = 0;
+    for (const Second &s : m_seconds) {
+        if (s.index < 0 || s.index <= current - kSeconds || s.index > current)
+            continue;
+        total += s.total;
+        for (int b = 0; b < kBuckets; ++b) {
+            counts[size_t(b)] += s.counts[size_t(b)];
+            largest[size_t(b)] = std::max(largest[size_t(b)], s.largestMs[size_t(b)]);
+        }
+    }
+    if (total == 0)
         return 0.0;
-    std::vector<double> values;
-    values.reserve(m_recent.size());
-    for (const auto &entry : m_recent)
-        values.push_back(entry.second);
-    const size_t index = std::min(values.size() - 1,
-                                  size_t(std::ceil(p * double(values.size()))) - (p > 0 ? 1 : 0));
-    std::nth_element(values.begin(), values.begin() + qsizetype(index), values.end());
-    return values[index];
+    // The k-th smallest latency (0-based), as for a sorted list of every request.
+    const quint64 k = std::min<quint64>(total - 1,
+                                        quint64(std::ceil(p * double(total))) - (p > 0 ? 1 : 0));
+    quint64 seen = 0;
+    for (int b = 0; b < kBuckets; ++b) {
+        seen += counts[size_t(b)];
+        if (seen > k)
+            return double(largest[size_t(b)]);
+    }
+    return double(largest[kBuckets - 1]);
 }
 
 QJsonObject TrafficStats::toJson() const
