@@ -75,8 +75,8 @@ void tst_TrafficStats::latencyPercentilesOverTheLastTenSeconds()
     QCOMPARE(json.value(u"rps").toDouble(), 0.0); // the last one is 5.001 s old
 }
 
-// A million requests of latencies spread over six orders of magnitude: the memory is fixed
-// (no sample is kept) and every percentile is at most 1/32 above the exact one, never below.
+// A million requests of latencies spread over six orders of magnitude (no sample is kept, only
+// histograms): every percentile is at most 1/32 above the exact one, never below.
 void tst_TrafficStats::percentilesStayWithinTheHistogramsPrecision()
 {
     ManualClock clock;
