@@ -22,6 +22,13 @@ void MetricCounter::inc(double amount)
     atomicAdd(m_value, amount);
 }
 
+void MetricCounter::advanceTo(double total)
+{
+    const double had = value();
+    if (total > had)
+        atomicAdd(m_value, total - had);
+}
+
 void MetricGauge::inc(double amount)
 {
     atomicAdd(m_value, amount);

@@ -17,6 +17,9 @@ class MetricCounter
 {
 public:
     void inc(double amount = 1.0);
+    // Raises the counter to a total kept elsewhere; never lowers it. For one updater at a time
+    // (a collect hook).
+    void advanceTo(double total);
     double value() const { return m_value.load(std::memory_order_relaxed); }
 
 private:

@@ -834,14 +834,6 @@ void Node::setUpEdgeMetrics()
             "Time the edge's worker threads spent polling for events before sleeping "
             "(edge.busy_poll_us): the CPU that busy polling costs.",
             {});
-    m_metrics.addCollectHook([this, &busyPoll] {
-        if (!m_edge)
-            return;
-        MetricCounter &counter = busyPoll.counter();
-        const double total = m_edge->busyPollSeconds();
-        if (total > counter.value())
-            counter.inc(total - counter.value());
-    });
     if (m_config.edgeTls.isEnabled()) {
         auto &handshakes = m_metrics.counter(
                 "meridian_edge_tls_handshakes_total",
@@ -857,9 +849,7 @@ void Node::setUpEdgeMetrics()
                                                 std::pair{"resumed", t.resumed},
                                                 std::pair{"failed", t.failed},
                                                 std::pair{"plain_http", t.plainHttp}}) {
-                MetricCounter &counter = handshakes.counter({result});
-                if (double(total) > counter.value())
-                    counter.inc(double(total) - counter.value());
+                handshakes.counter({result}).advanceTo(double(total));
             }
         });
     }
@@ -878,6 +868,7 @@ void Node::setUpEdgeMetrics()
                               &cachePurged,
                               &cacheStale,
                               &cacheUpdating,
+                              &busyPoll,
                               &cacheBytes,
                               &cacheEntries,
                               bucketCount = bounds.size() + 1]() {
@@ -885,9 +876,9 @@ void Node::setUpEdgeMetrics()
             return;
         static const QList<QByteArray> classes = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
         auto advance = [](MetricCounter &counter, quint64 total) {
-            if (double(total) > counter.value())
-                counter.inc(double(total) - counter.value());
+            counter.advanceTo(double(total));
         };
+        busyPoll.counter().advanceTo(m_edge->busyPollSeconds());
         for (const EdgeRegionTraffic &t : m_edge->liveCounters()) {
             const QByteArray region = t.region.toUtf8();
             for (int c = 0; c < 6; ++c)

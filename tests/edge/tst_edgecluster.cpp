@@ -192,6 +192,7 @@ private slots:
         QVERIFY(value(histogram + "_sum{region=\"eu-west\"}") > 0);
         QVERIFY(value("meridian_edge_cache_misses_total") >= 0);
         QVERIFY(value("meridian_edge_cache_bytes") >= 0);
+        QVERIFY(value("meridian_edge_busy_poll_seconds_total") >= 0); // present: -1 if not
         // ... and in the control API's `traffic` events.
         QNetworkAccessManager manager;
         QNetworkRequest request(at(m_control, u"/v1/events"_s));

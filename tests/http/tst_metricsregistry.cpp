@@ -101,6 +101,15 @@ void tst_MetricsRegistry::histogramAdvancesToOutsideTotals()
     QCOMPARE(h.sum(), 10.0);
     h.advanceTo({9, 9, 9, 9}, 10.0); // extra buckets are ignored
     QCOMPARE(h.count(), quint64(27));
+
+    // A counter does the same with its one total.
+    MetricCounter c;
+    c.advanceTo(2.5);
+    QCOMPARE(c.value(), 2.5);
+    c.advanceTo(1.0); // never back
+    QCOMPARE(c.value(), 2.5);
+    c.advanceTo(4.0);
+    QCOMPARE(c.value(), 4.0);
 }
 
 void tst_MetricsRegistry::labelEscaping()
