@@ -301,6 +301,15 @@ std::string_view reasonOf(int status)
     }
 }
 
+// "Name: value\r\n", as received.
+void appendField(Buffer &out, const HttpWire::Header &field)
+{
+    out.append(field.name);
+    out.append(": "sv);
+    out.append(field.value);
+    out.append("\r\n"sv);
+}
+
 bool isHopByHop(std::string_view name)
 {
     using HttpWire::equalsIgnoreCase;
@@ -1476,10 +1485,7 @@ struct LoopState
                                        || HttpWire::equalsIgnoreCase(h.name, "if-modified-since"sv);
                 clientConditional = clientConditional || validator;
             }
-            o.append(h.name);
-            o.append(": "sv);
-            o.append(h.value);
-            o.append("\r\n"sv);
+            appendField(o, h);
         }
         appendForwardedFor(o, xff, c);
         return clientConditional;
@@ -1509,10 +1515,7 @@ struct LoopState
                 continue;
             if (isHopByHop(h.name))
                 continue;
-            o.append(h.name);
-            o.append(": "sv);
-            o.append(h.value);
-            o.append("\r\n"sv);
+            appendField(o, h);
         }
         appendForwardedFor(o, xff, c);
     }
@@ -1811,10 +1814,7 @@ struct LoopState
             if (f.name.size() == 25
                 && HttpWire::equalsIgnoreCase(f.name, "strict-transport-security"sv))
                 haveHsts = true;
-            o.append(f.name);
-            o.append(": "sv);
-            o.append(f.value);
-            o.append("\r\n"sv);
+            appendField(o, f);
         }
         if (!interim) {
             if (c->ssl && !haveHsts) // a region's own policy wins
